@@ -1,0 +1,79 @@
+//! Pure rules of pbx-pools: the inventory model and its validation, SRV share math, demo data.
+//! Nothing here performs I/O or knows about HTTP or SQL; `store` and `web` build on it.
+
+pub mod demo;
+pub mod model;
+pub mod names;
+
+use serde::Serialize;
+use std::fmt;
+
+/// Validation errors keyed by form field, in the order they were found. The web layer shows each
+/// next to its field; the API returns them in the problem body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FieldErrors(Vec<FieldError>);
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldErrors {
+    pub fn single(field: &str, message: impl Into<String>) -> Self {
+        let mut e = Self::default();
+        e.add(field, message);
+        e
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// Records the error of `result` under `field` and returns its value, if any.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(msg) => {
+                self.add(field, msg);
+                None
+            }
+        }
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &FieldError> {
+        self.0.iter()
+    }
+
+    pub fn finish(self) -> Result<(), Self> {
+        if self.is_empty() { Ok(()) } else { Err(self) }
+    }
+}
+
+impl fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{} {}", e.field, e.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for FieldErrors {}

@@ -1,0 +1,205 @@
+//! Validation of every name that can end up in a DNS zone or a URL: FQDNs (RFC 1035 LDH rule, as
+//! tightened by RFC 1123), short object names and tenant codes. A value that passes here can be
+//! written into a zone file without escaping; nothing else may be.
+
+/// Longest text form of a domain name without the trailing dot (RFC 1035 §2.3.4: 255 octets on
+/// the wire, which is 253 characters in presentation form).
+pub const MAX_NAME_LEN: usize = 253;
+/// RFC 1035 §2.3.4: labels are 63 octets or less.
+pub const MAX_LABEL_LEN: usize = 63;
+
+/// Checks a host or SRV owner name and returns its canonical form: lower case, no trailing dot.
+///
+/// Only letters, digits and hyphens are allowed (LDH); a label may not start or end with a hyphen.
+/// Underscores are refused on purpose: `_sip._udp.` is added by the export, never typed by an admin.
+pub fn normalise_fqdn(input: &str) -> Result<String, String> {
+    if input.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain spaces or control characters".into());
+    }
+    let name = input.strip_suffix('.').unwrap_or(input);
+    if name.is_empty() {
+        return Err("is required".into());
+    }
+    if !name.is_ascii() {
+        return Err("must be ASCII; write internationalised names in their xn-- form".into());
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(format!(
+            "is {} characters long; a domain name has at most {MAX_NAME_LEN}",
+            name.len()
+        ));
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    if labels.len() < 2 {
+        return Err("must be a fully qualified name such as voip1.example.com".into());
+    }
+    for label in &labels {
+        check_label(label)?;
+    }
+    if labels
+        .last()
+        .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err("must be a name, not an IP address".into());
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+fn check_label(label: &str) -> Result<(), String> {
+    if label.is_empty() {
+        return Err("has an empty label (two dots in a row, or a leading dot)".into());
+    }
+    if label.len() > MAX_LABEL_LEN {
+        return Err(format!(
+            "has a label of {} characters; a label has at most {MAX_LABEL_LEN}",
+            label.len()
+        ));
+    }
+    if let Some(bad) = label
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
+        return Err(format!(
+            "may only contain letters, digits, hyphens and dots, not {bad:?}"
+        ));
+    }
+    if label.starts_with('-') || label.ends_with('-') {
+        return Err(format!("has a label {label:?} that starts or ends with a hyphen"));
+    }
+    Ok(())
+}
+
+/// Short names of servers and pools (`voip1`, `pbxA`): they appear in URLs, CLI flags and file
+/// names, so they are kept to letters, digits, `-` and `_`, 1 to 63 characters.
+pub fn check_short_name(input: &str) -> Result<String, String> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err("is required".into());
+    }
+    if name.len() > 63 {
+        return Err("must be at most 63 characters".into());
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err("must start with a letter or digit".into());
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return Err(format!(
+            "may only contain letters, digits, '-' and '_', not {bad:?}"
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// Tenant codes. MiRTA PBX builds SIP usernames as `extension-CODE` and the tenant is read back
+/// from the part after the last dash, so a code with a dash in it could never be matched.
+pub fn check_tenant_code(input: &str) -> Result<String, String> {
+    let code = input.trim();
+    if code.is_empty() {
+        return Err("is required".into());
+    }
+    if code.len() > 64 {
+        return Err("must be at most 64 characters".into());
+    }
+    if !code.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err("must start with a letter or digit".into());
+    }
+    if let Some(bad) = code
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+    {
+        return Err(format!(
+            "may only contain letters, digits and '_', not {bad:?} (SIP usernames are extension-CODE, so a dash would break tenant matching)"
+        ));
+    }
+    Ok(code.to_string())
+}
+
+/// Free text shown in the UI (display names, sites): one line, no control characters.
+pub fn check_text(input: &str, max: usize, required: bool) -> Result<String, String> {
+    let text = input.trim();
+    if required && text.is_empty() {
+        return Err("is required".into());
+    }
+    if text.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err("must not contain control characters or line breaks".into());
+    }
+    Ok(text.to_string())
+}
+
+/// Notes may span lines but carry no other control characters.
+pub fn check_notes(input: &str, max: usize) -> Result<String, String> {
+    let text = input.trim().replace("\r\n", "\n");
+    if text.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err("must not contain control characters".into());
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fqdn_is_lowercased_and_loses_its_trailing_dot() {
+        assert_eq!(normalise_fqdn("VoIP1.Example.COM.").unwrap(), "voip1.example.com");
+    }
+
+    #[test]
+    fn fqdn_refuses_what_could_break_a_zone_file() {
+        for bad in [
+            "voip1.example.com\n@ IN NS evil.",
+            "voip1.example.com;comment",
+            "voip1 .example.com",
+            "\"voip1\".example.com",
+            "voip1.(example).com",
+            "$INCLUDE.example.com",
+            "_sip._udp.example.com",
+            "vöip1.example.com",
+            "voip1..example.com",
+            ".example.com",
+            "-voip1.example.com",
+            "voip1-.example.com",
+            "voip1",
+            "",
+            "192.0.2.1",
+        ] {
+            assert!(normalise_fqdn(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn fqdn_length_limits_are_the_rfc_ones() {
+        let label63 = "a".repeat(63);
+        assert!(normalise_fqdn(&format!("{label63}.example.com")).is_ok());
+        assert!(normalise_fqdn(&format!("a{label63}.example.com")).is_err());
+        // 4 labels of 63 plus separators: 255 characters, over the 253 limit.
+        let long = [label63.as_str(); 4].join(".");
+        assert_eq!(long.len(), 255);
+        assert!(normalise_fqdn(&long).is_err());
+        let fits = format!("{}.{}.{}.{}", label63, label63, label63, "a".repeat(61));
+        assert_eq!(fits.len(), 253);
+        assert!(normalise_fqdn(&fits).is_ok());
+    }
+
+    #[test]
+    fn short_names_and_codes() {
+        assert_eq!(check_short_name(" pbxA ").unwrap(), "pbxA");
+        assert!(check_short_name("pbx A").is_err());
+        assert!(check_short_name("-x").is_err());
+        assert!(check_short_name(&"x".repeat(64)).is_err());
+        assert_eq!(check_tenant_code("CANISTRACCI").unwrap(), "CANISTRACCI");
+        assert!(check_tenant_code("acme-corp").is_err());
+        assert!(check_text("a\nb", 10, true).is_err());
+        assert!(check_text("  ", 10, true).is_err());
+        assert_eq!(check_notes("a\r\nb", 10).unwrap(), "a\nb");
+    }
+}

@@ -1,0 +1,136 @@
+//! Loading a demo cluster (the source document's, or a generated one) in one transaction.
+
+use serde::Serialize;
+use sqlx::Row;
+use std::collections::HashMap;
+
+use super::audit::{record, snapshot};
+use super::{Error, Result, Store, now};
+use crate::domain::demo::DemoCluster;
+use crate::domain::model::transports_to_string;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DemoSummary {
+    pub servers: usize,
+    pub pools: usize,
+    pub tenants: usize,
+    pub phones: u64,
+}
+
+/// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bind-parameter limits.
+const BATCH: usize = 400;
+
+impl Store {
+    pub async fn is_empty(&self) -> Result<bool> {
+        let n: i64 = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM servers) + (SELECT COUNT(*) FROM pools) + (SELECT COUNT(*) FROM tenants) AS n",
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        Ok(n == 0)
+    }
+
+    /// Inserts the whole cluster, or nothing. Refused when the inventory is not empty, so demo
+    /// data never mixes with real data.
+    pub async fn load_demo(&self, cluster: &DemoCluster, actor: &str) -> Result<DemoSummary> {
+        if !self.is_empty().await? {
+            return Err(Error::InUse(
+                "the database already holds servers, pools or tenants; load demo data into an empty database"
+                    .into(),
+            ));
+        }
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        let mut server_ids = HashMap::new();
+        for s in &cluster.servers {
+            let id: i64 = sqlx::query(
+                "INSERT INTO servers (name, host, sip_port, capacity, site, state, updated_at, updated_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(&s.name)
+            .bind(&s.host)
+            .bind(s.sip_port as i64)
+            .bind(s.capacity.map(i64::from))
+            .bind(s.site.as_deref())
+            .bind(s.state.as_str())
+            .bind(at)
+            .bind(actor)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+            server_ids.insert(s.name.as_str(), id);
+        }
+        let mut pool_ids = HashMap::new();
+        for p in &cluster.pools {
+            let id: i64 = sqlx::query(
+                "INSERT INTO pools (name, srv_name, ttl, transports, updated_at, updated_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(&p.name)
+            .bind(&p.srv_name)
+            .bind(p.ttl as i64)
+            .bind(transports_to_string(&p.transports))
+            .bind(at)
+            .bind(actor)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+            pool_ids.insert(p.name.as_str(), id);
+            for (i, m) in p.members.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO pool_members (pool_id, server_id, position, priority, weight, port) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(server_ids[m.server.as_str()])
+                .bind(i as i64)
+                .bind(m.priority as i64)
+                .bind(m.weight as i64)
+                .bind(m.port.map(i64::from))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        for chunk in cluster.tenants.chunks(BATCH) {
+            let mut sql = String::from(
+                "INSERT INTO tenants (code, code_key, name, expected_phones, pool_id, notes, updated_at, updated_by) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 6;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, '', ${}, $1)",
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7
+                ));
+            }
+            let mut q = sqlx::query(&sql).bind(actor);
+            for t in chunk {
+                q = q
+                    .bind(&t.code)
+                    .bind(t.code.to_lowercase())
+                    .bind(&t.name)
+                    .bind(t.expected_phones as i64)
+                    .bind(t.pool.as_deref().map(|p| pool_ids[p]))
+                    .bind(at);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let summary = DemoSummary {
+            servers: cluster.servers.len(),
+            pools: cluster.pools.len(),
+            tenants: cluster.tenants.len(),
+            phones: cluster.total_phones(),
+        };
+        record(&mut tx, actor, "demo-load", "cluster", "demo", None, snapshot(&summary)).await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+}

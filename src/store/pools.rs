@@ -1,0 +1,302 @@
+//! SRV pools and their members. Members belong to the pool aggregate: replacing them bumps the
+//! pool's version, so two admins editing the same pool cannot overwrite each other.
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use std::collections::HashMap;
+
+use super::audit::{record, snapshot};
+use super::{Error, Result, Store, get_u16, get_u32, now, stale_message, unique_violation};
+use crate::domain::FieldErrors;
+use crate::domain::model::{NewMember, NewPool, Pool, PoolMember, transports_from_str, transports_to_string};
+
+fn pool_from_row(r: &AnyRow) -> Result<Pool, sqlx::Error> {
+    let transports: String = r.try_get("transports")?;
+    Ok(Pool {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        srv_name: r.try_get("srv_name")?,
+        ttl: get_u32(r, "ttl")?,
+        transports: transports_from_str(&transports).unwrap_or_default(),
+        members: Vec::new(),
+        version: r.try_get("version")?,
+        updated_at: r.try_get("updated_at")?,
+        updated_by: r.try_get("updated_by")?,
+    })
+}
+
+fn member_from_row(r: &AnyRow) -> Result<(i64, PoolMember), sqlx::Error> {
+    let port: Option<i64> = r.try_get("port")?;
+    let sip_port = get_u16(r, "sip_port")?;
+    let port = port.map(|p| p as u16);
+    Ok((
+        r.try_get("pool_id")?,
+        PoolMember {
+            server_id: r.try_get("server_id")?,
+            server_name: r.try_get("server_name")?,
+            host: r.try_get("host")?,
+            priority: get_u16(r, "priority")?,
+            weight: get_u16(r, "weight")?,
+            port,
+            effective_port: port.unwrap_or(sip_port),
+        },
+    ))
+}
+
+const MEMBER_SELECT: &str = "SELECT m.pool_id, m.server_id, s.name AS server_name, s.host, \
+     s.sip_port, m.priority, m.weight, m.port FROM pool_members m JOIN servers s ON s.id = m.server_id";
+
+/// What the audit log records of a pool: its fields and members by server name.
+#[derive(Serialize)]
+struct PoolSnapshot<'a> {
+    name: &'a str,
+    srv_name: &'a str,
+    ttl: u32,
+    transports: String,
+    members: Vec<(String, u16, u16, Option<u16>)>,
+}
+
+fn pool_snapshot(p: &Pool) -> Option<String> {
+    snapshot(&PoolSnapshot {
+        name: &p.name,
+        srv_name: &p.srv_name,
+        ttl: p.ttl,
+        transports: p.transports_label(),
+        members: p
+            .members
+            .iter()
+            .map(|m| (m.server_name.clone(), m.priority, m.weight, m.port))
+            .collect(),
+    })
+}
+
+fn map_unique(e: sqlx::Error, name: &str) -> Error {
+    if unique_violation(&e, "pools_name_key", "pools.name") {
+        Error::Invalid(FieldErrors::single(
+            "name",
+            format!("a pool named {name:?} already exists"),
+        ))
+    } else {
+        e.into()
+    }
+}
+
+fn check_version(p: &Pool, version: i64) -> Result<()> {
+    if p.version != version {
+        return Err(Error::Conflict(stale_message(
+            "pool",
+            &p.name,
+            &p.updated_by,
+            p.updated_at,
+            p.version,
+        )));
+    }
+    Ok(())
+}
+
+impl Store {
+    /// All pools with their members, by name.
+    pub async fn pools(&self) -> Result<Vec<Pool>> {
+        let rows = sqlx::query("SELECT * FROM pools ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut pools = rows.iter().map(pool_from_row).collect::<Result<Vec<_>, _>>()?;
+        let members = sqlx::query(&format!("{MEMBER_SELECT} ORDER BY m.pool_id, m.position"))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut by_pool: HashMap<i64, Vec<PoolMember>> = HashMap::new();
+        for r in &members {
+            let (pool_id, m) = member_from_row(r)?;
+            by_pool.entry(pool_id).or_default().push(m);
+        }
+        for p in &mut pools {
+            p.members = by_pool.remove(&p.id).unwrap_or_default();
+        }
+        Ok(pools)
+    }
+
+    pub async fn pool(&self, id: i64) -> Result<Pool> {
+        let mut conn = self.pool.acquire().await?;
+        load_pool(&mut conn, "id", PoolKey::Id(id)).await
+    }
+
+    pub async fn pool_by_name(&self, name: &str) -> Result<Pool> {
+        let mut conn = self.pool.acquire().await?;
+        load_pool(&mut conn, "name", PoolKey::Name(name)).await
+    }
+
+    /// Tenants assigned to each pool, by pool id.
+    pub async fn pool_tenant_counts(&self) -> Result<HashMap<i64, (u64, u64)>> {
+        let rows = sqlx::query(
+            "SELECT pool_id, COUNT(*) AS tenants, CAST(SUM(expected_phones) AS BIGINT) AS phones \
+             FROM tenants WHERE pool_id IS NOT NULL GROUP BY pool_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = HashMap::new();
+        for r in &rows {
+            let id: i64 = r.try_get("pool_id")?;
+            let tenants: i64 = r.try_get("tenants")?;
+            let phones: Option<i64> = r.try_get("phones")?;
+            out.insert(id, (tenants as u64, phones.unwrap_or(0) as u64));
+        }
+        Ok(out)
+    }
+
+    pub async fn create_pool(&self, p: &NewPool, actor: &str) -> Result<Pool> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "INSERT INTO pools (name, srv_name, ttl, transports, updated_at, updated_by) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+        )
+        .bind(&p.name)
+        .bind(&p.srv_name)
+        .bind(p.ttl as i64)
+        .bind(transports_to_string(&p.transports))
+        .bind(now())
+        .bind(actor)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| map_unique(e, &p.name))?;
+        let pool = pool_from_row(&row)?;
+        record(&mut tx, actor, "create", "pool", &p.name, None, pool_snapshot(&pool)).await?;
+        tx.commit().await?;
+        Ok(pool)
+    }
+
+    pub async fn update_pool(&self, id: i64, version: i64, p: &NewPool, actor: &str) -> Result<Pool> {
+        let mut tx = self.begin_write().await?;
+        let before = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
+        check_version(&before, version)?;
+        sqlx::query(
+            "UPDATE pools SET name = $1, srv_name = $2, ttl = $3, transports = $4, \
+             version = version + 1, updated_at = $5, updated_by = $6 WHERE id = $7 AND version = $8",
+        )
+        .bind(&p.name)
+        .bind(&p.srv_name)
+        .bind(p.ttl as i64)
+        .bind(transports_to_string(&p.transports))
+        .bind(now())
+        .bind(actor)
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map_unique(e, &p.name))?;
+        let after = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
+        record(&mut tx, actor, "update", "pool", &after.name, pool_snapshot(&before), pool_snapshot(&after)).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Replaces the whole member list of a pool at `version`, in one transaction.
+    pub async fn replace_members(
+        &self,
+        id: i64,
+        version: i64,
+        members: &[NewMember],
+        actor: &str,
+    ) -> Result<Pool> {
+        let mut tx = self.begin_write().await?;
+        let before = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
+        check_version(&before, version)?;
+        sqlx::query("DELETE FROM pool_members WHERE pool_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for (i, m) in members.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO pool_members (pool_id, server_id, position, priority, weight, port) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(m.server_id)
+            .bind(i as i64)
+            .bind(m.priority as i64)
+            .bind(m.weight as i64)
+            .bind(m.port.map(i64::from))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                    Error::Invalid(FieldErrors::single(
+                        &format!("members[{i}].server"),
+                        "that server no longer exists",
+                    ))
+                }
+                _ => e.into(),
+            })?;
+        }
+        sqlx::query(
+            "UPDATE pools SET version = version + 1, updated_at = $1, updated_by = $2 WHERE id = $3",
+        )
+        .bind(now())
+        .bind(actor)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let after = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
+        record(&mut tx, actor, "members", "pool", &after.name, pool_snapshot(&before), pool_snapshot(&after)).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Deletes a pool no tenant uses; refused with the tenant count otherwise.
+    pub async fn delete_pool(&self, id: i64, version: i64, actor: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let before = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
+        check_version(&before, version)?;
+        let tenants: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tenants WHERE pool_id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if tenants > 0 {
+            return Err(Error::InUse(format!(
+                "pool {} is assigned to {tenants} tenant{}; move {} to another pool first",
+                before.name,
+                if tenants == 1 { "" } else { "s" },
+                if tenants == 1 { "it" } else { "them" },
+            )));
+        }
+        sqlx::query("DELETE FROM pools WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        record(&mut tx, actor, "delete", "pool", &before.name, pool_snapshot(&before), None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+enum PoolKey<'a> {
+    Id(i64),
+    Name(&'a str),
+}
+
+async fn load_pool(conn: &mut sqlx::AnyConnection, column: &str, key: PoolKey<'_>) -> Result<Pool> {
+    let sql = format!("SELECT * FROM pools WHERE {column} = $1");
+    let query = sqlx::query(&sql);
+    let query = match &key {
+        PoolKey::Id(id) => query.bind(*id),
+        PoolKey::Name(n) => query.bind(*n),
+    };
+    let row = query.fetch_optional(&mut *conn).await?.ok_or_else(|| Error::NotFound {
+        kind: "pool",
+        name: match key {
+            PoolKey::Id(id) => id.to_string(),
+            PoolKey::Name(n) => n.to_string(),
+        },
+    })?;
+    let mut pool = pool_from_row(&row)?;
+    let members = sqlx::query(&format!("{MEMBER_SELECT} WHERE m.pool_id = $1 ORDER BY m.position"))
+        .bind(pool.id)
+        .fetch_all(&mut *conn)
+        .await?;
+    pool.members = members
+        .iter()
+        .map(|r| member_from_row(r).map(|(_, m)| m))
+        .collect::<Result<_, _>>()?;
+    Ok(pool)
+}

@@ -1,0 +1,117 @@
+//! Small helpers shared by the page handlers: form re-rendering decisions and pagination links.
+
+use askama::Template;
+
+use super::PageCtx;
+use crate::domain::FieldErrors;
+use crate::store;
+
+/// How a failed save is shown: field errors and stale-version conflicts re-render the form with
+/// the admin's input kept; anything else becomes an error page.
+pub enum SaveFailure {
+    Fields(FieldErrors),
+    Conflict(String),
+    Other(super::Error),
+}
+
+impl From<store::Error> for SaveFailure {
+    fn from(e: store::Error) -> Self {
+        match e {
+            store::Error::Invalid(f) => SaveFailure::Fields(f),
+            store::Error::Conflict(m) => SaveFailure::Conflict(m),
+            other => SaveFailure::Other(other.into()),
+        }
+    }
+}
+
+/// All values of one repeated form field, in order.
+pub fn all<'a>(pairs: &'a [(String, String)], key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pairs
+        .iter()
+        .filter(move |(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The first value of a form field, or "".
+pub fn one<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+/// Parses the hidden `version` field of an edit form.
+pub fn version(pairs: &[(String, String)]) -> Result<i64, super::Error> {
+    one(pairs, "version")
+        .trim()
+        .parse()
+        .map_err(|_| super::Error::BadRequest("the form is missing its version field; reload the page".into()))
+}
+
+/// One link of a pager.
+#[derive(Debug, Clone)]
+pub struct PageLink {
+    pub label: String,
+    pub href: Option<String>,
+    pub current: bool,
+}
+
+/// Pager links: first, previous, a window around the current page, next, last.
+pub fn pager(page: u32, pages: u32, href: impl Fn(u32) -> String) -> Vec<PageLink> {
+    if pages <= 1 {
+        return Vec::new();
+    }
+    let mut links = Vec::new();
+    let link = |label: String, p: u32, enabled: bool, current: bool| PageLink {
+        label,
+        href: enabled.then(|| href(p)),
+        current,
+    };
+    links.push(link("« Prev".into(), page.saturating_sub(1).max(1), page > 1, false));
+    let lo = page.saturating_sub(3).max(1);
+    let hi = (page + 3).min(pages);
+    if lo > 1 {
+        links.push(link("1".into(), 1, true, false));
+        if lo > 2 {
+            links.push(link("…".into(), 0, false, false));
+        }
+    }
+    for p in lo..=hi {
+        links.push(link(p.to_string(), p, p != page, p == page));
+    }
+    if hi < pages {
+        if hi + 1 < pages {
+            links.push(link("…".into(), 0, false, false));
+        }
+        links.push(link(pages.to_string(), pages, true, false));
+    }
+    links.push(link("Next »".into(), page + 1, page < pages, false));
+    links
+}
+
+/// Escapes a value for use in a query string.
+pub fn q(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// "Are you sure?" before a delete: destructive actions take two steps, even without JavaScript.
+#[derive(Template)]
+#[template(path = "confirm_delete.html")]
+pub struct ConfirmPage {
+    pub ctx: PageCtx,
+    pub kind: &'static str,
+    pub name: String,
+    pub action: String,
+    pub back: String,
+    pub version: i64,
+    pub consequence: String,
+}

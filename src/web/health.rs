@@ -1,0 +1,49 @@
+//! `/healthz` for load balancers, and the embedded stylesheet.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+use super::AppState;
+
+const STYLE_CSS: &str = include_str!("../../static/style.css");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/static/style.css", get(style))
+}
+
+/// 200 when the database answers, 503 otherwise, so a balancer takes a broken instance out.
+async fn healthz(State(st): State<AppState>) -> Response {
+    let uptime = jiff::Timestamp::now().as_second() - st.inner.started_at.as_second();
+    match st.store.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(json!({"status": "ok", "database": "ok", "uptime_seconds": uptime})),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"status": "unavailable", "database": "unreachable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn style() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLE_CSS,
+    )
+        .into_response()
+}

@@ -1,0 +1,325 @@
+//! Pools pages: list, create, edit, delete, and the members editor.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use std::collections::HashMap;
+
+use super::forms::{ConfirmPage, SaveFailure, all, one, version};
+use super::{AppState, Flash, PageCtx, Result, page, render_page};
+use crate::domain::FieldErrors;
+use crate::domain::model::{MemberInput, Pool, PoolInput, Server, Transport, validate_members};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/pools", get(list).post(create))
+        .route("/pools/new", get(new_form))
+        .route("/pools/{id}", get(detail).post(update))
+        .route("/pools/{id}/edit", get(edit_form))
+        .route("/pools/{id}/members", get(members_form).post(save_members))
+        .route("/pools/{id}/delete", get(confirm_delete).post(delete))
+}
+
+#[derive(Template)]
+#[template(path = "pools/list.html")]
+struct ListPage {
+    ctx: PageCtx,
+    pools: Vec<(Pool, u64, u64)>,
+}
+
+async fn list(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {
+    let counts = st.store.pool_tenant_counts().await?;
+    let pools = st
+        .store
+        .pools()
+        .await?
+        .into_iter()
+        .map(|p| {
+            let (tenants, phones) = counts.get(&p.id).copied().unwrap_or((0, 0));
+            (p, tenants, phones)
+        })
+        .collect();
+    Ok(page(&ListPage { ctx, pools }))
+}
+
+#[derive(Template)]
+#[template(path = "pools/form.html")]
+struct FormPage {
+    ctx: PageCtx,
+    id: Option<i64>,
+    version: i64,
+    input: PoolInput,
+    errors: FieldErrors,
+    form_error: Option<String>,
+    transports: [Transport; 3],
+}
+
+impl FormPage {
+    fn new(ctx: PageCtx, id: Option<i64>, version: i64, input: PoolInput) -> Self {
+        Self {
+            ctx,
+            id,
+            version,
+            input,
+            errors: FieldErrors::default(),
+            form_error: None,
+            transports: Transport::ALL,
+        }
+    }
+
+    fn has_transport(&self, t: &Transport) -> bool {
+        self.input
+            .transports
+            .split(',')
+            .any(|x| x.trim().eq_ignore_ascii_case(t.as_str()))
+    }
+
+    fn refused(mut self, failure: SaveFailure) -> Response {
+        let status = match failure {
+            SaveFailure::Fields(f) => {
+                self.errors = f;
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            SaveFailure::Conflict(m) => {
+                self.form_error = Some(m);
+                StatusCode::CONFLICT
+            }
+            SaveFailure::Other(e) => return e.into_response(),
+        };
+        render_page(status, &self)
+    }
+}
+
+/// Pool form fields; checkboxes arrive as repeated `transport` fields.
+fn pool_input(pairs: &[(String, String)]) -> PoolInput {
+    PoolInput {
+        name: one(pairs, "name").into(),
+        srv_name: one(pairs, "srv_name").into(),
+        ttl: one(pairs, "ttl").into(),
+        transports: all(pairs, "transport").collect::<Vec<_>>().join(","),
+    }
+}
+
+async fn new_form(ctx: PageCtx) -> Response {
+    page(&FormPage::new(
+        ctx,
+        None,
+        0,
+        PoolInput {
+            ttl: "86400".into(),
+            transports: "udp".into(),
+            ..Default::default()
+        },
+    ))
+}
+
+async fn create(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = FormPage::new(ctx, None, 0, pool_input(&pairs));
+    let new = match form.input.validate() {
+        Ok(n) => n,
+        Err(e) => return form.refused(SaveFailure::Fields(e)),
+    };
+    match st.store.create_pool(&new, "web").await {
+        Ok(p) => Flash::redirect(
+            format!("/pools/{}/members", p.id),
+            format!("Pool {} created. Now add its members.", p.name),
+        )
+        .into_response(),
+        Err(e) => form.refused(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pools/detail.html")]
+struct DetailPage {
+    ctx: PageCtx,
+    pool: Pool,
+    tenants: u64,
+    phones: u64,
+}
+
+async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+    let pool = st.store.pool(id).await?;
+    let (tenants, phones) = st
+        .store
+        .pool_tenant_counts()
+        .await?
+        .get(&id)
+        .copied()
+        .unwrap_or((0, 0));
+    Ok(page(&DetailPage {
+        ctx,
+        pool,
+        tenants,
+        phones,
+    }))
+}
+
+async fn edit_form(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+    let p = st.store.pool(id).await?;
+    Ok(page(&FormPage::new(ctx, Some(id), p.version, PoolInput::from_pool(&p))))
+}
+
+async fn update(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    let version = version(&pairs)?;
+    let form = FormPage::new(ctx, Some(id), version, pool_input(&pairs));
+    let new = match form.input.validate() {
+        Ok(n) => n,
+        Err(e) => return Ok(form.refused(SaveFailure::Fields(e))),
+    };
+    Ok(match st.store.update_pool(id, version, &new, "web").await {
+        Ok(p) => Flash::redirect(format!("/pools/{id}"), format!("Pool {} saved.", p.name)).into_response(),
+        Err(e) => form.refused(e.into()),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "pools/members.html")]
+struct MembersPage {
+    ctx: PageCtx,
+    pool: Pool,
+    version: i64,
+    rows: Vec<MemberInput>,
+    servers: Vec<Server>,
+    errors: FieldErrors,
+    form_error: Option<String>,
+}
+
+impl MembersPage {
+    fn cell_error(&self, row: &usize, field: &str) -> Option<&str> {
+        self.errors.get(&format!("members[{row}].{field}"))
+    }
+}
+
+/// Spare empty rows in the editor, so members can be added without JavaScript.
+const SPARE_ROWS: usize = 3;
+
+async fn members_form(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+    let pool = st.store.pool(id).await?;
+    let servers = st.store.servers().await?;
+    let mut rows: Vec<MemberInput> = pool
+        .members
+        .iter()
+        .map(|m| MemberInput {
+            server: m.server_name.clone(),
+            priority: m.priority.to_string(),
+            weight: m.weight.to_string(),
+            port: m.port.map(|p| p.to_string()).unwrap_or_default(),
+        })
+        .collect();
+    rows.extend(std::iter::repeat_with(MemberInput::default).take(SPARE_ROWS));
+    Ok(page(&MembersPage {
+        ctx,
+        version: pool.version,
+        pool,
+        rows,
+        servers,
+        errors: FieldErrors::default(),
+        form_error: None,
+    }))
+}
+
+async fn save_members(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    let version = version(&pairs)?;
+    let pool = st.store.pool(id).await?;
+    let servers = st.store.servers().await?;
+    let col = |k| all(&pairs, k).collect::<Vec<_>>();
+    let (names, priorities, weights, ports) = (col("server"), col("priority"), col("weight"), col("port"));
+    let rows: Vec<MemberInput> = (0..names.len())
+        .map(|i| MemberInput {
+            server: names[i].to_string(),
+            priority: priorities.get(i).copied().unwrap_or("").to_string(),
+            weight: weights.get(i).copied().unwrap_or("").to_string(),
+            port: ports.get(i).copied().unwrap_or("").to_string(),
+        })
+        .collect();
+    let by_name: HashMap<&str, (i64, u16)> = servers
+        .iter()
+        .map(|s| (s.name.as_str(), (s.id, s.sip_port)))
+        .collect();
+    let result = validate_members(&rows, |n| by_name.get(n).copied())
+        .map_err(SaveFailure::Fields);
+    let result = match result {
+        Ok(members) => st
+            .store
+            .replace_members(id, version, &members, "web")
+            .await
+            .map_err(SaveFailure::from),
+        Err(e) => Err(e),
+    };
+    let failure = match result {
+        Ok(p) => {
+            return Ok(Flash::redirect(
+                format!("/pools/{id}"),
+                format!("Members of pool {} saved ({} records).", p.name, p.members.len()),
+            )
+            .into_response());
+        }
+        Err(f) => f,
+    };
+    let mut page_ = MembersPage {
+        ctx,
+        pool,
+        version,
+        rows,
+        servers,
+        errors: FieldErrors::default(),
+        form_error: None,
+    };
+    let status = match failure {
+        SaveFailure::Fields(f) => {
+            page_.errors = f;
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        SaveFailure::Conflict(m) => {
+            page_.form_error = Some(m);
+            StatusCode::CONFLICT
+        }
+        SaveFailure::Other(e) => return Err(e),
+    };
+    Ok(render_page(status, &page_))
+}
+
+async fn confirm_delete(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+    let p = st.store.pool(id).await?;
+    Ok(page(&ConfirmPage {
+        ctx,
+        kind: "pool",
+        name: p.name.clone(),
+        action: format!("/pools/{id}/delete"),
+        back: format!("/pools/{id}"),
+        version: p.version,
+        consequence: format!(
+            "The pool and its {} member records are removed; its SRV records disappear from exports. Tenants must be moved off it first.",
+            p.members.len()
+        ),
+    }))
+}
+
+async fn delete(
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    let version = version(&pairs)?;
+    let p = st.store.pool(id).await?;
+    st.store.delete_pool(id, version, "web").await?;
+    Ok(Flash::redirect("/pools", format!("Pool {} deleted.", p.name)).into_response())
+}

@@ -1,0 +1,191 @@
+//! Servers pages: list, create, edit, delete.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+
+use super::forms::{ConfirmPage, SaveFailure, one, version};
+use super::{AppState, Flash, PageCtx, Result, page, render_page};
+use crate::domain::FieldErrors;
+use crate::domain::model::{Pool, Server, ServerInput, ServerState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/servers", get(list).post(create))
+        .route("/servers/new", get(new_form))
+        .route("/servers/{id}", get(detail).post(update))
+        .route("/servers/{id}/edit", get(edit_form))
+        .route("/servers/{id}/delete", get(confirm_delete).post(delete))
+}
+
+#[derive(Template)]
+#[template(path = "servers/list.html")]
+struct ListPage {
+    ctx: PageCtx,
+    servers: Vec<(Server, Vec<String>)>,
+}
+
+async fn list(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {
+    let servers = st.store.servers().await?;
+    let pools = st.store.pools().await?;
+    let servers = servers
+        .into_iter()
+        .map(|s| {
+            let names = pools_of(&pools, s.id);
+            (s, names)
+        })
+        .collect();
+    Ok(page(&ListPage { ctx, servers }))
+}
+
+fn pools_of(pools: &[Pool], server_id: i64) -> Vec<String> {
+    pools
+        .iter()
+        .filter(|p| p.members.iter().any(|m| m.server_id == server_id))
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "servers/form.html")]
+struct FormPage {
+    ctx: PageCtx,
+    id: Option<i64>,
+    version: i64,
+    input: ServerInput,
+    errors: FieldErrors,
+    form_error: Option<String>,
+    states: [ServerState; 3],
+}
+
+impl FormPage {
+    fn new(ctx: PageCtx, id: Option<i64>, version: i64, input: ServerInput) -> Self {
+        Self {
+            ctx,
+            id,
+            version,
+            input,
+            errors: FieldErrors::default(),
+            form_error: None,
+            states: ServerState::ALL,
+        }
+    }
+
+    fn refused(mut self, failure: SaveFailure) -> Response {
+        let status = match failure {
+            SaveFailure::Fields(f) => {
+                self.errors = f;
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            SaveFailure::Conflict(m) => {
+                self.form_error = Some(m);
+                StatusCode::CONFLICT
+            }
+            SaveFailure::Other(e) => return e.into_response(),
+        };
+        render_page(status, &self)
+    }
+}
+
+async fn new_form(ctx: PageCtx) -> Response {
+    page(&FormPage::new(
+        ctx,
+        None,
+        0,
+        ServerInput {
+            sip_port: "5060".into(),
+            state: "active".into(),
+            ..Default::default()
+        },
+    ))
+}
+
+async fn create(State(st): State<AppState>, ctx: PageCtx, Form(input): Form<ServerInput>) -> Response {
+    let form = FormPage::new(ctx, None, 0, input);
+    let new = match form.input.validate() {
+        Ok(n) => n,
+        Err(e) => return form.refused(SaveFailure::Fields(e)),
+    };
+    match st.store.create_server(&new, "web").await {
+        Ok(s) => Flash::redirect(format!("/servers/{}", s.id), format!("Server {} created.", s.name)).into_response(),
+        Err(e) => form.refused(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "servers/detail.html")]
+struct DetailPage {
+    ctx: PageCtx,
+    server: Server,
+    pools: Vec<Pool>,
+}
+
+async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+    let server = st.store.server(id).await?;
+    let pools = st
+        .store
+        .pools()
+        .await?
+        .into_iter()
+        .filter(|p| p.members.iter().any(|m| m.server_id == id))
+        .collect();
+    Ok(page(&DetailPage { ctx, server, pools }))
+}
+
+async fn edit_form(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+    let s = st.store.server(id).await?;
+    Ok(page(&FormPage::new(ctx, Some(id), s.version, ServerInput::from_server(&s))))
+}
+
+async fn update(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    let version = version(&pairs)?;
+    let input = ServerInput {
+        name: one(&pairs, "name").into(),
+        host: one(&pairs, "host").into(),
+        sip_port: one(&pairs, "sip_port").into(),
+        capacity: one(&pairs, "capacity").into(),
+        site: one(&pairs, "site").into(),
+        state: one(&pairs, "state").into(),
+    };
+    let form = FormPage::new(ctx, Some(id), version, input);
+    let new = match form.input.validate() {
+        Ok(n) => n,
+        Err(e) => return Ok(form.refused(SaveFailure::Fields(e))),
+    };
+    Ok(match st.store.update_server(id, version, &new, "web").await {
+        Ok(s) => Flash::redirect(format!("/servers/{id}"), format!("Server {} saved.", s.name)).into_response(),
+        Err(e) => form.refused(e.into()),
+    })
+}
+
+async fn confirm_delete(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+    let s = st.store.server(id).await?;
+    Ok(page(&ConfirmPage {
+        ctx,
+        kind: "server",
+        name: s.name.clone(),
+        action: format!("/servers/{id}/delete"),
+        back: format!("/servers/{id}"),
+        version: s.version,
+        consequence: "The server is removed from the inventory. Pools that list it must be edited first.".into(),
+    }))
+}
+
+async fn delete(
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    let version = version(&pairs)?;
+    let s = st.store.server(id).await?;
+    st.store.delete_server(id, version, "web").await?;
+    Ok(Flash::redirect("/servers", format!("Server {} deleted.", s.name)).into_response())
+}

@@ -1,0 +1,346 @@
+//! Tenants pages: the searchable list with bulk assignment, detail with the pool assignment,
+//! create, edit, delete.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use super::forms::{ConfirmPage, PageLink, SaveFailure, all, one, pager, q, version};
+use super::{AppState, Error, Flash, PageCtx, Result, page, render_page};
+use crate::domain::FieldErrors;
+use crate::domain::model::{Pool, Tenant, TenantInput};
+use crate::store::{PoolFilter, TenantPage, TenantQuery, TenantSort};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tenants", get(list).post(create))
+        .route("/tenants/new", get(new_form))
+        .route("/tenants/bulk-assign", post(bulk_assign))
+        .route("/tenants/{id}", get(detail).post(update))
+        .route("/tenants/{id}/edit", get(edit_form))
+        .route("/tenants/{id}/assign", post(assign))
+        .route("/tenants/{id}/delete", get(confirm_delete).post(delete))
+}
+
+/// The list's state, kept in the URL so it can be bookmarked and shared.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ListParams {
+    #[serde(default)]
+    q: String,
+    /// Pool name, `-` for unplaced tenants, empty for all.
+    #[serde(default)]
+    pool: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    dir: String,
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    per_page: Option<u32>,
+}
+
+impl ListParams {
+    fn query_string(&self, page: u32, sort: Option<&str>) -> String {
+        let (sort, dir) = match sort {
+            // Clicking the current sort column flips the direction.
+            Some(s) if s == self.sort_key() => (s, if self.dir == "desc" { "asc" } else { "desc" }),
+            Some(s) => (s, "asc"),
+            None => (self.sort_key(), if self.dir == "desc" { "desc" } else { "asc" }),
+        };
+        let mut out = format!("sort={sort}&dir={dir}&page={page}");
+        if !self.q.is_empty() {
+            out.push_str(&format!("&q={}", q(&self.q)));
+        }
+        if !self.pool.is_empty() {
+            out.push_str(&format!("&pool={}", q(&self.pool)));
+        }
+        if let Some(pp) = self.per_page {
+            out.push_str(&format!("&per_page={pp}"));
+        }
+        out
+    }
+
+    fn sort_key(&self) -> &'static str {
+        TenantSort::parse(&self.sort).as_str()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tenants/list.html")]
+struct ListPage {
+    ctx: PageCtx,
+    params: ListParams,
+    result: TenantPage,
+    pools: Vec<Pool>,
+    pager: Vec<PageLink>,
+    here: String,
+}
+
+impl ListPage {
+    fn sort_href(&self, column: &str) -> String {
+        format!("/tenants?{}", self.params.query_string(1, Some(column)))
+    }
+    fn sort_mark(&self, column: &str) -> &'static str {
+        if self.params.sort_key() != column {
+            ""
+        } else if self.params.dir == "desc" {
+            " ▼"
+        } else {
+            " ▲"
+        }
+    }
+    fn aria_sort(&self, column: &str) -> &'static str {
+        if self.params.sort_key() != column {
+            "none"
+        } else if self.params.dir == "desc" {
+            "descending"
+        } else {
+            "ascending"
+        }
+    }
+}
+
+async fn list(State(st): State<AppState>, ctx: PageCtx, Query(params): Query<ListParams>) -> Result<Response> {
+    let pools = st.store.pools().await?;
+    let pool = match params.pool.as_str() {
+        "" => PoolFilter::Any,
+        "-" => PoolFilter::Unplaced,
+        name => match pools.iter().find(|p| p.name == name) {
+            Some(p) => PoolFilter::Pool(p.id),
+            None => return Err(Error::NotFound(format!("there is no pool named {name:?}"))),
+        },
+    };
+    let query = TenantQuery {
+        search: Some(params.q.clone()),
+        pool,
+        sort: TenantSort::parse(&params.sort),
+        desc: params.dir == "desc",
+        page: params.page.unwrap_or(1),
+        per_page: params.per_page.unwrap_or(50),
+    };
+    let result = st.store.tenants(&query).await?;
+    let pager = pager(result.page, result.pages(), |p| {
+        format!("/tenants?{}", params.query_string(p, None))
+    });
+    let here = format!("/tenants?{}", params.query_string(result.page, None));
+    Ok(page(&ListPage {
+        ctx,
+        params,
+        result,
+        pools,
+        pager,
+        here,
+    }))
+}
+
+/// Bulk assignment: the checked tenants of the list move to one pool, in one transaction.
+async fn bulk_assign(State(st): State<AppState>, Form(pairs): Form<Vec<(String, String)>>) -> Result<Response> {
+    let ids = all(&pairs, "tenant")
+        .map(|v| v.parse::<i64>().map_err(|_| Error::BadRequest(format!("{v:?} is not a tenant id"))))
+        .collect::<Result<Vec<_>>>()?;
+    let back = one(&pairs, "return");
+    // Only ever redirect within the tenants list.
+    let back = if back.starts_with("/tenants") && !back.starts_with("//") { back.to_string() } else { "/tenants".to_string() };
+    if ids.is_empty() {
+        return Ok(Flash::redirect(back, "Nothing changed: no tenant was selected.").into_response());
+    }
+    let pool_name = one(&pairs, "pool").trim();
+    let (pool_id, label) = match pool_name {
+        "" => return Err(Error::BadRequest("choose the pool to move the selected tenants to".into())),
+        "-" => (None, "unplaced".to_string()),
+        name => {
+            let p = st.store.pool_by_name(name).await?;
+            (Some(p.id), format!("pool {}", p.name))
+        }
+    };
+    let moved = st.store.bulk_assign(&ids, pool_id, "web").await?;
+    Ok(Flash::redirect(
+        back,
+        format!("{moved} of {} selected tenants moved to {label}.", ids.len()),
+    )
+    .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "tenants/detail.html")]
+struct DetailPage {
+    ctx: PageCtx,
+    tenant: Tenant,
+    pools: Vec<Pool>,
+}
+
+impl DetailPage {
+    fn is_current(&self, pool_id: &i64) -> bool {
+        self.tenant.pool_id == Some(*pool_id)
+    }
+}
+
+async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+    let tenant = st.store.tenant(id).await?;
+    let pools = st.store.pools().await?;
+    Ok(page(&DetailPage { ctx, tenant, pools }))
+}
+
+async fn assign(
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    let version = version(&pairs)?;
+    let pool_id = match one(&pairs, "pool").trim() {
+        "" | "-" => None,
+        name => Some(st.store.pool_by_name(name).await?.id),
+    };
+    let t = st.store.assign_tenant(id, version, pool_id, "web").await?;
+    let where_ = t.pool_name.as_deref().map(|p| format!("pool {p}")).unwrap_or_else(|| "no pool".into());
+    Ok(Flash::redirect(format!("/tenants/{id}"), format!("Tenant {} assigned to {where_}.", t.code)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "tenants/form.html")]
+struct FormPage {
+    ctx: PageCtx,
+    id: Option<i64>,
+    version: i64,
+    input: TenantInput,
+    pools: Vec<Pool>,
+    errors: FieldErrors,
+    form_error: Option<String>,
+}
+
+impl FormPage {
+    fn refused(mut self, failure: SaveFailure) -> Response {
+        let status = match failure {
+            SaveFailure::Fields(f) => {
+                self.errors = f;
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            SaveFailure::Conflict(m) => {
+                self.form_error = Some(m);
+                StatusCode::CONFLICT
+            }
+            SaveFailure::Other(e) => return e.into_response(),
+        };
+        render_page(status, &self)
+    }
+}
+
+fn tenant_input(pairs: &[(String, String)]) -> TenantInput {
+    TenantInput {
+        code: one(pairs, "code").into(),
+        name: one(pairs, "name").into(),
+        expected_phones: one(pairs, "expected_phones").into(),
+        pool: one(pairs, "pool").into(),
+        notes: one(pairs, "notes").into(),
+    }
+}
+
+async fn new_form(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {
+    let pools = st.store.pools().await?;
+    Ok(page(&FormPage {
+        ctx,
+        id: None,
+        version: 0,
+        input: TenantInput::default(),
+        pools,
+        errors: FieldErrors::default(),
+        form_error: None,
+    }))
+}
+
+async fn save(
+    st: &AppState,
+    ctx: PageCtx,
+    id: Option<i64>,
+    pairs: &[(String, String)],
+) -> Result<Response> {
+    let version = if id.is_some() { version(pairs)? } else { 0 };
+    let pools = st.store.pools().await?;
+    let form = FormPage {
+        ctx,
+        id,
+        version,
+        input: tenant_input(pairs),
+        pools,
+        errors: FieldErrors::default(),
+        form_error: None,
+    };
+    let new = match form
+        .input
+        .validate(|name| form.pools.iter().find(|p| p.name == name).map(|p| p.id))
+    {
+        Ok(n) => n,
+        Err(e) => return Ok(form.refused(SaveFailure::Fields(e))),
+    };
+    let saved = match id {
+        Some(id) => st.store.update_tenant(id, version, &new, "web").await,
+        None => st.store.create_tenant(&new, "web").await,
+    };
+    Ok(match saved {
+        Ok(t) => Flash::redirect(
+            format!("/tenants/{}", t.id),
+            format!("Tenant {} {}.", t.code, if id.is_some() { "saved" } else { "created" }),
+        )
+        .into_response(),
+        Err(e) => form.refused(e.into()),
+    })
+}
+
+async fn create(State(st): State<AppState>, ctx: PageCtx, Form(pairs): Form<Vec<(String, String)>>) -> Result<Response> {
+    save(&st, ctx, None, &pairs).await
+}
+
+async fn update(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    save(&st, ctx, Some(id), &pairs).await
+}
+
+async fn edit_form(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+    let t = st.store.tenant(id).await?;
+    let pools = st.store.pools().await?;
+    Ok(page(&FormPage {
+        ctx,
+        id: Some(id),
+        version: t.version,
+        input: TenantInput::from_tenant(&t),
+        pools,
+        errors: FieldErrors::default(),
+        form_error: None,
+    }))
+}
+
+async fn confirm_delete(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+    let t = st.store.tenant(id).await?;
+    Ok(page(&ConfirmPage {
+        ctx,
+        kind: "tenant",
+        name: t.code.clone(),
+        action: format!("/tenants/{id}/delete"),
+        back: format!("/tenants/{id}"),
+        version: t.version,
+        consequence: format!(
+            "{} ({} expected phones) is removed from the inventory; its phones will show as unmatched registrations.",
+            t.name, t.expected_phones
+        ),
+    }))
+}
+
+async fn delete(
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    let version = version(&pairs)?;
+    let t = st.store.tenant(id).await?;
+    st.store.delete_tenant(id, version, "web").await?;
+    Ok(Flash::redirect("/tenants", format!("Tenant {} deleted.", t.code)).into_response())
+}
