@@ -4,12 +4,18 @@ use clap::{Parser, Subcommand};
 use std::time::Instant;
 
 use crate::config::{DatabaseArgs, DemoArgs, ServeArgs};
-use crate::domain::demo::{GeneratorSpec, generate_cluster, parse_phone_range, source_document_cluster};
+use crate::domain::demo::{
+    GeneratorSpec, generate_cluster, parse_phone_range, source_document_cluster,
+};
 use crate::store::Store;
 use crate::web::{AppState, router};
 
 #[derive(Debug, Parser)]
-#[command(name = "pbx-pools", version, about = "Admin dashboard for the DNS SRV pools of multi-tenant Asterisk PBX clusters")]
+#[command(
+    name = "pbx-pools",
+    version,
+    about = "Admin dashboard for the DNS SRV pools of multi-tenant Asterisk PBX clusters"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -65,7 +71,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -34,7 +34,11 @@ pub struct DemoArgs {
     #[arg(long, env = "PBX_POOLS_DEMO_SERVERS", default_value_t = 4)]
     pub servers: u32,
     /// Phones per generated tenant, as LOW-HIGH; sizes are skewed towards LOW.
-    #[arg(long, env = "PBX_POOLS_DEMO_PHONES_PER_TENANT", default_value = "3-400")]
+    #[arg(
+        long,
+        env = "PBX_POOLS_DEMO_PHONES_PER_TENANT",
+        default_value = "3-400"
+    )]
     pub phones_per_tenant: String,
     /// Seed of the generator: the same seed gives the same cluster.
     #[arg(long, env = "PBX_POOLS_DEMO_SEED", default_value_t = 1)]

@@ -144,10 +144,18 @@ pub fn parse_phone_range(s: &str) -> Result<(u32, u32), String> {
     let (lo, hi) = s
         .split_once('-')
         .ok_or_else(|| format!("{s:?} is not a range like 5-300"))?;
-    let lo: u32 = lo.trim().parse().map_err(|_| format!("{lo:?} is not a number"))?;
-    let hi: u32 = hi.trim().parse().map_err(|_| format!("{hi:?} is not a number"))?;
+    let lo: u32 = lo
+        .trim()
+        .parse()
+        .map_err(|_| format!("{lo:?} is not a number"))?;
+    let hi: u32 = hi
+        .trim()
+        .parse()
+        .map_err(|_| format!("{hi:?} is not a number"))?;
     if lo == 0 || lo > hi || hi > 100_000 {
-        return Err(format!("range {lo}-{hi} must satisfy 1 <= low <= high <= 100000"));
+        return Err(format!(
+            "range {lo}-{hi} must satisfy 1 <= low <= high <= 100000"
+        ));
     }
     Ok((lo, hi))
 }
@@ -157,7 +165,16 @@ const SYLLABLES: [&str; 24] = [
     "to", "li", "na", "mo", "ga", "be", "ri", "lo",
 ];
 const KINDS: [&str; 10] = [
-    "Srl", "SpA", "Hotel", "Studio", "Logistica", "Dental", "Legal", "Retail", "Pharma", "Group",
+    "Srl",
+    "SpA",
+    "Hotel",
+    "Studio",
+    "Logistica",
+    "Dental",
+    "Legal",
+    "Retail",
+    "Pharma",
+    "Group",
 ];
 
 /// Generates a cluster of server pairs, two pools per pair (each server primary in one), and
@@ -180,7 +197,12 @@ pub fn generate_cluster(spec: GeneratorSpec) -> DemoCluster {
         };
         for name in [&a, &b] {
             if !servers.iter().any(|s: &NewServer| &s.name == name) {
-                servers.push(server(name, "example.net", None, &format!("dc{}", p % 3 + 1)));
+                servers.push(server(
+                    name,
+                    "example.net",
+                    None,
+                    &format!("dc{}", p % 3 + 1),
+                ));
             }
         }
         for (suffix, primary, secondary) in [("a", &a, &b), ("b", &b, &a)] {
@@ -190,7 +212,10 @@ pub fn generate_cluster(spec: GeneratorSpec) -> DemoCluster {
                 name,
                 ttl: 86_400,
                 transports: vec![Transport::Udp],
-                members: vec![member(primary, 10, 10, None), member(secondary, 20, 10, None)],
+                members: vec![
+                    member(primary, 10, 10, None),
+                    member(secondary, 20, 10, None),
+                ],
             });
         }
     }
@@ -291,11 +316,19 @@ mod tests {
         assert_valid(&a);
         assert_eq!(a.servers.len(), 7);
         assert_eq!(a.pools.len(), 8);
-        assert!(a.tenants.iter().all(|t| (3..=400).contains(&t.expected_phones)));
+        assert!(
+            a.tenants
+                .iter()
+                .all(|t| (3..=400).contains(&t.expected_phones))
+        );
         // Skewed: the median tenant is far below the middle of the range.
         let mut sizes: Vec<u32> = a.tenants.iter().map(|t| t.expected_phones).collect();
         sizes.sort();
-        assert!(sizes[sizes.len() / 2] < 100, "median {}", sizes[sizes.len() / 2]);
+        assert!(
+            sizes[sizes.len() / 2] < 100,
+            "median {}",
+            sizes[sizes.len() / 2]
+        );
         let c = generate_cluster(GeneratorSpec { seed: 43, ..spec });
         assert_ne!(a, c);
     }

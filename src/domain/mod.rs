@@ -4,6 +4,8 @@
 pub mod demo;
 pub mod model;
 pub mod names;
+pub mod registrations;
+pub mod srv;
 
 use serde::Serialize;
 use std::fmt;

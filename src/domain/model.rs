@@ -6,9 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::FieldErrors;
-use super::names::{
-    check_notes, check_short_name, check_tenant_code, check_text, normalise_fqdn,
-};
+use super::names::{check_notes, check_short_name, check_tenant_code, check_text, normalise_fqdn};
 
 pub const DEFAULT_SIP_PORT: u16 = 5060;
 /// The source document publishes its SRV records with a one-day TTL.
@@ -99,7 +97,10 @@ impl FromStr for Transport {
 
 /// Stored transports are a comma list in stable order, e.g. `udp,tcp`.
 pub fn transports_to_string(list: &[Transport]) -> String {
-    list.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",")
+    list.iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub fn transports_from_str(s: &str) -> Result<Vec<Transport>, String> {
@@ -479,7 +480,9 @@ fn parse_range(s: &str, min: u32, max: u32, what: &str) -> Result<u32, String> {
     match t.parse::<u64>() {
         Ok(v) if (min as u64..=max as u64).contains(&v) => Ok(v as u32),
         Ok(_) => Err(format!("must be between {min} and {max}")),
-        Err(_) => Err(format!("must be {what}: a whole number from {min} to {max}")),
+        Err(_) => Err(format!(
+            "must be {what}: a whole number from {min} to {max}"
+        )),
     }
 }
 
@@ -524,7 +527,10 @@ mod tests {
         input.state = "sleeping".into();
         let errors = input.validate().unwrap_err();
         for field in ["host", "sip_port", "capacity", "state"] {
-            assert!(errors.get(field).is_some(), "no error for {field}: {errors:?}");
+            assert!(
+                errors.get(field).is_some(),
+                "no error for {field}: {errors:?}"
+            );
         }
         assert!(errors.get("name").is_none());
     }
@@ -560,10 +566,11 @@ mod tests {
             weight: "10".into(),
             port: port.into(),
         };
-        let ok = validate_members(&[row("smallbox2", ""), row("smallbox2", "5066")], lookup).unwrap();
+        let ok =
+            validate_members(&[row("smallbox2", ""), row("smallbox2", "5066")], lookup).unwrap();
         assert_eq!(ok.len(), 2);
-        let errors =
-            validate_members(&[row("smallbox2", ""), row("smallbox2", "5060")], lookup).unwrap_err();
+        let errors = validate_members(&[row("smallbox2", ""), row("smallbox2", "5060")], lookup)
+            .unwrap_err();
         assert!(errors.get("members[1].port").is_some());
         let errors = validate_members(
             &[

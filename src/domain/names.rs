@@ -64,7 +64,9 @@ fn check_label(label: &str) -> Result<(), String> {
         ));
     }
     if label.starts_with('-') || label.ends_with('-') {
-        return Err(format!("has a label {label:?} that starts or ends with a hyphen"));
+        return Err(format!(
+            "has a label {label:?} that starts or ends with a hyphen"
+        ));
     }
     Ok(())
 }
@@ -138,7 +140,10 @@ pub fn check_notes(input: &str, max: usize) -> Result<String, String> {
     if text.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
     }
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err("must not contain control characters".into());
     }
     Ok(text)
@@ -150,7 +155,10 @@ mod tests {
 
     #[test]
     fn fqdn_is_lowercased_and_loses_its_trailing_dot() {
-        assert_eq!(normalise_fqdn("VoIP1.Example.COM.").unwrap(), "voip1.example.com");
+        assert_eq!(
+            normalise_fqdn("VoIP1.Example.COM.").unwrap(),
+            "voip1.example.com"
+        );
     }
 
     #[test]

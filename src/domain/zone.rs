@@ -64,7 +64,8 @@ impl Transport {
             let prefix = transport.service_prefix();
             let head = owner.get(..prefix.len())?;
             let rest = owner[prefix.len()..].strip_prefix('.')?;
-            head.eq_ignore_ascii_case(prefix).then_some((transport, rest))
+            head.eq_ignore_ascii_case(prefix)
+                .then_some((transport, rest))
         })
     }
 }
@@ -320,7 +321,11 @@ fn check_pools(pools: &[ZonePool]) -> Result<Vec<CheckedPool>, ZoneError> {
     let mut checked: Vec<CheckedPool> = Vec::with_capacity(pools.len());
     for (index, pool) in pools.iter().enumerate() {
         let name = check_short_name(&pool.name).map_err(|e| {
-            ZoneError::new(format!("pool #{}: name {} {e}", index + 1, shown(&pool.name)))
+            ZoneError::new(format!(
+                "pool #{}: name {} {e}",
+                index + 1,
+                shown(&pool.name)
+            ))
         })?;
         let field = |what: &str, e: String| ZoneError::new(format!("pool {name}: {what} {e}"));
         let owner = normalise_fqdn(&pool.owner)
@@ -344,7 +349,10 @@ fn check_pools(pools: &[ZonePool]) -> Result<Vec<CheckedPool>, ZoneError> {
         let mut members = Vec::with_capacity(pool.members.len());
         for (i, member) in pool.members.iter().enumerate() {
             let target = normalise_fqdn(&member.target).map_err(|e| {
-                field(&format!("member {} target {}", i + 1, shown(&member.target)), e)
+                field(
+                    &format!("member {} target {}", i + 1, shown(&member.target)),
+                    e,
+                )
             })?;
             if member.port == 0 {
                 return Err(field(
@@ -413,8 +421,7 @@ fn check_options(opts: &ExportOptions) -> Result<CheckedOptions, ZoneError> {
         .origin
         .as_deref()
         .map(|o| {
-            normalise_fqdn(o)
-                .map_err(|e| ZoneError::new(format!("zone origin {} {e}", shown(o))))
+            normalise_fqdn(o).map_err(|e| ZoneError::new(format!("zone origin {} {e}", shown(o))))
         })
         .transpose()?;
     let default_ttl = opts
@@ -490,7 +497,9 @@ fn check_tsig_key_name(value: &str) -> Result<String, ZoneError> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            return Err(refuse("may only contain letters, digits, '-', '_' and dots"));
+            return Err(refuse(
+                "may only contain letters, digits, '-', '_' and dots",
+            ));
         }
     }
     Ok(name.to_string())
@@ -537,9 +546,15 @@ fn header(pools: &[CheckedPool]) -> String {
 
 fn pool_note(pool: &CheckedPool) -> String {
     if pool.members.is_empty() {
-        format!("pool {}: {} has no members, nothing published", pool.name, pool.owner)
+        format!(
+            "pool {}: {} has no members, nothing published",
+            pool.name, pool.owner
+        )
     } else if pool.transports.is_empty() {
-        format!("pool {}: {} has no transports, nothing published", pool.name, pool.owner)
+        format!(
+            "pool {}: {} has no transports, nothing published",
+            pool.name, pool.owner
+        )
     } else {
         format!("pool {}: {}", pool.name, pool.owner)
     }
@@ -673,7 +688,10 @@ fn render_octodns(pools: &[CheckedPool], origin: &str) -> String {
         out.push_str("{}\n");
     }
     for (name, pool) in names {
-        out.push_str(&format!("{name}:\n  ttl: {}\n  type: SRV\n  values:\n", pool.ttl));
+        out.push_str(&format!(
+            "{name}:\n  ttl: {}\n  type: SRV\n  values:\n",
+            pool.ttl
+        ));
         // octoDNS keeps SRV values sorted by (priority, weight, port, target); writing them in
         // its order makes this file identical to what `octodns-dump` would write back.
         let mut values: Vec<&ZoneMember> = pool.members.iter().collect();
@@ -784,8 +802,7 @@ pub fn parse_zone(text: &str, origin: Option<&str>) -> Result<Vec<ZoneRecord>, Z
 pub fn parse_zone_file(text: &str, origin: Option<&str>) -> Result<ParsedZone, ZoneError> {
     let origin = origin
         .map(|o| {
-            check_origin(o)
-                .map_err(|e| ZoneError::new(format!("zone origin {} {e}", shown(o))))
+            check_origin(o).map_err(|e| ZoneError::new(format!("zone origin {} {e}", shown(o))))
         })
         .transpose()?;
     let mut reader = ZoneReader {
@@ -972,7 +989,9 @@ fn check_origin(value: &str) -> Result<String, String> {
             return Err("has an empty label".into());
         }
         if label.len() > MAX_LABEL_LEN {
-            return Err(format!("has a label longer than {MAX_LABEL_LEN} characters"));
+            return Err(format!(
+                "has a label longer than {MAX_LABEL_LEN} characters"
+            ));
         }
         if !label
             .chars()
@@ -1064,10 +1083,9 @@ impl ZoneReader {
         }
         let text = token.text.as_str();
         if text == "@" {
-            return self
-                .origin
-                .clone()
-                .ok_or_else(|| "@ stands for the origin, but no $ORIGIN or zone origin is set".into());
+            return self.origin.clone().ok_or_else(|| {
+                "@ stands for the origin, but no $ORIGIN or zone origin is set".into()
+            });
         }
         if text == "." {
             return Ok(String::new());
@@ -1111,12 +1129,27 @@ impl ZoneReader {
             if token.quoted {
                 return Err(ZoneError::at(
                     line,
-                    format!("expected a TTL, class or record type, found the quoted {}", shown(&token.text)),
+                    format!(
+                        "expected a TTL, class or record type, found the quoted {}",
+                        shown(&token.text)
+                    ),
                 ));
             }
-            if token.text.starts_with(|c: char| c.is_ascii_digit()) && ttl.is_none() {
+            if token.text.starts_with(|c: char| c.is_ascii_digit()) {
+                if ttl.is_some() {
+                    return Err(ZoneError::at(
+                        line,
+                        format!(
+                            "a second TTL {} where the record type belongs",
+                            shown(&token.text)
+                        ),
+                    ));
+                }
                 ttl = Some(parse_ttl(&token.text).ok_or_else(|| {
-                    ZoneError::at(line, format!("TTL {} is not a number of seconds", shown(&token.text)))
+                    ZoneError::at(
+                        line,
+                        format!("TTL {} is not a number of seconds", shown(&token.text)),
+                    )
                 })?);
             } else if is_class(&token.text) && class.is_none() {
                 class = Some(token.text.to_ascii_uppercase());
@@ -1145,7 +1178,10 @@ impl ZoneReader {
             return Ok(());
         }
         if class.as_deref().is_some_and(|c| c != "IN") {
-            self.skip(format!("SRV class {}", kind_label(class.as_deref().unwrap_or(""))));
+            self.skip(format!(
+                "SRV class {}",
+                kind_label(class.as_deref().unwrap_or(""))
+            ));
             return Ok(());
         }
         if let Some(owner) = owner_token
@@ -1170,21 +1206,35 @@ impl ZoneReader {
         let directive = name.text.to_ascii_uppercase();
         let single_arg = || match args {
             [arg] if !arg.quoted => Ok(arg),
-            _ => Err(ZoneError::at(line, format!("{directive} takes exactly one value"))),
+            _ => Err(ZoneError::at(
+                line,
+                format!("{directive} takes exactly one value"),
+            )),
         };
         match directive.as_str() {
             "$ORIGIN" => {
                 let arg = single_arg()?;
                 let name = self
                     .resolve(arg)
-                    .and_then(|n| if n.is_empty() { Ok(n) } else { check_origin(&n) })
-                    .map_err(|e| ZoneError::at(line, format!("$ORIGIN {} {e}", shown(&arg.text))))?;
+                    .and_then(|n| {
+                        if n.is_empty() {
+                            Ok(n)
+                        } else {
+                            check_origin(&n)
+                        }
+                    })
+                    .map_err(|e| {
+                        ZoneError::at(line, format!("$ORIGIN {} {e}", shown(&arg.text)))
+                    })?;
                 self.origin = Some(name);
             }
             "$TTL" => {
                 let arg = single_arg()?;
                 self.default_ttl = Some(parse_ttl(&arg.text).ok_or_else(|| {
-                    ZoneError::at(line, format!("$TTL {} is not a number of seconds", shown(&arg.text)))
+                    ZoneError::at(
+                        line,
+                        format!("$TTL {} is not a number of seconds", shown(&arg.text)),
+                    )
                 })?);
             }
             "$INCLUDE" => {
@@ -1221,10 +1271,9 @@ impl ZoneReader {
         rdata: &[Token],
     ) -> Result<Option<ZoneRecord>, ZoneError> {
         let err = |reason: String| ZoneError::at(line, reason);
-        let (written, owner) = self
-            .last_owner
-            .clone()
-            .ok_or_else(|| err("the SRV record has no owner name on its line or before it".into()))?;
+        let (written, owner) = self.last_owner.clone().ok_or_else(|| {
+            err("the SRV record has no owner name on its line or before it".into())
+        })?;
         let owner = owner.map_err(|e| err(format!("owner {} {e}", shown(&written))))?;
         let Some((transport, pool_owner)) = Transport::split_owner(&owner) else {
             let service: Vec<&str> = owner.split('.').take(2).collect();
@@ -1376,10 +1425,13 @@ pub fn propose_import(records: &[ZoneRecord]) -> Result<ImportProposal, ZoneErro
     // Pool owner → transport → (members, TTLs), in order of first appearance.
     type Rrsets = BTreeMap<Transport, (Vec<ZoneMember>, Vec<u32>)>;
     let mut owners: Vec<(String, Rrsets)> = Vec::new();
+    let mut owner_index: HashMap<String, usize> = HashMap::new();
     let mut targets: Vec<(String, Vec<u16>)> = Vec::new();
+    let mut target_index: HashMap<String, usize> = HashMap::new();
 
     for (i, record) in records.iter().enumerate() {
-        let refuse = |e: String| ZoneError::new(format!("record {} ({}): {e}", i + 1, shown(&record.owner)));
+        let refuse =
+            |e: String| ZoneError::new(format!("record {} ({}): {e}", i + 1, shown(&record.owner)));
         let Some((transport, pool_owner)) = Transport::split_owner(&record.owner) else {
             warnings.push(format!(
                 "{} is not a _sip._udp, _sip._tcp or _sips._tcp name; skipped",
@@ -1400,19 +1452,21 @@ pub fn propose_import(records: &[ZoneRecord]) -> Result<ImportProposal, ZoneErro
             port: record.port,
             target: target.clone(),
         };
-        let index = match owners.iter().position(|(o, _)| *o == pool_owner) {
-            Some(index) => index,
-            None => {
-                owners.push((pool_owner, BTreeMap::new()));
-                owners.len() - 1
-            }
-        };
-        let (members, ttls) = owners[index].1.entry(transport).or_default();
-        members.push(member);
-        ttls.push(ttl);
-        match targets.iter_mut().find(|(t, _)| *t == target) {
-            Some((_, ports)) => ports.push(record.port),
-            None => targets.push((target, vec![record.port])),
+        let index = *owner_index.entry(pool_owner.clone()).or_insert_with(|| {
+            owners.push((pool_owner, BTreeMap::new()));
+            owners.len() - 1
+        });
+        if let Some((_, rrsets)) = owners.get_mut(index) {
+            let (members, ttls) = rrsets.entry(transport).or_default();
+            members.push(member);
+            ttls.push(ttl);
+        }
+        let index = *target_index.entry(target.clone()).or_insert_with(|| {
+            targets.push((target, Vec::new()));
+            targets.len() - 1
+        });
+        if let Some((_, ports)) = targets.get_mut(index) {
+            ports.push(record.port);
         }
     }
     if owners.is_empty() {
@@ -1478,7 +1532,10 @@ pub fn propose_import(records: &[ZoneRecord]) -> Result<ImportProposal, ZoneErro
         if ttls.len() > 1 {
             warnings.push(format!(
                 "{owner}: records carry different TTLs ({}); the pool uses the shortest, {ttl}",
-                ttls.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                ttls.iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         let taken: Vec<String> = pools.iter().map(|p| p.name.clone()).collect();
@@ -1525,4 +1582,1237 @@ pub fn propose_import(records: &[ZoneRecord]) -> Result<ImportProposal, ZoneErro
         pools,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn member(target: &str, priority: u16, weight: u16, port: u16) -> ZoneMember {
+        ZoneMember {
+            priority,
+            weight,
+            port,
+            target: target.into(),
+        }
+    }
+
+    /// The source document's cluster as pbx-pools' demo data holds it: pbxA and pbxB over
+    /// voip1/voip2, and the Wikipedia pool of five records at example.com. Members are given
+    /// out of order on purpose: the export sorts them.
+    fn demo_pools() -> Vec<ZonePool> {
+        vec![
+            ZonePool {
+                name: "pbxA".into(),
+                owner: "pbxa.example.com".into(),
+                ttl: 86_400,
+                transports: vec![Transport::Udp],
+                members: vec![
+                    member("voip2.example.com", 20, 10, 5060),
+                    member("voip1.example.com", 10, 10, 5060),
+                ],
+            },
+            ZonePool {
+                name: "pbxB".into(),
+                owner: "PBXB.example.com.".into(),
+                ttl: 86_400,
+                transports: vec![Transport::Udp],
+                members: vec![
+                    member("voip2.example.com", 10, 10, 5060),
+                    member("voip1.example.com", 20, 10, 5060),
+                ],
+            },
+            ZonePool {
+                name: "wiki".into(),
+                owner: "example.com".into(),
+                ttl: 86_400,
+                transports: vec![Transport::Tcp],
+                members: vec![
+                    member("backupbox.example.com", 20, 0, 5060),
+                    member("smallbox2.example.com", 10, 10, 5066),
+                    member("smallbox2.example.com", 10, 10, 5060),
+                    member("smallbox1.example.com", 10, 20, 5060),
+                    member("bigbox.example.com", 10, 60, 5060),
+                ],
+            },
+        ]
+    }
+
+    fn full_options() -> ExportOptions {
+        ExportOptions {
+            origin: Some("example.com".into()),
+            default_ttl: Some(86_400),
+            nsupdate_server: Some("ns1.example.com".into()),
+            tsig_key_name: Some("pbx-pools-key".into()),
+        }
+    }
+
+    fn origin_only() -> ExportOptions {
+        ExportOptions {
+            origin: Some("example.com".into()),
+            ..ExportOptions::default()
+        }
+    }
+
+    const BIND_ABSOLUTE: &str = "\
+; Generated by pbx-pools: SRV records for pools pbxA, pbxB, wiki
+; pool pbxA: pbxa.example.com
+_sip._udp.pbxa.example.com. 86400 IN SRV 10 10 5060 voip1.example.com.
+_sip._udp.pbxa.example.com. 86400 IN SRV 20 10 5060 voip2.example.com.
+; pool pbxB: pbxb.example.com
+_sip._udp.pbxb.example.com. 86400 IN SRV 10 10 5060 voip2.example.com.
+_sip._udp.pbxb.example.com. 86400 IN SRV 20 10 5060 voip1.example.com.
+; pool wiki: example.com
+_sip._tcp.example.com. 86400 IN SRV 10 60 5060 bigbox.example.com.
+_sip._tcp.example.com. 86400 IN SRV 10 20 5060 smallbox1.example.com.
+_sip._tcp.example.com. 86400 IN SRV 10 10 5060 smallbox2.example.com.
+_sip._tcp.example.com. 86400 IN SRV 10 10 5066 smallbox2.example.com.
+_sip._tcp.example.com. 86400 IN SRV 20 0 5060 backupbox.example.com.
+";
+
+    const BIND_RELATIVE: &str = "\
+; Generated by pbx-pools: SRV records for pools pbxA, pbxB, wiki
+$ORIGIN example.com.
+$TTL 86400
+; pool pbxA: pbxa.example.com
+_sip._udp.pbxa 86400 IN SRV 10 10 5060 voip1
+_sip._udp.pbxa 86400 IN SRV 20 10 5060 voip2
+; pool pbxB: pbxb.example.com
+_sip._udp.pbxb 86400 IN SRV 10 10 5060 voip2
+_sip._udp.pbxb 86400 IN SRV 20 10 5060 voip1
+; pool wiki: example.com
+_sip._tcp 86400 IN SRV 10 60 5060 bigbox
+_sip._tcp 86400 IN SRV 10 20 5060 smallbox1
+_sip._tcp 86400 IN SRV 10 10 5060 smallbox2
+_sip._tcp 86400 IN SRV 10 10 5066 smallbox2
+_sip._tcp 86400 IN SRV 20 0 5060 backupbox
+";
+
+    const NSUPDATE: &str = "\
+; Generated by pbx-pools: SRV records for pools pbxA, pbxB, wiki
+; Sign with the TSIG key pbx-pools-key: nsupdate -k <file holding key pbx-pools-key> <this file>
+server ns1.example.com
+zone example.com.
+; pool pbxA: pbxa.example.com
+update delete _sip._udp.pbxa.example.com. IN SRV
+update add _sip._udp.pbxa.example.com. 86400 IN SRV 10 10 5060 voip1.example.com.
+update add _sip._udp.pbxa.example.com. 86400 IN SRV 20 10 5060 voip2.example.com.
+send
+; pool pbxB: pbxb.example.com
+update delete _sip._udp.pbxb.example.com. IN SRV
+update add _sip._udp.pbxb.example.com. 86400 IN SRV 10 10 5060 voip2.example.com.
+update add _sip._udp.pbxb.example.com. 86400 IN SRV 20 10 5060 voip1.example.com.
+send
+; pool wiki: example.com
+update delete _sip._tcp.example.com. IN SRV
+update add _sip._tcp.example.com. 86400 IN SRV 10 60 5060 bigbox.example.com.
+update add _sip._tcp.example.com. 86400 IN SRV 10 20 5060 smallbox1.example.com.
+update add _sip._tcp.example.com. 86400 IN SRV 10 10 5060 smallbox2.example.com.
+update add _sip._tcp.example.com. 86400 IN SRV 10 10 5066 smallbox2.example.com.
+update add _sip._tcp.example.com. 86400 IN SRV 20 0 5060 backupbox.example.com.
+send
+";
+
+    const JSON: &str = r#"[
+  {
+    "owner": "_sip._udp.pbxa.example.com",
+    "ttl": 86400,
+    "priority": 10,
+    "weight": 10,
+    "port": 5060,
+    "target": "voip1.example.com"
+  },
+  {
+    "owner": "_sip._udp.pbxa.example.com",
+    "ttl": 86400,
+    "priority": 20,
+    "weight": 10,
+    "port": 5060,
+    "target": "voip2.example.com"
+  },
+  {
+    "owner": "_sip._udp.pbxb.example.com",
+    "ttl": 86400,
+    "priority": 10,
+    "weight": 10,
+    "port": 5060,
+    "target": "voip2.example.com"
+  },
+  {
+    "owner": "_sip._udp.pbxb.example.com",
+    "ttl": 86400,
+    "priority": 20,
+    "weight": 10,
+    "port": 5060,
+    "target": "voip1.example.com"
+  },
+  {
+    "owner": "_sip._tcp.example.com",
+    "ttl": 86400,
+    "priority": 10,
+    "weight": 60,
+    "port": 5060,
+    "target": "bigbox.example.com"
+  },
+  {
+    "owner": "_sip._tcp.example.com",
+    "ttl": 86400,
+    "priority": 10,
+    "weight": 20,
+    "port": 5060,
+    "target": "smallbox1.example.com"
+  },
+  {
+    "owner": "_sip._tcp.example.com",
+    "ttl": 86400,
+    "priority": 10,
+    "weight": 10,
+    "port": 5060,
+    "target": "smallbox2.example.com"
+  },
+  {
+    "owner": "_sip._tcp.example.com",
+    "ttl": 86400,
+    "priority": 10,
+    "weight": 10,
+    "port": 5066,
+    "target": "smallbox2.example.com"
+  },
+  {
+    "owner": "_sip._tcp.example.com",
+    "ttl": 86400,
+    "priority": 20,
+    "weight": 0,
+    "port": 5060,
+    "target": "backupbox.example.com"
+  }
+]
+"#;
+
+    /// Checked with `octodns-validate`, and identical (but for the comment) to what
+    /// `octodns-sync` dumps back from it.
+    const OCTODNS: &str = "\
+---
+# Generated by pbx-pools: SRV records for pools pbxA, pbxB, wiki (zone example.com.)
+_sip._tcp:
+  ttl: 86400
+  type: SRV
+  values:
+  - port: 5060
+    priority: 10
+    target: smallbox2.example.com.
+    weight: 10
+  - port: 5066
+    priority: 10
+    target: smallbox2.example.com.
+    weight: 10
+  - port: 5060
+    priority: 10
+    target: smallbox1.example.com.
+    weight: 20
+  - port: 5060
+    priority: 10
+    target: bigbox.example.com.
+    weight: 60
+  - port: 5060
+    priority: 20
+    target: backupbox.example.com.
+    weight: 0
+_sip._udp.pbxa:
+  ttl: 86400
+  type: SRV
+  values:
+  - port: 5060
+    priority: 10
+    target: voip1.example.com.
+    weight: 10
+  - port: 5060
+    priority: 20
+    target: voip2.example.com.
+    weight: 10
+_sip._udp.pbxb:
+  ttl: 86400
+  type: SRV
+  values:
+  - port: 5060
+    priority: 10
+    target: voip2.example.com.
+    weight: 10
+  - port: 5060
+    priority: 20
+    target: voip1.example.com.
+    weight: 10
+";
+
+    const DNSCONTROL: &str = r#"// Generated by pbx-pools: SRV records for pools pbxA, pbxB, wiki
+// Paste the SRV() lines into the D() block of example.com in dnsconfig.js:
+// D("example.com", REG_CHANGEME, DnsProvider(DSP_CHANGEME),
+  // pool pbxA: pbxa.example.com
+  SRV("_sip._udp.pbxa", 10, 10, 5060, "voip1.example.com.", TTL(86400)),
+  SRV("_sip._udp.pbxa", 20, 10, 5060, "voip2.example.com.", TTL(86400)),
+  // pool pbxB: pbxb.example.com
+  SRV("_sip._udp.pbxb", 10, 10, 5060, "voip2.example.com.", TTL(86400)),
+  SRV("_sip._udp.pbxb", 20, 10, 5060, "voip1.example.com.", TTL(86400)),
+  // pool wiki: example.com
+  SRV("_sip._tcp", 10, 60, 5060, "bigbox.example.com.", TTL(86400)),
+  SRV("_sip._tcp", 10, 20, 5060, "smallbox1.example.com.", TTL(86400)),
+  SRV("_sip._tcp", 10, 10, 5060, "smallbox2.example.com.", TTL(86400)),
+  SRV("_sip._tcp", 10, 10, 5066, "smallbox2.example.com.", TTL(86400)),
+  SRV("_sip._tcp", 20, 0, 5060, "backupbox.example.com.", TTL(86400)),
+// );
+"#;
+
+    fn rendered(format: ExportFormat, opts: &ExportOptions) -> String {
+        render(&demo_pools(), format, opts).unwrap_or_else(|e| panic!("{format}: {e}"))
+    }
+
+    /// Reads SRV records with hickory-proto's zone parser, an independent implementation.
+    fn hickory_records(text: &str, origin: &str) -> Vec<ZoneRecord> {
+        use hickory_proto::rr::{Name, RData};
+        use hickory_proto::serialize::txt::Parser;
+        let origin = Name::from_ascii(origin).expect("origin");
+        let (_, sets) = Parser::new(text, None, Some(origin))
+            .parse()
+            .expect("hickory parses the export");
+        let plain = |name: &Name| name.to_ascii().trim_end_matches('.').to_ascii_lowercase();
+        let mut out = Vec::new();
+        for set in sets.values() {
+            for record in set.records_without_rrsigs() {
+                if let RData::SRV(srv) = &record.data {
+                    out.push(ZoneRecord {
+                        owner: plain(&record.name),
+                        ttl: record.ttl,
+                        priority: srv.priority,
+                        weight: srv.weight,
+                        port: srv.port,
+                        target: plain(&srv.target),
+                    });
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn sorted(mut records: Vec<ZoneRecord>) -> Vec<ZoneRecord> {
+        records.sort();
+        records
+    }
+
+    #[test]
+    fn transport_and_format_names_round_trip() {
+        for t in Transport::ALL {
+            assert_eq!(t.to_string().parse::<Transport>(), Ok(t));
+            assert_eq!(
+                serde_json::to_string(&t).ok(),
+                Some(format!("\"{}\"", t.as_str()))
+            );
+        }
+        assert_eq!(" TLS ".parse::<Transport>(), Ok(Transport::Tls));
+        assert!("sctp".parse::<Transport>().is_err());
+        for f in ExportFormat::ALL {
+            assert_eq!(f.to_string().parse::<ExportFormat>(), Ok(f));
+            assert!(!f.file_extension().is_empty() && f.content_type().contains('/'));
+        }
+        assert!("yaml".parse::<ExportFormat>().is_err());
+        assert_eq!(Transport::Tls.service_prefix(), "_sips._tcp");
+        assert_eq!(
+            Transport::split_owner("_SIPS._TCP.pbxa.example.com"),
+            Some((Transport::Tls, "pbxa.example.com"))
+        );
+        assert_eq!(Transport::split_owner("_sip._udpx.example.com"), None);
+        assert_eq!(Transport::split_owner("_sip._udp"), None);
+    }
+
+    #[test]
+    fn zone_records_follow_the_documented_order() {
+        let mut pools = demo_pools();
+        pools[0].transports = vec![Transport::Tls, Transport::Udp, Transport::Tls];
+        let records = zone_records(&pools).unwrap();
+        assert_eq!(records.len(), 2 * 2 + 2 + 5);
+        let owners: Vec<&str> = records.iter().map(|r| r.owner.as_str()).collect();
+        assert_eq!(
+            owners[..4],
+            [
+                "_sip._udp.pbxa.example.com",
+                "_sip._udp.pbxa.example.com",
+                "_sips._tcp.pbxa.example.com",
+                "_sips._tcp.pbxa.example.com"
+            ]
+        );
+        // The owner was given as PBXB.example.com. and comes out canonical.
+        assert_eq!(records[4].owner, "_sip._udp.pbxb.example.com");
+        // The source document's own listing order for the five-record pool.
+        let wiki: Vec<(&str, u16, u16, u16)> = records[6..]
+            .iter()
+            .map(|r| (r.target.as_str(), r.priority, r.weight, r.port))
+            .collect();
+        assert_eq!(
+            wiki,
+            [
+                ("bigbox.example.com", 10, 60, 5060),
+                ("smallbox1.example.com", 10, 20, 5060),
+                ("smallbox2.example.com", 10, 10, 5060),
+                ("smallbox2.example.com", 10, 10, 5066),
+                ("backupbox.example.com", 20, 0, 5060),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_format_renders_the_demo_cluster_exactly() {
+        let none = ExportOptions::default();
+        assert_eq!(rendered(ExportFormat::Bind, &none), BIND_ABSOLUTE);
+        assert_eq!(rendered(ExportFormat::Bind, &full_options()), BIND_RELATIVE);
+        assert_eq!(rendered(ExportFormat::Nsupdate, &full_options()), NSUPDATE);
+        assert_eq!(rendered(ExportFormat::Json, &none), JSON);
+        assert_eq!(rendered(ExportFormat::Json, &full_options()), JSON);
+        assert_eq!(rendered(ExportFormat::Octodns, &origin_only()), OCTODNS);
+        assert_eq!(
+            rendered(ExportFormat::Dnscontrol, &origin_only()),
+            DNSCONTROL
+        );
+    }
+
+    #[test]
+    fn bind_without_default_ttl_has_no_ttl_line_and_nsupdate_without_options_is_bare() {
+        let bind = rendered(ExportFormat::Bind, &origin_only());
+        assert!(bind.contains("$ORIGIN example.com.\n") && !bind.contains("$TTL"));
+        let script = rendered(ExportFormat::Nsupdate, &ExportOptions::default());
+        assert!(
+            !script.contains("server") && !script.contains("zone ") && !script.contains("TSIG")
+        );
+        assert_eq!(script.lines().filter(|l| *l == "send").count(), 3);
+        for text in [script, rendered(ExportFormat::Nsupdate, &full_options())] {
+            // nsupdate sends on a blank line; a stray one would split a pool's update.
+            assert!(text.lines().all(|l| !l.trim().is_empty()));
+        }
+    }
+
+    #[test]
+    fn nsupdate_server_may_be_an_address_with_a_port() {
+        let opts = ExportOptions {
+            nsupdate_server: Some("127.0.0.1 5353".into()),
+            ..ExportOptions::default()
+        };
+        assert!(rendered(ExportFormat::Nsupdate, &opts).contains("\nserver 127.0.0.1 5353\n"));
+        let opts = ExportOptions {
+            nsupdate_server: Some("2001:db8::53".into()),
+            ..ExportOptions::default()
+        };
+        assert!(rendered(ExportFormat::Nsupdate, &opts).contains("\nserver 2001:db8::53\n"));
+    }
+
+    #[test]
+    fn json_export_reads_back_as_the_records() {
+        let back: Vec<ZoneRecord> = serde_json::from_str(JSON).unwrap();
+        assert_eq!(back, zone_records(&demo_pools()).unwrap());
+    }
+
+    #[test]
+    fn octodns_and_dnscontrol_need_the_zone() {
+        for format in [ExportFormat::Octodns, ExportFormat::Dnscontrol] {
+            let err = render(&demo_pools(), format, &ExportOptions::default()).unwrap_err();
+            assert!(err.reason.contains("zone origin"), "{err}");
+        }
+    }
+
+    #[test]
+    fn owners_outside_the_origin_are_refused() {
+        let opts = ExportOptions {
+            origin: Some("example.org".into()),
+            ..ExportOptions::default()
+        };
+        for format in ExportFormat::ALL {
+            let err = render(&demo_pools(), format, &opts).unwrap_err();
+            assert!(
+                err.reason.contains("pool pbxA")
+                    && err.reason.contains("outside the zone example.org"),
+                "{format}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_relative_only_inside_the_origin() {
+        assert_eq!(zone_name("example.com", Some("example.com")), "@");
+        assert_eq!(zone_name("voip1.example.com", Some("example.com")), "voip1");
+        assert_eq!(
+            zone_name("voip1.example.net", Some("example.com")),
+            "voip1.example.net."
+        );
+        // A suffix match that is not on a label boundary is not inside the zone.
+        assert_eq!(
+            zone_name("myexample.com", Some("example.com")),
+            "myexample.com."
+        );
+        assert_eq!(zone_name("voip1.example.com", None), "voip1.example.com.");
+
+        let pools = vec![ZonePool {
+            name: "edge".into(),
+            owner: "sip.example.com".into(),
+            ttl: 60,
+            transports: vec![Transport::Udp],
+            members: vec![
+                member("example.com", 0, 0, 5060),
+                member("pbx.example.net", 1, 0, 5060),
+            ],
+        }];
+        let text = render(&pools, ExportFormat::Bind, &origin_only()).unwrap();
+        assert!(
+            text.contains("_sip._udp.sip 60 IN SRV 0 0 5060 @\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("_sip._udp.sip 60 IN SRV 1 0 5060 pbx.example.net.\n"),
+            "{text}"
+        );
+        assert_eq!(
+            parse_zone(&text, None).unwrap(),
+            zone_records(&pools).unwrap()
+        );
+    }
+
+    #[test]
+    fn bind_export_parses_back_to_exactly_the_records() {
+        let expected = zone_records(&demo_pools()).unwrap();
+        assert_eq!(parse_zone(BIND_ABSOLUTE, None).unwrap(), expected);
+        assert_eq!(parse_zone(BIND_RELATIVE, None).unwrap(), expected);
+        // An origin given by the caller is overridden by the file's own $ORIGIN line.
+        assert_eq!(
+            parse_zone(BIND_RELATIVE, Some("example.org")).unwrap(),
+            expected
+        );
+        let parsed = parse_zone_file(BIND_ABSOLUTE, None).unwrap();
+        assert_eq!(parsed.skipped_count(), 0);
+    }
+
+    #[test]
+    fn hickory_reads_the_bind_export_as_the_same_records() {
+        let expected = sorted(zone_records(&demo_pools()).unwrap());
+        assert_eq!(hickory_records(BIND_ABSOLUTE, "example.com."), expected);
+        assert_eq!(hickory_records(BIND_RELATIVE, "example.org."), expected);
+    }
+
+    #[test]
+    fn import_rebuilds_the_demo_servers_and_pools() {
+        let records = parse_zone(BIND_RELATIVE, None).unwrap();
+        let proposal = propose_import(&records).unwrap();
+        assert_eq!(proposal.warnings, Vec::<String>::new());
+        let servers: Vec<(&str, &str, u16)> = proposal
+            .servers
+            .iter()
+            .map(|s| (s.name.as_str(), s.host.as_str(), s.port))
+            .collect();
+        assert_eq!(
+            servers,
+            [
+                ("voip1", "voip1.example.com", 5060),
+                ("voip2", "voip2.example.com", 5060),
+                ("bigbox", "bigbox.example.com", 5060),
+                ("smallbox1", "smallbox1.example.com", 5060),
+                ("smallbox2", "smallbox2.example.com", 5060),
+                ("backupbox", "backupbox.example.com", 5060),
+            ]
+        );
+        // DNS keeps neither pool names nor case: names come from the owner's first label.
+        let names: Vec<&str> = proposal.pools.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["pbxa", "pbxb", "example"]);
+        let rebuilt: Vec<ZonePool> = proposal
+            .pools
+            .iter()
+            .zip(demo_pools())
+            .map(|(p, original)| ZonePool {
+                name: original.name,
+                owner: p.owner.clone(),
+                ttl: p.ttl,
+                transports: p.transports.clone(),
+                members: p.members.clone(),
+            })
+            .collect();
+        assert_eq!(zone_records(&rebuilt).unwrap(), records);
+        assert_eq!(
+            render(&rebuilt, ExportFormat::Bind, &full_options()).unwrap(),
+            BIND_RELATIVE
+        );
+    }
+
+    #[test]
+    fn import_merges_transports_that_agree_and_warns_when_they_differ() {
+        let rec = |owner: &str, ttl: u32, priority: u16, target: &str| ZoneRecord {
+            owner: owner.into(),
+            ttl,
+            priority,
+            weight: 10,
+            port: 5060,
+            target: target.into(),
+        };
+        let records = vec![
+            rec("_sips._tcp.pbxa.example.com", 3600, 10, "voip1.example.com"),
+            rec("_sip._udp.pbxa.example.com", 3600, 10, "voip1.example.com"),
+            rec("_sip._udp.pbxa.example.com", 3600, 20, "voip2.example.com"),
+            rec("_sip._tcp.pbxa.example.com", 3600, 20, "voip2.example.com"),
+            rec("_sip._tcp.pbxa.example.com", 300, 10, "voip1.example.com"),
+        ];
+        let proposal = propose_import(&records).unwrap();
+        let pool = &proposal.pools[0];
+        assert_eq!(pool.transports, [Transport::Udp, Transport::Tcp]);
+        assert_eq!(
+            pool.members,
+            [
+                member("voip1.example.com", 10, 10, 5060),
+                member("voip2.example.com", 20, 10, 5060)
+            ]
+        );
+        assert_eq!(pool.ttl, 300);
+        assert_eq!(proposal.warnings.len(), 2, "{:?}", proposal.warnings);
+        assert!(proposal.warnings[0].starts_with("_sips._tcp.pbxa.example.com lists voip1.example.com:5060 10/10 but _sip._udp.pbxa.example.com lists"));
+        assert!(proposal.warnings[1].contains("different TTLs (300, 3600)"));
+
+        // A tie between two different lists goes to the first transport in udp, tcp, tls order.
+        let tie = vec![
+            rec("_sip._tcp.pbxb.example.com", 60, 10, "voip2.example.com"),
+            rec("_sip._udp.pbxb.example.com", 60, 10, "voip1.example.com"),
+        ];
+        let proposal = propose_import(&tie).unwrap();
+        assert_eq!(proposal.pools[0].transports, [Transport::Udp]);
+        assert_eq!(proposal.pools[0].members[0].target, "voip1.example.com");
+        assert!(proposal.warnings[0].contains("_sip._tcp is left out"));
+    }
+
+    #[test]
+    fn import_warns_on_duplicates_name_clashes_and_other_services() {
+        let rec = |owner: &str, target: &str, port: u16| ZoneRecord {
+            owner: owner.into(),
+            ttl: 60,
+            priority: 10,
+            weight: 10,
+            port,
+            target: target.into(),
+        };
+        let records = vec![
+            rec("_sip._udp.pbxa.example.com", "voip1.example.com", 5062),
+            rec("_sip._udp.pbxa.example.com", "voip1.example.com", 5062),
+            rec("_sip._udp.pbxa.example.org", "voip1.example.org", 5060),
+            rec("_sip._udp.pbxa.example.org", "voip1.example.com", 5060),
+            rec("_sip._udp.pbxa.example.net", "voip1.example.com", 5062),
+            rec("_xmpp._tcp.example.com", "chat.example.com", 5222),
+        ];
+        let proposal = propose_import(&records).unwrap();
+        let names: Vec<&str> = proposal.pools.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["pbxa", "pbxa-2", "pbxa-3"]);
+        assert_eq!(proposal.pools[0].members.len(), 1);
+        let servers: Vec<(&str, &str, u16)> = proposal
+            .servers
+            .iter()
+            .map(|s| (s.name.as_str(), s.host.as_str(), s.port))
+            .collect();
+        // voip1.example.com is reached on 5062 three times and on 5060 once.
+        assert_eq!(
+            servers,
+            [
+                ("voip1", "voip1.example.com", 5062),
+                ("voip1-2", "voip1.example.org", 5060)
+            ]
+        );
+        let warnings = proposal.warnings.join("\n");
+        for expected in [
+            "\"_xmpp._tcp.example.com\" is not a _sip._udp",
+            "_sip._udp.pbxa.example.com: 1 duplicate record ignored",
+            "pool pbxa.example.org is named pbxa-2",
+            "server voip1.example.org is named voip1-2",
+        ] {
+            assert!(
+                warnings.contains(expected),
+                "missing {expected:?} in\n{warnings}"
+            );
+        }
+        assert_eq!(unique_name(&"a".repeat(63), &["a".repeat(63)]).len(), 63);
+    }
+
+    #[test]
+    fn import_refuses_nothing_to_import_and_bad_records() {
+        assert!(propose_import(&[]).is_err());
+        let good = ZoneRecord {
+            owner: "_sip._udp.pbxa.example.com".into(),
+            ttl: 60,
+            priority: 10,
+            weight: 10,
+            port: 5060,
+            target: "voip1.example.com".into(),
+        };
+        for bad in [
+            ZoneRecord {
+                target: "voip1.example.com\n@ NS evil.".into(),
+                ..good.clone()
+            },
+            ZoneRecord {
+                owner: "_sip._udp.pbx a.example.com".into(),
+                ..good.clone()
+            },
+            ZoneRecord {
+                ttl: 0,
+                ..good.clone()
+            },
+            ZoneRecord {
+                port: 0,
+                ..good.clone()
+            },
+        ] {
+            let err = propose_import(&[good.clone(), bad]).unwrap_err();
+            assert!(err.reason.starts_with("record 2 "), "{err}");
+            assert!(!err.to_string().contains('\n'));
+        }
+    }
+
+    const HOSTILE: [&str; 12] = [
+        "voip1.example.com\n@ IN NS evil.example.net.",
+        "voip1.example.com; rm",
+        "voip1.example.com\"",
+        "voip1.(example).com",
+        "$INCLUDE /etc/passwd",
+        "$INCLUDE.example.com",
+        "voip1 example.com",
+        "voip1.example.com\r",
+        "vöip1.example.com",
+        "\u{202e}voip1.example.com",
+        "_sip._udp.example.com",
+        "x.example.com\u{0}",
+    ];
+
+    #[test]
+    fn hostile_names_are_refused_in_every_field_and_format() {
+        let long_label = format!("{}.example.com", "a".repeat(64));
+        let long_name = format!("{}.example.com", vec!["a".repeat(60); 5].join("."));
+        let mut values: Vec<String> = HOSTILE.iter().map(|s| s.to_string()).collect();
+        values.extend([long_label, long_name, String::new()]);
+        for value in &values {
+            for field in ["name", "owner", "target"] {
+                let mut pools = demo_pools();
+                match field {
+                    "name" => pools[1].name = value.clone(),
+                    "owner" => pools[1].owner = value.clone(),
+                    _ => pools[1].members[1].target = value.clone(),
+                }
+                for format in ExportFormat::ALL {
+                    let err = render(&pools, format, &full_options())
+                        .expect_err(&format!("{format} wrote {field} {value:?}"));
+                    let pool_named = if field == "name" {
+                        "pool #2: name"
+                    } else {
+                        "pool pbxB: "
+                    };
+                    assert!(
+                        err.reason.starts_with(pool_named),
+                        "{format} {field}: {err}"
+                    );
+                    assert!(err.reason.contains(field), "{format} {field}: {err}");
+                    assert!(!err.to_string().contains(['\n', '\r', '\0']), "{err:?}");
+                }
+                assert!(zone_records(&pools).is_err());
+            }
+        }
+        for name in [
+            "pbx\nA", "pbx A", "pbx;A", "pbx\"A", "(pbxA)", "$INCLUDE", "pbxé",
+        ] {
+            let mut pools = demo_pools();
+            pools[0].name = name.into();
+            assert!(
+                render(&pools, ExportFormat::Bind, &ExportOptions::default()).is_err(),
+                "{name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn hostile_or_out_of_range_options_are_refused() {
+        let with = |f: fn(&mut ExportOptions)| {
+            let mut opts = full_options();
+            f(&mut opts);
+            render(&demo_pools(), ExportFormat::Nsupdate, &opts)
+        };
+        assert!(with(|o| o.origin = Some("example.com\n$INCLUDE /etc/passwd".into())).is_err());
+        assert!(with(|o| o.origin = Some("example.com;".into())).is_err());
+        assert!(with(|o| o.default_ttl = Some(0)).is_err());
+        assert!(with(|o| o.default_ttl = Some(MAX_TTL + 1)).is_err());
+        assert!(with(|o| o.nsupdate_server = Some("ns1.example.com\nupdate delete example.com.".into())).is_err());
+        assert!(with(|o| o.nsupdate_server = Some("ns1.example.com 0".into())).is_err());
+        assert!(with(|o| o.nsupdate_server = Some("ns1.example.com 53 x".into())).is_err());
+        assert!(with(|o| o.tsig_key_name = Some("key\nserver evil.example.net".into())).is_err());
+        assert!(with(|o| o.tsig_key_name = Some("key name".into())).is_err());
+        assert!(with(|o| o.tsig_key_name = Some(String::new())).is_err());
+        assert!(with(|o| o.tsig_key_name = Some("ddns_key.example.com.".into())).is_ok());
+    }
+
+    #[test]
+    fn values_outside_their_ranges_are_refused() {
+        let change = |f: fn(&mut Vec<ZonePool>)| {
+            let mut pools = demo_pools();
+            f(&mut pools);
+            zone_records(&pools).map_err(|e| e.reason)
+        };
+        let err = change(|p| p[0].ttl = 0).unwrap_err();
+        assert!(err.starts_with("pool pbxA: TTL: TTL 0 is outside"), "{err}");
+        assert!(change(|p| p[0].ttl = MAX_TTL).is_ok());
+        assert!(change(|p| p[0].ttl = MAX_TTL + 1).is_err());
+        let err = change(|p| p[2].members[0].port = 0).unwrap_err();
+        assert!(
+            err.contains("pool wiki: member 1 (backupbox.example.com) port 0"),
+            "{err}"
+        );
+        let err = change(|p| {
+            p[2].members
+                .push(member("BIGBOX.example.com", 10, 60, 5060))
+        })
+        .unwrap_err();
+        assert!(
+            err.contains("bigbox.example.com port 5060 priority 10 weight 60 is listed twice"),
+            "{err}"
+        );
+        let err = change(|p| p[1].owner = "PBXA.example.com".into()).unwrap_err();
+        assert_eq!(
+            err,
+            "pools pbxA and pbxB are both published at pbxa.example.com"
+        );
+        // 243 characters is a valid name; `_sip._udp.` in front makes 253, the limit, and
+        // `_sips._tcp.` one more.
+        let owner = format!(
+            "{}.{}.{}.{}",
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(51)
+        );
+        assert_eq!(owner.len(), 243);
+        let long = move |t: Transport| {
+            let mut pools = demo_pools();
+            pools[0].owner = owner.clone();
+            pools[0].transports = vec![t];
+            zone_records(&pools).map_err(|e| e.reason)
+        };
+        assert!(long(Transport::Udp).is_ok());
+        assert!(
+            long(Transport::Tls)
+                .unwrap_err()
+                .contains("would be 254 characters")
+        );
+    }
+
+    #[test]
+    fn pools_without_members_publish_nothing_but_say_so() {
+        let mut pools = demo_pools();
+        pools[1].members.clear();
+        pools[2].transports.clear();
+        assert_eq!(zone_records(&pools).unwrap().len(), 2);
+        let bind = render(&pools, ExportFormat::Bind, &ExportOptions::default()).unwrap();
+        assert!(bind.contains("; pool pbxB: pbxb.example.com has no members, nothing published\n"));
+        assert!(bind.contains("; pool wiki: example.com has no transports, nothing published\n"));
+        let script = render(&pools, ExportFormat::Nsupdate, &ExportOptions::default()).unwrap();
+        // No delete for them: an empty pool must not wipe what the DNS serves.
+        assert!(
+            !script.contains("pbxb.example.com. IN SRV")
+                && !script.contains("_sip._tcp.example.com.")
+        );
+        assert_eq!(script.matches("send\n").count(), 1);
+        let yaml = render(&pools, ExportFormat::Octodns, &origin_only()).unwrap();
+        assert!(
+            yaml.contains("# pool pbxB: pbxb.example.com has no members")
+                && !yaml.contains("pbxb:")
+        );
+        let empty = render(&[], ExportFormat::Octodns, &origin_only()).unwrap();
+        assert!(empty.ends_with("{}\n"));
+        assert_eq!(
+            render(&[], ExportFormat::Json, &ExportOptions::default()).unwrap(),
+            "[]\n"
+        );
+    }
+
+    #[test]
+    fn octodns_record_names_are_in_natsort_order() {
+        // The order Python's natsort gives (natsort_keygen(), as octoDNS uses).
+        let natsort = [
+            "_sip._tcp.a",
+            "_sip._udp.a1",
+            "_sip._udp.a1a",
+            "_sip._udp.a01b",
+            "_sip._udp.a-1",
+            "_sip._udp.pbx2",
+            "_sip._udp.pbx10",
+            "_sips._tcp.a",
+        ];
+        let mut names = natsort.to_vec();
+        names.reverse();
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(names, natsort);
+        assert_eq!(natural_cmp("2x", "x"), Ordering::Less);
+        assert_eq!(
+            natural_cmp("a99999999999999999999", "a100000000000000000000"),
+            Ordering::Less
+        );
+
+        let pool = |name: &str| ZonePool {
+            name: name.into(),
+            owner: format!("{name}.example.com"),
+            ttl: 60,
+            transports: vec![Transport::Udp],
+            members: vec![member("voip1.example.com", 10, 10, 5060)],
+        };
+        let yaml = render(
+            &[pool("pbx10"), pool("pbx2")],
+            ExportFormat::Octodns,
+            &origin_only(),
+        )
+        .unwrap();
+        let keys: Vec<&str> = yaml.lines().filter(|l| l.starts_with('_')).collect();
+        assert_eq!(keys, ["_sip._udp.pbx2:", "_sip._udp.pbx10:"]);
+    }
+
+    const REAL_ZONE: &str = r#"$ORIGIN example.com.
+$TTL 1h
+@   IN SOA ns1 hostmaster (
+        2024010101 ; serial
+        3h 15m 1w 1d )
+    IN NS ns1
+ns1 IN A 192.0.2.1
+txt IN TXT "v=spf1 -all ; not a comment ( nor this" "second"
+_sip._udp.pbxa IN SRV 10 10 5060 voip1     ; takes $TTL
+               IN 300 SRV 20 10 5060 voip2.example.com.  ; class before TTL, owner from above
+_SIP._TCP.PBXA 1d SRV ( 10 10
+                        5060 VOIP1 )
+_xmpp-server._tcp 86400 IN SRV 5 0 5269 xmpp
+_sip._udp.ch CH SRV 1 1 5060 voip1
+$ORIGIN sub.example.com.
+_sips._tcp.pbxc 2h IN SRV 0 0 5061 @
+$GENERATE 1-9 host$ A 192.0.2.$
+"#;
+
+    #[test]
+    fn parse_reads_a_real_zone_file_and_counts_what_it_skips() {
+        let parsed = parse_zone_file(REAL_ZONE, None).unwrap();
+        let r = |owner: &str, ttl: u32, priority: u16, port: u16, target: &str| ZoneRecord {
+            owner: owner.into(),
+            ttl,
+            priority,
+            weight: if priority == 0 { 0 } else { 10 },
+            port,
+            target: target.into(),
+        };
+        assert_eq!(
+            parsed.records,
+            [
+                r(
+                    "_sip._udp.pbxa.example.com",
+                    3600,
+                    10,
+                    5060,
+                    "voip1.example.com"
+                ),
+                r(
+                    "_sip._udp.pbxa.example.com",
+                    300,
+                    20,
+                    5060,
+                    "voip2.example.com"
+                ),
+                r(
+                    "_sip._tcp.pbxa.example.com",
+                    86_400,
+                    10,
+                    5060,
+                    "voip1.example.com"
+                ),
+                r(
+                    "_sips._tcp.pbxc.sub.example.com",
+                    7200,
+                    0,
+                    5061,
+                    "sub.example.com"
+                ),
+            ]
+        );
+        let skipped: Vec<(&str, usize)> = parsed
+            .skipped
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ("$GENERATE", 1),
+                ("A", 1),
+                ("NS", 1),
+                ("SOA", 1),
+                ("SRV _xmpp-server._tcp", 1),
+                ("SRV class CH", 1),
+                ("TXT", 1),
+            ]
+        );
+        assert_eq!(parsed.skipped_count(), 7);
+    }
+
+    #[test]
+    fn parse_takes_pasted_dig_lines_and_a_zone_origin() {
+        let dig = "_sip._udp.pbxa.example.com. 86400\tIN\tSRV\t10 10 5060 voip1.example.com.\r\n";
+        assert_eq!(parse_zone(dig, None).unwrap().len(), 1);
+        let relative = "_sip._udp.pbxa 60 IN SRV 10 10 5060 voip1\n";
+        assert_eq!(
+            parse_zone(relative, Some("Example.COM.")).unwrap()[0].target,
+            "voip1.example.com"
+        );
+        let err = parse_zone(relative, None).unwrap_err();
+        assert_eq!(err.line, Some(1));
+        assert!(err.reason.contains("is relative, but no $ORIGIN"), "{err}");
+        assert!(parse_zone(relative, Some("example.com\n$INCLUDE x")).is_err());
+        assert_eq!(parse_zone("; nothing here\n\n   \n", None).unwrap(), vec![]);
+        // RFC 1035 §5.1: without $TTL, an omitted TTL is the last one stated.
+        let inherited = "a.example.com. 120 IN A 192.0.2.1\n_sip._udp.a.example.com. IN SRV 1 1 5060 b.example.com.\n";
+        assert_eq!(parse_zone(inherited, None).unwrap()[0].ttl, 120);
+        assert_eq!(parse_ttl("1h30m"), Some(5400));
+        assert_eq!(parse_ttl("1W"), Some(604_800));
+        assert_eq!(parse_ttl("90"), Some(90));
+        assert_eq!(parse_ttl("h"), None);
+        assert_eq!(parse_ttl("1x"), None);
+        assert_eq!(parse_ttl("4294967296"), None);
+        assert_eq!(parse_ttl("7102w"), None);
+    }
+
+    #[test]
+    fn parse_reports_the_line_of_each_malformed_record() {
+        let ok = "_sip._udp.pbxa.example.com. 60 IN SRV 10 10 5060 voip1.example.com.\n";
+        let cases: [(&str, &str); 22] = [
+            (
+                "_sip._udp.pbxa.example.com. 60 IN SRV 10 10 5060",
+                "found 3 values",
+            ),
+            (
+                "_sip._udp.pbxa.example.com. 60 IN SRV 10 10 5060 a.example.com. 7",
+                "found 5 values",
+            ),
+            (
+                "_sip._udp.pbxa.example.com. 60 IN SRV 10 10 0 voip1.example.com.",
+                "port \"0\" is not a number from 1 to 65535",
+            ),
+            (
+                "_sip._udp.pbxa.example.com. 60 IN SRV 70000 10 5060 voip1.example.com.",
+                "priority \"70000\" is not a number from 0 to 65535",
+            ),
+            (
+                "_sip._udp.pbxa.example.com. 60 IN SRV 10 -1 5060 voip1.example.com.",
+                "weight \"-1\"",
+            ),
+            (
+                "_sip._udp.pbxa.example.com. 60 IN SRV 10 10 5060 voip_1.example.com.",
+                "target \"voip_1.example.com.\" may only contain",
+            ),
+            (
+                "_sip._udp.pbxa.example.com. 60 IN SRV 10 10 5060 v\\;oip1.example.com.",
+                "target \"v\\\\;oip1.example.com.\"",
+            ),
+            (
+                "_sip._udp.pbxa.example.com. 60 IN SRV 10 10 5060 \"voip1.example.com.\"",
+                "is quoted",
+            ),
+            (
+                "_sip._udp.pbxa.example.com. 60 IN SRV 0 0 5060 .",
+                "decidedly not available",
+            ),
+            (
+                "_sip._udp.pbxa.example.com. 60 IN SRV 10 10 5060 voip1",
+                "is relative",
+            ),
+            (
+                "_sip._udp.pbxa.example.com. 0 IN SRV 10 10 5060 voip1.example.com.",
+                "TTL 0 is outside",
+            ),
+            (
+                "_sip._udp.pbxa.example.com. 2147483648 IN SRV 10 10 5060 voip1.example.com.",
+                "TTL 2147483648 is outside",
+            ),
+            (
+                "_sip._udp.pbxa.example.com. 6x IN SRV 10 10 5060 voip1.example.com.",
+                "TTL \"6x\" is not",
+            ),
+            (
+                "_sip._udp.pbx_a.example.com. 60 IN SRV 10 10 5060 voip1.example.com.",
+                "the name after _sip._udp may only contain",
+            ),
+            (
+                "86400 IN SRV 10 60 5060 bigbox.example.com.",
+                "reads as the owner name",
+            ),
+            ("_sip._udp.pbxa.example.com. 60 IN TYPE33 \\# 0", "TYPE33"),
+            ("_sip._udp.pbxa.example.com. 60 IN", "no type"),
+            ("$INCLUDE /etc/passwd", "$INCLUDE is not followed"),
+            (
+                "$GENERATE 1-2 _sip._udp.p$ SRV 1 1 5060 v$",
+                "$GENERATE of SRV",
+            ),
+            (
+                "$ORIGIN bad..example.com.",
+                "$ORIGIN \"bad..example.com.\" has an empty label",
+            ),
+            ("$FOO bar", "unknown directive \"$FOO\""),
+            (
+                "_sip._udp.pbxa.example.com. 60 60 SRV 1 1 5060 voip1.example.com.",
+                "a second TTL \"60\"",
+            ),
+        ];
+        for (bad, expected) in cases {
+            let text = format!("{ok}; a comment\n{bad}\n{ok}");
+            let err = parse_zone(&text, None).unwrap_err();
+            assert_eq!(err.line, Some(3), "{bad}: {err}");
+            assert!(err.reason.contains(expected), "{bad}: {err}");
+            assert!(err.to_string().starts_with("line 3: "));
+        }
+        let structural: [(&str, usize, &str); 6] = [
+            (
+                "\n_sip._udp.a.example.com. IN SRV 10 10 5060 voip1.example.com.\n",
+                2,
+                "no TTL",
+            ),
+            (
+                " 60 IN SRV 10 10 5060 voip1.example.com.\n",
+                1,
+                "no owner name",
+            ),
+            (
+                "x.example.com. 60 IN TXT \"never closed\n\n",
+                1,
+                "quoted string is never closed",
+            ),
+            (
+                "\n_sip._udp.a.example.com. 60 IN SRV ( 10 10\n 5060 voip1.example.com.\n",
+                2,
+                "'(' is never closed",
+            ),
+            (
+                "\n\n\nx.example.com. 60 IN A 192.0.2.1 )\n",
+                4,
+                "')' without",
+            ),
+            (
+                "\n_sip._udp.a.example.com. 60 IN SRV (\n 10 10 5060 )\n",
+                2,
+                "found 3 values",
+            ),
+        ];
+        for (text, line, expected) in structural {
+            let err = parse_zone(text, None).unwrap_err();
+            assert_eq!(err.line, Some(line), "{text:?}: {err}");
+            assert!(err.reason.contains(expected), "{text:?}: {err}");
+        }
+    }
+
+    fn label() -> impl Strategy<Value = String> {
+        "[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?"
+    }
+
+    prop_compose! {
+        fn arb_member()(
+            host in label(),
+            zone in prop::sample::select(vec!["example.com", "sip.example.com", "example.net"]),
+            priority in any::<u16>(),
+            weight in any::<u16>(),
+            port in 1u16..,
+        ) -> ZoneMember {
+            member(&format!("{host}.{zone}"), priority, weight, port)
+        }
+    }
+
+    /// Valid pools under example.com whose names are their owners' first labels, so that an
+    /// import can rebuild them exactly.
+    fn arb_pools() -> impl Strategy<Value = Vec<ZonePool>> {
+        let pool = (
+            prop::sample::select(vec!["example.com", "voip.example.com"]),
+            1..=MAX_TTL,
+            prop::sample::subsequence(Transport::ALL.to_vec(), 1..=3).prop_shuffle(),
+            prop::collection::vec(arb_member(), 1..6),
+        );
+        prop::collection::btree_map(label(), pool, 1..5).prop_map(|pools| {
+            pools
+                .into_iter()
+                .map(|(name, (zone, ttl, transports, members))| {
+                    let mut seen = std::collections::HashSet::new();
+                    ZonePool {
+                        owner: format!("{name}.{zone}"),
+                        name,
+                        ttl,
+                        transports,
+                        members: members
+                            .into_iter()
+                            .filter(|m| seen.insert((m.target.clone(), m.port)))
+                            .collect(),
+                    }
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn bind_export_parses_back_to_the_same_records(
+            pools in arb_pools(),
+            with_origin in any::<bool>(),
+        ) {
+            let opts = if with_origin { full_options() } else { ExportOptions::default() };
+            let records = zone_records(&pools).unwrap();
+            let text = render(&pools, ExportFormat::Bind, &opts).unwrap();
+            prop_assert_eq!(&parse_zone(&text, None).unwrap(), &records);
+            prop_assert_eq!(hickory_records(&text, "example.com."), sorted(records.clone()));
+            let json = render(&pools, ExportFormat::Json, &opts).unwrap();
+            prop_assert_eq!(&serde_json::from_str::<Vec<ZoneRecord>>(&json).unwrap(), &records);
+        }
+
+        #[test]
+        fn parsing_any_text_returns_instead_of_panicking(
+            text in "(\\PC|[ \t\n();\"\\\\$@.]){0,200}",
+            zone_like in "([_a-z0-9.@$ \t\n();\"\\\\]|SRV|IN|ORIGIN|TTL|60|5060){0,60}",
+        ) {
+            let _ = parse_zone_file(&text, None);
+            let _ = parse_zone_file(&zone_like, Some("example.com"));
+            if let Ok(parsed) = parse_zone_file(&zone_like, Some("example.com")) {
+                let _ = propose_import(&parsed.records);
+            }
+        }
+
+        #[test]
+        fn any_field_value_is_either_refused_or_written_as_a_plain_name(
+            value in "\\PC{0,80}|[a-zA-Z0-9._\n;\" ()$-]{1,80}",
+            field in 0..3usize,
+        ) {
+            let mut pools = demo_pools();
+            match field {
+                0 => pools[0].name = value.clone(),
+                1 => pools[0].owner = value.clone(),
+                _ => pools[0].members[0].target = value.clone(),
+            }
+            for format in ExportFormat::ALL {
+                if let Ok(text) = render(&pools, format, &full_options()) {
+                    prop_assert!(text.is_ascii());
+                    prop_assert!(!text.contains(|c: char| c.is_control() && c != '\n'));
+                    prop_assert!(text.lines().count() == rendered(format, &full_options()).lines().count());
+                }
+            }
+        }
+
+        #[test]
+        fn import_of_an_export_rebuilds_the_pools(pools in arb_pools()) {
+            let text = render(&pools, ExportFormat::Bind, &origin_only()).unwrap();
+            let proposal = propose_import(&parse_zone(&text, None).unwrap()).unwrap();
+            prop_assert!(proposal.warnings.iter().all(|w| w.starts_with("server ")), "{:?}", proposal.warnings);
+            let checked = check_pools(&pools).unwrap();
+            prop_assert_eq!(proposal.pools.len(), checked.len());
+            for (got, want) in proposal.pools.iter().zip(&checked) {
+                prop_assert_eq!(&got.name, &want.name);
+                prop_assert_eq!(&got.owner, &want.owner);
+                prop_assert_eq!(got.ttl, want.ttl);
+                prop_assert_eq!(&got.transports, &want.transports);
+                prop_assert_eq!(&got.members, &want.members);
+            }
+            let hosts: std::collections::BTreeSet<&str> =
+                checked.iter().flat_map(|p| p.members.iter().map(|m| m.target.as_str())).collect();
+            prop_assert_eq!(proposal.servers.len(), hosts.len());
+        }
+    }
 }

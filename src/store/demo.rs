@@ -129,7 +129,16 @@ impl Store {
             tenants: cluster.tenants.len(),
             phones: cluster.total_phones(),
         };
-        record(&mut tx, actor, "demo-load", "cluster", "demo", None, snapshot(&summary)).await?;
+        record(
+            &mut tx,
+            actor,
+            "demo-load",
+            "cluster",
+            "demo",
+            None,
+            snapshot(&summary),
+        )
+        .await?;
         tx.commit().await?;
         Ok(summary)
     }

@@ -105,7 +105,9 @@ impl Store {
         let pool = options.connect(&url).await?;
         if backend == Backend::Sqlite {
             // WAL lets readers proceed while one writer commits; the mode is stored in the file.
-            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
         }
         Ok(Self { pool, backend })
     }

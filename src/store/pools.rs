@@ -2,14 +2,16 @@
 //! pool's version, so two admins editing the same pool cannot overwrite each other.
 
 use serde::Serialize;
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 use std::collections::HashMap;
 
 use super::audit::{record, snapshot};
 use super::{Error, Result, Store, get_u16, get_u32, now, stale_message, unique_violation};
 use crate::domain::FieldErrors;
-use crate::domain::model::{NewMember, NewPool, Pool, PoolMember, transports_from_str, transports_to_string};
+use crate::domain::model::{
+    NewMember, NewPool, Pool, PoolMember, transports_from_str, transports_to_string,
+};
 
 fn pool_from_row(r: &AnyRow) -> Result<Pool, sqlx::Error> {
     let transports: String = r.try_get("transports")?;
@@ -101,7 +103,10 @@ impl Store {
         let rows = sqlx::query("SELECT * FROM pools ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
-        let mut pools = rows.iter().map(pool_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut pools = rows
+            .iter()
+            .map(pool_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let members = sqlx::query(&format!("{MEMBER_SELECT} ORDER BY m.pool_id, m.position"))
             .fetch_all(&self.pool)
             .await?;
@@ -160,12 +165,27 @@ impl Store {
         .await
         .map_err(|e| map_unique(e, &p.name))?;
         let pool = pool_from_row(&row)?;
-        record(&mut tx, actor, "create", "pool", &p.name, None, pool_snapshot(&pool)).await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "pool",
+            &p.name,
+            None,
+            pool_snapshot(&pool),
+        )
+        .await?;
         tx.commit().await?;
         Ok(pool)
     }
 
-    pub async fn update_pool(&self, id: i64, version: i64, p: &NewPool, actor: &str) -> Result<Pool> {
+    pub async fn update_pool(
+        &self,
+        id: i64,
+        version: i64,
+        p: &NewPool,
+        actor: &str,
+    ) -> Result<Pool> {
         let mut tx = self.begin_write().await?;
         let before = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
         check_version(&before, version)?;
@@ -185,7 +205,16 @@ impl Store {
         .await
         .map_err(|e| map_unique(e, &p.name))?;
         let after = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
-        record(&mut tx, actor, "update", "pool", &after.name, pool_snapshot(&before), pool_snapshot(&after)).await?;
+        record(
+            &mut tx,
+            actor,
+            "update",
+            "pool",
+            &after.name,
+            pool_snapshot(&before),
+            pool_snapshot(&after),
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -237,7 +266,16 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let after = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
-        record(&mut tx, actor, "members", "pool", &after.name, pool_snapshot(&before), pool_snapshot(&after)).await?;
+        record(
+            &mut tx,
+            actor,
+            "members",
+            "pool",
+            &after.name,
+            pool_snapshot(&before),
+            pool_snapshot(&after),
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -264,7 +302,16 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        record(&mut tx, actor, "delete", "pool", &before.name, pool_snapshot(&before), None).await?;
+        record(
+            &mut tx,
+            actor,
+            "delete",
+            "pool",
+            &before.name,
+            pool_snapshot(&before),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -282,18 +329,23 @@ async fn load_pool(conn: &mut sqlx::AnyConnection, column: &str, key: PoolKey<'_
         PoolKey::Id(id) => query.bind(*id),
         PoolKey::Name(n) => query.bind(*n),
     };
-    let row = query.fetch_optional(&mut *conn).await?.ok_or_else(|| Error::NotFound {
-        kind: "pool",
-        name: match key {
-            PoolKey::Id(id) => id.to_string(),
-            PoolKey::Name(n) => n.to_string(),
-        },
-    })?;
+    let row = query
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            kind: "pool",
+            name: match key {
+                PoolKey::Id(id) => id.to_string(),
+                PoolKey::Name(n) => n.to_string(),
+            },
+        })?;
     let mut pool = pool_from_row(&row)?;
-    let members = sqlx::query(&format!("{MEMBER_SELECT} WHERE m.pool_id = $1 ORDER BY m.position"))
-        .bind(pool.id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let members = sqlx::query(&format!(
+        "{MEMBER_SELECT} WHERE m.pool_id = $1 ORDER BY m.position"
+    ))
+    .bind(pool.id)
+    .fetch_all(&mut *conn)
+    .await?;
     pool.members = members
         .iter()
         .map(|r| member_from_row(r).map(|(_, m)| m))

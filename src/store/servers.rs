@@ -4,9 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::audit::{record, snapshot};
-use super::{
-    Error, Result, Store, get_opt_u32, get_u16, now, stale_message, unique_violation,
-};
+use super::{Error, Result, Store, get_opt_u32, get_u16, now, stale_message, unique_violation};
 use crate::domain::FieldErrors;
 use crate::domain::model::{NewServer, Server};
 
@@ -87,7 +85,16 @@ impl Store {
         .await
         .map_err(|e| map_unique(e, &s.name))?;
         let server = server_from_row(&row)?;
-        record(&mut tx, actor, "create", "server", &s.name, None, snapshot(s)).await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "server",
+            &s.name,
+            None,
+            snapshot(s),
+        )
+        .await?;
         tx.commit().await?;
         Ok(server)
     }

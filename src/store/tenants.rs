@@ -254,12 +254,27 @@ impl Store {
         .map_err(|e| map_unique(e, &t.code))?
         .try_get("id")?;
         let after = current_tenant(&mut tx, id).await?;
-        record(&mut tx, actor, "create", "tenant", &after.code, None, tenant_snapshot(&after)).await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "tenant",
+            &after.code,
+            None,
+            tenant_snapshot(&after),
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
 
-    pub async fn update_tenant(&self, id: i64, version: i64, t: &NewTenant, actor: &str) -> Result<Tenant> {
+    pub async fn update_tenant(
+        &self,
+        id: i64,
+        version: i64,
+        t: &NewTenant,
+        actor: &str,
+    ) -> Result<Tenant> {
         let mut tx = self.begin_write().await?;
         let before = current_tenant(&mut tx, id).await?;
         check_version(&before, version)?;
@@ -280,13 +295,28 @@ impl Store {
         .await
         .map_err(|e| map_unique(e, &t.code))?;
         let after = current_tenant(&mut tx, id).await?;
-        record(&mut tx, actor, "update", "tenant", &after.code, tenant_snapshot(&before), tenant_snapshot(&after)).await?;
+        record(
+            &mut tx,
+            actor,
+            "update",
+            "tenant",
+            &after.code,
+            tenant_snapshot(&before),
+            tenant_snapshot(&after),
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
 
     /// Moves one tenant to `pool_id` (or unplaces it) if it is still at `version`.
-    pub async fn assign_tenant(&self, id: i64, version: i64, pool_id: Option<i64>, actor: &str) -> Result<Tenant> {
+    pub async fn assign_tenant(
+        &self,
+        id: i64,
+        version: i64,
+        pool_id: Option<i64>,
+        actor: &str,
+    ) -> Result<Tenant> {
         let mut tx = self.begin_write().await?;
         let before = current_tenant(&mut tx, id).await?;
         check_version(&before, version)?;
@@ -301,7 +331,16 @@ impl Store {
         .await
         .map_err(|e| map_unique(e, &before.code))?;
         let after = current_tenant(&mut tx, id).await?;
-        record(&mut tx, actor, "assign", "tenant", &after.code, tenant_snapshot(&before), tenant_snapshot(&after)).await?;
+        record(
+            &mut tx,
+            actor,
+            "assign",
+            "tenant",
+            &after.code,
+            tenant_snapshot(&before),
+            tenant_snapshot(&after),
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -338,7 +377,16 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             let after = current_tenant(&mut tx, id).await?;
-            record(&mut tx, actor, "bulk-assign", "tenant", &after.code, tenant_snapshot(&before), tenant_snapshot(&after)).await?;
+            record(
+                &mut tx,
+                actor,
+                "bulk-assign",
+                "tenant",
+                &after.code,
+                tenant_snapshot(&before),
+                tenant_snapshot(&after),
+            )
+            .await?;
             moved += 1;
         }
         tx.commit().await?;
@@ -353,7 +401,16 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        record(&mut tx, actor, "delete", "tenant", &before.code, tenant_snapshot(&before), None).await?;
+        record(
+            &mut tx,
+            actor,
+            "delete",
+            "tenant",
+            &before.code,
+            tenant_snapshot(&before),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -58,10 +58,9 @@ fn day_start(s: &str, field: &str) -> Result<Option<i64>> {
     if s.trim().is_empty() {
         return Ok(None);
     }
-    let date: jiff::civil::Date = s
-        .trim()
-        .parse()
-        .map_err(|_| Error::BadRequest(format!("{field} must be a date like 2026-11-26, not {s:?}")))?;
+    let date: jiff::civil::Date = s.trim().parse().map_err(|_| {
+        Error::BadRequest(format!("{field} must be a date like 2026-11-26, not {s:?}"))
+    })?;
     let ts = date
         .to_zoned(jiff::tz::TimeZone::UTC)
         .map_err(|e| Error::BadRequest(format!("{field}: {e}")))?
@@ -69,7 +68,11 @@ fn day_start(s: &str, field: &str) -> Result<Option<i64>> {
     Ok(Some(ts.as_second()))
 }
 
-async fn list(State(st): State<AppState>, ctx: PageCtx, Query(params): Query<Params>) -> Result<Response> {
+async fn list(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Query(params): Query<Params>,
+) -> Result<Response> {
     let since = day_start(&params.since, "since")?;
     let until = day_start(&params.until, "until")?.map(|t| t + 86_400);
     let query = AuditQuery {

@@ -43,10 +43,9 @@ pub fn one<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
 
 /// Parses the hidden `version` field of an edit form.
 pub fn version(pairs: &[(String, String)]) -> Result<i64, super::Error> {
-    one(pairs, "version")
-        .trim()
-        .parse()
-        .map_err(|_| super::Error::BadRequest("the form is missing its version field; reload the page".into()))
+    one(pairs, "version").trim().parse().map_err(|_| {
+        super::Error::BadRequest("the form is missing its version field; reload the page".into())
+    })
 }
 
 /// One link of a pager.
@@ -68,7 +67,12 @@ pub fn pager(page: u32, pages: u32, href: impl Fn(u32) -> String) -> Vec<PageLin
         href: enabled.then(|| href(p)),
         current,
     };
-    links.push(link("« Prev".into(), page.saturating_sub(1).max(1), page > 1, false));
+    links.push(link(
+        "« Prev".into(),
+        page.saturating_sub(1).max(1),
+        page > 1,
+        false,
+    ));
     let lo = page.saturating_sub(3).max(1);
     let hi = (page + 3).min(pages);
     if lo > 1 {

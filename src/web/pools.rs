@@ -162,9 +162,18 @@ async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -
     }))
 }
 
-async fn edit_form(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+async fn edit_form(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+) -> Result<Response> {
     let p = st.store.pool(id).await?;
-    Ok(page(&FormPage::new(ctx, Some(id), p.version, PoolInput::from_pool(&p))))
+    Ok(page(&FormPage::new(
+        ctx,
+        Some(id),
+        p.version,
+        PoolInput::from_pool(&p),
+    )))
 }
 
 async fn update(
@@ -180,7 +189,8 @@ async fn update(
         Err(e) => return Ok(form.refused(SaveFailure::Fields(e))),
     };
     Ok(match st.store.update_pool(id, version, &new, "web").await {
-        Ok(p) => Flash::redirect(format!("/pools/{id}"), format!("Pool {} saved.", p.name)).into_response(),
+        Ok(p) => Flash::redirect(format!("/pools/{id}"), format!("Pool {} saved.", p.name))
+            .into_response(),
         Err(e) => form.refused(e.into()),
     })
 }
@@ -206,7 +216,11 @@ impl MembersPage {
 /// Spare empty rows in the editor, so members can be added without JavaScript.
 const SPARE_ROWS: usize = 3;
 
-async fn members_form(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+async fn members_form(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+) -> Result<Response> {
     let pool = st.store.pool(id).await?;
     let servers = st.store.servers().await?;
     let mut rows: Vec<MemberInput> = pool
@@ -241,7 +255,8 @@ async fn save_members(
     let pool = st.store.pool(id).await?;
     let servers = st.store.servers().await?;
     let col = |k| all(&pairs, k).collect::<Vec<_>>();
-    let (names, priorities, weights, ports) = (col("server"), col("priority"), col("weight"), col("port"));
+    let (names, priorities, weights, ports) =
+        (col("server"), col("priority"), col("weight"), col("port"));
     let rows: Vec<MemberInput> = (0..names.len())
         .map(|i| MemberInput {
             server: names[i].to_string(),
@@ -254,8 +269,7 @@ async fn save_members(
         .iter()
         .map(|s| (s.name.as_str(), (s.id, s.sip_port)))
         .collect();
-    let result = validate_members(&rows, |n| by_name.get(n).copied())
-        .map_err(SaveFailure::Fields);
+    let result = validate_members(&rows, |n| by_name.get(n).copied()).map_err(SaveFailure::Fields);
     let result = match result {
         Ok(members) => st
             .store
@@ -268,7 +282,11 @@ async fn save_members(
         Ok(p) => {
             return Ok(Flash::redirect(
                 format!("/pools/{id}"),
-                format!("Members of pool {} saved ({} records).", p.name, p.members.len()),
+                format!(
+                    "Members of pool {} saved ({} records).",
+                    p.name,
+                    p.members.len()
+                ),
             )
             .into_response());
         }
@@ -297,7 +315,11 @@ async fn save_members(
     Ok(render_page(status, &page_))
 }
 
-async fn confirm_delete(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+async fn confirm_delete(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+) -> Result<Response> {
     let p = st.store.pool(id).await?;
     Ok(page(&ConfirmPage {
         ctx,

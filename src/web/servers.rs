@@ -103,14 +103,22 @@ async fn new_form(ctx: PageCtx) -> Response {
     ))
 }
 
-async fn create(State(st): State<AppState>, ctx: PageCtx, Form(input): Form<ServerInput>) -> Response {
+async fn create(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Form(input): Form<ServerInput>,
+) -> Response {
     let form = FormPage::new(ctx, None, 0, input);
     let new = match form.input.validate() {
         Ok(n) => n,
         Err(e) => return form.refused(SaveFailure::Fields(e)),
     };
     match st.store.create_server(&new, "web").await {
-        Ok(s) => Flash::redirect(format!("/servers/{}", s.id), format!("Server {} created.", s.name)).into_response(),
+        Ok(s) => Flash::redirect(
+            format!("/servers/{}", s.id),
+            format!("Server {} created.", s.name),
+        )
+        .into_response(),
         Err(e) => form.refused(e.into()),
     }
 }
@@ -135,9 +143,18 @@ async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -
     Ok(page(&DetailPage { ctx, server, pools }))
 }
 
-async fn edit_form(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+async fn edit_form(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+) -> Result<Response> {
     let s = st.store.server(id).await?;
-    Ok(page(&FormPage::new(ctx, Some(id), s.version, ServerInput::from_server(&s))))
+    Ok(page(&FormPage::new(
+        ctx,
+        Some(id),
+        s.version,
+        ServerInput::from_server(&s),
+    )))
 }
 
 async fn update(
@@ -160,13 +177,23 @@ async fn update(
         Ok(n) => n,
         Err(e) => return Ok(form.refused(SaveFailure::Fields(e))),
     };
-    Ok(match st.store.update_server(id, version, &new, "web").await {
-        Ok(s) => Flash::redirect(format!("/servers/{id}"), format!("Server {} saved.", s.name)).into_response(),
-        Err(e) => form.refused(e.into()),
-    })
+    Ok(
+        match st.store.update_server(id, version, &new, "web").await {
+            Ok(s) => Flash::redirect(
+                format!("/servers/{id}"),
+                format!("Server {} saved.", s.name),
+            )
+            .into_response(),
+            Err(e) => form.refused(e.into()),
+        },
+    )
 }
 
-async fn confirm_delete(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+async fn confirm_delete(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+) -> Result<Response> {
     let s = st.store.server(id).await?;
     Ok(page(&ConfirmPage {
         ctx,
@@ -175,7 +202,9 @@ async fn confirm_delete(State(st): State<AppState>, ctx: PageCtx, Path(id): Path
         action: format!("/servers/{id}/delete"),
         back: format!("/servers/{id}"),
         version: s.version,
-        consequence: "The server is removed from the inventory. Pools that list it must be edited first.".into(),
+        consequence:
+            "The server is removed from the inventory. Pools that list it must be edited first."
+                .into(),
     }))
 }
 

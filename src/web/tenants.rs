@@ -50,7 +50,10 @@ impl ListParams {
             // Clicking the current sort column flips the direction.
             Some(s) if s == self.sort_key() => (s, if self.dir == "desc" { "asc" } else { "desc" }),
             Some(s) => (s, "asc"),
-            None => (self.sort_key(), if self.dir == "desc" { "desc" } else { "asc" }),
+            None => (
+                self.sort_key(),
+                if self.dir == "desc" { "desc" } else { "asc" },
+            ),
         };
         let mut out = format!("sort={sort}&dir={dir}&page={page}");
         if !self.q.is_empty() {
@@ -105,7 +108,11 @@ impl ListPage {
     }
 }
 
-async fn list(State(st): State<AppState>, ctx: PageCtx, Query(params): Query<ListParams>) -> Result<Response> {
+async fn list(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Query(params): Query<ListParams>,
+) -> Result<Response> {
     let pools = st.store.pools().await?;
     let pool = match params.pool.as_str() {
         "" => PoolFilter::Any,
@@ -139,19 +146,35 @@ async fn list(State(st): State<AppState>, ctx: PageCtx, Query(params): Query<Lis
 }
 
 /// Bulk assignment: the checked tenants of the list move to one pool, in one transaction.
-async fn bulk_assign(State(st): State<AppState>, Form(pairs): Form<Vec<(String, String)>>) -> Result<Response> {
+async fn bulk_assign(
+    State(st): State<AppState>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response> {
     let ids = all(&pairs, "tenant")
-        .map(|v| v.parse::<i64>().map_err(|_| Error::BadRequest(format!("{v:?} is not a tenant id"))))
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| Error::BadRequest(format!("{v:?} is not a tenant id")))
+        })
         .collect::<Result<Vec<_>>>()?;
     let back = one(&pairs, "return");
     // Only ever redirect within the tenants list.
-    let back = if back.starts_with("/tenants") && !back.starts_with("//") { back.to_string() } else { "/tenants".to_string() };
+    let back = if back.starts_with("/tenants") && !back.starts_with("//") {
+        back.to_string()
+    } else {
+        "/tenants".to_string()
+    };
     if ids.is_empty() {
-        return Ok(Flash::redirect(back, "Nothing changed: no tenant was selected.").into_response());
+        return Ok(
+            Flash::redirect(back, "Nothing changed: no tenant was selected.").into_response(),
+        );
     }
     let pool_name = one(&pairs, "pool").trim();
     let (pool_id, label) = match pool_name {
-        "" => return Err(Error::BadRequest("choose the pool to move the selected tenants to".into())),
+        "" => {
+            return Err(Error::BadRequest(
+                "choose the pool to move the selected tenants to".into(),
+            ));
+        }
         "-" => (None, "unplaced".to_string()),
         name => {
             let p = st.store.pool_by_name(name).await?;
@@ -161,7 +184,10 @@ async fn bulk_assign(State(st): State<AppState>, Form(pairs): Form<Vec<(String, 
     let moved = st.store.bulk_assign(&ids, pool_id, "web").await?;
     Ok(Flash::redirect(
         back,
-        format!("{moved} of {} selected tenants moved to {label}.", ids.len()),
+        format!(
+            "{moved} of {} selected tenants moved to {label}.",
+            ids.len()
+        ),
     )
     .into_response())
 }
@@ -197,8 +223,16 @@ async fn assign(
         name => Some(st.store.pool_by_name(name).await?.id),
     };
     let t = st.store.assign_tenant(id, version, pool_id, "web").await?;
-    let where_ = t.pool_name.as_deref().map(|p| format!("pool {p}")).unwrap_or_else(|| "no pool".into());
-    Ok(Flash::redirect(format!("/tenants/{id}"), format!("Tenant {} assigned to {where_}.", t.code)).into_response())
+    let where_ = t
+        .pool_name
+        .as_deref()
+        .map(|p| format!("pool {p}"))
+        .unwrap_or_else(|| "no pool".into());
+    Ok(Flash::redirect(
+        format!("/tenants/{id}"),
+        format!("Tenant {} assigned to {where_}.", t.code),
+    )
+    .into_response())
 }
 
 #[derive(Template)]
@@ -284,14 +318,22 @@ async fn save(
     Ok(match saved {
         Ok(t) => Flash::redirect(
             format!("/tenants/{}", t.id),
-            format!("Tenant {} {}.", t.code, if id.is_some() { "saved" } else { "created" }),
+            format!(
+                "Tenant {} {}.",
+                t.code,
+                if id.is_some() { "saved" } else { "created" }
+            ),
         )
         .into_response(),
         Err(e) => form.refused(e.into()),
     })
 }
 
-async fn create(State(st): State<AppState>, ctx: PageCtx, Form(pairs): Form<Vec<(String, String)>>) -> Result<Response> {
+async fn create(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response> {
     save(&st, ctx, None, &pairs).await
 }
 
@@ -304,7 +346,11 @@ async fn update(
     save(&st, ctx, Some(id), &pairs).await
 }
 
-async fn edit_form(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+async fn edit_form(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+) -> Result<Response> {
     let t = st.store.tenant(id).await?;
     let pools = st.store.pools().await?;
     Ok(page(&FormPage {
@@ -318,7 +364,11 @@ async fn edit_form(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>
     }))
 }
 
-async fn confirm_delete(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+async fn confirm_delete(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+) -> Result<Response> {
     let t = st.store.tenant(id).await?;
     Ok(page(&ConfirmPage {
         ctx,

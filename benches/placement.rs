@@ -1,0 +1,186 @@
+//! Rebalance planner benchmark: generated clusters of 40 servers (20 pairs; per pair (a, b) the
+//! pools [a p10, b p20] and [b p10, a p20]), skewed tenant sizes, an unbalanced current
+//! assignment, the default 30% move budget. Prints the plan's value, bound, gap and moved phones
+//! against the LPT baseline, with wall times. Deterministic: a fixed-seed splitmix64.
+//!
+//! Run with `cargo bench --bench placement` (release profile).
+
+use std::time::Instant;
+
+use pbx_pools::domain::placement::*;
+
+/// splitmix64 (Steele, Lea, Flood 2014): small, fast, and enough for generating test data.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Shares of a [primary p10, backup p20] pool: the primary takes every phone unless it is down.
+fn failover_shares(servers: usize, primary: usize, backup: usize) -> Vec<Vec<f64>> {
+    (0..=servers)
+        .map(|scenario| {
+            let mut row = vec![0.0; servers];
+            if scenario == primary + 1 {
+                row[backup] = 1.0;
+            } else {
+                row[primary] = 1.0;
+            }
+            row
+        })
+        .collect()
+}
+
+fn cluster(seed: u64, tenants: usize, pairs: usize, mixed: bool) -> PlanInput {
+    let mut rng = SplitMix64(seed);
+    let server_count = 2 * pairs;
+    // Most tenants are small offices, a few are large.
+    let sizes: Vec<u64> = (0..tenants)
+        .map(|_| {
+            let r = rng.unit();
+            if r < 0.90 {
+                5 + rng.below(26)
+            } else if r < 0.98 {
+                31 + rng.below(169)
+            } else {
+                200 + rng.below(601)
+            }
+        })
+        .collect();
+    let total: u64 = sizes.iter().sum();
+    // About 75% utilisation in the worst single failure when balanced.
+    let base = total as f64 / pairs as f64 / 0.75;
+    let servers: Vec<PlanServer> = (0..server_count)
+        .map(|j| {
+            let factor = if mixed {
+                [0.6, 1.0, 1.4][rng.below(3) as usize]
+            } else {
+                1.0
+            };
+            PlanServer {
+                name: format!("voip{:02}", j + 1),
+                capacity: (base * factor).round(),
+            }
+        })
+        .collect();
+    let mut scenarios = vec!["normal".to_string()];
+    scenarios.extend(servers.iter().map(|s| format!("{} down", s.name)));
+    let mut pools = Vec::new();
+    for pair in 0..pairs {
+        let (a, b) = (2 * pair, 2 * pair + 1);
+        for (primary, backup) in [(a, b), (b, a)] {
+            pools.push(PlanPool {
+                name: format!("pbx{:02}", pools.len() + 1),
+                shares: failover_shares(server_count, primary, backup),
+            });
+        }
+    }
+    // Unbalanced: pools drawn with weights between 0.5 and 1.5; 2% new tenants, 3% pinned.
+    let weights: Vec<f64> = (0..pools.len()).map(|_| 0.5 + rng.unit()).collect();
+    let weight_sum: f64 = weights.iter().sum();
+    let tenants: Vec<PlanTenant> = sizes
+        .iter()
+        .enumerate()
+        .map(|(t, &phones)| {
+            let current_pool = if rng.unit() < 0.02 {
+                None
+            } else {
+                let mut x = rng.unit() * weight_sum;
+                let mut pick = weights.len() - 1;
+                for (p, w) in weights.iter().enumerate() {
+                    if x < *w {
+                        pick = p;
+                        break;
+                    }
+                    x -= w;
+                }
+                Some(pick)
+            };
+            PlanTenant {
+                code: format!("T{t:05}"),
+                phones,
+                pinned: current_pool.is_some() && rng.unit() < 0.03,
+                current_pool,
+            }
+        })
+        .collect();
+    PlanInput {
+        servers,
+        scenarios,
+        pools,
+        tenants,
+        move_budget: default_budget(total),
+    }
+}
+
+fn main() {
+    println!(
+        "{:>7} {:>5} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9}",
+        "tenants",
+        "caps",
+        "phones",
+        "before",
+        "value",
+        "bound",
+        "gap%",
+        "lpt",
+        "lpt_gap%",
+        "moved%",
+        "plan_ms",
+        "lpt_ms"
+    );
+    for tenants in [1_000, 10_000] {
+        for (seed, mixed) in [(42, false), (43, true), (44, false), (45, true)] {
+            let input = cluster(seed, tenants, 20, mixed);
+            let total: u64 = input.tenants.iter().map(|t| t.phones).sum();
+            let started = Instant::now();
+            let plan = match plan(&input) {
+                Ok(plan) => plan,
+                Err(e) => {
+                    eprintln!("plan refused the generated cluster: {e}");
+                    return;
+                }
+            };
+            let plan_time = started.elapsed();
+            let started = Instant::now();
+            let lpt = match lpt_baseline(&input) {
+                Ok(lpt) => lpt,
+                Err(e) => {
+                    eprintln!("lpt refused the generated cluster: {e}");
+                    return;
+                }
+            };
+            let lpt_time = started.elapsed();
+            let moved_percent = 100.0 * plan.moved_phones as f64 / total as f64;
+            println!(
+                "{:>7} {:>5} {:>8} {:>9.5} {:>9.5} {:>9.5} {:>9.4} {:>9.5} {:>8.4} {:>8.2} {:>9.1} {:>9.1}",
+                tenants,
+                if mixed { "mixed" } else { "equal" },
+                total,
+                plan.before_value,
+                plan.value,
+                plan.lower_bound,
+                100.0 * plan.gap,
+                lpt.value,
+                100.0 * (lpt.value - plan.lower_bound) / plan.lower_bound,
+                moved_percent,
+                plan_time.as_secs_f64() * 1e3,
+                lpt_time.as_secs_f64() * 1e3,
+            );
+        }
+    }
+}

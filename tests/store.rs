@@ -1,0 +1,454 @@
+//! The store suite, run on SQLite and (when configured) PostgreSQL: the same specification for
+//! both backends.
+
+mod common;
+
+use pbx_pools::domain::demo::{GeneratorSpec, generate_cluster, source_document_cluster};
+use pbx_pools::domain::model::{NewMember, NewPool, NewServer, NewTenant, ServerState, Transport};
+use pbx_pools::store::{AuditQuery, Error, PoolFilter, Store, TenantQuery, TenantSort};
+
+fn server(name: &str) -> NewServer {
+    NewServer {
+        name: name.into(),
+        host: format!("{name}.example.com"),
+        sip_port: 5060,
+        capacity: Some(500),
+        site: None,
+        state: ServerState::Active,
+    }
+}
+
+fn pool(name: &str) -> NewPool {
+    NewPool {
+        name: name.into(),
+        srv_name: format!("{}.example.com", name.to_lowercase()),
+        ttl: 86_400,
+        transports: vec![Transport::Udp, Transport::Tls],
+    }
+}
+
+fn tenant(code: &str, pool_id: Option<i64>) -> NewTenant {
+    NewTenant {
+        code: code.into(),
+        name: format!("{code} Srl"),
+        expected_phones: 10,
+        pool_id,
+        notes: String::new(),
+    }
+}
+
+async fn for_each_backend<F, Fut>(test: F)
+where
+    F: Fn(Store, &'static str) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for db in common::all_backends().await {
+        eprintln!("-- backend {}", db.label);
+        test(db.store.clone(), db.label).await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn inventory_round_trip() {
+    for_each_backend(|store, label| async move {
+        let v1 = store
+            .create_server(&server("voip1"), "alice")
+            .await
+            .unwrap();
+        let v2 = store
+            .create_server(&server("voip2"), "alice")
+            .await
+            .unwrap();
+        assert_eq!(v1.version, 1, "{label}");
+        let p = store.create_pool(&pool("pbxA"), "alice").await.unwrap();
+        assert_eq!(p.transports, vec![Transport::Udp, Transport::Tls]);
+        let members = [
+            NewMember {
+                server_id: v1.id,
+                priority: 10,
+                weight: 10,
+                port: None,
+            },
+            NewMember {
+                server_id: v2.id,
+                priority: 20,
+                weight: 10,
+                port: None,
+            },
+            NewMember {
+                server_id: v2.id,
+                priority: 20,
+                weight: 5,
+                port: Some(5066),
+            },
+        ];
+        let p = store
+            .replace_members(p.id, p.version, &members, "alice")
+            .await
+            .unwrap();
+        assert_eq!(p.version, 2, "replacing members bumps the pool's version");
+        assert_eq!(p.members.len(), 3);
+        assert_eq!(p.members[0].server_name, "voip1");
+        assert_eq!(p.members[2].effective_port, 5066);
+        assert_eq!(p.members[1].effective_port, 5060);
+
+        let t = store
+            .create_tenant(&tenant("ACME", Some(p.id)), "bob")
+            .await
+            .unwrap();
+        assert_eq!(t.pool_name.as_deref(), Some("pbxA"));
+        let by_code = store.tenant_by_code("acme").await.unwrap();
+        assert_eq!(by_code.id, t.id, "codes are found without regard to case");
+
+        let pools = store.pools().await.unwrap();
+        assert_eq!(pools.len(), 1);
+        assert_eq!(pools[0].members.len(), 3);
+        let counts = store.pool_tenant_counts().await.unwrap();
+        assert_eq!(counts[&p.id], (1, 10));
+
+        let (entries, total) = store
+            .audit_entries(&AuditQuery {
+                per_page: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(total, 5, "{label}: every change is audited");
+        assert_eq!(entries[0].object_name, "ACME", "newest first");
+        assert_eq!(entries[0].actor, "bob");
+        let (by_alice, n) = store
+            .audit_entries(&AuditQuery {
+                actor: Some("alice".into()),
+                per_page: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 4);
+        assert!(by_alice.iter().all(|e| e.actor == "alice"));
+        let members_entry = by_alice.iter().find(|e| e.action == "members").unwrap();
+        assert!(members_entry.after.as_deref().unwrap().contains("5066"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unique_names_are_field_errors() {
+    for_each_backend(|store, label| async move {
+        store.create_server(&server("voip1"), "t").await.unwrap();
+        match store.create_server(&server("voip1"), "t").await {
+            Err(Error::Invalid(f)) => {
+                assert!(f.get("name").unwrap().contains("already exists"), "{label}")
+            }
+            other => panic!("{label}: expected a field error, got {other:?}"),
+        }
+        store.create_pool(&pool("pbxA"), "t").await.unwrap();
+        assert!(matches!(
+            store.create_pool(&pool("pbxA"), "t").await,
+            Err(Error::Invalid(_))
+        ));
+        store
+            .create_tenant(&tenant("ACME", None), "t")
+            .await
+            .unwrap();
+        match store.create_tenant(&tenant("acme", None), "t").await {
+            Err(Error::Invalid(f)) => assert!(f.get("code").is_some()),
+            other => panic!("{label}: expected a code error, got {other:?}"),
+        }
+        assert_eq!(store.servers().await.unwrap().len(), 1);
+        assert_eq!(store.tenant_count().await.unwrap(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stale_versions_are_refused_naming_who_changed_it() {
+    for_each_backend(|store, label| async move {
+        let s = store
+            .create_server(&server("voip1"), "alice")
+            .await
+            .unwrap();
+        let mut changed = server("voip1");
+        changed.capacity = Some(900);
+        store
+            .update_server(s.id, s.version, &changed, "bob")
+            .await
+            .unwrap();
+        changed.capacity = Some(100);
+        match store
+            .update_server(s.id, s.version, &changed, "carol")
+            .await
+        {
+            Err(Error::Conflict(msg)) => {
+                assert!(msg.contains("bob"), "{label}: {msg}");
+                assert!(msg.contains("voip1"), "{msg}");
+            }
+            other => panic!("{label}: expected a conflict, got {other:?}"),
+        }
+        assert_eq!(
+            store.server(s.id).await.unwrap().capacity,
+            Some(900),
+            "stale edit stored nothing"
+        );
+
+        let p = store.create_pool(&pool("pbxA"), "alice").await.unwrap();
+        store
+            .replace_members(p.id, p.version, &[], "bob")
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.replace_members(p.id, p.version, &[], "carol").await,
+            Err(Error::Conflict(_))
+        ));
+        assert!(matches!(
+            store
+                .update_pool(p.id, p.version, &pool("pbxA"), "carol")
+                .await,
+            Err(Error::Conflict(_))
+        ));
+        assert!(matches!(
+            store.delete_pool(p.id, p.version, "carol").await,
+            Err(Error::Conflict(_))
+        ));
+
+        let t = store
+            .create_tenant(&tenant("ACME", None), "alice")
+            .await
+            .unwrap();
+        store
+            .assign_tenant(t.id, t.version, Some(p.id), "bob")
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.assign_tenant(t.id, t.version, None, "carol").await,
+            Err(Error::Conflict(_))
+        ));
+        assert!(matches!(
+            store.delete_tenant(t.id, t.version, "carol").await,
+            Err(Error::Conflict(_))
+        ));
+        assert_eq!(store.tenant(t.id).await.unwrap().pool_id, Some(p.id));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deletes_are_refused_while_in_use() {
+    for_each_backend(|store, label| async move {
+        let s = store.create_server(&server("voip1"), "t").await.unwrap();
+        let p = store.create_pool(&pool("pbxA"), "t").await.unwrap();
+        let p = store
+            .replace_members(
+                p.id,
+                p.version,
+                &[NewMember {
+                    server_id: s.id,
+                    priority: 10,
+                    weight: 10,
+                    port: None,
+                }],
+                "t",
+            )
+            .await
+            .unwrap();
+        match store.delete_server(s.id, s.version, "t").await {
+            Err(Error::InUse(msg)) => assert!(msg.contains("pbxA"), "{label}: {msg}"),
+            other => panic!("{label}: expected in-use, got {other:?}"),
+        }
+        let t = store
+            .create_tenant(&tenant("ACME", Some(p.id)), "t")
+            .await
+            .unwrap();
+        match store.delete_pool(p.id, p.version, "t").await {
+            Err(Error::InUse(msg)) => assert!(msg.contains("1 tenant"), "{label}: {msg}"),
+            other => panic!("{label}: expected in-use, got {other:?}"),
+        }
+        store.delete_tenant(t.id, t.version, "t").await.unwrap();
+        store.delete_pool(p.id, p.version, "t").await.unwrap();
+        store.delete_server(s.id, s.version, "t").await.unwrap();
+        assert!(store.is_empty().await.unwrap());
+        assert!(matches!(
+            store.server(s.id).await,
+            Err(Error::NotFound { .. })
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bulk_assign_is_all_or_nothing() {
+    for_each_backend(|store, label| async move {
+        let a = store.create_pool(&pool("pbxA"), "t").await.unwrap();
+        let b = store.create_pool(&pool("pbxB"), "t").await.unwrap();
+        let mut ids = Vec::new();
+        for i in 0..10 {
+            ids.push(
+                store
+                    .create_tenant(&tenant(&format!("T{i}"), Some(a.id)), "t")
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        let moved = store.bulk_assign(&ids, Some(b.id), "alice").await.unwrap();
+        assert_eq!(moved, 10, "{label}");
+        let page = store
+            .tenants(&TenantQuery {
+                pool: PoolFilter::Pool(b.id),
+                per_page: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.total, 10);
+        assert!(
+            page.rows
+                .iter()
+                .all(|t| t.version == 2 && t.updated_by == "alice")
+        );
+
+        // One unknown id: nothing moves.
+        let mut with_bad = ids.clone();
+        with_bad.push(999_999);
+        assert!(matches!(
+            store.bulk_assign(&with_bad, Some(a.id), "alice").await,
+            Err(Error::NotFound { .. })
+        ));
+        let page = store
+            .tenants(&TenantQuery {
+                pool: PoolFilter::Pool(a.id),
+                per_page: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            page.total, 0,
+            "{label}: a failed bulk move leaves every tenant where it was"
+        );
+        // An unknown pool: refused.
+        assert!(
+            store
+                .bulk_assign(&ids, Some(424_242), "alice")
+                .await
+                .is_err()
+        );
+        let (_, audited) = store
+            .audit_entries(&AuditQuery {
+                actor: Some("alice".into()),
+                per_page: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(audited, 10, "only the committed moves are audited");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn tenant_list_searches_filters_sorts_and_pages() {
+    for_each_backend(|store, label| async move {
+        let summary = store
+            .load_demo(
+                &generate_cluster(GeneratorSpec {
+                    tenants: 1200,
+                    servers: 4,
+                    min_phones: 2,
+                    max_phones: 300,
+                    seed: 7,
+                }),
+                "demo",
+            )
+            .await
+            .unwrap();
+        assert_eq!(summary.tenants, 1200);
+        let all = store
+            .tenants(&TenantQuery {
+                per_page: 100,
+                page: 3,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(all.total, 1200, "{label}");
+        assert_eq!(all.rows.len(), 100);
+        assert_eq!(all.pages(), 12);
+        let codes: Vec<String> = all.rows.iter().map(|t| t.code.to_lowercase()).collect();
+        let mut sorted = codes.clone();
+        sorted.sort();
+        assert_eq!(codes, sorted, "sorted by code");
+
+        let by_phones = store
+            .tenants(&TenantQuery {
+                sort: TenantSort::Phones,
+                desc: true,
+                per_page: 20,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(
+            by_phones
+                .rows
+                .windows(2)
+                .all(|w| w[0].expected_phones >= w[1].expected_phones)
+        );
+
+        let unplaced = store
+            .tenants(&TenantQuery {
+                pool: PoolFilter::Unplaced,
+                per_page: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(unplaced.total > 0 && unplaced.rows.iter().all(|t| t.pool_id.is_none()));
+
+        let probe = all.rows[0].code.clone();
+        let found = store
+            .tenants(&TenantQuery {
+                search: Some(probe.to_lowercase()),
+                per_page: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(
+            found.rows.iter().any(|t| t.code == probe),
+            "{label}: search ignores case"
+        );
+        // LIKE wildcards are literal.
+        let none = store
+            .tenants(&TenantQuery {
+                search: Some("%_%".into()),
+                per_page: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(none.total, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn demo_loads_once_and_only_into_an_empty_database() {
+    for_each_backend(|store, label| async move {
+        let s = store
+            .load_demo(&source_document_cluster(), "demo")
+            .await
+            .unwrap();
+        assert_eq!((s.servers, s.pools), (6, 3), "{label}");
+        let wiki = store.pool_by_name("wiki").await.unwrap();
+        assert_eq!(wiki.members.len(), 5);
+        assert_eq!(wiki.members[3].effective_port, 5066);
+        assert!(matches!(
+            store.load_demo(&source_document_cluster(), "demo").await,
+            Err(Error::InUse(_))
+        ));
+        assert_eq!(store.servers().await.unwrap().len(), 6);
+    })
+    .await;
+}

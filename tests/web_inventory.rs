@@ -1,0 +1,412 @@
+//! The inventory pages over HTTP: create a server, a pool with members and tenants, assign and
+//! bulk-assign them; bad input is refused next to its field and stores nothing; stale edits get 409.
+
+mod common;
+
+use common::TestApp;
+
+async fn create_server(app: &TestApp, name: &str) -> i64 {
+    let res = app
+        .post_form(
+            "/servers",
+            &[
+                ("name", name),
+                ("host", &format!("{name}.example.com")),
+                ("sip_port", "5060"),
+                ("capacity", "400"),
+                ("site", ""),
+                ("state", "active"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    app.store().server_by_name(name).await.unwrap().id
+}
+
+#[tokio::test]
+async fn admin_builds_a_cluster_through_the_forms() {
+    let app = TestApp::sqlite().await;
+    let v1 = create_server(&app, "voip1").await;
+    let v2 = create_server(&app, "voip2").await;
+
+    let res = app
+        .post_form(
+            "/pools",
+            &[
+                ("name", "pbxA"),
+                ("srv_name", "PBXA.example.com."),
+                ("ttl", "3600"),
+                ("transport", "udp"),
+                ("transport", "tls"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let pool = app.store().pool_by_name("pbxA").await.unwrap();
+    assert_eq!(pool.srv_name, "pbxa.example.com");
+    assert_eq!(
+        res.location.as_deref(),
+        Some(format!("/pools/{}/members", pool.id).as_str())
+    );
+
+    let res = app
+        .post_form(
+            &format!("/pools/{}/members", pool.id),
+            &[
+                ("version", &pool.version.to_string()),
+                ("server", "voip1"),
+                ("priority", "10"),
+                ("weight", "10"),
+                ("port", ""),
+                ("server", "voip2"),
+                ("priority", "20"),
+                ("weight", "10"),
+                ("port", ""),
+                ("server", "voip2"),
+                ("priority", "20"),
+                ("weight", "5"),
+                ("port", "5066"),
+                ("server", ""),
+                ("priority", ""),
+                ("weight", ""),
+                ("port", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let pool = app.store().pool(pool.id).await.unwrap();
+    let members: Vec<_> = pool
+        .members
+        .iter()
+        .map(|m| (m.server_id, m.priority, m.weight, m.effective_port))
+        .collect();
+    assert_eq!(
+        members,
+        vec![(v1, 10, 10, 5060), (v2, 20, 10, 5060), (v2, 20, 5, 5066)]
+    );
+
+    // The flash message survives the redirect and shows on the next page.
+    let detail = app.get(&format!("/pools/{}", pool.id)).await;
+    assert_eq!(detail.status, 200);
+    assert!(detail.body.contains("voip2.example.com"));
+
+    let res = app
+        .post_form(
+            "/tenants",
+            &[
+                ("code", "CANISTRACCI"),
+                ("name", "Canistracci Trasporti"),
+                ("expected_phones", "48"),
+                ("pool", ""),
+                ("notes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let t = app.store().tenant_by_code("CANISTRACCI").await.unwrap();
+    assert_eq!(t.pool_id, None);
+    let res = app
+        .post_form(
+            &format!("/tenants/{}/assign", t.id),
+            &[("version", &t.version.to_string()), ("pool", "pbxA")],
+        )
+        .await;
+    assert_eq!(res.status, 303);
+    assert_eq!(
+        app.store().tenant(t.id).await.unwrap().pool_name.as_deref(),
+        Some("pbxA")
+    );
+
+    // Ten tenants, bulk-assigned in one request.
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let code = format!("BULK{i}");
+        let res = app
+            .post_form(
+                "/tenants",
+                &[
+                    ("code", &code),
+                    ("name", "Bulk Srl"),
+                    ("expected_phones", "5"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        ids.push(
+            app.store()
+                .tenant_by_code(&code)
+                .await
+                .unwrap()
+                .id
+                .to_string(),
+        );
+    }
+    let mut form: Vec<(&str, &str)> = ids.iter().map(|id| ("tenant", id.as_str())).collect();
+    form.push(("pool", "pbxA"));
+    form.push(("return", "/tenants?q=bulk"));
+    let res = app.post_form("/tenants/bulk-assign", &form).await;
+    assert_eq!(res.status, 303);
+    assert_eq!(res.location.as_deref(), Some("/tenants?q=bulk"));
+    let list = app.get("/tenants?pool=pbxA&per_page=50").await;
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains("11 tenants"), "{}", list.body);
+    for i in 0..10 {
+        assert!(list.body.contains(&format!("BULK{i}")));
+    }
+
+    // Every page renders with this data.
+    for path in [
+        "/",
+        "/servers",
+        "/pools",
+        "/tenants",
+        "/audit",
+        &format!("/servers/{v1}"),
+        &format!("/tenants/{}", t.id),
+        &format!("/pools/{}/members", pool.id),
+        "/tenants?sort=phones&dir=desc&page=1",
+    ] {
+        let res = app.get(path).await;
+        assert_eq!(res.status, 200, "{path}: {}", res.body);
+    }
+    let audit = app.get("/audit?kind=tenant&object=CANISTRACCI").await;
+    assert!(
+        audit.body.contains("assign"),
+        "the assignment is in the audit log"
+    );
+    app.db.cleanup().await;
+}
+
+/// Each form refuses bad input with the field's error, keeps what was typed, and stores nothing.
+#[tokio::test]
+async fn bad_input_is_refused_next_to_its_field_and_stores_nothing() {
+    let app = TestApp::sqlite().await;
+    create_server(&app, "voip1").await;
+    let audit_before = app
+        .store()
+        .audit_entries(&Default::default())
+        .await
+        .unwrap()
+        .1;
+
+    let res = app
+        .post_form(
+            "/servers",
+            &[
+                ("name", "voip 2"),
+                ("host", "voip2.example.com\n@ IN NS evil."),
+                ("sip_port", "70000"),
+                ("capacity", "lots"),
+                ("state", "asleep"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    for field in ["name", "host", "sip_port", "capacity", "state"] {
+        assert!(
+            res.body.contains(&format!("id=\"{field}-error\"")),
+            "no error shown for {field}"
+        );
+    }
+    assert!(
+        res.body.contains("value=\"lots\""),
+        "the typed input is kept"
+    );
+
+    let res = app
+        .post_form(
+            "/servers",
+            &[("name", "voip1"), ("host", "other.example.com")],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(res.body.contains("already exists"));
+
+    let res = app
+        .post_form(
+            "/pools",
+            &[
+                ("name", "pbxA"),
+                ("srv_name", "_sip._udp.pbxa.example.com"),
+                ("ttl", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    for field in ["srv_name", "ttl", "transports"] {
+        assert!(
+            res.body.contains(&format!("id=\"{field}-error\"")),
+            "no error shown for {field}"
+        );
+    }
+
+    let res = app
+        .post_form(
+            "/pools",
+            &[
+                ("name", "pbxA"),
+                ("srv_name", "pbxa.example.com"),
+                ("transport", "udp"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303);
+    let pool = app.store().pool_by_name("pbxA").await.unwrap();
+    let res = app
+        .post_form(
+            &format!("/pools/{}/members", pool.id),
+            &[
+                ("version", &pool.version.to_string()),
+                ("server", "voip1"),
+                ("priority", "10"),
+                ("weight", "10"),
+                ("port", ""),
+                ("server", "voip1"),
+                ("priority", "99999"),
+                ("weight", "1"),
+                ("port", "0"),
+                ("server", "ghost"),
+                ("priority", "1"),
+                ("weight", "1"),
+                ("port", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(res.body.contains("between 0 and 65535"));
+    assert!(res.body.contains("no server named"));
+    assert!(
+        res.body.contains("value=\"99999\""),
+        "the typed cell is kept"
+    );
+    assert!(app.store().pool(pool.id).await.unwrap().members.is_empty());
+
+    let res = app
+        .post_form(
+            "/tenants",
+            &[
+                ("code", "acme-corp"),
+                ("name", ""),
+                ("expected_phones", "-1"),
+                ("pool", "nosuch"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    for field in ["code", "name", "expected_phones", "pool"] {
+        assert!(
+            res.body.contains(&format!("id=\"{field}-error\"")),
+            "no error shown for {field}"
+        );
+    }
+
+    let res = app
+        .post_form(
+            "/tenants/bulk-assign",
+            &[("tenant", "x1"), ("pool", "pbxA")],
+        )
+        .await;
+    assert_eq!(res.status, 400);
+
+    assert_eq!(app.store().servers().await.unwrap().len(), 1);
+    assert_eq!(app.store().tenant_count().await.unwrap(), 0);
+    let audit_after = app
+        .store()
+        .audit_entries(&Default::default())
+        .await
+        .unwrap()
+        .1;
+    assert_eq!(
+        audit_after,
+        audit_before + 1,
+        "only the one valid pool was recorded"
+    );
+    app.db.cleanup().await;
+}
+
+#[tokio::test]
+async fn stale_edit_gets_409_and_keeps_the_newer_data() {
+    let app = TestApp::sqlite().await;
+    let id = create_server(&app, "voip1").await;
+    let fields = |cap: &'static str| {
+        vec![
+            ("version", "1"),
+            ("name", "voip1"),
+            ("host", "voip1.example.com"),
+            ("sip_port", "5060"),
+            ("capacity", cap),
+            ("state", "active"),
+        ]
+    };
+    let res = app
+        .post_form(&format!("/servers/{id}"), &fields("800"))
+        .await;
+    assert_eq!(res.status, 303);
+    let res = app
+        .post_form(&format!("/servers/{id}"), &fields("100"))
+        .await;
+    assert_eq!(res.status, 409);
+    assert!(res.body.contains("was changed by"), "{}", res.body);
+    assert!(
+        res.body.contains("value=\"100\""),
+        "the admin's input is kept"
+    );
+    assert_eq!(app.store().server(id).await.unwrap().capacity, Some(800));
+
+    let res = app
+        .post_form(&format!("/servers/{id}/delete"), &[("version", "1")])
+        .await;
+    assert_eq!(res.status, 409);
+    assert!(app.store().server(id).await.is_ok());
+    app.db.cleanup().await;
+}
+
+#[tokio::test]
+async fn deleting_a_server_in_a_pool_is_refused_with_a_clear_message() {
+    let app = TestApp::sqlite().await;
+    let id = create_server(&app, "voip1").await;
+    app.post_form(
+        "/pools",
+        &[
+            ("name", "pbxA"),
+            ("srv_name", "pbxa.example.com"),
+            ("transport", "udp"),
+        ],
+    )
+    .await;
+    let pool = app.store().pool_by_name("pbxA").await.unwrap();
+    app.post_form(
+        &format!("/pools/{}/members", pool.id),
+        &[
+            ("version", "1"),
+            ("server", "voip1"),
+            ("priority", "10"),
+            ("weight", "10"),
+            ("port", ""),
+        ],
+    )
+    .await;
+    let confirm = app.get(&format!("/servers/{id}/delete")).await;
+    assert!(confirm.body.contains("Delete server voip1?"));
+    let res = app
+        .post_form(&format!("/servers/{id}/delete"), &[("version", "1")])
+        .await;
+    assert_eq!(res.status, 409);
+    assert!(res.body.contains("member of pool pbxA"), "{}", res.body);
+    assert!(app.store().server(id).await.is_ok());
+    app.db.cleanup().await;
+}
+
+#[tokio::test]
+async fn health_and_unknown_pages() {
+    let app = TestApp::sqlite().await;
+    let res = app.get("/healthz").await;
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains("\"database\":\"ok\""));
+    let res = app.get("/no/such/page").await;
+    assert_eq!(res.status, 404);
+    assert!(res.body.contains("<html"));
+    let res = app.get("/tenants/999999").await;
+    assert_eq!(res.status, 404);
+    app.db.cleanup().await;
+}
