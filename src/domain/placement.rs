@@ -1292,8 +1292,9 @@ impl<'m> Search<'m> {
     }
 
     /// Sends moved tenants back where they started, largest first, wherever that does not raise
-    /// the worst utilisation reached: directly, or by trading places with an away tenant of
-    /// their home pool (whose move is free).
+    /// the worst utilisation reached: directly, or together with a cheaper helper move that makes
+    /// room in the home pool (a tenant of the home pool going to any other pool, free if it is
+    /// already away, else costing fewer phones than the homecoming saves).
     fn send_home(&mut self) {
         let model = self.model;
         let placed: Vec<Option<usize>> = self.assign.iter().map(|&p| Some(p)).collect();
@@ -1321,18 +1322,19 @@ impl<'m> Search<'m> {
                     changed = true;
                     continue;
                 }
-                let trade = neighbours(&self.away[home], phones, u64::MAX)
-                    .into_iter()
-                    .flatten()
-                    .find(|&(wb, b)| {
-                        b != tenant
-                            && self.cost(b, from) <= 0
-                            && peak_at(&lines, phones as f64 - wb as f64) <= ceiling
-                    });
-                if let Some((_, b)) = trade {
-                    self.relocate(tenant, home);
-                    self.relocate(b, from);
-                    changed = true;
+                let saved = self.snapshot(from, home);
+                self.relocate(tenant, home);
+                match self.best_helper(tenant, ceiling, &mut lines) {
+                    Some((helper, to)) => {
+                        self.relocate(helper, to);
+                        changed = true;
+                    }
+                    None => {
+                        self.relocate(tenant, from);
+                        for (cell, u) in saved {
+                            self.util[cell] = u;
+                        }
+                    }
                 }
             }
             if !changed {
@@ -1341,6 +1343,77 @@ impl<'m> Search<'m> {
         }
         self.lines = lines;
     }
+
+    /// After `tenant` went home (possibly over the ceiling there): the cheapest move of another
+    /// tenant out of that home pool that brings every cell back under `ceiling` and costs fewer
+    /// phones than the homecoming saved.
+    fn best_helper(
+        &self,
+        tenant: usize,
+        ceiling: f64,
+        lines: &mut Vec<(f64, f64)>,
+    ) -> Option<(usize, usize)> {
+        let model = self.model;
+        let home = self.assign[tenant];
+        let saving = i128::from(model.phones[tenant]);
+        let mut best: Option<(i128, usize, usize)> = None;
+        for to in 0..model.pools() {
+            if to == home {
+                continue;
+            }
+            load_lines(model, &self.util, home, to, usize::MAX, lines);
+            let Some((lo, hi)) = feasible_transfers(lines, ceiling) else {
+                continue;
+            };
+            for set in [&self.away[home], &self.at_home[home]] {
+                let Some(&(w, helper)) = set.range((lo, 0)..).find(|&&(_, b)| b != tenant) else {
+                    continue;
+                };
+                if w > hi || peak_at(lines, w as f64) > ceiling {
+                    continue;
+                }
+                let cost = self.cost(helper, to);
+                if cost < saving && best.is_none_or(|(c, _, _)| cost < c) {
+                    best = Some((cost, helper, to));
+                }
+            }
+        }
+        best.map(|(_, helper, to)| (helper, to))
+    }
+
+    /// Current utilisation of every cell of two pools, to undo a tentative move exactly.
+    fn snapshot(&self, a: usize, b: usize) -> Vec<(usize, f64)> {
+        let model = self.model;
+        model.columns[a]
+            .iter()
+            .chain(&model.columns[b])
+            .map(|&(cell, _)| (cell, self.util[cell]))
+            .collect()
+    }
+}
+
+/// The whole-phone transfers `w ≥ 1` along `lines` that leave every cell at most `ceiling`,
+/// as an inclusive range, if any.
+fn feasible_transfers(lines: &[(f64, f64)], ceiling: f64) -> Option<(u64, u64)> {
+    let mut lo = 1.0_f64;
+    let mut hi = f64::INFINITY;
+    for &(u, d) in lines {
+        if d > 0.0 {
+            hi = hi.min((ceiling - u) / d);
+        } else if d < 0.0 {
+            if u > ceiling {
+                lo = lo.max((u - ceiling) / -d);
+            }
+        } else if u > ceiling {
+            return None;
+        }
+    }
+    if !(hi >= lo) {
+        return None;
+    }
+    // Float to integer casts saturate, which is what an unbounded range wants.
+    let (lo, hi) = (lo.ceil() as u64, hi.floor() as u64);
+    (lo <= hi).then_some((lo, hi))
 }
 
 #[cfg(test)]

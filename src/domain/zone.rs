@@ -15,7 +15,7 @@
 //! order and duplicates), and it follows `$INCLUDE` to files on the server's own disk.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -1384,21 +1384,23 @@ pub struct ImportProposal {
     pub warnings: Vec<String>,
 }
 
-/// Makes `base` unique among `taken` (compared without case) by adding `-2`, `-3`, ...,
-/// shortening it so the result stays a valid short name.
-fn unique_name(base: &str, taken: &[String]) -> String {
-    let clash = |n: &str| taken.iter().any(|t| t.eq_ignore_ascii_case(n));
-    if !clash(base) {
-        return base.to_string();
-    }
-    (2..)
-        .map(|i| {
-            let suffix = format!("-{i}");
-            let keep = base.len().min(MAX_LABEL_LEN - suffix.len());
-            format!("{}{suffix}", base[..keep].trim_end_matches('-'))
-        })
-        .find(|n| !clash(n))
-        .unwrap_or_else(|| base.to_string())
+/// Makes `base` unique among `taken` (which holds lower-cased names, and gets the result) by
+/// adding `-2`, `-3`, ..., shortening it so the result stays a valid short name.
+fn unique_name(base: &str, taken: &mut HashSet<String>) -> String {
+    let name = if taken.contains(&base.to_ascii_lowercase()) {
+        (2..)
+            .map(|i| {
+                let suffix = format!("-{i}");
+                let keep: String = base.chars().take(MAX_LABEL_LEN - suffix.len()).collect();
+                format!("{}{suffix}", keep.trim_end_matches('-'))
+            })
+            .find(|n| !taken.contains(&n.to_ascii_lowercase()))
+            .unwrap_or_else(|| base.to_string())
+    } else {
+        base.to_string()
+    };
+    taken.insert(name.to_ascii_lowercase());
+    name
 }
 
 fn first_label(name: &str) -> &str {
@@ -1476,6 +1478,7 @@ pub fn propose_import(records: &[ZoneRecord]) -> Result<ImportProposal, ZoneErro
     }
 
     let mut pools: Vec<ProposedPool> = Vec::with_capacity(owners.len());
+    let mut pool_names = HashSet::new();
     for (owner, mut rrsets) in owners {
         for (transport, (members, _)) in rrsets.iter_mut() {
             members.sort_by(member_order);
@@ -1538,8 +1541,7 @@ pub fn propose_import(records: &[ZoneRecord]) -> Result<ImportProposal, ZoneErro
                     .join(", ")
             ));
         }
-        let taken: Vec<String> = pools.iter().map(|p| p.name.clone()).collect();
-        let name = unique_name(first_label(&owner), &taken);
+        let name = unique_name(first_label(&owner), &mut pool_names);
         if name != first_label(&owner) {
             warnings.push(format!(
                 "pool {owner} is named {name}: another pool already takes {}",
@@ -1556,6 +1558,7 @@ pub fn propose_import(records: &[ZoneRecord]) -> Result<ImportProposal, ZoneErro
     }
 
     let mut servers: Vec<ProposedServer> = Vec::with_capacity(targets.len());
+    let mut server_names = HashSet::new();
     for (host, ports) in targets {
         let mut counts: HashMap<u16, usize> = HashMap::new();
         for port in &ports {
@@ -1566,8 +1569,7 @@ pub fn propose_import(records: &[ZoneRecord]) -> Result<ImportProposal, ZoneErro
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
             .map(|(port, _)| port)
             .unwrap_or(5060);
-        let taken: Vec<String> = servers.iter().map(|s| s.name.clone()).collect();
-        let name = unique_name(first_label(&host), &taken);
+        let name = unique_name(first_label(&host), &mut server_names);
         if name != first_label(&host) {
             warnings.push(format!(
                 "server {host} is named {name}: another server already takes {}",
@@ -2228,7 +2230,15 @@ _sip._udp.pbxb:
                 "missing {expected:?} in\n{warnings}"
             );
         }
-        assert_eq!(unique_name(&"a".repeat(63), &["a".repeat(63)]).len(), 63);
+        let mut taken = HashSet::from(["a".repeat(63)]);
+        assert_eq!(
+            unique_name(&"A".repeat(63), &mut taken),
+            format!("{}-2", "A".repeat(61))
+        );
+        assert_eq!(
+            unique_name(&"a".repeat(63), &mut taken),
+            format!("{}-3", "a".repeat(61))
+        );
     }
 
     #[test]
