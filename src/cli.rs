@@ -4,11 +4,13 @@ use clap::{Parser, Subcommand};
 use std::time::Instant;
 
 use crate::config::{DatabaseArgs, DemoArgs, ServeArgs};
+use crate::domain::auth::{Role, Scope, check_password, hash_password, new_secret};
 use crate::domain::demo::{
     GeneratorSpec, generate_cluster, parse_phone_range, source_document_cluster,
 };
+use crate::domain::names::check_short_name;
 use crate::store::Store;
-use crate::web::{AppState, router};
+use crate::web::{AppState, WebConfig, fmt_time, router};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,6 +31,74 @@ pub enum Command {
     Demo(DemoArgs),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Manage users (admins change things, viewers only look).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is asked for, or read from standard input.
+    Add {
+        name: String,
+        /// admin or viewer.
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of standard input instead of a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Disable a user: their sessions stop working at once.
+    Disable {
+        name: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Set a user's password.
+    Passwd {
+        name: String,
+        /// Read the password from the first line of standard input instead of a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret once.
+    Create {
+        /// A name that says where the token is used, e.g. voip1-cron.
+        #[arg(long)]
+        name: String,
+        /// read, admin or ingest:<server>.
+        #[arg(long)]
+        scope: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Revoke a token.
+    Revoke {
+        name: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 pub type CliResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -42,7 +112,129 @@ pub async fn run(cli: Cli) -> CliResult {
             println!("migrations applied ({:?})", store.backend());
             Ok(())
         }
+        Command::User(cmd) => user(cmd).await,
+        Command::Token(cmd) => token(cmd).await,
     }
+}
+
+/// The actor the audit log records for command-line changes.
+fn cli_actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
+}
+
+fn read_password(from_stdin: bool) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password again: ")?;
+        if first != again {
+            return Err("the two passwords differ".into());
+        }
+        first
+    };
+    check_password(&password).map_err(|e| format!("password {e}"))?;
+    Ok(password)
+}
+
+async fn user(cmd: UserCommand) -> CliResult {
+    match cmd {
+        UserCommand::Add {
+            name,
+            role,
+            password_stdin,
+            db,
+        } => {
+            let name = check_short_name(&name).map_err(|e| format!("user name {e}"))?;
+            let role: Role = role.parse()?;
+            let password = read_password(password_stdin)?;
+            let store = Store::open(&db.database_url).await?;
+            let hash = hash_password(&password)?;
+            let u = store
+                .create_user(&name, &hash, role, &cli_actor(), false)
+                .await?;
+            println!("user {} added ({})", u.name, u.role);
+        }
+        UserCommand::List { db } => {
+            let store = Store::open(&db.database_url).await?;
+            println!("{:<24} {:<8} {:<9} last login", "user", "role", "state");
+            for u in store.users().await? {
+                println!(
+                    "{:<24} {:<8} {:<9} {}",
+                    u.name,
+                    u.role,
+                    if u.disabled { "disabled" } else { "active" },
+                    u.last_login_at
+                        .map(fmt_time)
+                        .unwrap_or_else(|| "never".into())
+                );
+            }
+        }
+        UserCommand::Disable { name, db } => {
+            let store = Store::open(&db.database_url).await?;
+            store.set_user_disabled(&name, true, &cli_actor()).await?;
+            println!("user {name} disabled");
+        }
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+            db,
+        } => {
+            let password = read_password(password_stdin)?;
+            let store = Store::open(&db.database_url).await?;
+            store
+                .set_user_password(&name, &hash_password(&password)?, &cli_actor())
+                .await?;
+            println!("password of {name} changed");
+        }
+    }
+    Ok(())
+}
+
+async fn token(cmd: TokenCommand) -> CliResult {
+    match cmd {
+        TokenCommand::Create { name, scope, db } => {
+            let name = check_short_name(&name).map_err(|e| format!("token name {e}"))?;
+            let scope: Scope = scope.parse()?;
+            let store = Store::open(&db.database_url).await?;
+            let secret = new_secret("pbxp_")?;
+            store
+                .create_token(&name, &secret, &scope, &cli_actor())
+                .await?;
+            eprintln!("token {name} ({scope}) created; this is the only time its secret is shown:");
+            println!("{secret}");
+        }
+        TokenCommand::List { db } => {
+            let store = Store::open(&db.database_url).await?;
+            println!("{:<24} {:<20} {:<9} last used", "token", "scope", "state");
+            for t in store.tokens().await? {
+                println!(
+                    "{:<24} {:<20} {:<9} {}",
+                    t.name,
+                    t.scope,
+                    if t.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    },
+                    t.last_used_at
+                        .map(fmt_time)
+                        .unwrap_or_else(|| "never".into())
+                );
+            }
+        }
+        TokenCommand::Revoke { name, db } => {
+            let store = Store::open(&db.database_url).await?;
+            store.revoke_token(&name, &cli_actor()).await?;
+            println!("token {name} revoked");
+        }
+    }
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> CliResult {
@@ -55,14 +247,59 @@ async fn serve(args: ServeArgs) -> CliResult {
             tracing::info!("database already has data; --demo loads nothing");
         }
     }
-    let app = router(AppState::new(store.clone()));
+    if args.demo && store.user_count().await? == 0 {
+        let password = new_secret("")?[..20].to_string();
+        store
+            .create_user(
+                "admin",
+                &hash_password(&password)?,
+                Role::Admin,
+                "demo",
+                true,
+            )
+            .await?;
+        println!(
+            "demo login: user admin, password {password} (shown once; change it on the Users page)"
+        );
+    }
+    let state = AppState::with_config(
+        store.clone(),
+        WebConfig {
+            secure_cookies: args.secure_cookies,
+            idle_timeout: time::Duration::minutes(args.session_idle_minutes.max(1).into()),
+        },
+    );
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    println!("pbx-pools listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let addr = listener.local_addr()?;
+    if store.user_count().await? == 0 {
+        let token = new_secret("")?;
+        state.set_setup_token(Some(token.clone()));
+        println!(
+            "no user exists yet: create the first administrator at http://{addr}/setup?token={token}"
+        );
+    }
+    tokio::spawn(purge_sessions(store.clone()));
+    let app = router(state);
+    println!("pbx-pools listening on http://{addr}");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     store.close().await;
     Ok(())
+}
+
+/// Drops expired sessions now and then; any instance may do it, the delete is idempotent.
+async fn purge_sessions(store: Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.purge_expired_sessions().await {
+            tracing::warn!(error = %e, "purging expired sessions failed");
+        }
+    }
 }
 
 async fn shutdown_signal() {

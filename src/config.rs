@@ -18,9 +18,16 @@ pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, env = "PBX_POOLS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Load the source document's demo cluster when the database is empty.
+    /// Load the source document's demo cluster when the database is empty, and create the
+    /// user `admin` with a random password printed once.
     #[arg(long, env = "PBX_POOLS_DEMO")]
     pub demo: bool,
+    /// Mark the session cookie Secure: set this when users reach the dashboard over HTTPS.
+    #[arg(long, env = "PBX_POOLS_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Minutes of inactivity after which a session ends (sessions also end 12 hours after login).
+    #[arg(long, env = "PBX_POOLS_SESSION_IDLE_MINUTES", default_value_t = 120)]
+    pub session_idle_minutes: u32,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -37,7 +44,7 @@ pub struct DemoArgs {
     #[arg(
         long,
         env = "PBX_POOLS_DEMO_PHONES_PER_TENANT",
-        default_value = "3-400"
+        default_value = "2-180"
     )]
     pub phones_per_tenant: String,
     /// Seed of the generator: the same seed gives the same cluster.

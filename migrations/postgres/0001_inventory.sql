@@ -54,6 +54,7 @@ CREATE TABLE tenants (
 );
 CREATE INDEX tenants_pool ON tenants(pool_id);
 CREATE INDEX tenants_name ON tenants(name);
+CREATE INDEX tenants_phones ON tenants(expected_phones);
 
 CREATE TABLE settings (
     key         TEXT PRIMARY KEY,

@@ -222,9 +222,9 @@ pub fn generate_cluster(spec: GeneratorSpec) -> DemoCluster {
     let span = (spec.max_phones - spec.min_phones) as f64;
     let mut tenants = Vec::with_capacity(spec.tenants as usize);
     for i in 0..spec.tenants {
-        // u^4 puts most tenants near the minimum with a long tail up to the maximum.
+        // u^6 puts most tenants near the minimum with a long tail up to the maximum.
         let u = rng.f64();
-        let phones = spec.min_phones + (span * u.powi(4)).round() as u32;
+        let phones = spec.min_phones + (span * u.powi(6)).round() as u32;
         let pool = if rng.u32(0..100) < 3 {
             None
         } else {

@@ -1,6 +1,7 @@
 //! Pure rules of pbx-pools: the inventory model and its validation, SRV share math, demo data.
 //! Nothing here performs I/O or knows about HTTP or SQL; `store` and `web` build on it.
 
+pub mod auth;
 pub mod demo;
 pub mod model;
 pub mod names;

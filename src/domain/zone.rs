@@ -319,6 +319,7 @@ fn member_order(a: &ZoneMember, b: &ZoneMember) -> Ordering {
 
 fn check_pools(pools: &[ZonePool]) -> Result<Vec<CheckedPool>, ZoneError> {
     let mut checked: Vec<CheckedPool> = Vec::with_capacity(pools.len());
+    let mut owners: HashMap<String, usize> = HashMap::with_capacity(pools.len());
     for (index, pool) in pools.iter().enumerate() {
         let name = check_short_name(&pool.name).map_err(|e| {
             ZoneError::new(format!(
@@ -330,7 +331,7 @@ fn check_pools(pools: &[ZonePool]) -> Result<Vec<CheckedPool>, ZoneError> {
         let field = |what: &str, e: String| ZoneError::new(format!("pool {name}: {what} {e}"));
         let owner = normalise_fqdn(&pool.owner)
             .map_err(|e| field(&format!("owner {}", shown(&pool.owner)), e))?;
-        let ttl = check_ttl(pool.ttl).map_err(|e| field("TTL:", e))?;
+        let ttl = check_ttl(pool.ttl).map_err(|e| ZoneError::new(format!("pool {name}: {e}")))?;
         let mut transports = pool.transports.clone();
         transports.sort();
         transports.dedup();
@@ -377,7 +378,7 @@ fn check_pools(pools: &[ZonePool]) -> Result<Vec<CheckedPool>, ZoneError> {
                 ),
             ));
         }
-        if let Some(other) = checked.iter().find(|p| p.owner == owner) {
+        if let Some(other) = owners.get(&owner).and_then(|i| checked.get(*i)) {
             // Two pools on one owner would merge into one RRset, and nsupdate's delete for the
             // second would wipe the first.
             return Err(ZoneError::new(format!(
@@ -385,6 +386,7 @@ fn check_pools(pools: &[ZonePool]) -> Result<Vec<CheckedPool>, ZoneError> {
                 other.name
             )));
         }
+        owners.insert(owner.clone(), checked.len());
         checked.push(CheckedPool {
             name,
             owner,
@@ -1384,23 +1386,35 @@ pub struct ImportProposal {
     pub warnings: Vec<String>,
 }
 
-/// Makes `base` unique among `taken` (which holds lower-cased names, and gets the result) by
-/// adding `-2`, `-3`, ..., shortening it so the result stays a valid short name.
-fn unique_name(base: &str, taken: &mut HashSet<String>) -> String {
-    let name = if taken.contains(&base.to_ascii_lowercase()) {
-        (2..)
-            .map(|i| {
+/// Hands out unique short names (compared without case): a clash gets `-2`, `-3`, ..., the
+/// base shortened so the result stays a valid short name. Remembers the next suffix per base so
+/// that thousands of hosts sharing a first label cost no more than distinct ones.
+#[derive(Default)]
+struct UniqueNames {
+    taken: HashSet<String>,
+    next_suffix: HashMap<String, usize>,
+}
+
+impl UniqueNames {
+    fn claim(&mut self, base: &str) -> String {
+        let key = base.to_ascii_lowercase();
+        let mut name = base.to_string();
+        if self.taken.contains(&key) {
+            let mut i = self.next_suffix.get(&key).copied().unwrap_or(2);
+            loop {
                 let suffix = format!("-{i}");
                 let keep: String = base.chars().take(MAX_LABEL_LEN - suffix.len()).collect();
-                format!("{}{suffix}", keep.trim_end_matches('-'))
-            })
-            .find(|n| !taken.contains(&n.to_ascii_lowercase()))
-            .unwrap_or_else(|| base.to_string())
-    } else {
-        base.to_string()
-    };
-    taken.insert(name.to_ascii_lowercase());
-    name
+                name = format!("{}{suffix}", keep.trim_end_matches('-'));
+                i += 1;
+                if !self.taken.contains(&name.to_ascii_lowercase()) {
+                    break;
+                }
+            }
+            self.next_suffix.insert(key, i);
+        }
+        self.taken.insert(name.to_ascii_lowercase());
+        name
+    }
 }
 
 fn first_label(name: &str) -> &str {
@@ -1478,7 +1492,7 @@ pub fn propose_import(records: &[ZoneRecord]) -> Result<ImportProposal, ZoneErro
     }
 
     let mut pools: Vec<ProposedPool> = Vec::with_capacity(owners.len());
-    let mut pool_names = HashSet::new();
+    let mut pool_names = UniqueNames::default();
     for (owner, mut rrsets) in owners {
         for (transport, (members, _)) in rrsets.iter_mut() {
             members.sort_by(member_order);
@@ -1541,7 +1555,7 @@ pub fn propose_import(records: &[ZoneRecord]) -> Result<ImportProposal, ZoneErro
                     .join(", ")
             ));
         }
-        let name = unique_name(first_label(&owner), &mut pool_names);
+        let name = pool_names.claim(first_label(&owner));
         if name != first_label(&owner) {
             warnings.push(format!(
                 "pool {owner} is named {name}: another pool already takes {}",
@@ -1558,7 +1572,7 @@ pub fn propose_import(records: &[ZoneRecord]) -> Result<ImportProposal, ZoneErro
     }
 
     let mut servers: Vec<ProposedServer> = Vec::with_capacity(targets.len());
-    let mut server_names = HashSet::new();
+    let mut server_names = UniqueNames::default();
     for (host, ports) in targets {
         let mut counts: HashMap<u16, usize> = HashMap::new();
         for port in &ports {
@@ -1569,7 +1583,7 @@ pub fn propose_import(records: &[ZoneRecord]) -> Result<ImportProposal, ZoneErro
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
             .map(|(port, _)| port)
             .unwrap_or(5060);
-        let name = unique_name(first_label(&host), &mut server_names);
+        let name = server_names.claim(first_label(&host));
         if name != first_label(&host) {
             warnings.push(format!(
                 "server {host} is named {name}: another server already takes {}",
@@ -2230,15 +2244,16 @@ _sip._udp.pbxb:
                 "missing {expected:?} in\n{warnings}"
             );
         }
-        let mut taken = HashSet::from(["a".repeat(63)]);
+        let mut names = UniqueNames::default();
+        assert_eq!(names.claim(&"a".repeat(63)), "a".repeat(63));
         assert_eq!(
-            unique_name(&"A".repeat(63), &mut taken),
+            names.claim(&"A".repeat(63)),
             format!("{}-2", "A".repeat(61))
         );
-        assert_eq!(
-            unique_name(&"a".repeat(63), &mut taken),
-            format!("{}-3", "a".repeat(61))
-        );
+        assert_eq!(names.claim("x-2"), "x-2");
+        assert_eq!(names.claim("x"), "x");
+        // "x-2" is already a host's own name, so the second "x" becomes "x-3".
+        assert_eq!(names.claim("X"), "X-3");
     }
 
     #[test]
@@ -2363,7 +2378,10 @@ _sip._udp.pbxb:
             zone_records(&pools).map_err(|e| e.reason)
         };
         let err = change(|p| p[0].ttl = 0).unwrap_err();
-        assert!(err.starts_with("pool pbxA: TTL: TTL 0 is outside"), "{err}");
+        assert!(
+            err.starts_with("pool pbxA: TTL 0 is outside 1–2147483647 seconds"),
+            "{err}"
+        );
         assert!(change(|p| p[0].ttl = MAX_TTL).is_ok());
         assert!(change(|p| p[0].ttl = MAX_TTL + 1).is_err());
         let err = change(|p| p[2].members[0].port = 0).unwrap_err();

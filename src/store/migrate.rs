@@ -11,17 +11,31 @@ use std::pin::Pin;
 
 use super::{Backend, Result};
 
-const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "inventory",
-    include_str!("../../migrations/sqlite/0001_inventory.sql"),
-)];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "inventory",
+        include_str!("../../migrations/sqlite/0001_inventory.sql"),
+    ),
+    (
+        2,
+        "accounts",
+        include_str!("../../migrations/sqlite/0002_accounts.sql"),
+    ),
+];
 
-const POSTGRES: &[(i64, &str, &str)] = &[(
-    1,
-    "inventory",
-    include_str!("../../migrations/postgres/0001_inventory.sql"),
-)];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "inventory",
+        include_str!("../../migrations/postgres/0001_inventory.sql"),
+    ),
+    (
+        2,
+        "accounts",
+        include_str!("../../migrations/postgres/0002_accounts.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct Embedded(&'static [(i64, &'static str, &'static str)]);

@@ -3,15 +3,19 @@
 //! (`$n` placeholders, `RETURNING`, BIGINT-compatible integers) and runs through sqlx's `Any`
 //! driver. Every SQL statement of the application lives under this module.
 
+mod accounts;
 mod audit;
 mod demo;
 mod migrate;
 mod pools;
 mod servers;
+mod sessions;
 mod tenants;
 
+pub use accounts::{ApiToken, User};
 pub use audit::{AuditEntry, AuditQuery};
 pub use demo::DemoSummary;
+pub use sessions::DbSessionStore;
 pub use tenants::{PoolFilter, TenantPage, TenantQuery, TenantSort};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

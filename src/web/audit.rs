@@ -1,18 +1,16 @@
 //! The audit log page: every change, newest first, filterable by actor, object and time.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use axum::routing::get;
 use serde::Deserialize;
 
 use super::forms::{PageLink, pager, q};
-use super::{AppState, Error, PageCtx, Result, page};
+use super::{AppState, Error, PageCtx, Result, Routes, page};
 use crate::store::{AuditEntry, AuditQuery};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/audit", get(list))
+pub fn router() -> Routes {
+    Routes::new().get("/audit", list)
 }
 
 #[derive(Debug, Default, Deserialize)]

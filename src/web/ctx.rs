@@ -7,6 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::auth::{CsrfToken, Principal};
+
 const FLASH_COOKIE: &str = "pbx_flash";
 
 /// Shared page context, a field of every page template (`ctx`).
@@ -15,6 +17,9 @@ pub struct PageCtx {
     pub flash: Option<String>,
     /// First path segment, to highlight the current section in the navigation.
     pub section: String,
+    /// The logged-in user, if any (login and error pages have none).
+    pub user: Option<String>,
+    /// Admins see the buttons that change things; viewers do not.
     pub can_write: bool,
     pub csrf: String,
 }
@@ -32,11 +37,17 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
             .next()
             .unwrap_or("")
             .to_string();
+        let principal = parts.extensions.get::<Principal>();
         Ok(PageCtx {
             flash,
             section,
-            can_write: true,
-            csrf: String::new(),
+            user: principal.map(Principal::actor),
+            can_write: principal.is_some_and(Principal::is_admin),
+            csrf: parts
+                .extensions
+                .get::<CsrfToken>()
+                .map(|t| t.0.clone())
+                .unwrap_or_default(),
         })
     }
 }

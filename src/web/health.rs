@@ -1,20 +1,18 @@
 //! `/healthz` for load balancers, and the embedded stylesheet.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::json;
 
-use super::AppState;
+use super::{AppState, Routes};
 
 const STYLE_CSS: &str = include_str!("../../static/style.css");
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/static/style.css", get(style))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/healthz", healthz)
+        .get("/static/style.css", style)
 }
 
 /// 200 when the database answers, 503 otherwise, so a balancer takes a broken instance out.

@@ -2,30 +2,56 @@
 //! the JSON API. Each page group has its own module with a `router()`; this module merges them
 //! around one shared [`AppState`].
 
+mod accounts;
+mod api;
 mod audit;
+pub mod auth;
 mod ctx;
 mod error;
 mod forms;
 mod health;
+mod login;
 mod overview;
 mod pools;
+mod routes;
 mod servers;
 mod tenants;
 
 pub use ctx::{Flash, PageCtx};
 pub use error::{ApiError, Error, Result};
+pub use routes::Routes;
 
 use askama::Template;
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
-use crate::store::Store;
+use crate::store::{DbSessionStore, Store};
 
 /// Largest request body accepted: registration dumps of 100,000 contacts fit comfortably.
 pub const BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// How the web layer behaves; the CLI fills it from flags.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Mark the session cookie `Secure` (serve behind HTTPS).
+    pub secure_cookies: bool,
+    /// A session unused this long ends.
+    pub idle_timeout: time::Duration,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            idle_timeout: time::Duration::hours(2),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -36,30 +62,72 @@ pub struct AppState {
 pub struct Inner {
     /// When the process started, for `/healthz`.
     pub started_at: jiff::Timestamp,
+    pub config: WebConfig,
+    /// One-time token of the first-admin setup link, while no user exists.
+    pub setup_token: Mutex<Option<String>>,
 }
 
 impl AppState {
     pub fn new(store: Store) -> Self {
+        Self::with_config(store, WebConfig::default())
+    }
+
+    pub fn with_config(store: Store, config: WebConfig) -> Self {
         Self {
             store,
             inner: Arc::new(Inner {
                 started_at: jiff::Timestamp::now(),
+                config,
+                setup_token: Mutex::new(None),
             }),
+        }
+    }
+
+    pub fn set_setup_token(&self, token: Option<String>) {
+        if let Ok(mut t) = self.inner.setup_token.lock() {
+            *t = token;
         }
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// Every route of the application, each registered once through [`Routes`].
+fn routes() -> Routes {
+    Routes::new()
+        .merge(login::router())
         .merge(overview::router())
         .merge(servers::router())
         .merge(pools::router())
         .merge(tenants::router())
         .merge(audit::router())
+        .merge(accounts::router())
+        .merge(api::router())
         .merge(health::router())
+}
+
+/// Method and path of every route, for tests that must cover them all.
+pub fn route_table() -> Vec<(Method, &'static str)> {
+    routes().table
+}
+
+pub fn router(state: AppState) -> Router {
+    let sessions = SessionManagerLayer::new(DbSessionStore(state.store.clone()))
+        .with_name("pbx_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.inner.config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(state.inner.config.idle_timeout));
+    routes()
+        .router
         .fallback(|| async { Error::NotFound("There is no page at this address.".into()) })
         .layer(axum::middleware::from_fn(ctx::flash_cleanup))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(sessions)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(auth::limit_body))
+        .layer(axum::middleware::from_fn(auth::security_headers))
         .with_state(state)
 }
 
@@ -84,4 +152,12 @@ pub fn render_page<T: Template>(status: StatusCode, page: &T) -> Response {
 /// A rendered page with status 200.
 pub fn page<T: Template>(page: &T) -> Response {
     render_page(StatusCode::OK, page)
+}
+
+/// A Unix time as shown in pages (UTC until the admin's time zone is configurable).
+pub fn fmt_time(at: impl std::borrow::Borrow<i64>) -> String {
+    let at = *at.borrow();
+    jiff::Timestamp::from_second(at)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
 }

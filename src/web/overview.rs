@@ -1,16 +1,14 @@
 //! The overview: the cluster at a glance.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
 
-use super::{AppState, PageCtx, Result, page};
+use super::{AppState, PageCtx, Result, Routes, page};
 use crate::domain::model::{Pool, Server};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(overview))
+pub fn router() -> Routes {
+    Routes::new().get("/", overview)
 }
 
 #[derive(Template)]

@@ -1,26 +1,30 @@
 //! Pools pages: list, create, edit, delete, and the members editor.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Form, Router};
 use std::collections::HashMap;
 
+use super::auth::Principal;
 use super::forms::{ConfirmPage, SaveFailure, all, one, version};
-use super::{AppState, Flash, PageCtx, Result, page, render_page};
+use super::{AppState, Flash, PageCtx, Result, Routes, page, render_page};
 use crate::domain::FieldErrors;
 use crate::domain::model::{MemberInput, Pool, PoolInput, Server, Transport, validate_members};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/pools", get(list).post(create))
-        .route("/pools/new", get(new_form))
-        .route("/pools/{id}", get(detail).post(update))
-        .route("/pools/{id}/edit", get(edit_form))
-        .route("/pools/{id}/members", get(members_form).post(save_members))
-        .route("/pools/{id}/delete", get(confirm_delete).post(delete))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/pools", list)
+        .post("/pools", create)
+        .get("/pools/new", new_form)
+        .get("/pools/{id}", detail)
+        .post("/pools/{id}", update)
+        .get("/pools/{id}/edit", edit_form)
+        .get("/pools/{id}/members", members_form)
+        .post("/pools/{id}/members", save_members)
+        .get("/pools/{id}/delete", confirm_delete)
+        .post("/pools/{id}/delete", delete)
 }
 
 #[derive(Template)]
@@ -118,6 +122,7 @@ async fn new_form(ctx: PageCtx) -> Response {
 
 async fn create(
     State(st): State<AppState>,
+    principal: Principal,
     ctx: PageCtx,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -126,7 +131,7 @@ async fn create(
         Ok(n) => n,
         Err(e) => return form.refused(SaveFailure::Fields(e)),
     };
-    match st.store.create_pool(&new, "web").await {
+    match st.store.create_pool(&new, &principal.actor()).await {
         Ok(p) => Flash::redirect(
             format!("/pools/{}/members", p.id),
             format!("Pool {} created. Now add its members.", p.name),
@@ -178,6 +183,7 @@ async fn edit_form(
 
 async fn update(
     State(st): State<AppState>,
+    principal: Principal,
     ctx: PageCtx,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -188,11 +194,17 @@ async fn update(
         Ok(n) => n,
         Err(e) => return Ok(form.refused(SaveFailure::Fields(e))),
     };
-    Ok(match st.store.update_pool(id, version, &new, "web").await {
-        Ok(p) => Flash::redirect(format!("/pools/{id}"), format!("Pool {} saved.", p.name))
-            .into_response(),
-        Err(e) => form.refused(e.into()),
-    })
+    Ok(
+        match st
+            .store
+            .update_pool(id, version, &new, &principal.actor())
+            .await
+        {
+            Ok(p) => Flash::redirect(format!("/pools/{id}"), format!("Pool {} saved.", p.name))
+                .into_response(),
+            Err(e) => form.refused(e.into()),
+        },
+    )
 }
 
 #[derive(Template)]
@@ -247,6 +259,7 @@ async fn members_form(
 
 async fn save_members(
     State(st): State<AppState>,
+    principal: Principal,
     ctx: PageCtx,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -273,7 +286,7 @@ async fn save_members(
     let result = match result {
         Ok(members) => st
             .store
-            .replace_members(id, version, &members, "web")
+            .replace_members(id, version, &members, &principal.actor())
             .await
             .map_err(SaveFailure::from),
         Err(e) => Err(e),
@@ -337,11 +350,14 @@ async fn confirm_delete(
 
 async fn delete(
     State(st): State<AppState>,
+    principal: Principal,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;
     let p = st.store.pool(id).await?;
-    st.store.delete_pool(id, version, "web").await?;
+    st.store
+        .delete_pool(id, version, &principal.actor())
+        .await?;
     Ok(Flash::redirect("/pools", format!("Pool {} deleted.", p.name)).into_response())
 }

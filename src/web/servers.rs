@@ -1,24 +1,27 @@
 //! Servers pages: list, create, edit, delete.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Form, Router};
 
+use super::auth::Principal;
 use super::forms::{ConfirmPage, SaveFailure, one, version};
-use super::{AppState, Flash, PageCtx, Result, page, render_page};
+use super::{AppState, Flash, PageCtx, Result, Routes, page, render_page};
 use crate::domain::FieldErrors;
 use crate::domain::model::{Pool, Server, ServerInput, ServerState};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/servers", get(list).post(create))
-        .route("/servers/new", get(new_form))
-        .route("/servers/{id}", get(detail).post(update))
-        .route("/servers/{id}/edit", get(edit_form))
-        .route("/servers/{id}/delete", get(confirm_delete).post(delete))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/servers", list)
+        .post("/servers", create)
+        .get("/servers/new", new_form)
+        .get("/servers/{id}", detail)
+        .post("/servers/{id}", update)
+        .get("/servers/{id}/edit", edit_form)
+        .get("/servers/{id}/delete", confirm_delete)
+        .post("/servers/{id}/delete", delete)
 }
 
 #[derive(Template)]
@@ -105,6 +108,7 @@ async fn new_form(ctx: PageCtx) -> Response {
 
 async fn create(
     State(st): State<AppState>,
+    principal: Principal,
     ctx: PageCtx,
     Form(input): Form<ServerInput>,
 ) -> Response {
@@ -113,7 +117,7 @@ async fn create(
         Ok(n) => n,
         Err(e) => return form.refused(SaveFailure::Fields(e)),
     };
-    match st.store.create_server(&new, "web").await {
+    match st.store.create_server(&new, &principal.actor()).await {
         Ok(s) => Flash::redirect(
             format!("/servers/{}", s.id),
             format!("Server {} created.", s.name),
@@ -159,6 +163,7 @@ async fn edit_form(
 
 async fn update(
     State(st): State<AppState>,
+    principal: Principal,
     ctx: PageCtx,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -178,7 +183,11 @@ async fn update(
         Err(e) => return Ok(form.refused(SaveFailure::Fields(e))),
     };
     Ok(
-        match st.store.update_server(id, version, &new, "web").await {
+        match st
+            .store
+            .update_server(id, version, &new, &principal.actor())
+            .await
+        {
             Ok(s) => Flash::redirect(
                 format!("/servers/{id}"),
                 format!("Server {} saved.", s.name),
@@ -210,11 +219,14 @@ async fn confirm_delete(
 
 async fn delete(
     State(st): State<AppState>,
+    principal: Principal,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;
     let s = st.store.server(id).await?;
-    st.store.delete_server(id, version, "web").await?;
+    st.store
+        .delete_server(id, version, &principal.actor())
+        .await?;
     Ok(Flash::redirect("/servers", format!("Server {} deleted.", s.name)).into_response())
 }

@@ -2,28 +2,31 @@
 //! create, edit, delete.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 
+use super::auth::Principal;
 use super::forms::{ConfirmPage, PageLink, SaveFailure, all, one, pager, q, version};
-use super::{AppState, Error, Flash, PageCtx, Result, page, render_page};
+use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
 use crate::domain::FieldErrors;
 use crate::domain::model::{Pool, Tenant, TenantInput};
 use crate::store::{PoolFilter, TenantPage, TenantQuery, TenantSort};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tenants", get(list).post(create))
-        .route("/tenants/new", get(new_form))
-        .route("/tenants/bulk-assign", post(bulk_assign))
-        .route("/tenants/{id}", get(detail).post(update))
-        .route("/tenants/{id}/edit", get(edit_form))
-        .route("/tenants/{id}/assign", post(assign))
-        .route("/tenants/{id}/delete", get(confirm_delete).post(delete))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/tenants", list)
+        .post("/tenants", create)
+        .get("/tenants/new", new_form)
+        .post("/tenants/bulk-assign", bulk_assign)
+        .get("/tenants/{id}", detail)
+        .post("/tenants/{id}", update)
+        .get("/tenants/{id}/edit", edit_form)
+        .post("/tenants/{id}/assign", assign)
+        .get("/tenants/{id}/delete", confirm_delete)
+        .post("/tenants/{id}/delete", delete)
 }
 
 /// The list's state, kept in the URL so it can be bookmarked and shared.
@@ -148,6 +151,7 @@ async fn list(
 /// Bulk assignment: the checked tenants of the list move to one pool, in one transaction.
 async fn bulk_assign(
     State(st): State<AppState>,
+    principal: Principal,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let ids = all(&pairs, "tenant")
@@ -181,7 +185,10 @@ async fn bulk_assign(
             (Some(p.id), format!("pool {}", p.name))
         }
     };
-    let moved = st.store.bulk_assign(&ids, pool_id, "web").await?;
+    let moved = st
+        .store
+        .bulk_assign(&ids, pool_id, &principal.actor())
+        .await?;
     Ok(Flash::redirect(
         back,
         format!(
@@ -214,6 +221,7 @@ async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -
 
 async fn assign(
     State(st): State<AppState>,
+    principal: Principal,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
@@ -222,7 +230,10 @@ async fn assign(
         "" | "-" => None,
         name => Some(st.store.pool_by_name(name).await?.id),
     };
-    let t = st.store.assign_tenant(id, version, pool_id, "web").await?;
+    let t = st
+        .store
+        .assign_tenant(id, version, pool_id, &principal.actor())
+        .await?;
     let where_ = t
         .pool_name
         .as_deref()
@@ -289,6 +300,7 @@ async fn new_form(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> 
 
 async fn save(
     st: &AppState,
+    principal: &Principal,
     ctx: PageCtx,
     id: Option<i64>,
     pairs: &[(String, String)],
@@ -312,8 +324,12 @@ async fn save(
         Err(e) => return Ok(form.refused(SaveFailure::Fields(e))),
     };
     let saved = match id {
-        Some(id) => st.store.update_tenant(id, version, &new, "web").await,
-        None => st.store.create_tenant(&new, "web").await,
+        Some(id) => {
+            st.store
+                .update_tenant(id, version, &new, &principal.actor())
+                .await
+        }
+        None => st.store.create_tenant(&new, &principal.actor()).await,
     };
     Ok(match saved {
         Ok(t) => Flash::redirect(
@@ -331,19 +347,21 @@ async fn save(
 
 async fn create(
     State(st): State<AppState>,
+    principal: Principal,
     ctx: PageCtx,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
-    save(&st, ctx, None, &pairs).await
+    save(&st, &principal, ctx, None, &pairs).await
 }
 
 async fn update(
     State(st): State<AppState>,
+    principal: Principal,
     ctx: PageCtx,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
-    save(&st, ctx, Some(id), &pairs).await
+    save(&st, &principal, ctx, Some(id), &pairs).await
 }
 
 async fn edit_form(
@@ -386,11 +404,14 @@ async fn confirm_delete(
 
 async fn delete(
     State(st): State<AppState>,
+    principal: Principal,
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;
     let t = st.store.tenant(id).await?;
-    st.store.delete_tenant(id, version, "web").await?;
+    st.store
+        .delete_tenant(id, version, &principal.actor())
+        .await?;
     Ok(Flash::redirect("/tenants", format!("Tenant {} deleted.", t.code)).into_response())
 }

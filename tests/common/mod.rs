@@ -121,51 +121,195 @@ impl TestDb {
     }
 }
 
-/// The real router over a fresh database, driven in-process.
+/// The real router over a fresh database, driven in-process, with a logged-in admin client.
 pub struct TestApp {
     pub db: TestDb,
     pub router: axum::Router,
+    pub admin: Client,
+}
+
+/// One browser: its cookies (session, flash) and the CSRF token its pages carry.
+#[derive(Clone, Default)]
+pub struct Client {
+    cookies: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    csrf: std::sync::Arc<std::sync::Mutex<String>>,
+    bearer: Option<String>,
 }
 
 pub struct TestResponse {
     pub status: u16,
     pub location: Option<String>,
+    pub content_type: String,
+    pub headers: axum::http::HeaderMap,
     pub body: String,
 }
 
+impl TestResponse {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
 impl TestApp {
     pub async fn sqlite() -> Self {
-        Self::on(sqlite().await)
+        Self::on(sqlite().await).await
     }
 
-    pub fn on(db: TestDb) -> Self {
+    /// The app on `db`, with user `admin` created and logged in as `self.admin`.
+    pub async fn on(db: TestDb) -> Self {
         let router = pbx_pools::web::router(pbx_pools::web::AppState::new(db.store.clone()));
-        Self { db, router }
+        let mut app = Self {
+            db,
+            router,
+            admin: Client::default(),
+        };
+        app.add_user(
+            "admin",
+            pbx_pools::domain::auth::Role::Admin,
+            ADMIN_PASSWORD,
+        )
+        .await;
+        app.admin = app.login("admin", ADMIN_PASSWORD).await;
+        app
     }
 
     pub fn store(&self) -> &Store {
         &self.db.store
     }
 
-    pub async fn send(&self, req: axum::http::Request<axum::body::Body>) -> TestResponse {
-        use http_body_util::BodyExt;
-        use tower::ServiceExt;
-        let res = self.router.clone().oneshot(req).await.expect("router");
-        let status = res.status().as_u16();
-        let location = res
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_string());
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        TestResponse {
-            status,
-            location,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
+    pub async fn add_user(&self, name: &str, role: pbx_pools::domain::auth::Role, password: &str) {
+        let hash = pbx_pools::domain::auth::hash_password(password).unwrap();
+        self.store()
+            .create_user(name, &hash, role, "test", false)
+            .await
+            .unwrap();
+    }
+
+    /// A new client logged in as `name`.
+    pub async fn login(&self, name: &str, password: &str) -> Client {
+        let client = Client::default();
+        let res = client
+            .post_form_raw(
+                self,
+                "/login",
+                &[("name", name), ("password", password), ("next", "/")],
+            )
+            .await;
+        assert_eq!(res.status, 303, "login as {name} failed: {}", res.body);
+        let home = client.get(self, "/").await;
+        assert_eq!(home.status, 200);
+        let csrf = extract_csrf(&home.body).expect("pages carry a CSRF token");
+        *client.csrf.lock().unwrap() = csrf;
+        client
+    }
+
+    /// A client with an API token of `scope`.
+    pub async fn token_client(&self, name: &str, scope: &str) -> Client {
+        let secret = pbx_pools::domain::auth::new_secret("pbxp_").unwrap();
+        self.store()
+            .create_token(name, &secret, &scope.parse().unwrap(), "test")
+            .await
+            .unwrap();
+        Client {
+            bearer: Some(secret),
+            ..Client::default()
         }
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {
+        self.admin.get(self, path).await
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        self.admin.post_form(self, path, fields).await
+    }
+
+    pub async fn raw(&self, req: axum::http::Request<axum::body::Body>) -> TestResponse {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let res = self.router.clone().oneshot(req).await.expect("router");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let location = headers
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        let content_type = headers
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        TestResponse {
+            status,
+            location,
+            content_type,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+}
+
+pub fn extract_csrf(html: &str) -> Option<String> {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+impl Client {
+    pub fn anonymous() -> Self {
+        Self::default()
+    }
+
+    pub fn csrf(&self) -> String {
+        self.csrf.lock().unwrap().clone()
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn remember(&self, res: &TestResponse) {
+        let mut jar = self.cookies.lock().unwrap();
+        for v in res.headers.get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let pair = v.split(';').next().unwrap();
+            let (k, val) = pair.split_once('=').unwrap();
+            jar.retain(|(name, _)| name != k);
+            if !val.is_empty() && !v.contains("Max-Age=0") {
+                jar.push((k.to_string(), val.to_string()));
+            }
+        }
+    }
+
+    pub async fn send(
+        &self,
+        app: &TestApp,
+        mut req: axum::http::Request<axum::body::Body>,
+    ) -> TestResponse {
+        let cookies = self.cookie_header();
+        if !cookies.is_empty() {
+            req.headers_mut().insert("cookie", cookies.parse().unwrap());
+        }
+        if let Some(b) = &self.bearer {
+            req.headers_mut()
+                .insert("authorization", format!("Bearer {b}").parse().unwrap());
+        }
+        let res = app.raw(req).await;
+        self.remember(&res);
+        res
+    }
+
+    pub async fn get(&self, app: &TestApp, path: &str) -> TestResponse {
         self.send(
+            app,
             axum::http::Request::get(path)
                 .body(axum::body::Body::empty())
                 .unwrap(),
@@ -173,19 +317,57 @@ impl TestApp {
         .await
     }
 
-    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+    /// Posts a form with this client's CSRF token added.
+    pub async fn post_form(
+        &self,
+        app: &TestApp,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> TestResponse {
+        let csrf = self.csrf();
+        let mut all: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form_raw(app, path, &all).await
+    }
+
+    /// Posts a form exactly as given (no CSRF token added).
+    pub async fn post_form_raw(
+        &self,
+        app: &TestApp,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> TestResponse {
         let body = fields
             .iter()
             .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
             .collect::<Vec<_>>()
             .join("&");
         self.send(
+            app,
             axum::http::Request::post(path)
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(axum::body::Body::from(body))
                 .unwrap(),
         )
         .await
+    }
+
+    pub async fn json(
+        &self,
+        app: &TestApp,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> TestResponse {
+        let mut b = axum::http::Request::builder().method(method).uri(path);
+        let body = match body {
+            Some(v) => {
+                b = b.header("content-type", "application/json");
+                axum::body::Body::from(v.to_string())
+            }
+            None => axum::body::Body::empty(),
+        };
+        self.send(app, b.body(body).unwrap()).await
     }
 }
 

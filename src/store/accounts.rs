@@ -1,0 +1,479 @@
+//! Users, API tokens, failed-login records, and the server-side session store. All of it lives in
+//! the shared database so several dashboard instances behind a load balancer agree on who is
+//! logged in, which tokens are valid and how many logins failed.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::audit::{record, snapshot};
+use super::{Error, Result, Store, now, unique_violation};
+use crate::domain::FieldErrors;
+use crate::domain::auth::{Role, Scope, secret_digest};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub scope: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+fn user_from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
+    let role: String = r.try_get("role")?;
+    let disabled: i64 = r.try_get("disabled")?;
+    Ok(User {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        password_hash: r.try_get("password_hash")?,
+        role: role.parse().unwrap_or(Role::Viewer),
+        disabled: disabled != 0,
+        created_at: r.try_get("created_at")?,
+        last_login_at: r.try_get("last_login_at")?,
+        version: r.try_get("version")?,
+    })
+}
+
+fn token_from_row(r: &AnyRow) -> Result<ApiToken, sqlx::Error> {
+    Ok(ApiToken {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        scope: r.try_get("scope")?,
+        created_at: r.try_get("created_at")?,
+        created_by: r.try_get("created_by")?,
+        last_used_at: r.try_get("last_used_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+#[derive(Serialize)]
+struct UserSnapshot<'a> {
+    name: &'a str,
+    role: Role,
+    disabled: bool,
+}
+
+/// How often a token's `last_used_at` is rewritten: once a minute is precise enough and keeps a
+/// busy ingest token from turning every push into two writes.
+const LAST_USED_GRANULARITY: i64 = 60;
+
+impl Store {
+    pub async fn user_count(&self) -> Result<u64> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok(n as u64)
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query("SELECT * FROM users ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn user(&self, id: i64) -> Result<User> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "user",
+                name: id.to_string(),
+            })?;
+        Ok(user_from_row(&row)?)
+    }
+
+    pub async fn user_by_name(&self, name: &str) -> Result<User> {
+        let row = sqlx::query("SELECT * FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "user",
+                name: name.to_string(),
+            })?;
+        Ok(user_from_row(&row)?)
+    }
+
+    /// Creates a user. With `only_if_none`, refuses when any user exists: the first-admin setup
+    /// link must not work twice, even when two instances race.
+    pub async fn create_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        role: Role,
+        actor: &str,
+        only_if_none: bool,
+    ) -> Result<User> {
+        let mut tx = self.begin_write().await?;
+        if only_if_none {
+            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            if n > 0 {
+                return Err(Error::InUse(
+                    "an administrator already exists; log in instead".into(),
+                ));
+            }
+        }
+        let at = now();
+        let row = sqlx::query(
+            "INSERT INTO users (name, password_hash, role, created_at, updated_at, updated_by) \
+             VALUES ($1, $2, $3, $4, $4, $5) RETURNING *",
+        )
+        .bind(name)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(at)
+        .bind(actor)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if unique_violation(&e, "users_name_key", "users.name") {
+                Error::Invalid(FieldErrors::single(
+                    "name",
+                    format!("a user named {name:?} already exists"),
+                ))
+            } else {
+                e.into()
+            }
+        })?;
+        let user = user_from_row(&row)?;
+        let snap = UserSnapshot {
+            name,
+            role,
+            disabled: false,
+        };
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "user",
+            name,
+            None,
+            snapshot(&snap),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    pub async fn set_user_disabled(&self, name: &str, disabled: bool, actor: &str) -> Result<User> {
+        let mut tx = self.begin_write().await?;
+        let before = sqlx::query("SELECT * FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "user",
+                name: name.to_string(),
+            })?;
+        let before = user_from_row(&before)?;
+        let row = sqlx::query(
+            "UPDATE users SET disabled = $1, version = version + 1, updated_at = $2, updated_by = $3 \
+             WHERE id = $4 RETURNING *",
+        )
+        .bind(i64::from(disabled))
+        .bind(now())
+        .bind(actor)
+        .bind(before.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let after = user_from_row(&row)?;
+        record(
+            &mut tx,
+            actor,
+            if disabled { "disable" } else { "enable" },
+            "user",
+            name,
+            snapshot(&UserSnapshot {
+                name,
+                role: before.role,
+                disabled: before.disabled,
+            }),
+            snapshot(&UserSnapshot {
+                name,
+                role: after.role,
+                disabled: after.disabled,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn set_user_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+        actor: &str,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $1, version = version + 1, updated_at = $2, updated_by = $3 WHERE name = $4",
+        )
+        .bind(password_hash)
+        .bind(now())
+        .bind(actor)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound {
+                kind: "user",
+                name: name.to_string(),
+            });
+        }
+        // The hash itself is never audited.
+        record(&mut tx, actor, "password", "user", name, None, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn record_login(&self, user_id: i64) -> Result<()> {
+        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+            .bind(now())
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Failed logins for `key` (a user name or an address) within the last `window` seconds.
+    pub async fn recent_login_failures(&self, key: &str, window: i64) -> Result<u64> {
+        let n: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM login_failures WHERE key = $1 AND at > $2")
+                .bind(key)
+                .bind(now() - window)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?;
+        Ok(n as u64)
+    }
+
+    pub async fn record_login_failure(&self, keys: &[&str]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        for key in keys {
+            sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
+                .bind(*key)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // Old records are useless to throttling; drop them as we go.
+        sqlx::query("DELETE FROM login_failures WHERE at < $1")
+            .bind(at - 86_400)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn clear_login_failures(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a new token's digest; the secret itself is shown once by the caller and never kept.
+    pub async fn create_token(
+        &self,
+        name: &str,
+        secret: &str,
+        scope: &Scope,
+        actor: &str,
+    ) -> Result<ApiToken> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "INSERT INTO api_tokens (name, token_hash, scope, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING *",
+        )
+        .bind(name)
+        .bind(secret_digest(secret))
+        .bind(scope.to_string())
+        .bind(now())
+        .bind(actor)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if unique_violation(&e, "api_tokens_name_key", "api_tokens.name") {
+                Error::Invalid(FieldErrors::single(
+                    "name",
+                    format!("a token named {name:?} already exists"),
+                ))
+            } else {
+                e.into()
+            }
+        })?;
+        let token = token_from_row(&row)?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            "token",
+            name,
+            None,
+            snapshot(&token),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    pub async fn tokens(&self) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query("SELECT * FROM api_tokens ORDER BY revoked_at IS NOT NULL, name")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(token_from_row).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn revoke_token(&self, name: &str, actor: &str) -> Result<ApiToken> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL RETURNING *",
+        )
+        .bind(now())
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Error::NotFound { kind: "active token", name: name.to_string() })?;
+        let token = token_from_row(&row)?;
+        record(
+            &mut tx,
+            actor,
+            "revoke",
+            "token",
+            name,
+            None,
+            snapshot(&token),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// The live token whose secret is `secret`, recording its use.
+    pub async fn authenticate_token(&self, secret: &str) -> Result<Option<ApiToken>> {
+        let row =
+            sqlx::query("SELECT * FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+                .bind(secret_digest(secret))
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(row) = row else { return Ok(None) };
+        let token = token_from_row(&row)?;
+        let at = now();
+        if token
+            .last_used_at
+            .is_none_or(|t| at - t >= LAST_USED_GRANULARITY)
+        {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(token.id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(token))
+    }
+
+    // --- sessions (the tower-sessions store below calls these) ---
+
+    pub(crate) async fn session_load(&self, id_hash: &str) -> Result<Option<(String, i64)>> {
+        let row = sqlx::query(
+            "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+        )
+        .bind(id_hash)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(r) => Some((r.try_get("data")?, r.try_get("expires_at")?)),
+            None => None,
+        })
+    }
+
+    /// Inserts a new session; false when the id is taken (the caller draws another).
+    pub(crate) async fn session_insert(
+        &self,
+        id_hash: &str,
+        data: &str,
+        expires_at: i64,
+    ) -> Result<bool> {
+        let res =
+            sqlx::query("INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)")
+                .bind(id_hash)
+                .bind(data)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub(crate) async fn session_save(
+        &self,
+        id_hash: &str,
+        data: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let updated =
+            sqlx::query("UPDATE sessions SET data = $1, expires_at = $2 WHERE id_hash = $3")
+                .bind(data)
+                .bind(expires_at)
+                .bind(id_hash)
+                .execute(&mut *tx)
+                .await?;
+        if updated.rows_affected() == 0 {
+            sqlx::query("INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3)")
+                .bind(id_hash)
+                .bind(data)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn session_delete(&self, id_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes expired sessions; returns how many.
+    pub async fn purge_expired_sessions(&self) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,269 @@
+//! Users and API tokens (administrators only).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::auth::AdminOnly;
+use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
+use crate::domain::FieldErrors;
+use crate::domain::auth::{Role, Scope, check_password, hash_password, new_secret};
+use crate::domain::names::check_short_name;
+use crate::store::{ApiToken, User};
+
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/users", users)
+        .post("/users", create_user)
+        .post("/users/{name}/disable", disable_user)
+        .post("/users/{name}/enable", enable_user)
+        .post("/users/{name}/password", reset_password)
+        .get("/tokens", tokens)
+        .post("/tokens", create_token)
+        .post("/tokens/{name}/revoke", revoke_token)
+}
+
+#[derive(Default, Deserialize)]
+struct UserForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Template)]
+#[template(path = "accounts/users.html")]
+struct UsersPage {
+    ctx: PageCtx,
+    users: Vec<User>,
+    form: UserForm,
+    errors: FieldErrors,
+}
+
+async fn users(State(st): State<AppState>, ctx: PageCtx, _admin: AdminOnly) -> Result<Response> {
+    let users = st.store.users().await?;
+    Ok(page(&UsersPage {
+        ctx,
+        users,
+        form: UserForm {
+            role: "viewer".into(),
+            ..Default::default()
+        },
+        errors: FieldErrors::default(),
+    }))
+}
+
+async fn create_user(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    AdminOnly(admin): AdminOnly,
+    Form(form): Form<UserForm>,
+) -> Result<Response> {
+    let mut errors = FieldErrors::default();
+    let name = errors.check("name", check_short_name(&form.name));
+    let role = errors.check("role", form.role.parse::<Role>());
+    errors.check("password", check_password(&form.password));
+    let saved: Result<(), FieldErrors> = match (name, role) {
+        (Some(name), Some(role)) if errors.is_empty() => {
+            let hash = hash_password(&form.password).map_err(Error::Internal)?;
+            match st
+                .store
+                .create_user(&name, &hash, role, &admin.actor(), false)
+                .await
+            {
+                Ok(u) => {
+                    return Ok(Flash::redirect(
+                        "/users",
+                        format!("User {} ({}) created.", u.name, u.role),
+                    )
+                    .into_response());
+                }
+                Err(crate::store::Error::Invalid(f)) => Err(f),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        _ => Err(errors),
+    };
+    let errors = saved.err().unwrap_or_default();
+    let users = st.store.users().await?;
+    let form = UserForm {
+        password: String::new(),
+        ..form
+    };
+    Ok(render_page(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &UsersPage {
+            ctx,
+            users,
+            form,
+            errors,
+        },
+    ))
+}
+
+async fn disable_user(
+    State(st): State<AppState>,
+    AdminOnly(admin): AdminOnly,
+    Path(name): Path<String>,
+) -> Result<Response> {
+    if admin.actor() == name {
+        return Err(Error::Conflict(
+            "You cannot disable your own account; ask another administrator.".into(),
+        ));
+    }
+    st.store
+        .set_user_disabled(&name, true, &admin.actor())
+        .await?;
+    Ok(Flash::redirect(
+        "/users",
+        format!("User {name} disabled; their sessions end at their next request."),
+    )
+    .into_response())
+}
+
+async fn enable_user(
+    State(st): State<AppState>,
+    AdminOnly(admin): AdminOnly,
+    Path(name): Path<String>,
+) -> Result<Response> {
+    st.store
+        .set_user_disabled(&name, false, &admin.actor())
+        .await?;
+    Ok(Flash::redirect("/users", format!("User {name} enabled.")).into_response())
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+async fn reset_password(
+    State(st): State<AppState>,
+    AdminOnly(admin): AdminOnly,
+    Path(name): Path<String>,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response> {
+    check_password(&form.password)
+        .map_err(|e| Error::Invalid(FieldErrors::single("password", format!("password {e}"))))?;
+    let hash = hash_password(&form.password).map_err(Error::Internal)?;
+    st.store
+        .set_user_password(&name, &hash, &admin.actor())
+        .await?;
+    Ok(Flash::redirect("/users", format!("Password of {name} changed.")).into_response())
+}
+
+#[derive(Default, Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    scope: String,
+}
+
+#[derive(Template)]
+#[template(path = "accounts/tokens.html")]
+struct TokensPage {
+    ctx: PageCtx,
+    tokens: Vec<ApiToken>,
+    servers: Vec<String>,
+    form: TokenForm,
+    errors: FieldErrors,
+    /// The new token's secret, shown this once.
+    created: Option<(String, String)>,
+}
+
+async fn tokens_page(
+    st: &AppState,
+    ctx: PageCtx,
+    form: TokenForm,
+    errors: FieldErrors,
+    created: Option<(String, String)>,
+) -> Result<TokensPage> {
+    let tokens = st.store.tokens().await?;
+    let servers = st
+        .store
+        .servers()
+        .await?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    Ok(TokensPage {
+        ctx,
+        tokens,
+        servers,
+        form,
+        errors,
+        created,
+    })
+}
+
+async fn tokens(State(st): State<AppState>, ctx: PageCtx, _admin: AdminOnly) -> Result<Response> {
+    let p = tokens_page(
+        &st,
+        ctx,
+        TokenForm {
+            scope: "read".into(),
+            ..Default::default()
+        },
+        FieldErrors::default(),
+        None,
+    )
+    .await?;
+    Ok(page(&p))
+}
+
+async fn create_token(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    AdminOnly(admin): AdminOnly,
+    Form(form): Form<TokenForm>,
+) -> Result<Response> {
+    let mut errors = FieldErrors::default();
+    let name = errors.check("name", check_short_name(&form.name));
+    let scope = errors.check("scope", form.scope.parse::<Scope>());
+    if let (Some(name), Some(scope)) = (name, scope)
+        && errors.is_empty()
+    {
+        let secret = new_secret("pbxp_").map_err(Error::Internal)?;
+        match st
+            .store
+            .create_token(&name, &secret, &scope, &admin.actor())
+            .await
+        {
+            Ok(t) => {
+                // Rendered directly, not redirected: the secret must not travel in a cookie.
+                let p = tokens_page(
+                    &st,
+                    ctx,
+                    TokenForm {
+                        scope: "read".into(),
+                        ..Default::default()
+                    },
+                    FieldErrors::default(),
+                    Some((t.name, secret)),
+                )
+                .await?;
+                return Ok(page(&p));
+            }
+            Err(crate::store::Error::Invalid(f)) => errors = f,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let p = tokens_page(&st, ctx, form, errors, None).await?;
+    Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &p))
+}
+
+async fn revoke_token(
+    State(st): State<AppState>,
+    AdminOnly(admin): AdminOnly,
+    Path(name): Path<String>,
+) -> Result<Response> {
+    st.store.revoke_token(&name, &admin.actor()).await?;
+    Ok(Flash::redirect("/tokens", format!("Token {name} revoked.")).into_response())
+}

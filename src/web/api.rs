@@ -1,0 +1,139 @@
+//! The JSON API under `/api/v1/`: bearer tokens with scopes (see `auth`), RFC 9457 problems.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, Path, State};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::auth::Principal;
+use super::{ApiError, AppState, Error, Routes};
+use crate::domain::model::{Pool, Server, Tenant};
+use crate::store::{PoolFilter, TenantPage, TenantQuery, TenantSort};
+
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/api/v1/servers", servers)
+        .get("/api/v1/pools", pools)
+        .get("/api/v1/tenants", tenants)
+        .get("/api/v1/tenants/{code}", tenant)
+        .put("/api/v1/tenants/{code}/pool", assign)
+}
+
+pub type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// An error as a problem document.
+pub fn problem(e: Error) -> Response {
+    ApiError(e).into_response()
+}
+
+/// `Json` whose rejections are problem documents that say what was wrong with the body.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl From<JsonRejection> for Error {
+    fn from(r: JsonRejection) -> Self {
+        Error::BadRequest(format!(
+            "the request body is not valid JSON for this call: {}",
+            r.body_text()
+        ))
+    }
+}
+
+/// `Query` whose rejections are problem documents.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+impl From<QueryRejection> for Error {
+    fn from(r: QueryRejection) -> Self {
+        Error::BadRequest(format!("bad query parameters: {}", r.body_text()))
+    }
+}
+
+async fn servers(State(st): State<AppState>) -> ApiResult<Vec<Server>> {
+    Ok(Json(st.store.servers().await?))
+}
+
+async fn pools(State(st): State<AppState>) -> ApiResult<Vec<Pool>> {
+    Ok(Json(st.store.pools().await?))
+}
+
+#[derive(Deserialize)]
+struct TenantParams {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    pool: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    desc: bool,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+async fn tenants(
+    State(st): State<AppState>,
+    ApiQuery(p): ApiQuery<TenantParams>,
+) -> ApiResult<TenantPage> {
+    let pool = match p.pool.as_str() {
+        "" => PoolFilter::Any,
+        "-" => PoolFilter::Unplaced,
+        name => PoolFilter::Pool(st.store.pool_by_name(name).await?.id),
+    };
+    let page = st
+        .store
+        .tenants(&TenantQuery {
+            search: Some(p.q),
+            pool,
+            sort: TenantSort::parse(&p.sort),
+            desc: p.desc,
+            page: p.page.unwrap_or(1),
+            per_page: p.per_page.unwrap_or(100),
+        })
+        .await?;
+    Ok(Json(page))
+}
+
+async fn tenant(State(st): State<AppState>, Path(code): Path<String>) -> ApiResult<Tenant> {
+    Ok(Json(st.store.tenant_by_code(&code).await?))
+}
+
+#[derive(Deserialize, Serialize)]
+struct AssignBody {
+    /// Pool name, or null to unplace the tenant.
+    pool: Option<String>,
+    /// The tenant's version as last read; a stale one is refused with 409.
+    version: i64,
+}
+
+async fn assign(
+    State(st): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+    ApiJson(body): ApiJson<AssignBody>,
+) -> ApiResult<Tenant> {
+    let t = st.store.tenant_by_code(&code).await?;
+    let pool_id = match body.pool.as_deref() {
+        None => None,
+        Some(name) => Some(
+            st.store
+                .pool_by_name(name)
+                .await
+                .map_err(|_| {
+                    Error::Invalid(crate::domain::FieldErrors::single(
+                        "pool",
+                        format!("no pool named {name:?}"),
+                    ))
+                })?
+                .id,
+        ),
+    };
+    Ok(Json(
+        st.store
+            .assign_tenant(t.id, body.version, pool_id, &principal.actor())
+            .await?,
+    ))
+}

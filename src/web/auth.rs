@@ -1,0 +1,332 @@
+//! Who is asking, and may they? Pages need a session (server-side, in the database), writes need
+//! the admin role, a matching Origin and the session's CSRF token; `/api/` calls need a bearer
+//! token whose scope allows the call. Public: login, first-admin setup, health, metrics, static.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+use super::forms::q;
+use super::{AppState, BODY_LIMIT, Error, api};
+use crate::domain::auth::{Role, Scope, api_allows, secret_digest};
+
+/// Session keys.
+pub const SESSION_USER: &str = "user_id";
+pub const SESSION_AUTH_AT: &str = "auth_at";
+pub const SESSION_CSRF: &str = "csrf";
+
+/// Who made the request.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    User { id: i64, name: String, role: Role },
+    Token { name: String, scope: Scope },
+}
+
+impl Principal {
+    /// The name the audit log records.
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::User { name, .. } => name.clone(),
+            Principal::Token { name, .. } => format!("token:{name}"),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        match self {
+            Principal::User { role, .. } => *role == Role::Admin,
+            Principal::Token { scope, .. } => *scope == Scope::Admin,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or(Error::Unauthorized)
+    }
+}
+
+/// The session's CSRF token, for forms to embed.
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+/// Requires the admin role; viewers get 403 (pages that manage users and tokens).
+pub struct AdminOnly(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminOnly {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let p = Principal::from_request_parts(parts, state).await?;
+        if p.is_admin() {
+            Ok(AdminOnly(p))
+        } else {
+            Err(Error::Forbidden(
+                "Only administrators may see or change this.".into(),
+            ))
+        }
+    }
+}
+
+fn is_public(path: &str) -> bool {
+    matches!(path, "/login" | "/setup" | "/healthz" | "/metrics") || path.starts_with("/static/")
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Absolute session lifetime: a stolen cookie stops working after this even if kept busy.
+pub const SESSION_ABSOLUTE_SECS: i64 = 12 * 3600;
+
+pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if is_public(&path) {
+        return next.run(req).await;
+    }
+    if path.starts_with("/api/") {
+        let bearer = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|s| s.trim().to_string());
+        let method = req.method().clone();
+        return match api_principal(&st, bearer, &method, &path).await {
+            Ok(p) => {
+                req.extensions_mut().insert(p);
+                next.run(req).await
+            }
+            Err(e) => api::problem(e),
+        };
+    }
+    let Some(session) = req.extensions().get::<Session>().cloned() else {
+        return Error::Internal("session layer missing".into()).into_response();
+    };
+    let (principal, csrf) = match session_principal(&st, &session).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return to_login(&req),
+        Err(e) => return e.into_response(),
+    };
+    if !is_safe(req.method()) {
+        if !principal.is_admin() {
+            return Error::Forbidden(
+                "Viewers can look at everything but change nothing; ask an administrator.".into(),
+            )
+            .into_response();
+        }
+        if !same_origin(&req) {
+            return Error::Forbidden("The request came from another site and was refused.".into())
+                .into_response();
+        }
+        req = match check_csrf(req, &csrf).await {
+            Ok(r) => r,
+            Err(e) => return e.into_response(),
+        };
+    }
+    req.extensions_mut().insert(principal);
+    req.extensions_mut().insert(CsrfToken(csrf));
+    next.run(req).await
+}
+
+fn to_login(req: &Request) -> Response {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    if is_safe(req.method()) {
+        Redirect::to(&format!("/login?next={}", q(&target))).into_response()
+    } else {
+        Redirect::to("/login").into_response()
+    }
+}
+
+async fn session_principal(
+    st: &AppState,
+    session: &Session,
+) -> Result<Option<(Principal, String)>, Error> {
+    let internal = |e: tower_sessions::session::Error| Error::Internal(format!("session: {e}"));
+    let Some(user_id) = session.get::<i64>(SESSION_USER).await.map_err(internal)? else {
+        return Ok(None);
+    };
+    let auth_at = session
+        .get::<i64>(SESSION_AUTH_AT)
+        .await
+        .map_err(internal)?
+        .unwrap_or(0);
+    if jiff::Timestamp::now().as_second() - auth_at > SESSION_ABSOLUTE_SECS {
+        session.flush().await.map_err(internal)?;
+        return Ok(None);
+    }
+    let user = match st.store.user(user_id).await {
+        Ok(u) if !u.disabled => u,
+        Ok(_) | Err(crate::store::Error::NotFound { .. }) => {
+            session.flush().await.map_err(internal)?;
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let csrf = session
+        .get::<String>(SESSION_CSRF)
+        .await
+        .map_err(internal)?
+        .unwrap_or_default();
+    Ok(Some((
+        Principal::User {
+            id: user.id,
+            name: user.name,
+            role: user.role,
+        },
+        csrf,
+    )))
+}
+
+async fn api_principal(
+    st: &AppState,
+    bearer: Option<String>,
+    method: &Method,
+    path: &str,
+) -> Result<Principal, Error> {
+    let secret = bearer
+        .filter(|s| !s.is_empty())
+        .ok_or(Error::Unauthorized)?;
+    let token = st
+        .store
+        .authenticate_token(&secret)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    let scope: Scope = token.scope.parse().map_err(|e: String| {
+        Error::Internal(format!("stored scope of token {}: {e}", token.name))
+    })?;
+    if !api_allows(&scope, method.as_str(), path) {
+        return Err(Error::Forbidden(format!(
+            "token {} has scope {scope}, which does not allow {method} {path}",
+            token.name
+        )));
+    }
+    Ok(Principal::Token {
+        name: token.name,
+        scope,
+    })
+}
+
+/// A state-changing request must come from our own pages: when the browser names an Origin, it
+/// must be this host.
+fn same_origin(req: &Request) -> bool {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return true;
+    };
+    if origin == "null" {
+        return false;
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host))
+}
+
+/// Checks the CSRF token of a state-changing request: the `X-CSRF-Token` header, a `csrf` query
+/// parameter (multipart uploads) or the `csrf` field of a urlencoded form. The body is read and
+/// put back for the handler.
+async fn check_csrf(req: Request, expected: &str) -> Result<Request, Error> {
+    let refused = || {
+        Error::Forbidden("The form was stale or did not come from this site (CSRF check failed). Reload the page and try again.".into())
+    };
+    if expected.is_empty() {
+        return Err(refused());
+    }
+    let matches = |given: &str| secret_digest(given) == secret_digest(expected);
+    if let Some(h) = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+    {
+        return if matches(h) { Ok(req) } else { Err(refused()) };
+    }
+    if let Some(query) = req.uri().query()
+        && let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        && let Some((_, v)) = pairs.iter().find(|(k, _)| k == "csrf")
+    {
+        return if matches(v) { Ok(req) } else { Err(refused()) };
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(refused());
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| Error::PayloadTooLarge)?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+        .map_err(|_| Error::BadRequest("the form could not be read".into()))?;
+    match pairs.iter().find(|(k, _)| k == "csrf") {
+        Some((_, v)) if matches(v) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        _ => Err(refused()),
+    }
+}
+
+/// Refuses bodies over the limit up front with a clear 413 (HTML or problem JSON).
+pub async fn limit_body(req: Request, next: Next) -> Response {
+    let too_big = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > BODY_LIMIT);
+    if too_big {
+        let e = Error::PayloadTooLarge;
+        return if req.uri().path().starts_with("/api/") {
+            api::problem(e)
+        } else {
+            e.into_response()
+        };
+    }
+    next.run(req).await
+}
+
+/// Security headers on every response.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let mut set = |name: &'static str, value: &'static str| {
+        if !h.contains_key(name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    };
+    set(
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    );
+    set("x-content-type-options", "nosniff");
+    set("x-frame-options", "DENY");
+    set("referrer-policy", "same-origin");
+    set("cross-origin-opener-policy", "same-origin");
+    if res.status() == StatusCode::UNAUTHORIZED
+        && !res.headers().contains_key(header::WWW_AUTHENTICATE)
+    {
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    res
+}
