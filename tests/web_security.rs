@@ -608,3 +608,49 @@ async fn users_and_tokens_pages_manage_accounts() {
     );
     app.db.cleanup().await;
 }
+
+/// Sessions, tokens and throttling live in the database, so every backend must carry them.
+#[tokio::test]
+async fn login_session_and_tokens_work_on_every_backend() {
+    for db in common::all_backends().await {
+        let label = db.label;
+        let app = TestApp::on(db).await;
+        let res = app
+            .post_form(
+                "/servers",
+                &[("name", "voip1"), ("host", "voip1.example.com")],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{label}: {}", res.body);
+        assert_eq!(app.get("/servers").await.status, 200, "{label}");
+        let reader = app.token_client("reader", "read").await;
+        assert_eq!(
+            reader
+                .json(&app, "GET", "/api/v1/servers", None)
+                .await
+                .status,
+            200,
+            "{label}"
+        );
+        let anon = Client::anonymous();
+        for _ in 0..5 {
+            anon.post_form_raw(
+                &app,
+                "/login",
+                &[("name", "admin"), ("password", "nope-nope-nope")],
+            )
+            .await;
+        }
+        let res = anon
+            .post_form_raw(
+                &app,
+                "/login",
+                &[("name", "admin"), ("password", ADMIN_PASSWORD)],
+            )
+            .await;
+        assert_eq!(res.status, 429, "{label}");
+        assert_eq!(app.admin.post_form(&app, "/logout", &[]).await.status, 303);
+        assert_eq!(app.get("/servers").await.status, 303, "{label}: logged out");
+        app.db.cleanup().await;
+    }
+}
