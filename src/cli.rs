@@ -10,7 +10,7 @@ use crate::domain::demo::{
 };
 use crate::domain::names::check_short_name;
 use crate::store::Store;
-use crate::web::{AppState, WebConfig, fmt_time, router};
+use crate::web::{AppState, ExportParams, WebConfig, export_text, fmt_time, router};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,12 +31,42 @@ pub enum Command {
     Demo(DemoArgs),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Print the SRV records of pools as a BIND zone snippet, nsupdate script, JSON, octoDNS
+    /// YAML or DNSControl lines.
+    Export(ExportArgs),
     /// Manage users (admins change things, viewers only look).
     #[command(subcommand)]
     User(UserCommand),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// Pool to export (repeatable); all pools when none is given.
+    #[arg(long = "pool")]
+    pools: Vec<String>,
+    /// Transport to publish (repeatable: udp, tcp, tls); each pool's own when none is given.
+    #[arg(long = "transport")]
+    transports: Vec<String>,
+    /// bind, nsupdate, json, octodns or dnscontrol.
+    #[arg(long, default_value = "bind")]
+    format: String,
+    /// Write names relative to this zone origin (required for octodns and dnscontrol).
+    #[arg(long)]
+    origin: Option<String>,
+    /// Emit a $TTL line with this default (BIND).
+    #[arg(long)]
+    ttl: Option<String>,
+    /// nsupdate: the server line (HOST or HOST PORT).
+    #[arg(long)]
+    server: Option<String>,
+    /// nsupdate: the TSIG key name to pass with -k.
+    #[arg(long)]
+    key: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +142,7 @@ pub async fn run(cli: Cli) -> CliResult {
             println!("migrations applied ({:?})", store.backend());
             Ok(())
         }
+        Command::Export(args) => export(args).await,
         Command::User(cmd) => user(cmd).await,
         Command::Token(cmd) => token(cmd).await,
     }
@@ -140,6 +171,27 @@ fn read_password(from_stdin: bool) -> Result<String, Box<dyn std::error::Error +
     };
     check_password(&password).map_err(|e| format!("password {e}"))?;
     Ok(password)
+}
+
+async fn export(args: ExportArgs) -> CliResult {
+    let params = ExportParams {
+        pools: args.pools,
+        transports: args
+            .transports
+            .iter()
+            .map(|t| t.parse())
+            .collect::<Result<_, String>>()?,
+        format: args.format.parse::<crate::domain::zone::ExportFormat>()?,
+        origin: args.origin.unwrap_or_default(),
+        default_ttl: args.ttl.unwrap_or_default(),
+        server: args.server.unwrap_or_default(),
+        key: args.key.unwrap_or_default(),
+    };
+    let store = Store::open(&args.db.database_url).await?;
+    let pools = store.pools().await?;
+    let (text, _) = export_text(&pools, &params).map_err(|e| e.to_string())?;
+    print!("{text}");
+    Ok(())
 }
 
 async fn user(cmd: UserCommand) -> CliResult {

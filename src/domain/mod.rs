@@ -5,8 +5,11 @@ pub mod auth;
 pub mod demo;
 pub mod model;
 pub mod names;
+pub mod placement;
+pub mod projection;
 pub mod registrations;
 pub mod srv;
+pub mod zone;
 
 use serde::Serialize;
 use std::fmt;

@@ -77,6 +77,18 @@ impl Transport {
             Self::Tls => "_sips._tcp",
         }
     }
+
+    /// Splits an SRV owner such as `_sip._udp.pbxa.example.com` into its transport and the
+    /// pool's owner name (`pbxa.example.com`). Case-insensitive, as DNS names are.
+    pub fn split_owner(owner: &str) -> Option<(Transport, &str)> {
+        Self::ALL.into_iter().find_map(|transport| {
+            let prefix = transport.service_prefix();
+            let head = owner.get(..prefix.len())?;
+            let rest = owner[prefix.len()..].strip_prefix('.')?;
+            head.eq_ignore_ascii_case(prefix)
+                .then_some((transport, rest))
+        })
+    }
 }
 
 impl fmt::Display for Transport {
@@ -148,6 +160,70 @@ pub struct Pool {
 impl Pool {
     pub fn transports_label(&self) -> String {
         transports_to_string(&self.transports)
+    }
+
+    /// The pool's SRV records as the share engine and the zone export see them.
+    pub fn srv_records(&self) -> Vec<super::srv::SrvRecord> {
+        self.members
+            .iter()
+            .map(|m| {
+                super::srv::SrvRecord::new(m.priority, m.weight, m.effective_port, m.host.clone())
+            })
+            .collect()
+    }
+
+    pub fn projection_ref(&self) -> super::projection::PoolRef {
+        super::projection::PoolRef {
+            name: self.name.clone(),
+            records: self.srv_records(),
+        }
+    }
+
+    /// The pool as the zone export sees it, publishing `transports` (all of the pool's when
+    /// `None`; a transport the pool does not publish is left out).
+    pub fn zone_pool(&self, transports: Option<&[Transport]>) -> super::zone::ZonePool {
+        super::zone::ZonePool {
+            name: self.name.clone(),
+            owner: self.srv_name.clone(),
+            ttl: self.ttl,
+            transports: self
+                .transports
+                .iter()
+                .copied()
+                .filter(|t| transports.is_none_or(|only| only.contains(t)))
+                .collect(),
+            members: self
+                .members
+                .iter()
+                .map(|m| super::zone::ZoneMember {
+                    priority: m.priority,
+                    weight: m.weight,
+                    port: m.effective_port,
+                    target: m.host.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Distinct servers of the pool, in member order.
+    pub fn server_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for m in &self.members {
+            if !names.contains(&m.server_name) {
+                names.push(m.server_name.clone());
+            }
+        }
+        names
+    }
+}
+
+impl Server {
+    pub fn projection_ref(&self) -> super::projection::ServerRef {
+        super::projection::ServerRef {
+            name: self.name.clone(),
+            host: self.host.clone(),
+            capacity: self.capacity,
+        }
     }
 }
 

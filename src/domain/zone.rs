@@ -27,64 +27,7 @@ use crate::domain::names::{MAX_LABEL_LEN, MAX_NAME_LEN, check_short_name, normal
 /// RFC 2181 §8: a TTL is an unsigned 32-bit number whose top bit must be zero.
 pub const MAX_TTL: u32 = 2_147_483_647;
 
-/// SIP transports a pool is published for; each becomes its own SRV owner name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Transport {
-    Udp,
-    Tcp,
-    Tls,
-}
-
-impl Transport {
-    /// In the order records are exported.
-    pub const ALL: [Transport; 3] = [Self::Udp, Self::Tcp, Self::Tls];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Udp => "udp",
-            Self::Tcp => "tcp",
-            Self::Tls => "tls",
-        }
-    }
-
-    /// RFC 3263 §4.1 service labels: SIP over TLS is `_sips._tcp`, not `_sip._tls`.
-    pub fn service_prefix(self) -> &'static str {
-        match self {
-            Self::Udp => "_sip._udp",
-            Self::Tcp => "_sip._tcp",
-            Self::Tls => "_sips._tcp",
-        }
-    }
-
-    /// Splits an SRV owner such as `_sip._udp.pbxa.example.com` into its transport and the
-    /// pool's owner name (`pbxa.example.com`). Case-insensitive, as DNS names are.
-    pub fn split_owner(owner: &str) -> Option<(Transport, &str)> {
-        Self::ALL.into_iter().find_map(|transport| {
-            let prefix = transport.service_prefix();
-            let head = owner.get(..prefix.len())?;
-            let rest = owner[prefix.len()..].strip_prefix('.')?;
-            head.eq_ignore_ascii_case(prefix)
-                .then_some((transport, rest))
-        })
-    }
-}
-
-impl fmt::Display for Transport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Transport {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown transport {}: use udp, tcp or tls", shown(s)))
-    }
-}
+pub use crate::domain::model::Transport;
 
 /// One SRV target of a pool: what becomes the RDATA of one record per published transport.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

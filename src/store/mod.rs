@@ -6,6 +6,7 @@
 mod accounts;
 mod audit;
 mod demo;
+mod import;
 mod migrate;
 mod pools;
 mod servers;
@@ -15,6 +16,7 @@ mod tenants;
 pub use accounts::{ApiToken, User};
 pub use audit::{AuditEntry, AuditQuery};
 pub use demo::DemoSummary;
+pub use import::ImportOutcome;
 pub use sessions::DbSessionStore;
 pub use tenants::{PoolFilter, TenantPage, TenantQuery, TenantSort};
 

@@ -415,6 +415,24 @@ impl Store {
         Ok(())
     }
 
+    /// Every tenant's code, expected phones and pool: the input of projections and plans.
+    pub async fn tenant_placements(&self) -> Result<Vec<(String, i64, Option<i64>)>> {
+        let rows =
+            sqlx::query("SELECT code, expected_phones, pool_id FROM tenants ORDER BY code_key")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("code")?,
+                    r.try_get("expected_phones")?,
+                    r.try_get("pool_id")?,
+                ))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
     pub async fn tenant_count(&self) -> Result<u64> {
         let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tenants")
             .fetch_one(&self.pool)

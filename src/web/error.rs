@@ -128,7 +128,11 @@ struct Problem<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.0.status();
+        // API clients get 400 for any input they must correct; 422 is the HTML forms' status.
+        let status = match self.0 {
+            Error::Invalid(_) => StatusCode::BAD_REQUEST,
+            _ => self.0.status(),
+        };
         let problem = Problem {
             kind: "about:blank",
             title: self.0.title(),

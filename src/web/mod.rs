@@ -7,6 +7,7 @@ mod api;
 mod audit;
 pub mod auth;
 mod ctx;
+mod dns;
 mod error;
 mod forms;
 mod health;
@@ -15,9 +16,11 @@ mod overview;
 mod pools;
 mod routes;
 mod servers;
+mod shares;
 mod tenants;
 
 pub use ctx::{Flash, PageCtx};
+pub use dns::{ExportParams, export_text};
 pub use error::{ApiError, Error, Result};
 pub use routes::Routes;
 
@@ -101,6 +104,8 @@ fn routes() -> Routes {
         .merge(audit::router())
         .merge(accounts::router())
         .merge(api::router())
+        .merge(shares::router())
+        .merge(dns::router())
         .merge(health::router())
 }
 
@@ -160,4 +165,14 @@ pub fn fmt_time(at: impl std::borrow::Borrow<i64>) -> String {
     jiff::Timestamp::from_second(at)
         .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default()
+}
+
+/// Width of a utilisation bar, capped at the full width (overloads show in colour and number).
+pub fn bar_width(utilisation: f64, full: f64) -> f64 {
+    (utilisation.clamp(0.0, 1.0)) * full
+}
+
+/// A share (0..=1) as a percentage with two decimals.
+pub fn pct(share: impl std::borrow::Borrow<f64>) -> String {
+    format!("{:.2}%", share.borrow() * 100.0)
 }

@@ -2,13 +2,15 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 
 use super::auth::Principal;
 use super::forms::{ConfirmPage, SaveFailure, all, one, version};
+use super::pct;
+use super::shares::{ShareColumn, ShareTable, scenario_params, share_table};
 use super::{AppState, Flash, PageCtx, Result, Routes, page, render_page};
 use crate::domain::FieldErrors;
 use crate::domain::model::{MemberInput, Pool, PoolInput, Server, Transport, validate_members};
@@ -148,10 +150,61 @@ struct DetailPage {
     pool: Pool,
     tenants: u64,
     phones: u64,
+    table: ShareTable,
+    custom: Vec<String>,
 }
 
-async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+impl DetailPage {
+    fn ticked(&self, name: &str) -> bool {
+        self.custom.iter().any(|c| c == name)
+    }
+    /// A cell: the weighted share, and the literal-RFC share beside it where they differ.
+    fn cell(&self, col: &ShareColumn, target: &usize) -> (String, Option<String>) {
+        let w = col
+            .weighted
+            .targets
+            .get(*target)
+            .map(|t| t.share)
+            .unwrap_or(0.0);
+        let r = col
+            .rfc2782
+            .targets
+            .get(*target)
+            .map(|t| t.share)
+            .unwrap_or(0.0);
+        (pct(w), ShareTable::differs(w, r).then(|| pct(r)))
+    }
+    fn server_cell(&self, col: &ShareColumn, server: &usize) -> (String, Option<String>) {
+        let w = col
+            .weighted
+            .servers
+            .get(*server)
+            .map(|t| t.share)
+            .unwrap_or(0.0);
+        let r = col
+            .rfc2782
+            .servers
+            .get(*server)
+            .map(|t| t.share)
+            .unwrap_or(0.0);
+        (pct(w), ShareTable::differs(w, r).then(|| pct(r)))
+    }
+}
+
+async fn detail(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<i64>,
+    RawQuery(q): RawQuery,
+) -> Result<Response> {
     let pool = st.store.pool(id).await?;
+    let servers = st.store.servers().await?;
+    let custom: Vec<String> = scenario_params(q.as_deref())?
+        .down
+        .into_iter()
+        .filter(|d| pool.members.iter().any(|m| &m.server_name == d))
+        .collect();
+    let table = share_table(&pool, &servers, &custom);
     let (tenants, phones) = st
         .store
         .pool_tenant_counts()
@@ -164,6 +217,8 @@ async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -
         pool,
         tenants,
         phones,
+        table,
+        custom,
     }))
 }
 

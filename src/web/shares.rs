@@ -1,0 +1,386 @@
+//! SRV shares and failure what-if: the pool share table, the what-if page, and their JSON API.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use super::api::{ApiJson, ApiResult};
+use super::{AppState, Error, PageCtx, Result, Routes, page};
+use crate::domain::FieldErrors;
+use crate::domain::model::{Pool, Server};
+use crate::domain::names::normalise_fqdn;
+use crate::domain::projection::{Projection, Scenario, TenantRef, project};
+use crate::domain::srv::{ClientModel, PoolLint, Shares, SrvRecord, pool_lint, srv_shares};
+
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/whatif", whatif_page)
+        .post("/api/v1/srv/shares", api_shares)
+        .get("/api/v1/pools/{name}/shares", api_pool_shares)
+        .get("/api/v1/whatif", api_whatif)
+}
+
+/// `down=a&down=b` or `down=a,b`, and `model=`, from a raw query string.
+#[derive(Debug, Default)]
+pub struct ScenarioParams {
+    pub down: Vec<String>,
+    pub model: ClientModel,
+}
+
+pub fn scenario_params(query: Option<&str>) -> Result<ScenarioParams> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
+        .map_err(|_| Error::BadRequest("the query string could not be read".into()))?;
+    let mut out = ScenarioParams::default();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "down" => out.down.extend(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from),
+            ),
+            "model" if !v.is_empty() => {
+                out.model = v
+                    .parse()
+                    .map_err(|e| Error::Invalid(FieldErrors::single("model", format!("{e}"))))?
+            }
+            _ => {}
+        }
+    }
+    out.down.sort();
+    out.down.dedup();
+    Ok(out)
+}
+
+fn check_down(servers: &[Server], down: &[String]) -> Result<()> {
+    for d in down {
+        if !servers.iter().any(|s| &s.name == d) {
+            return Err(Error::Invalid(FieldErrors::single(
+                "down",
+                format!("there is no server named {d:?}"),
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// One column of the share table.
+pub struct ShareColumn {
+    pub title: String,
+    pub weighted: Shares,
+    pub rfc2782: Shares,
+}
+
+/// The pool page's share table: normal, each member server down, and the admin's own set.
+pub struct ShareTable {
+    pub columns: Vec<ShareColumn>,
+    pub lint: Vec<PoolLint>,
+    pub whole_chance: Vec<(u32, f64)>,
+}
+
+impl ShareTable {
+    pub fn differs(a: f64, b: f64) -> bool {
+        (a - b).abs() > 5e-7
+    }
+}
+
+pub fn share_table(pool: &Pool, servers: &[Server], custom: &[String]) -> ShareTable {
+    let records = pool.srv_records();
+    let host_of = |name: &str| {
+        servers
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.host.clone())
+    };
+    let column = |title: String, down: Vec<String>| {
+        let hosts: Vec<String> = down.iter().filter_map(|d| host_of(d)).collect();
+        let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
+        ShareColumn {
+            title,
+            weighted: srv_shares(&records, &hosts, ClientModel::Weighted),
+            rfc2782: srv_shares(&records, &hosts, ClientModel::Rfc2782),
+        }
+    };
+    let mut columns = vec![column("Normal".into(), vec![])];
+    for name in pool.server_names() {
+        columns.push(column(format!("{name} down"), vec![name]));
+    }
+    // A single server down already has its own column.
+    if custom.len() > 1 {
+        columns.push(column(
+            format!("{} down", custom.join(" + ")),
+            custom.to_vec(),
+        ));
+    }
+    let out_of_service: Vec<(String, String)> = pool
+        .members
+        .iter()
+        .filter_map(|m| servers.iter().find(|s| s.id == m.server_id))
+        .filter(|s| s.state != crate::domain::model::ServerState::Active)
+        .map(|s| (s.host.clone(), s.state.to_string()))
+        .collect();
+    let oos: Vec<(&str, &str)> = out_of_service
+        .iter()
+        .map(|(h, s)| (h.as_str(), s.as_str()))
+        .collect();
+    let normal: Vec<f64> = columns[0]
+        .weighted
+        .servers
+        .iter()
+        .map(|s| s.share)
+        .collect();
+    let whole_chance = [1u32, 5, 10, 50]
+        .iter()
+        .map(|k| (*k, crate::domain::srv::whole_tenant_chance(&normal, *k)))
+        .collect();
+    ShareTable {
+        columns,
+        lint: pool_lint(&records, &oos),
+        whole_chance,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "whatif.html")]
+struct WhatIfPage {
+    ctx: PageCtx,
+    servers: Vec<Server>,
+    params: ScenarioParams,
+    normal: Projection,
+    projection: Projection,
+}
+
+impl WhatIfPage {
+    fn is_down(&self, name: &str) -> bool {
+        self.params.down.iter().any(|d| d == name)
+    }
+    fn normal_phones(&self, i: &usize) -> f64 {
+        self.normal.servers.get(*i).map(|s| s.phones).unwrap_or(0.0)
+    }
+}
+
+/// Servers, pools and tenants as the projection needs them; tenants come with their pool index.
+async fn projection_inputs(
+    st: &AppState,
+) -> Result<(
+    Vec<Server>,
+    Vec<crate::domain::projection::ServerRef>,
+    Vec<crate::domain::projection::PoolRef>,
+    Vec<TenantRef>,
+)> {
+    let servers = st.store.servers().await?;
+    let pools = st.store.pools().await?;
+    let tenants = st.store.tenant_placements().await?;
+    let refs = servers.iter().map(Server::projection_ref).collect();
+    let pool_refs = pools.iter().map(Pool::projection_ref).collect();
+    let tenant_refs = tenants
+        .into_iter()
+        .map(|(code, phones, pool_id)| TenantRef {
+            code,
+            phones: phones as u64,
+            pool: pool_id.and_then(|id| pools.iter().position(|p| p.id == id)),
+        })
+        .collect();
+    Ok((servers, refs, pool_refs, tenant_refs))
+}
+
+async fn whatif(
+    st: &AppState,
+    params: &ScenarioParams,
+) -> Result<(Vec<Server>, Projection, Projection)> {
+    let (servers, refs, pools, tenants) = projection_inputs(st).await?;
+    check_down(&servers, &params.down)?;
+    let scenario = if params.down.is_empty() {
+        Scenario::normal()
+    } else {
+        Scenario {
+            name: format!("{} down", params.down.join(" + ")),
+            down: params.down.clone(),
+        }
+    };
+    let normal = project(&refs, &pools, &tenants, &Scenario::normal(), params.model);
+    let projection = project(&refs, &pools, &tenants, &scenario, params.model);
+    Ok((servers, normal, projection))
+}
+
+async fn whatif_page(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    RawQuery(q): RawQuery,
+) -> Result<Response> {
+    let params = scenario_params(q.as_deref())?;
+    let (servers, normal, projection) = whatif(&st, &params).await?;
+    Ok(page(&WhatIfPage {
+        ctx,
+        servers,
+        params,
+        normal,
+        projection,
+    }))
+}
+
+/// Body of `POST /api/v1/srv/shares`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SharesRequest {
+    #[serde(default)]
+    model: ClientModel,
+    records: Vec<RecordIn>,
+    #[serde(default)]
+    down: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordIn {
+    priority: u16,
+    weight: u16,
+    port: u16,
+    target: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SharesResponse {
+    pub model: ClientModel,
+    pub targets: Vec<TargetOut>,
+    pub servers: Vec<ServerOut>,
+    pub unreachable: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TargetOut {
+    pub target: String,
+    pub port: u16,
+    pub priority: u16,
+    pub weight: u16,
+    pub share: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ServerOut {
+    pub target: String,
+    pub share: f64,
+}
+
+fn shares_response(model: ClientModel, shares: Shares) -> SharesResponse {
+    SharesResponse {
+        model,
+        targets: shares
+            .targets
+            .into_iter()
+            .map(|t| TargetOut {
+                target: t.target,
+                port: t.port,
+                priority: t.priority,
+                weight: t.weight,
+                share: t.share,
+            })
+            .collect(),
+        servers: shares
+            .servers
+            .into_iter()
+            .map(|s| ServerOut {
+                target: s.target,
+                share: s.share,
+            })
+            .collect(),
+        unreachable: shares.unreachable,
+    }
+}
+
+/// At most this many records in one computation: far beyond any real pool, and it bounds the work.
+const MAX_RECORDS: usize = 1024;
+
+async fn api_shares(ApiJson(req): ApiJson<SharesRequest>) -> ApiResult<SharesResponse> {
+    let mut errors = FieldErrors::default();
+    if req.records.is_empty() {
+        errors.add("records", "give at least one SRV record");
+    }
+    if req.records.len() > MAX_RECORDS {
+        errors.add("records", format!("at most {MAX_RECORDS} records"));
+    }
+    let mut records = Vec::with_capacity(req.records.len());
+    for (i, r) in req.records.iter().enumerate() {
+        match normalise_fqdn(&r.target) {
+            Ok(t) => records.push(SrvRecord::new(r.priority, r.weight, r.port, t)),
+            Err(e) => errors.add(&format!("records[{i}].target"), format!("target {e}")),
+        }
+        if r.port == 0 {
+            errors.add(
+                &format!("records[{i}].port"),
+                "port must be between 1 and 65535",
+            );
+        }
+    }
+    let mut down = Vec::new();
+    for (i, d) in req.down.iter().enumerate() {
+        match normalise_fqdn(d) {
+            Ok(t) => down.push(t),
+            Err(e) => errors.add(&format!("down[{i}]"), format!("down target {e}")),
+        }
+    }
+    errors.finish().map_err(Error::Invalid)?;
+    let down: Vec<&str> = down.iter().map(String::as_str).collect();
+    Ok(Json(shares_response(
+        req.model,
+        srv_shares(&records, &down, req.model),
+    )))
+}
+
+#[derive(Debug, Serialize)]
+struct PoolSharesResponse {
+    pool: String,
+    down: Vec<String>,
+    #[serde(flatten)]
+    shares: SharesResponse,
+}
+
+async fn api_pool_shares(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<PoolSharesResponse> {
+    let params = scenario_params(q.as_deref())?;
+    let pool = st.store.pool_by_name(&name).await?;
+    let servers = st.store.servers().await?;
+    check_down(&servers, &params.down)?;
+    let hosts: Vec<&str> = servers
+        .iter()
+        .filter(|s| params.down.contains(&s.name))
+        .map(|s| s.host.as_str())
+        .collect();
+    let shares = srv_shares(&pool.srv_records(), &hosts, params.model);
+    Ok(Json(PoolSharesResponse {
+        pool: pool.name,
+        down: params.down,
+        shares: shares_response(params.model, shares),
+    }))
+}
+
+#[derive(Debug, Serialize)]
+struct WhatIfResponse {
+    model: ClientModel,
+    scenario: Scenario,
+    servers: Vec<crate::domain::projection::ServerLoad>,
+    stranded: f64,
+    overloaded: Vec<String>,
+    shifts: Vec<crate::domain::projection::TenantShift>,
+}
+
+async fn api_whatif(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<WhatIfResponse> {
+    let params = scenario_params(q.as_deref())?;
+    let (_, _, p) = whatif(&st, &params).await?;
+    Ok(Json(WhatIfResponse {
+        model: params.model,
+        overloaded: p.overloaded().map(|s| s.server.clone()).collect(),
+        scenario: p.scenario,
+        servers: p.servers,
+        stranded: p.stranded,
+        shifts: p.shifts,
+    }))
+}
