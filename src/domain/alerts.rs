@@ -499,6 +499,7 @@ impl AlertCounts {
     }
 }
 
+/// How many alerts there are of each severity.
 pub fn count(alerts: &[Alert]) -> AlertCounts {
     let mut counts = AlertCounts::default();
     for alert in alerts {
@@ -906,8 +907,9 @@ fn pool_drift_alert(pool: &PoolFacts, limits: &Limits, alerts: &mut Vec<Alert>) 
         ),
         why,
         action: format!(
-            "Check that {home} is up and its packet loss from the sites of the pool's split \
-             tenants; once it is healthy, re-register the away phones so they return."
+            "Check that {home} is up and reachable without packet loss from the sites of the \
+             pool's split tenants; once it is healthy, re-register the away phones so they \
+             return."
         ),
         objects,
     });
@@ -1179,7 +1181,7 @@ fn stale_alert(
     }
     let name = &server.name;
     let stale = limits.stale_after_secs;
-    let (severity, summary) = match server.last_report_at {
+    let (severity, summary, why) = match server.last_report_at {
         Some(at) => {
             let age = facts.now.saturating_sub(at);
             let severity = if age > stale.saturating_mul(4) {
@@ -1196,6 +1198,10 @@ fn stale_alert(
                     duration(age),
                     duration(stale)
                 ),
+                format!(
+                    "Every count for {name} (phones, splits, drift, capacity) is out of date; if \
+                     it is down, its phones have failed over without the dashboard seeing it."
+                ),
             )
         }
         None => {
@@ -1211,6 +1217,10 @@ fn stale_alert(
                 format!(
                     "Server {name} has never reported its registrations, while other servers have."
                 ),
+                format!(
+                    "Nothing is known about the phones on {name}: they are missing from every \
+                     count, split check and capacity figure."
+                ),
             )
         }
     };
@@ -1218,10 +1228,7 @@ fn stale_alert(
         kind: AlertKind::StaleSnapshot,
         severity,
         summary,
-        why: format!(
-            "Every count for {name} (phones, splits, drift, capacity) is out of date; if it is \
-             down, its phones have failed over without the dashboard seeing it."
-        ),
+        why,
         action: format!(
             "Check the cron job on {name} that posts `asterisk -rx \"pjsip show contacts\"` to \
              /api/v1/servers/{name}/registrations, and its ingest:{name} token; if {name} is \
@@ -1468,11 +1475,12 @@ fn failback_alerts(facts: &ClusterFacts, limits: &Limits, alerts: &mut Vec<Alert
             kind: AlertKind::FailbackLag,
             severity: Severity::Warning,
             summary: format!(
-                "{} {model} {} still on {} instead of their home server {home}, which has been \
+                "{} {model} {} still on {} instead of {} home server {home}, which has been \
                  reporting again for over {} (longest lag {}).",
                 phones(count as u64),
                 if count == 1 { "is" } else { "are" },
                 join_and(&away_servers),
+                if count == 1 { "its" } else { "their" },
                 duration(limits.failback_after_secs),
                 duration(facts.now.saturating_sub(group.earliest_due))
             ),

@@ -1,6 +1,7 @@
 //! Pure rules of pbx-pools: the inventory model and its validation, SRV share math, demo data.
 //! Nothing here performs I/O or knows about HTTP or SQL; `store` and `web` build on it.
 
+pub mod alerts;
 pub mod auth;
 pub mod demo;
 pub mod model;
@@ -8,6 +9,7 @@ pub mod names;
 pub mod placement;
 pub mod projection;
 pub mod registrations;
+pub mod settings;
 pub mod srv;
 pub mod zone;
 

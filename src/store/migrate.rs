@@ -22,6 +22,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "accounts",
         include_str!("../../migrations/sqlite/0002_accounts.sql"),
     ),
+    (
+        3,
+        "registrations",
+        include_str!("../../migrations/sqlite/0003_registrations.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -34,6 +39,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "accounts",
         include_str!("../../migrations/postgres/0002_accounts.sql"),
+    ),
+    (
+        3,
+        "registrations",
+        include_str!("../../migrations/postgres/0003_registrations.sql"),
     ),
 ];
 

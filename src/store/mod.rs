@@ -9,14 +9,17 @@ mod demo;
 mod import;
 mod migrate;
 mod pools;
+mod registrations;
 mod servers;
 mod sessions;
+mod settings;
 mod tenants;
 
 pub use accounts::{ApiToken, User};
 pub use audit::{AuditEntry, AuditQuery};
 pub use demo::DemoSummary;
 pub use import::ImportOutcome;
+pub use registrations::{IngestSummary, PhoneMove, PhoneRow, Snapshot};
 pub use sessions::DbSessionStore;
 pub use tenants::{PoolFilter, TenantPage, TenantQuery, TenantSort};
 

@@ -415,15 +415,18 @@ impl Store {
         Ok(())
     }
 
-    /// Every tenant's code, expected phones and pool: the input of projections and plans.
-    pub async fn tenant_placements(&self) -> Result<Vec<(String, i64, Option<i64>)>> {
-        let rows =
-            sqlx::query("SELECT code, expected_phones, pool_id FROM tenants ORDER BY code_key")
-                .fetch_all(&self.pool)
-                .await?;
+    /// Every tenant's id, code, expected phones and pool: the input of projections, alerts and
+    /// plans.
+    pub async fn tenant_placements(&self) -> Result<Vec<(i64, String, i64, Option<i64>)>> {
+        let rows = sqlx::query(
+            "SELECT id, code, expected_phones, pool_id FROM tenants ORDER BY code_key",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok((
+                    r.try_get("id")?,
                     r.try_get("code")?,
                     r.try_get("expected_phones")?,
                     r.try_get("pool_id")?,

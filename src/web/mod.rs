@@ -6,6 +6,7 @@ mod accounts;
 mod api;
 mod audit;
 pub mod auth;
+mod cluster;
 mod ctx;
 mod dns;
 mod error;
@@ -68,6 +69,8 @@ pub struct Inner {
     pub config: WebConfig,
     /// One-time token of the first-admin setup link, while no user exists.
     pub setup_token: Mutex<Option<String>>,
+    /// Alerts computed recently, reused for a few seconds (see `cluster::alerts`).
+    pub alerts: Mutex<Option<(std::time::Instant, Arc<Vec<crate::domain::alerts::Alert>>)>>,
 }
 
 impl AppState {
@@ -82,6 +85,7 @@ impl AppState {
                 started_at: jiff::Timestamp::now(),
                 config,
                 setup_token: Mutex::new(None),
+                alerts: Mutex::new(None),
             }),
         }
     }

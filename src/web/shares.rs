@@ -177,7 +177,7 @@ async fn projection_inputs(
     let pool_refs = pools.iter().map(Pool::projection_ref).collect();
     let tenant_refs = tenants
         .into_iter()
-        .map(|(code, phones, pool_id)| TenantRef {
+        .map(|(_, code, phones, pool_id)| TenantRef {
             code,
             phones: phones as u64,
             pool: pool_id.and_then(|id| pools.iter().position(|p| p.id == id)),

@@ -1,0 +1,347 @@
+//! The cluster as the overview, alerts, stats API and metrics see it: servers with their
+//! registered, home, away and projected phones, pools with home/away, and the facts the alert
+//! rules run on. Built from maintained counts (never by scanning registrations); alerts are
+//! cached for a few seconds, and dropped on every change.
+
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{AppState, Result};
+use crate::domain::alerts::{
+    Alert, AwayPhone, ClusterFacts, FlappingPhone, PoolFacts, ServerFacts, TenantFacts, evaluate,
+};
+use crate::domain::model::{Pool, Server, ServerState};
+use crate::domain::projection::{Projection, Scenario, TenantRef, home_server, project, worst_n_minus_one};
+use crate::domain::settings::Settings;
+use crate::domain::srv::{ClientModel, pool_lint, srv_shares};
+
+/// How long computed alerts are reused.
+const ALERT_TTL: Duration = Duration::from_secs(10);
+/// Away phones examined for failback lag, at most.
+const MAX_AWAY: u32 = 20_000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerStats {
+    pub server: String,
+    pub state: ServerState,
+    pub registered: u64,
+    pub home: u64,
+    pub away: u64,
+    pub unmatched: u64,
+    pub projected: f64,
+    pub capacity: Option<u32>,
+    pub last_report_at: Option<i64>,
+    pub reporting_since: Option<i64>,
+    /// The single failure that loads it most: (server down, phones projected here).
+    pub worst_n1: Option<(String, f64)>,
+}
+
+impl ServerStats {
+    pub fn utilisation(&self) -> Option<f64> {
+        self.capacity.filter(|c| *c > 0).map(|c| self.registered as f64 / c as f64)
+    }
+    pub fn projected_utilisation(&self) -> Option<f64> {
+        self.capacity.filter(|c| *c > 0).map(|c| self.projected / c as f64)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolStats {
+    pub pool: String,
+    pub pool_id: i64,
+    pub home: Option<String>,
+    pub registered: u64,
+    pub home_phones: u64,
+    pub away_phones: u64,
+}
+
+pub struct ClusterView {
+    pub servers: Vec<Server>,
+    pub pools: Vec<Pool>,
+    pub settings: Settings,
+    /// Home server id of each pool.
+    pub homes: HashMap<i64, Option<i64>>,
+    pub stats: Vec<ServerStats>,
+    pub pool_stats: Vec<PoolStats>,
+    pub normal: Projection,
+    pub worst: Option<Projection>,
+    pub any_registrations: bool,
+}
+
+impl ClusterView {
+    pub fn server_name(&self, id: i64) -> String {
+        self.servers.iter().find(|s| s.id == id).map(|s| s.name.clone()).unwrap_or_else(|| format!("#{id}"))
+    }
+    pub fn home_of(&self, pool_id: Option<i64>) -> Option<&Server> {
+        let home = self.homes.get(&pool_id?).copied().flatten()?;
+        self.servers.iter().find(|s| s.id == home)
+    }
+}
+
+/// Loads the view: a handful of small queries, whatever the number of phones.
+pub async fn load(st: &AppState) -> Result<ClusterView> {
+    let servers = st.store.servers().await?;
+    let pools = st.store.pools().await?;
+    let (settings, _) = st.store.settings().await?;
+    let expected = st.store.pool_tenant_counts().await?;
+    let snapshots = st.store.latest_snapshots().await?;
+    let times = st.store.report_times().await?;
+    let counts = st.store.pool_server_counts().await?;
+    let refs: Vec<_> = servers.iter().map(Server::projection_ref).collect();
+    let homes: HashMap<i64, Option<i64>> = pools
+        .iter()
+        .map(|p| {
+            let shares = srv_shares(&p.srv_records(), &[], ClientModel::Weighted);
+            let home = home_server(&refs, &shares).and_then(|h| servers.iter().find(|s| s.name == h.name)).map(|s| s.id);
+            (p.id, home)
+        })
+        .collect();
+    // Projected load is linear in phones: one stand-in per pool gives the per-server figures.
+    let pool_refs: Vec<_> = pools.iter().map(Pool::projection_ref).collect();
+    let per_pool: Vec<TenantRef> = pools
+        .iter()
+        .enumerate()
+        .map(|(i, p)| TenantRef { code: p.name.clone(), phones: expected.get(&p.id).map(|e| e.1).unwrap_or(0), pool: Some(i) })
+        .collect();
+    let normal = project(&refs, &pool_refs, &per_pool, &Scenario::normal(), ClientModel::Weighted);
+    let scenarios: Vec<Projection> = servers
+        .iter()
+        .map(|s| {
+            let sc = Scenario { name: format!("{} down", s.name), down: vec![s.name.clone()] };
+            project(&refs, &pool_refs, &per_pool, &sc, ClientModel::Weighted)
+        })
+        .collect();
+    let worst = worst_n_minus_one(&refs, &pool_refs, &per_pool, ClientModel::Weighted);
+    let mut stats = Vec::with_capacity(servers.len());
+    for (j, s) in servers.iter().enumerate() {
+        let snap = snapshots.iter().find(|x| x.server_id == s.id);
+        let (mut home, mut away) = (0, 0);
+        for (pool_id, server_id, phones) in &counts {
+            if *server_id != s.id {
+                continue;
+            }
+            match pool_id.and_then(|p| homes.get(&p).copied().flatten()) {
+                Some(h) if h == s.id => home += phones,
+                Some(_) => away += phones,
+                None => {}
+            }
+        }
+        let worst_n1 = scenarios
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != j)
+            .map(|(i, p)| (servers[i].name.clone(), p.servers[j].phones))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        let (last, since) = times.get(&s.id).copied().unwrap_or((None, None));
+        stats.push(ServerStats {
+            server: s.name.clone(),
+            state: s.state,
+            registered: snap.map(|x| x.registered as u64).unwrap_or(0),
+            home,
+            away,
+            unmatched: snap.map(|x| x.unmatched as u64).unwrap_or(0),
+            projected: normal.servers[j].phones,
+            capacity: s.capacity,
+            last_report_at: last,
+            reporting_since: since,
+            worst_n1,
+        });
+    }
+    let pool_stats = pools
+        .iter()
+        .map(|p| {
+            let home = homes.get(&p.id).copied().flatten();
+            let (mut registered, mut home_phones) = (0, 0);
+            for (pool_id, server_id, phones) in &counts {
+                if *pool_id == Some(p.id) {
+                    registered += phones;
+                    if Some(*server_id) == home {
+                        home_phones += phones;
+                    }
+                }
+            }
+            PoolStats {
+                pool: p.name.clone(),
+                pool_id: p.id,
+                home: home.and_then(|h| servers.iter().find(|s| s.id == h)).map(|s| s.name.clone()),
+                registered,
+                home_phones,
+                away_phones: registered - home_phones,
+            }
+        })
+        .collect();
+    Ok(ClusterView {
+        any_registrations: !snapshots.is_empty(),
+        servers,
+        pools,
+        settings,
+        homes,
+        stats,
+        pool_stats,
+        normal,
+        worst,
+    })
+}
+
+/// The facts the alert rules need; reads the per-tenant counts and the move history.
+pub async fn facts(st: &AppState, view: &ClusterView) -> Result<ClusterFacts> {
+    let now = jiff::Timestamp::now().as_second();
+    let name = |id: i64| view.server_name(id);
+    let tenants = st.store.tenant_placements().await?;
+    let counts = st.store.tenant_server_counts().await?;
+    let mut by_tenant: HashMap<i64, Vec<(String, u64)>> = HashMap::new();
+    for (t, s, n) in counts {
+        by_tenant.entry(t).or_default().push((name(s), n));
+    }
+    let pool_by_id: HashMap<i64, &Pool> = view.pools.iter().map(|p| (p.id, p)).collect();
+    let tenant_facts = tenants
+        .iter()
+        .map(|(id, code, phones, pool_id)| {
+            let pool = pool_id.and_then(|p| pool_by_id.get(&p).copied());
+            TenantFacts {
+                code: code.clone(),
+                pool: pool.map(|p| p.name.clone()),
+                home: view.home_of(*pool_id).map(|s| s.name.clone()),
+                pool_servers: pool.map(|p| p.server_names()).unwrap_or_default(),
+                expected_phones: *phones as u32,
+                phones_by_server: by_tenant.remove(id).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let servers = view
+        .servers
+        .iter()
+        .zip(&view.stats)
+        .map(|(s, stat)| ServerFacts {
+            name: s.name.clone(),
+            state: s.state.to_string(),
+            capacity: s.capacity,
+            last_report_at: stat.last_report_at,
+            reporting_since: stat.reporting_since,
+            registered: stat.registered,
+            projected_normal: stat.projected,
+            worst_n1: stat.worst_n1.clone(),
+        })
+        .collect();
+    let pools = view
+        .pools
+        .iter()
+        .map(|p| {
+            let oos: Vec<(String, String)> = p
+                .members
+                .iter()
+                .filter_map(|m| view.servers.iter().find(|s| s.id == m.server_id))
+                .filter(|s| s.state != ServerState::Active)
+                .map(|s| (s.host.clone(), s.state.to_string()))
+                .collect();
+            let oos: Vec<(&str, &str)> = oos.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            let stat = view.pool_stats.iter().find(|x| x.pool_id == p.id);
+            PoolFacts {
+                name: p.name.clone(),
+                home: stat.and_then(|x| x.home.clone()),
+                member_servers: p.server_names(),
+                phones_by_server: Vec::new(),
+                lint: pool_lint(&p.srv_records(), &oos),
+            }
+            .with_phones(stat)
+        })
+        .collect();
+    let mut unmatched = Vec::new();
+    for stat in view.stats.iter().filter(|s| s.unmatched > 0) {
+        if let Some(s) = view.servers.iter().find(|x| x.name == stat.server) {
+            for p in st.store.unmatched_on(s.id, 5).await? {
+                unmatched.push((s.name.clone(), p.endpoint));
+            }
+        }
+    }
+    let a = &view.settings.alerts;
+    let code_of: HashMap<i64, &str> = tenants.iter().map(|(id, code, _, _)| (*id, code.as_str())).collect();
+    let flapping = st
+        .store
+        .flapping_phones(now - a.flap_window_secs, a.flap_moves.max(1))
+        .await?
+        .into_iter()
+        .map(|(endpoint, tenant, moves, servers)| FlappingPhone {
+            endpoint,
+            tenant: tenant.and_then(|t| code_of.get(&t).map(|c| c.to_string())),
+            moves,
+            servers: servers.into_iter().map(name).collect(),
+        })
+        .collect();
+    // Failback candidates: phones away from home since before the grace period.
+    let mut away = Vec::new();
+    for s in &view.servers {
+        let pools_not_home: Vec<i64> = view
+            .homes
+            .iter()
+            .filter(|(_, h)| h.is_some_and(|h| h != s.id))
+            .map(|(p, _)| *p)
+            .collect();
+        for (phone, code) in st.store.phones_on_for_pools(s.id, &pools_not_home, now - a.failback_after_secs, MAX_AWAY).await? {
+            let pool_id = tenants.iter().find(|t| t.1 == code).and_then(|t| t.3);
+            let Some(home) = view.home_of(pool_id) else { continue };
+            away.push(AwayPhone {
+                endpoint: phone.endpoint,
+                tenant: code,
+                server: s.name.clone(),
+                home: home.name.clone(),
+                user_agent: phone.user_agent,
+                away_since: phone.since.unwrap_or(now),
+            });
+        }
+    }
+    Ok(ClusterFacts {
+        now,
+        servers,
+        pools,
+        tenants: tenant_facts,
+        unmatched,
+        flapping,
+        away,
+        any_registrations: view.any_registrations,
+    })
+}
+
+trait WithPhones {
+    fn with_phones(self, stat: Option<&PoolStats>) -> Self;
+}
+
+impl WithPhones for PoolFacts {
+    /// A pool's phones split as home and away is what drift needs; by server is not kept, so
+    /// the away phones are attributed to a pseudo-server named for what they are.
+    fn with_phones(mut self, stat: Option<&PoolStats>) -> Self {
+        if let (Some(stat), Some(home)) = (stat, &self.home) {
+            self.phones_by_server = vec![(home.clone(), stat.home_phones)];
+            if stat.away_phones > 0 {
+                self.phones_by_server.push(("(other servers)".into(), stat.away_phones));
+            }
+        }
+        self
+    }
+}
+
+/// Current alerts, computed at most every few seconds.
+pub async fn alerts(st: &AppState) -> Result<Arc<Vec<Alert>>> {
+    if let Ok(cache) = st.inner.alerts.lock()
+        && let Some((at, alerts)) = cache.as_ref()
+        && at.elapsed() < ALERT_TTL
+    {
+        return Ok(alerts.clone());
+    }
+    let view = load(st).await?;
+    let facts = facts(st, &view).await?;
+    let alerts = Arc::new(evaluate(&facts, &view.settings.alerts));
+    if let Ok(mut cache) = st.inner.alerts.lock() {
+        *cache = Some((Instant::now(), alerts.clone()));
+    }
+    Ok(alerts)
+}
+
+/// Drops cached alerts after a change.
+pub fn invalidate(st: &AppState) {
+    if let Ok(mut cache) = st.inner.alerts.lock() {
+        *cache = None;
+    }
+}
