@@ -8,6 +8,7 @@ use crate::domain::auth::{Role, Scope, check_password, hash_password, new_secret
 use crate::domain::demo::{
     GeneratorSpec, generate_cluster, parse_phone_range, source_document_cluster,
 };
+use crate::domain::demo_registrations::{generated_registrations, source_document_rounds};
 use crate::domain::names::check_short_name;
 use crate::store::Store;
 use crate::web::{AppState, ExportParams, WebConfig, export_text, fmt_time, router};
@@ -294,6 +295,9 @@ async fn serve(args: ServeArgs) -> CliResult {
     if args.demo {
         if store.is_empty().await? {
             let summary = store.load_demo(&source_document_cluster(), "demo").await?;
+            store
+                .load_demo_registrations(&source_document_rounds(), 7200)
+                .await?;
             tracing::info!(?summary, "demo data loaded");
         } else {
             tracing::info!("database already has data; --demo loads nothing");
@@ -372,21 +376,25 @@ async fn shutdown_signal() {
 
 async fn demo(args: DemoArgs) -> CliResult {
     let started = Instant::now();
-    let cluster = match args.tenants {
-        None => source_document_cluster(),
+    let (cluster, rounds, age) = match args.tenants {
+        None => (source_document_cluster(), source_document_rounds(), 7200),
         Some(tenants) => {
             let (min_phones, max_phones) = parse_phone_range(&args.phones_per_tenant)?;
-            generate_cluster(GeneratorSpec {
+            let cluster = generate_cluster(GeneratorSpec {
                 tenants,
                 servers: args.servers,
                 min_phones,
                 max_phones,
                 seed: args.seed,
-            })
+            });
+            let rounds = vec![generated_registrations(&cluster, args.seed)];
+            (cluster, rounds, 0)
         }
     };
     let store = Store::open(&args.db.database_url).await?;
     let summary = store.load_demo(&cluster, "demo").await?;
+    let contacts = store.load_demo_registrations(&rounds, age).await?;
+    println!("stored {contacts} demo registrations");
     println!(
         "loaded {} servers, {} pools, {} tenants ({} phones) in {:.2?}",
         summary.servers,

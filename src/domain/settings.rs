@@ -82,13 +82,43 @@ impl SettingsInput {
     pub fn validate(&self) -> Result<Settings, FieldErrors> {
         let mut e = FieldErrors::default();
         let away = num(&mut e, "normal_away_pct", &self.normal_away_pct, 0.0, 100.0);
-        let cap = num(&mut e, "capacity_warning_pct", &self.capacity_warning_pct, 1.0, 100.0);
-        let stale = num(&mut e, "stale_after_minutes", &self.stale_after_minutes, 1.0, 10_080.0);
+        let cap = num(
+            &mut e,
+            "capacity_warning_pct",
+            &self.capacity_warning_pct,
+            1.0,
+            100.0,
+        );
+        let stale = num(
+            &mut e,
+            "stale_after_minutes",
+            &self.stale_after_minutes,
+            1.0,
+            10_080.0,
+        );
         let flap = num(&mut e, "flap_moves", &self.flap_moves, 1.0, 1000.0);
-        let window = num(&mut e, "flap_window_minutes", &self.flap_window_minutes, 1.0, 10_080.0);
-        let failback = num(&mut e, "failback_after_minutes", &self.failback_after_minutes, 1.0, 10_080.0);
+        let window = num(
+            &mut e,
+            "flap_window_minutes",
+            &self.flap_window_minutes,
+            1.0,
+            10_080.0,
+        );
+        let failback = num(
+            &mut e,
+            "failback_after_minutes",
+            &self.failback_after_minutes,
+            1.0,
+            10_080.0,
+        );
         let retention = num(&mut e, "retention_days", &self.retention_days, 1.0, 3650.0);
-        let dns = num(&mut e, "dns_check_minutes", &self.dns_check_minutes, 0.0, 10_080.0);
+        let dns = num(
+            &mut e,
+            "dns_check_minutes",
+            &self.dns_check_minutes,
+            0.0,
+            10_080.0,
+        );
         if let Err(msg) = TenantMatcher::new(self.tenant_rule.trim()) {
             e.add("tenant_rule", msg);
         }
@@ -128,6 +158,12 @@ mod tests {
         }
         let mut no_group = input;
         no_group.tenant_rule = "^(.*)$".into();
-        assert!(no_group.validate().unwrap_err().get("tenant_rule").is_some());
+        assert!(
+            no_group
+                .validate()
+                .unwrap_err()
+                .get("tenant_rule")
+                .is_some()
+        );
     }
 }

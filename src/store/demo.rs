@@ -5,9 +5,11 @@ use sqlx::Row;
 use std::collections::HashMap;
 
 use super::audit::{record, snapshot};
-use super::{Error, Result, Store, now};
+use super::{Error, IngestPolicy, Result, Store, now};
 use crate::domain::demo::DemoCluster;
+use crate::domain::demo_registrations::Round;
 use crate::domain::model::transports_to_string;
+use crate::domain::registrations::TenantMatcher;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DemoSummary {
@@ -141,5 +143,42 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(summary)
+    }
+}
+
+impl Store {
+    /// Stores demo reports: the first round as if received `first_round_age` seconds ago, the
+    /// others now. Servers named in a round must exist.
+    pub async fn load_demo_registrations(
+        &self,
+        rounds: &[Round],
+        first_round_age: i64,
+    ) -> Result<u64> {
+        let servers = self.servers().await?;
+        let matcher = TenantMatcher::default();
+        let mut contacts = 0;
+        for (i, round) in rounds.iter().enumerate() {
+            for (name, rows) in round {
+                let Some(server) = servers.iter().find(|s| &s.name == name) else {
+                    return Err(Error::NotFound {
+                        kind: "server",
+                        name: name.clone(),
+                    });
+                };
+                // The gap between the old round and now is not a silence of the servers.
+                let policy = IngestPolicy {
+                    matcher: matcher.clone(),
+                    stale_after_secs: if i == 0 { 900 } else { first_round_age + 3600 },
+                    retention_secs: 30 * 86_400,
+                };
+                self.ingest(server.id, "demo", rows, &policy, "demo")
+                    .await?;
+                contacts += rows.len() as u64;
+            }
+            if i == 0 && first_round_age > 0 {
+                self.age_history(None, first_round_age).await?;
+            }
+        }
+        Ok(contacts)
     }
 }

@@ -19,7 +19,7 @@ pub use accounts::{ApiToken, User};
 pub use audit::{AuditEntry, AuditQuery};
 pub use demo::DemoSummary;
 pub use import::ImportOutcome;
-pub use registrations::{IngestSummary, PhoneMove, PhoneRow, Snapshot};
+pub use registrations::{IngestPolicy, IngestSummary, PhoneMove, PhoneRow, Snapshot};
 pub use sessions::DbSessionStore;
 pub use tenants::{PoolFilter, TenantPage, TenantQuery, TenantSort};
 

@@ -13,6 +13,25 @@ use crate::domain::registrations::{Registration, TenantMatcher, normalise_tenant
 /// Rows per multi-row INSERT (8 parameters each): far below both backends' limits.
 const BATCH: usize = 500;
 
+/// How a snapshot is read and kept: the tenant rule, when a silence counts as a gap in the
+/// server's reports, and how long history is kept.
+#[derive(Debug, Clone)]
+pub struct IngestPolicy {
+    pub matcher: TenantMatcher,
+    pub stale_after_secs: i64,
+    pub retention_secs: i64,
+}
+
+impl IngestPolicy {
+    pub fn from_settings(s: &crate::domain::settings::Settings) -> Self {
+        Self {
+            matcher: s.matcher(),
+            stale_after_secs: s.alerts.stale_after_secs,
+            retention_secs: s.retention_secs(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct IngestSummary {
     pub snapshot_id: i64,
@@ -53,6 +72,7 @@ fn snapshot_from_row(r: &AnyRow) -> Result<Snapshot, sqlx::Error> {
 pub struct PhoneRow {
     pub endpoint: String,
     pub server_id: i64,
+    pub server: String,
     pub tenant_id: Option<i64>,
     pub contact: String,
     pub user_agent: Option<String>,
@@ -65,6 +85,7 @@ fn phone_from_row(r: &AnyRow) -> Result<PhoneRow, sqlx::Error> {
     Ok(PhoneRow {
         endpoint: r.try_get("endpoint")?,
         server_id: r.try_get("server_id")?,
+        server: r.try_get("server_name")?,
         tenant_id: r.try_get("tenant_id")?,
         contact: r.try_get("contact")?,
         user_agent: r.try_get("user_agent")?,
@@ -82,8 +103,9 @@ pub struct PhoneMove {
     pub at: i64,
 }
 
-const PHONE_SELECT: &str = "SELECT r.endpoint, r.server_id, r.tenant_id, r.contact, r.user_agent, r.status, p.since \
-     FROM registrations r LEFT JOIN phones p ON p.endpoint_key = r.endpoint_key AND p.server_id = r.server_id";
+const PHONE_SELECT: &str = "SELECT r.endpoint, r.server_id, s.name AS server_name, r.tenant_id, r.contact, r.user_agent, r.status, p.since \
+     FROM registrations r JOIN servers s ON s.id = r.server_id \
+     LEFT JOIN phones p ON p.endpoint_key = r.endpoint_key AND p.server_id = r.server_id";
 
 impl Store {
     /// Replaces `server_id`'s current picture with `rows`, all or nothing.
@@ -92,9 +114,7 @@ impl Store {
         server_id: i64,
         format: &str,
         rows: &[Registration],
-        matcher: &TenantMatcher,
-        stale_after_secs: i64,
-        retention_secs: i64,
+        policy: &IngestPolicy,
         actor: &str,
     ) -> Result<IngestSummary> {
         let at = now();
@@ -103,7 +123,10 @@ impl Store {
             .bind(server_id)
             .fetch_optional(&mut *tx)
             .await?
-            .ok_or_else(|| super::Error::NotFound { kind: "server", name: server_id.to_string() })?
+            .ok_or_else(|| super::Error::NotFound {
+                kind: "server",
+                name: server_id.to_string(),
+            })?
             .try_get("last_report_at")?;
         sqlx::query("DELETE FROM registrations WHERE server_id = $1")
             .bind(server_id)
@@ -119,14 +142,26 @@ impl Store {
                 if i > 0 {
                     sql.push(',');
                 }
-                sql.push_str(&format!("({server_id}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
+                sql.push_str(&format!(
+                    "({server_id}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b,
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6
+                ));
             }
             let mut q = sqlx::query(&sql);
             for r in chunk {
                 q = q
                     .bind(r.endpoint.as_str())
                     .bind(r.endpoint.to_lowercase())
-                    .bind(r.tenant_code(matcher).map(|c| normalise_tenant_code(&c)))
+                    .bind(
+                        r.tenant_code(&policy.matcher)
+                            .map(|c| normalise_tenant_code(&c)),
+                    )
                     .bind(r.contact.as_str())
                     .bind(r.user_agent.as_deref())
                     .bind(r.status.as_str().to_string())
@@ -202,7 +237,7 @@ impl Store {
         .await?
         .try_get("id")?;
         // A report after a silence longer than the stale age starts a new run of reports.
-        let resumed = last.is_none_or(|l| at - l > stale_after_secs);
+        let resumed = last.is_none_or(|l| at - l > policy.stale_after_secs);
         sqlx::query(
             "UPDATE servers SET last_report_at = $1, \
              reporting_since = CASE WHEN $2 = 1 OR reporting_since IS NULL THEN $1 ELSE reporting_since END WHERE id = $3",
@@ -212,8 +247,11 @@ impl Store {
         .bind(server_id)
         .execute(&mut *tx)
         .await?;
-        let cutoff = at - retention_secs;
-        sqlx::query("DELETE FROM phone_moves WHERE at < $1").bind(cutoff).execute(&mut *tx).await?;
+        let cutoff = at - policy.retention_secs;
+        sqlx::query("DELETE FROM phone_moves WHERE at < $1")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM snapshots WHERE server_id = $1 AND received_at < $2 AND id <> $3")
             .bind(server_id)
             .bind(cutoff)
@@ -238,15 +276,23 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(snapshot_from_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(snapshot_from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     pub async fn snapshots_of(&self, server_id: i64, limit: u32) -> Result<Vec<Snapshot>> {
-        let rows = sqlx::query(&format!("SELECT * FROM snapshots WHERE server_id = $1 ORDER BY id DESC LIMIT {limit}"))
-            .bind(server_id)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(snapshot_from_row).collect::<Result<_, _>>()?)
+        let rows = sqlx::query(&format!(
+            "SELECT * FROM snapshots WHERE server_id = $1 ORDER BY id DESC LIMIT {limit}"
+        ))
+        .bind(server_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(snapshot_from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     /// Registered phones per (tenant id, server id).
@@ -255,7 +301,13 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("tenant_id")?, r.try_get("server_id")?, r.try_get::<i64, _>("phones")? as u64)))
+            .map(|r| {
+                Ok((
+                    r.try_get("tenant_id")?,
+                    r.try_get("server_id")?,
+                    r.try_get::<i64, _>("phones")? as u64,
+                ))
+            })
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .map_err(Into::into)
     }
@@ -269,25 +321,68 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("pool_id")?, r.try_get("server_id")?, r.try_get::<i64, _>("phones")? as u64)))
+            .map(|r| {
+                Ok((
+                    r.try_get("pool_id")?,
+                    r.try_get("server_id")?,
+                    r.try_get::<i64, _>("phones")? as u64,
+                ))
+            })
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .map_err(Into::into)
     }
 
     /// Phones of one tenant per server.
     pub async fn tenant_phones_by_server(&self, tenant_id: i64) -> Result<HashMap<i64, u64>> {
-        let rows = sqlx::query("SELECT server_id, phones FROM tenant_server_counts WHERE tenant_id = $1")
-            .bind(tenant_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT server_id, phones FROM tenant_server_counts WHERE tenant_id = $1")
+                .bind(tenant_id)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("server_id")?, r.try_get::<i64, _>("phones")? as u64)))
+            .map(|r| {
+                Ok((
+                    r.try_get("server_id")?,
+                    r.try_get::<i64, _>("phones")? as u64,
+                ))
+            })
             .collect::<Result<HashMap<_, _>, sqlx::Error>>()
             .map_err(Into::into)
     }
 
+    /// Tenants with phones on a server: (tenant id, code, pool id, phones), most phones first.
+    pub async fn tenants_on(
+        &self,
+        server_id: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, String, Option<i64>, u64)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT t.id, t.code, t.pool_id, c.phones FROM tenant_server_counts c JOIN tenants t ON t.id = c.tenant_id \
+             WHERE c.server_id = $1 ORDER BY c.phones DESC, t.code_key LIMIT {limit}"
+        ))
+        .bind(server_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("code")?,
+                    r.try_get("pool_id")?,
+                    r.try_get::<i64, _>("phones")? as u64,
+                ))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
     /// Registered contacts of a tenant, optionally excluding one server (its home).
-    pub async fn tenant_phones(&self, tenant_id: i64, not_on: Option<i64>, limit: u32) -> Result<Vec<PhoneRow>> {
+    pub async fn tenant_phones(
+        &self,
+        tenant_id: i64,
+        not_on: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<PhoneRow>> {
         let rows = sqlx::query(&format!(
             "{PHONE_SELECT} WHERE r.tenant_id = $1 AND r.registered = 1 AND r.server_id <> $2 ORDER BY r.endpoint_key LIMIT {limit}"
         ))
@@ -311,14 +406,24 @@ impl Store {
 
     /// Registered phones on `server_id` whose tenant's pool is one of `pool_ids` and that have
     /// been there since before `before` (the failback candidates).
-    pub async fn phones_on_for_pools(&self, server_id: i64, pool_ids: &[i64], before: i64, limit: u32) -> Result<Vec<(PhoneRow, String)>> {
+    pub async fn phones_on_for_pools(
+        &self,
+        server_id: i64,
+        pool_ids: &[i64],
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<(PhoneRow, String)>> {
         if pool_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let ids = pool_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let ids = pool_ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let rows = sqlx::query(&format!(
-            "SELECT r.endpoint, r.server_id, r.tenant_id, r.contact, r.user_agent, r.status, p.since, t.code \
-             FROM registrations r JOIN tenants t ON t.id = r.tenant_id \
+            "SELECT r.endpoint, r.server_id, s.name AS server_name, r.tenant_id, r.contact, r.user_agent, r.status, p.since, t.code \
+             FROM registrations r JOIN tenants t ON t.id = r.tenant_id JOIN servers s ON s.id = r.server_id \
              JOIN phones p ON p.endpoint_key = r.endpoint_key AND p.server_id = r.server_id \
              WHERE r.server_id = $1 AND r.registered = 1 AND t.pool_id IN ({ids}) AND p.since < $2 LIMIT {limit}"
         ))
@@ -334,7 +439,11 @@ impl Store {
 
     /// Phones that moved at least `min_moves` times since `since`: endpoint, tenant id, moves,
     /// and the servers involved.
-    pub async fn flapping_phones(&self, since: i64, min_moves: u32) -> Result<Vec<(String, Option<i64>, u32, Vec<i64>)>> {
+    pub async fn flapping_phones(
+        &self,
+        since: i64,
+        min_moves: u32,
+    ) -> Result<Vec<(String, Option<i64>, u32, Vec<i64>)>> {
         let rows = sqlx::query(
             "SELECT endpoint_key, MIN(tenant_id) AS tenant_id, COUNT(*) AS moves FROM phone_moves \
              WHERE at >= $1 GROUP BY endpoint_key HAVING COUNT(*) >= $2 ORDER BY endpoint_key LIMIT 1000",
@@ -357,7 +466,12 @@ impl Store {
             .iter()
             .map(|r| r.try_get::<i64, _>(0))
             .collect::<Result<_, _>>()?;
-            out.push((endpoint, r.try_get("tenant_id")?, r.try_get::<i64, _>("moves")? as u32, servers));
+            out.push((
+                endpoint,
+                r.try_get("tenant_id")?,
+                r.try_get::<i64, _>("moves")? as u32,
+                servers,
+            ));
         }
         Ok(out)
     }
@@ -390,7 +504,12 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("id")?, (r.try_get("last_report_at")?, r.try_get("reporting_since")?))))
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    (r.try_get("last_report_at")?, r.try_get("reporting_since")?),
+                ))
+            })
             .collect::<Result<HashMap<_, _>, sqlx::Error>>()
             .map_err(Into::into)
     }
@@ -410,7 +529,11 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let sfilter = if server_id.is_some() { "WHERE id = $2" } else { "WHERE $2 = $2" };
+        let sfilter = if server_id.is_some() {
+            "WHERE id = $2"
+        } else {
+            "WHERE $2 = $2"
+        };
         sqlx::query(&format!(
             "UPDATE servers SET last_report_at = last_report_at - $1, reporting_since = reporting_since - $1 {sfilter}"
         ))
@@ -418,7 +541,11 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let mfilter = if server_id.is_some() { "WHERE to_server_id = $2" } else { "WHERE $2 = $2" };
+        let mfilter = if server_id.is_some() {
+            "WHERE to_server_id = $2"
+        } else {
+            "WHERE $2 = $2"
+        };
         sqlx::query(&format!("UPDATE phone_moves SET at = at - $1 {mfilter}"))
             .bind(secs)
             .bind(id)

@@ -18,18 +18,28 @@ impl Store {
         Ok(match row {
             Some(r) => {
                 let value: String = r.try_get("value")?;
-                (serde_json::from_str(&value).unwrap_or_default(), r.try_get("version")?)
+                (
+                    serde_json::from_str(&value).unwrap_or_default(),
+                    r.try_get("version")?,
+                )
             }
             None => (Settings::default(), 0),
         })
     }
 
-    pub async fn save_settings(&self, settings: &Settings, version: i64, actor: &str) -> Result<i64> {
+    pub async fn save_settings(
+        &self,
+        settings: &Settings,
+        version: i64,
+        actor: &str,
+    ) -> Result<i64> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT value, version, updated_at, updated_by FROM settings WHERE key = $1")
-            .bind(KEY)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row = sqlx::query(
+            "SELECT value, version, updated_at, updated_by FROM settings WHERE key = $1",
+        )
+        .bind(KEY)
+        .fetch_optional(&mut *tx)
+        .await?;
         let value = serde_json::to_string(settings).map_err(|e| Error::Conflict(e.to_string()))?;
         let (before, new_version) = match row {
             None if version == 0 => {
@@ -61,9 +71,22 @@ impl Store {
                     r.try_get("version")?,
                 )));
             }
-            None => return Err(Error::Conflict("the settings were changed by someone else; reload the page".into())),
+            None => {
+                return Err(Error::Conflict(
+                    "the settings were changed by someone else; reload the page".into(),
+                ));
+            }
         };
-        record(&mut tx, actor, "update", "settings", "settings", before, snapshot(settings)).await?;
+        record(
+            &mut tx,
+            actor,
+            "update",
+            "settings",
+            "settings",
+            before,
+            snapshot(settings),
+        )
+        .await?;
         tx.commit().await?;
         Ok(new_version)
     }

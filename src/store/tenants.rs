@@ -418,11 +418,10 @@ impl Store {
     /// Every tenant's id, code, expected phones and pool: the input of projections, alerts and
     /// plans.
     pub async fn tenant_placements(&self) -> Result<Vec<(i64, String, i64, Option<i64>)>> {
-        let rows = sqlx::query(
-            "SELECT id, code, expected_phones, pool_id FROM tenants ORDER BY code_key",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query("SELECT id, code, expected_phones, pool_id FROM tenants ORDER BY code_key")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|r| {
                 Ok((

@@ -97,8 +97,21 @@ async fn tenants(
     Ok(Json(page))
 }
 
-async fn tenant(State(st): State<AppState>, Path(code): Path<String>) -> ApiResult<Tenant> {
-    Ok(Json(st.store.tenant_by_code(&code).await?))
+#[derive(Serialize)]
+struct TenantDetail {
+    #[serde(flatten)]
+    tenant: Tenant,
+    registrations: super::tenants::TenantRegistrations,
+}
+
+async fn tenant(State(st): State<AppState>, Path(code): Path<String>) -> ApiResult<TenantDetail> {
+    let tenant = st.store.tenant_by_code(&code).await?;
+    let pools = st.store.pools().await?;
+    let registrations = super::tenants::tenant_registrations(&st, &tenant, &pools).await?;
+    Ok(Json(TenantDetail {
+        tenant,
+        registrations,
+    }))
 }
 
 #[derive(Deserialize, Serialize)]

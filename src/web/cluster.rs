@@ -13,7 +13,9 @@ use crate::domain::alerts::{
     Alert, AwayPhone, ClusterFacts, FlappingPhone, PoolFacts, ServerFacts, TenantFacts, evaluate,
 };
 use crate::domain::model::{Pool, Server, ServerState};
-use crate::domain::projection::{Projection, Scenario, TenantRef, home_server, project, worst_n_minus_one};
+use crate::domain::projection::{
+    Projection, Scenario, TenantRef, home_server, project, worst_n_minus_one,
+};
 use crate::domain::settings::Settings;
 use crate::domain::srv::{ClientModel, pool_lint, srv_shares};
 
@@ -40,10 +42,9 @@ pub struct ServerStats {
 
 impl ServerStats {
     pub fn utilisation(&self) -> Option<f64> {
-        self.capacity.filter(|c| *c > 0).map(|c| self.registered as f64 / c as f64)
-    }
-    pub fn projected_utilisation(&self) -> Option<f64> {
-        self.capacity.filter(|c| *c > 0).map(|c| self.projected / c as f64)
+        self.capacity
+            .filter(|c| *c > 0)
+            .map(|c| self.registered as f64 / c as f64)
     }
 }
 
@@ -55,24 +56,32 @@ pub struct PoolStats {
     pub registered: u64,
     pub home_phones: u64,
     pub away_phones: u64,
+    /// Registered phones of the pool per server, home servers first.
+    pub by_server: Vec<(String, u64)>,
 }
 
 pub struct ClusterView {
     pub servers: Vec<Server>,
     pub pools: Vec<Pool>,
     pub settings: Settings,
-    /// Home server id of each pool.
+    /// Home server id of each pool (its largest normal share).
     pub homes: HashMap<i64, Option<i64>>,
+    /// Servers that get phones of the pool with nothing down: phones there are "at home"
+    /// (several for a pool that shares its top priority).
+    pub home_sets: HashMap<i64, Vec<i64>>,
     pub stats: Vec<ServerStats>,
     pub pool_stats: Vec<PoolStats>,
-    pub normal: Projection,
     pub worst: Option<Projection>,
     pub any_registrations: bool,
 }
 
 impl ClusterView {
     pub fn server_name(&self, id: i64) -> String {
-        self.servers.iter().find(|s| s.id == id).map(|s| s.name.clone()).unwrap_or_else(|| format!("#{id}"))
+        self.servers
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| format!("#{id}"))
     }
     pub fn home_of(&self, pool_id: Option<i64>) -> Option<&Server> {
         let home = self.homes.get(&pool_id?).copied().flatten()?;
@@ -90,26 +99,48 @@ pub async fn load(st: &AppState) -> Result<ClusterView> {
     let times = st.store.report_times().await?;
     let counts = st.store.pool_server_counts().await?;
     let refs: Vec<_> = servers.iter().map(Server::projection_ref).collect();
-    let homes: HashMap<i64, Option<i64>> = pools
-        .iter()
-        .map(|p| {
-            let shares = srv_shares(&p.srv_records(), &[], ClientModel::Weighted);
-            let home = home_server(&refs, &shares).and_then(|h| servers.iter().find(|s| s.name == h.name)).map(|s| s.id);
-            (p.id, home)
-        })
-        .collect();
+    let mut homes: HashMap<i64, Option<i64>> = HashMap::new();
+    let mut home_sets: HashMap<i64, Vec<i64>> = HashMap::new();
+    for p in &pools {
+        let shares = srv_shares(&p.srv_records(), &[], ClientModel::Weighted);
+        let home = home_server(&refs, &shares)
+            .and_then(|h| servers.iter().find(|s| s.name == h.name))
+            .map(|s| s.id);
+        homes.insert(p.id, home);
+        home_sets.insert(
+            p.id,
+            servers
+                .iter()
+                .filter(|s| shares.server_share(&s.host) > 1e-12)
+                .map(|s| s.id)
+                .collect(),
+        );
+    }
     // Projected load is linear in phones: one stand-in per pool gives the per-server figures.
     let pool_refs: Vec<_> = pools.iter().map(Pool::projection_ref).collect();
     let per_pool: Vec<TenantRef> = pools
         .iter()
         .enumerate()
-        .map(|(i, p)| TenantRef { code: p.name.clone(), phones: expected.get(&p.id).map(|e| e.1).unwrap_or(0), pool: Some(i) })
+        .map(|(i, p)| TenantRef {
+            code: p.name.clone(),
+            phones: expected.get(&p.id).map(|e| e.1).unwrap_or(0),
+            pool: Some(i),
+        })
         .collect();
-    let normal = project(&refs, &pool_refs, &per_pool, &Scenario::normal(), ClientModel::Weighted);
+    let normal = project(
+        &refs,
+        &pool_refs,
+        &per_pool,
+        &Scenario::normal(),
+        ClientModel::Weighted,
+    );
     let scenarios: Vec<Projection> = servers
         .iter()
         .map(|s| {
-            let sc = Scenario { name: format!("{} down", s.name), down: vec![s.name.clone()] };
+            let sc = Scenario {
+                name: format!("{} down", s.name),
+                down: vec![s.name.clone()],
+            };
             project(&refs, &pool_refs, &per_pool, &sc, ClientModel::Weighted)
         })
         .collect();
@@ -122,8 +153,8 @@ pub async fn load(st: &AppState) -> Result<ClusterView> {
             if *server_id != s.id {
                 continue;
             }
-            match pool_id.and_then(|p| homes.get(&p).copied().flatten()) {
-                Some(h) if h == s.id => home += phones,
+            match pool_id.and_then(|p| home_sets.get(&p)) {
+                Some(set) if set.contains(&s.id) => home += phones,
                 Some(_) => away += phones,
                 None => {}
             }
@@ -153,22 +184,38 @@ pub async fn load(st: &AppState) -> Result<ClusterView> {
         .iter()
         .map(|p| {
             let home = homes.get(&p.id).copied().flatten();
+            let set = home_sets.get(&p.id).cloned().unwrap_or_default();
             let (mut registered, mut home_phones) = (0, 0);
+            let mut by_server = Vec::new();
             for (pool_id, server_id, phones) in &counts {
                 if *pool_id == Some(p.id) {
                     registered += phones;
-                    if Some(*server_id) == home {
+                    if set.contains(server_id) {
                         home_phones += phones;
+                    }
+                    if let Some(s) = servers.iter().find(|s| s.id == *server_id) {
+                        by_server.push((s.name.clone(), *phones));
                     }
                 }
             }
+            by_server.sort_by_key(|(name, n)| {
+                (
+                    !servers
+                        .iter()
+                        .any(|s| &s.name == name && set.contains(&s.id)),
+                    std::cmp::Reverse(*n),
+                )
+            });
             PoolStats {
                 pool: p.name.clone(),
                 pool_id: p.id,
-                home: home.and_then(|h| servers.iter().find(|s| s.id == h)).map(|s| s.name.clone()),
+                home: home
+                    .and_then(|h| servers.iter().find(|s| s.id == h))
+                    .map(|s| s.name.clone()),
                 registered,
                 home_phones,
                 away_phones: registered - home_phones,
+                by_server,
             }
         })
         .collect();
@@ -178,9 +225,9 @@ pub async fn load(st: &AppState) -> Result<ClusterView> {
         pools,
         settings,
         homes,
+        home_sets,
         stats,
         pool_stats,
-        normal,
         worst,
     })
 }
@@ -236,7 +283,8 @@ pub async fn facts(st: &AppState, view: &ClusterView) -> Result<ClusterFacts> {
                 .filter(|s| s.state != ServerState::Active)
                 .map(|s| (s.host.clone(), s.state.to_string()))
                 .collect();
-            let oos: Vec<(&str, &str)> = oos.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            let oos: Vec<(&str, &str)> =
+                oos.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
             let stat = view.pool_stats.iter().find(|x| x.pool_id == p.id);
             PoolFacts {
                 name: p.name.clone(),
@@ -245,7 +293,7 @@ pub async fn facts(st: &AppState, view: &ClusterView) -> Result<ClusterFacts> {
                 phones_by_server: Vec::new(),
                 lint: pool_lint(&p.srv_records(), &oos),
             }
-            .with_phones(stat)
+            .with_phones(stat, &home_names(view, p.id))
         })
         .collect();
     let mut unmatched = Vec::new();
@@ -257,7 +305,10 @@ pub async fn facts(st: &AppState, view: &ClusterView) -> Result<ClusterFacts> {
         }
     }
     let a = &view.settings.alerts;
-    let code_of: HashMap<i64, &str> = tenants.iter().map(|(id, code, _, _)| (*id, code.as_str())).collect();
+    let code_of: HashMap<i64, &str> = tenants
+        .iter()
+        .map(|(id, code, _, _)| (*id, code.as_str()))
+        .collect();
     let flapping = st
         .store
         .flapping_phones(now - a.flap_window_secs, a.flap_moves.max(1))
@@ -274,14 +325,20 @@ pub async fn facts(st: &AppState, view: &ClusterView) -> Result<ClusterFacts> {
     let mut away = Vec::new();
     for s in &view.servers {
         let pools_not_home: Vec<i64> = view
-            .homes
+            .home_sets
             .iter()
-            .filter(|(_, h)| h.is_some_and(|h| h != s.id))
+            .filter(|(_, set)| !set.is_empty() && !set.contains(&s.id))
             .map(|(p, _)| *p)
             .collect();
-        for (phone, code) in st.store.phones_on_for_pools(s.id, &pools_not_home, now - a.failback_after_secs, MAX_AWAY).await? {
+        for (phone, code) in st
+            .store
+            .phones_on_for_pools(s.id, &pools_not_home, now - a.failback_after_secs, MAX_AWAY)
+            .await?
+        {
             let pool_id = tenants.iter().find(|t| t.1 == code).and_then(|t| t.3);
-            let Some(home) = view.home_of(pool_id) else { continue };
+            let Some(home) = view.home_of(pool_id) else {
+                continue;
+            };
             away.push(AwayPhone {
                 endpoint: phone.endpoint,
                 tenant: code,
@@ -305,21 +362,35 @@ pub async fn facts(st: &AppState, view: &ClusterView) -> Result<ClusterFacts> {
 }
 
 trait WithPhones {
-    fn with_phones(self, stat: Option<&PoolStats>) -> Self;
+    fn with_phones(self, stat: Option<&PoolStats>, home_set: &[String]) -> Self;
 }
 
 impl WithPhones for PoolFacts {
-    /// A pool's phones split as home and away is what drift needs; by server is not kept, so
-    /// the away phones are attributed to a pseudo-server named for what they are.
-    fn with_phones(mut self, stat: Option<&PoolStats>) -> Self {
-        if let (Some(stat), Some(home)) = (stat, &self.home) {
-            self.phones_by_server = vec![(home.clone(), stat.home_phones)];
-            if stat.away_phones > 0 {
-                self.phones_by_server.push(("(other servers)".into(), stat.away_phones));
+    /// The pool's phones per server for the drift rule. A pool that shares its top priority
+    /// sends phones to several servers by design (its lint says so); phones on any of them are
+    /// counted under the home server, so only phones off the whole home set count as drift.
+    fn with_phones(mut self, stat: Option<&PoolStats>, home_set: &[String]) -> Self {
+        let (Some(stat), Some(home)) = (stat, self.home.clone()) else {
+            return self;
+        };
+        let mut at_home = 0;
+        for (server, n) in &stat.by_server {
+            if home_set.contains(server) {
+                at_home += n;
+            } else {
+                self.phones_by_server.push((server.clone(), *n));
             }
         }
+        self.phones_by_server.insert(0, (home, at_home));
         self
     }
+}
+
+fn home_names(view: &ClusterView, pool_id: i64) -> Vec<String> {
+    view.home_sets
+        .get(&pool_id)
+        .map(|ids| ids.iter().map(|id| view.server_name(*id)).collect())
+        .unwrap_or_default()
 }
 
 /// Current alerts, computed at most every few seconds.

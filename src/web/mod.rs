@@ -3,6 +3,7 @@
 //! around one shared [`AppState`].
 
 mod accounts;
+mod alerts;
 mod api;
 mod audit;
 pub mod auth;
@@ -13,10 +14,13 @@ mod error;
 mod forms;
 mod health;
 mod login;
+mod metrics;
 mod overview;
 mod pools;
+mod registrations;
 mod routes;
 mod servers;
+mod settings;
 mod shares;
 mod tenants;
 
@@ -110,6 +114,10 @@ fn routes() -> Routes {
         .merge(api::router())
         .merge(shares::router())
         .merge(dns::router())
+        .merge(registrations::router())
+        .merge(alerts::router())
+        .merge(metrics::router())
+        .merge(settings::router())
         .merge(health::router())
 }
 

@@ -1,74 +1,80 @@
-//! The overview: the cluster at a glance.
+//! The overview: per-server phones now against projected and capacity, pools' home/away split,
+//! the alert summary, and each server's last report. Reads maintained counts only.
 
 use askama::Template;
+use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 
-use super::{AppState, PageCtx, Result, Routes, page};
-use crate::domain::model::{Pool, Server};
-use crate::domain::projection::{Projection, Scenario, TenantRef, project, worst_n_minus_one};
-use crate::domain::srv::ClientModel;
+use super::cluster::{ClusterView, PoolStats, ServerStats, alerts, load};
+use super::registrations::age;
+use super::{ApiError, AppState, PageCtx, Result, Routes, page};
+use crate::domain::alerts::{Alert, AlertCounts, count};
 
 pub fn router() -> Routes {
-    Routes::new().get("/", overview)
+    Routes::new()
+        .get("/", overview)
+        .get("/api/v1/servers/stats", api_stats)
 }
 
 #[derive(Template)]
 #[template(path = "overview.html")]
 struct OverviewPage {
     ctx: PageCtx,
-    servers: Vec<Server>,
-    pools: Vec<(Pool, u64, u64)>,
+    view: ClusterView,
     tenants: u64,
     unplaced: u64,
-    normal: Projection,
-    worst: Option<Projection>,
+    counts: AlertCounts,
+    top: Vec<Alert>,
 }
 
 impl OverviewPage {
+    fn age(&self, s: &ServerStats) -> String {
+        age(s.last_report_at)
+    }
+    fn stale(&self, s: &ServerStats) -> bool {
+        s.last_report_at.is_some_and(|t| {
+            jiff::Timestamp::now().as_second() - t > self.view.settings.alerts.stale_after_secs
+        })
+    }
+    fn away_pct(&self, p: &PoolStats) -> String {
+        if p.registered == 0 {
+            "—".into()
+        } else {
+            format!("{:.1}%", p.away_phones as f64 * 100.0 / p.registered as f64)
+        }
+    }
+    fn drifting(&self, p: &PoolStats) -> bool {
+        p.registered > 0
+            && p.away_phones as f64 / p.registered as f64
+                > self.view.settings.alerts.normal_away_share
+    }
     fn worst_load(&self, i: &usize) -> Option<&crate::domain::projection::ServerLoad> {
-        self.worst.as_ref().and_then(|w| w.servers.get(*i))
+        self.view.worst.as_ref().and_then(|w| w.servers.get(*i))
     }
 }
 
 async fn overview(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {
-    let servers = st.store.servers().await?;
-    let counts = st.store.pool_tenant_counts().await?;
-    let pools: Vec<(Pool, u64, u64)> = st
-        .store
-        .pools()
-        .await?
-        .into_iter()
-        .map(|p| {
-            let (t, ph) = counts.get(&p.id).copied().unwrap_or((0, 0));
-            (p, t, ph)
-        })
-        .collect();
+    let view = load(&st).await?;
+    let all = alerts(&st).await?;
     let tenants = st.store.tenant_count().await?;
-    let placed: u64 = pools.iter().map(|(_, t, _)| t).sum();
-    // Projected load is linear in phones, so one stand-in tenant per pool (its expected phones)
-    // gives the same per-server figures as every tenant would, without loading them all.
-    let refs: Vec<_> = servers.iter().map(Server::projection_ref).collect();
-    let pool_refs: Vec<_> = pools.iter().map(|(p, _, _)| p.projection_ref()).collect();
-    let per_pool: Vec<TenantRef> = pools
-        .iter()
-        .enumerate()
-        .map(|(i, (p, _, phones))| TenantRef {
-            code: p.name.clone(),
-            phones: *phones,
-            pool: Some(i),
-        })
-        .collect();
-    let model = ClientModel::Weighted;
-    let normal = project(&refs, &pool_refs, &per_pool, &Scenario::normal(), model);
-    let worst = worst_n_minus_one(&refs, &pool_refs, &per_pool, model);
+    let placed: u64 = st
+        .store
+        .pool_tenant_counts()
+        .await?
+        .values()
+        .map(|(t, _)| t)
+        .sum();
     Ok(page(&OverviewPage {
         ctx,
-        servers,
-        pools,
         tenants,
         unplaced: tenants.saturating_sub(placed),
-        normal,
-        worst,
+        counts: count(&all),
+        top: all.iter().take(5).cloned().collect(),
+        view,
     }))
+}
+
+async fn api_stats(State(st): State<AppState>) -> Result<Json<Vec<ServerStats>>, ApiError> {
+    Ok(Json(load(&st).await?.stats))
 }

@@ -11,6 +11,8 @@ use super::forms::{ConfirmPage, SaveFailure, one, version};
 use super::{AppState, Flash, PageCtx, Result, Routes, page, render_page};
 use crate::domain::FieldErrors;
 use crate::domain::model::{Pool, Server, ServerInput, ServerState};
+use crate::domain::projection::home_server;
+use crate::domain::srv::{ClientModel, srv_shares};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -133,6 +135,10 @@ struct DetailPage {
     ctx: PageCtx,
     server: Server,
     pools: Vec<Pool>,
+    /// Tenants with phones here: code, phones, home here?
+    tenants: Vec<(String, u64, Option<bool>)>,
+    unmatched: Vec<crate::store::PhoneRow>,
+    snapshots: Vec<crate::store::Snapshot>,
 }
 
 async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
@@ -144,7 +150,31 @@ async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -
         .into_iter()
         .filter(|p| p.members.iter().any(|m| m.server_id == id))
         .collect();
-    Ok(page(&DetailPage { ctx, server, pools }))
+    let all_pools = st.store.pools().await?;
+    let servers = st.store.servers().await?;
+    let refs: Vec<_> = servers.iter().map(Server::projection_ref).collect();
+    let home_here = |pool_id: Option<i64>| {
+        let pool = all_pools.iter().find(|p| Some(p.id) == pool_id)?;
+        let shares = srv_shares(&pool.srv_records(), &[], ClientModel::Weighted);
+        home_server(&refs, &shares).map(|h| h.name == server.name)
+    };
+    let tenants = st
+        .store
+        .tenants_on(id, 500)
+        .await?
+        .into_iter()
+        .map(|(_, code, pool_id, phones)| (code, phones, home_here(pool_id)))
+        .collect();
+    let unmatched = st.store.unmatched_on(id, 100).await?;
+    let snapshots = st.store.snapshots_of(id, 10).await?;
+    Ok(page(&DetailPage {
+        ctx,
+        server,
+        pools,
+        tenants,
+        unmatched,
+        snapshots,
+    }))
 }
 
 async fn edit_form(

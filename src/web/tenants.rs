@@ -12,7 +12,11 @@ use super::auth::Principal;
 use super::forms::{ConfirmPage, PageLink, SaveFailure, all, one, pager, q, version};
 use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
 use crate::domain::FieldErrors;
+use crate::domain::alerts::{SplitStatus, TenantFacts, tenant_split};
 use crate::domain::model::{Pool, Tenant, TenantInput};
+use crate::domain::projection::home_server;
+use crate::domain::srv::{ClientModel, srv_shares};
+use crate::store::PhoneRow;
 use crate::store::{PoolFilter, TenantPage, TenantQuery, TenantSort};
 
 pub fn router() -> Routes {
@@ -205,6 +209,7 @@ struct DetailPage {
     ctx: PageCtx,
     tenant: Tenant,
     pools: Vec<Pool>,
+    registrations: TenantRegistrations,
 }
 
 impl DetailPage {
@@ -213,10 +218,92 @@ impl DetailPage {
     }
 }
 
+/// Where a tenant's phones are: per server, the split status, the away phones, the moves.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TenantRegistrations {
+    pub home: Option<String>,
+    pub phones_by_server: Vec<(String, u64)>,
+    pub registered: u64,
+    pub split: Option<SplitStatus>,
+    pub away: Vec<PhoneRow>,
+    pub moves: Vec<(String, String, String, i64)>,
+}
+
+pub async fn tenant_registrations(
+    st: &AppState,
+    tenant: &Tenant,
+    pools: &[Pool],
+) -> Result<TenantRegistrations> {
+    let servers = st.store.servers().await?;
+    let name = |id: Option<i64>| {
+        id.and_then(|id| servers.iter().find(|s| s.id == id))
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| "?".into())
+    };
+    let pool = tenant
+        .pool_id
+        .and_then(|id| pools.iter().find(|p| p.id == id));
+    let refs: Vec<_> = servers.iter().map(|s| s.projection_ref()).collect();
+    let home = pool.and_then(|p| {
+        let shares = srv_shares(&p.srv_records(), &[], ClientModel::Weighted);
+        home_server(&refs, &shares).map(|h| h.name.clone())
+    });
+    let counts = st.store.tenant_phones_by_server(tenant.id).await?;
+    let mut phones_by_server: Vec<(String, u64)> =
+        counts.iter().map(|(s, n)| (name(Some(*s)), *n)).collect();
+    phones_by_server.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let (settings, _) = st.store.settings().await?;
+    let facts = TenantFacts {
+        code: tenant.code.clone(),
+        pool: pool.map(|p| p.name.clone()),
+        home: home.clone(),
+        pool_servers: pool.map(|p| p.server_names()).unwrap_or_default(),
+        expected_phones: tenant.expected_phones,
+        phones_by_server: phones_by_server.clone(),
+    };
+    let home_id = home
+        .as_ref()
+        .and_then(|h| servers.iter().find(|s| &s.name == h))
+        .map(|s| s.id);
+    let away = if counts.len() > 1 || home_id.is_some_and(|h| counts.keys().any(|s| *s != h)) {
+        st.store.tenant_phones(tenant.id, home_id, 200).await?
+    } else {
+        Vec::new()
+    };
+    let moves = st
+        .store
+        .tenant_moves(tenant.id, 50)
+        .await?
+        .into_iter()
+        .map(|m| {
+            (
+                m.endpoint_key,
+                name(m.from_server_id),
+                name(m.to_server_id),
+                m.at,
+            )
+        })
+        .collect();
+    Ok(TenantRegistrations {
+        registered: phones_by_server.iter().map(|(_, n)| n).sum(),
+        split: tenant_split(&facts, &settings.alerts),
+        home,
+        phones_by_server,
+        away,
+        moves,
+    })
+}
+
 async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
     let tenant = st.store.tenant(id).await?;
     let pools = st.store.pools().await?;
-    Ok(page(&DetailPage { ctx, tenant, pools }))
+    let registrations = tenant_registrations(&st, &tenant, &pools).await?;
+    Ok(page(&DetailPage {
+        ctx,
+        tenant,
+        pools,
+        registrations,
+    }))
 }
 
 async fn assign(

@@ -1,0 +1,124 @@
+//! `/metrics` in the Prometheus text format (prometheus-client): phones per server, away phones
+//! per pool, alerts by kind and severity, seconds since each server's last snapshot.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
+
+use super::cluster::{alerts, load};
+use super::{AppState, Result, Routes};
+
+pub fn router() -> Routes {
+    Routes::new().get("/metrics", metrics)
+}
+
+type Labels = Vec<(String, String)>;
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+fn family(registry: &mut Registry, name: &str, help: &str) -> Family<Labels, FloatGauge> {
+    let f = Family::<Labels, FloatGauge>::default();
+    registry.register(name, help, f.clone());
+    f
+}
+
+fn label(k: &str, v: &str) -> Labels {
+    vec![(k.to_string(), v.to_string())]
+}
+
+async fn metrics(State(st): State<AppState>) -> Result<Response> {
+    let view = load(&st).await?;
+    let all = alerts(&st).await?;
+    let now = jiff::Timestamp::now().as_second();
+    let mut registry = Registry::with_prefix("pbx_pools");
+    let phones = family(
+        &mut registry,
+        "server_phones",
+        "Phones registered on the server in its newest snapshot",
+    );
+    let home = family(
+        &mut registry,
+        "server_home_phones",
+        "Registered phones whose pool prefers this server",
+    );
+    let away = family(
+        &mut registry,
+        "server_away_phones",
+        "Registered phones whose pool prefers another server",
+    );
+    let projected = family(
+        &mut registry,
+        "server_projected_phones",
+        "Expected phones of the tenants' pools on this server, nothing down",
+    );
+    let capacity = family(
+        &mut registry,
+        "server_capacity_phones",
+        "Configured capacity of the server",
+    );
+    let age = family(
+        &mut registry,
+        "server_snapshot_age_seconds",
+        "Seconds since the server's last registration snapshot",
+    );
+    for s in &view.stats {
+        let l = label("server", &s.server);
+        phones.get_or_create(&l).set(s.registered as f64);
+        home.get_or_create(&l).set(s.home as f64);
+        away.get_or_create(&l).set(s.away as f64);
+        projected.get_or_create(&l).set(s.projected);
+        if let Some(c) = s.capacity {
+            capacity.get_or_create(&l).set(c as f64);
+        }
+        if let Some(t) = s.last_report_at {
+            age.get_or_create(&l).set((now - t).max(0) as f64);
+        }
+    }
+    let pool_away = family(
+        &mut registry,
+        "pool_away_phones",
+        "Registered phones of the pool on servers other than its home",
+    );
+    let pool_phones = family(
+        &mut registry,
+        "pool_phones",
+        "Registered phones of the pool's tenants",
+    );
+    for p in &view.pool_stats {
+        let l = label("pool", &p.pool);
+        pool_away.get_or_create(&l).set(p.away_phones as f64);
+        pool_phones.get_or_create(&l).set(p.registered as f64);
+    }
+    let alert_family = family(
+        &mut registry,
+        "alerts",
+        "Current alerts by kind and severity",
+    );
+    let mut by: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for a in all.iter() {
+        *by.entry((a.kind.as_str().to_string(), a.severity.as_str().to_string()))
+            .or_default() += 1;
+    }
+    for ((kind, severity), n) in by {
+        alert_family
+            .get_or_create(&vec![("kind".into(), kind), ("severity".into(), severity)])
+            .set(n as f64);
+    }
+    let mut body = String::new();
+    if encode(&mut body, &registry).is_err() {
+        return Ok((StatusCode::INTERNAL_SERVER_ERROR, "metrics encoding failed").into_response());
+    }
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,223 @@
+//! Registration input: the ingest API each PBX pushes to, and the upload/paste page.
+
+use askama::Template;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Multipart, Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::auth::Principal;
+use super::cluster::invalidate;
+use super::{
+    ApiError, AppState, Error, Flash, PageCtx, Result, Routes, fmt_time, page, render_page,
+};
+use crate::domain::model::Server;
+use crate::domain::registrations::{DumpFormat, parse_dump};
+use crate::store::{IngestPolicy, IngestSummary, Snapshot};
+
+pub fn router() -> Routes {
+    Routes::new()
+        .post("/api/v1/servers/{server}/registrations", api_ingest)
+        .get("/registrations", page_list)
+        .post("/registrations", upload)
+}
+
+/// Chooses the dump format: `?format=` wins, then the content type, then a look at the text.
+fn choose_format(
+    query: Option<&str>,
+    content_type: Option<&str>,
+    body: &str,
+) -> Result<DumpFormat> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
+        .map_err(|_| Error::BadRequest("the query string could not be read".into()))?;
+    if let Some((_, f)) = pairs
+        .iter()
+        .find(|(k, _)| k == "format")
+        .filter(|(_, v)| !v.is_empty())
+    {
+        return f
+            .parse::<DumpFormat>()
+            .map_err(|e| Error::BadRequest(e.to_string()));
+    }
+    if let Some(f) = content_type.and_then(DumpFormat::from_content_type) {
+        return Ok(f);
+    }
+    DumpFormat::sniff(body).ok_or_else(|| {
+        Error::BadRequest(
+            "could not tell the dump's format: add ?format=pjsip-contacts|sip-peers|ami-contacts|csv|json".into(),
+        )
+    })
+}
+
+/// Parses and stores one server's dump; a malformed dump is refused whole and the previous
+/// picture stays.
+async fn ingest(
+    st: &AppState,
+    server: &Server,
+    format: DumpFormat,
+    body: &str,
+    actor: &str,
+) -> Result<IngestSummary> {
+    let rows = parse_dump(format, body)
+        .map_err(|e| Error::BadRequest(format!("the {format} dump was refused: {e}")))?;
+    let (settings, _) = st.store.settings().await?;
+    let policy = IngestPolicy::from_settings(&settings);
+    let summary = st
+        .store
+        .ingest(server.id, format.as_str(), &rows, &policy, actor)
+        .await?;
+    invalidate(st);
+    tracing::info!(server = %server.name, contacts = summary.contacts, registered = summary.registered, "snapshot stored");
+    Ok(summary)
+}
+
+async fn api_ingest(
+    State(st): State<AppState>,
+    principal: Principal,
+    Path(server): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<IngestSummary>, ApiError> {
+    let server = st.store.server_by_name(&server).await?;
+    let body = std::str::from_utf8(&body)
+        .map_err(|_| Error::BadRequest("the dump is not UTF-8 text".into()))?;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let format = choose_format(q.as_deref(), ct, body)?;
+    Ok(Json(
+        ingest(&st, &server, format, body, &principal.actor()).await?,
+    ))
+}
+
+struct ServerRow {
+    server: Server,
+    last: Option<Snapshot>,
+    age: String,
+}
+
+#[derive(Template)]
+#[template(path = "registrations.html")]
+struct ListPage {
+    ctx: PageCtx,
+    rows: Vec<ServerRow>,
+    servers: Vec<Server>,
+    formats: [DumpFormat; 5],
+    selected: String,
+    error: Option<String>,
+    history: Vec<(String, Snapshot)>,
+}
+
+/// "3 min ago" style ages for report times.
+pub fn age(at: Option<i64>) -> String {
+    let Some(at) = at else { return "never".into() };
+    let secs = (jiff::Timestamp::now().as_second() - at).max(0);
+    match secs {
+        0..=59 => format!("{secs} s ago"),
+        60..=3599 => format!("{} min ago", secs / 60),
+        3600..=172_799 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago ({})", secs / 86_400, fmt_time(at)),
+    }
+}
+
+async fn list_page(
+    st: &AppState,
+    ctx: PageCtx,
+    selected: String,
+    error: Option<String>,
+) -> Result<ListPage> {
+    let servers = st.store.servers().await?;
+    let latest = st.store.latest_snapshots().await?;
+    let mut history = Vec::new();
+    for s in &servers {
+        for snap in st.store.snapshots_of(s.id, 5).await? {
+            history.push((s.name.clone(), snap));
+        }
+    }
+    history.sort_by_key(|h| std::cmp::Reverse(h.1.received_at));
+    history.truncate(30);
+    let rows = servers
+        .iter()
+        .map(|s| {
+            let last = latest.iter().find(|x| x.server_id == s.id).cloned();
+            ServerRow {
+                age: age(last.as_ref().map(|l| l.received_at)),
+                server: s.clone(),
+                last,
+            }
+        })
+        .collect();
+    Ok(ListPage {
+        ctx,
+        rows,
+        servers,
+        formats: DumpFormat::ALL,
+        selected,
+        error,
+        history,
+    })
+}
+
+async fn page_list(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {
+    Ok(page(&list_page(&st, ctx, String::new(), None).await?))
+}
+
+/// The upload form: a server, a format (or auto), and a pasted or uploaded dump.
+async fn upload(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    principal: Principal,
+    mut form: Multipart,
+) -> Result<Response> {
+    let (mut server, mut format, mut text, mut file) =
+        (String::new(), String::new(), String::new(), String::new());
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| Error::BadRequest(format!("the upload could not be read: {e}")))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| Error::BadRequest(format!("the upload could not be read: {e}")))?;
+        let value = String::from_utf8(bytes.to_vec())
+            .map_err(|_| Error::BadRequest(format!("{name} is not UTF-8 text")))?;
+        match name.as_str() {
+            "server" => server = value,
+            "format" => format = value,
+            "dump" => text = value,
+            "file" => file = value,
+            _ => {}
+        }
+    }
+    if !file.trim().is_empty() {
+        text = file;
+    }
+    let refuse = |msg: String| async {
+        let p = list_page(&st, ctx.clone(), server.clone(), Some(msg)).await?;
+        Ok::<Response, Error>(render_page(StatusCode::UNPROCESSABLE_ENTITY, &p))
+    };
+    let Ok(srv) = st.store.server_by_name(server.trim()).await else {
+        return refuse("choose the server that produced the dump".into()).await;
+    };
+    let query = (!format.is_empty()).then(|| format!("format={format}"));
+    let fmt = match choose_format(query.as_deref(), None, &text) {
+        Ok(f) => f,
+        Err(e) => return refuse(e.to_string()).await,
+    };
+    match ingest(&st, &srv, fmt, &text, &principal.actor()).await {
+        Ok(s) => Ok(Flash::redirect(
+            "/registrations",
+            format!(
+                "{}: {} contacts read, {} phones registered, {} matched to tenants, {} unmatched, {} moved here.",
+                srv.name, s.contacts, s.registered, s.matched, s.unmatched, s.moves
+            ),
+        )
+        .into_response()),
+        Err(Error::BadRequest(msg)) => refuse(msg).await,
+        Err(e) => Err(e),
+    }
+}
