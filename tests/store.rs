@@ -452,3 +452,74 @@ async fn demo_loads_once_and_only_into_an_empty_database() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn ingest_maintains_counts_and_moves_on_every_backend() {
+    use pbx_pools::domain::demo_registrations::source_document_rounds;
+    use pbx_pools::domain::registrations::{DumpFormat, TenantMatcher, parse_dump};
+    use pbx_pools::store::IngestPolicy;
+    for_each_backend(|store, label| async move {
+        store
+            .load_demo(&source_document_cluster(), "demo")
+            .await
+            .unwrap();
+        let contacts = store
+            .load_demo_registrations(&source_document_rounds(), 7200)
+            .await
+            .unwrap();
+        assert!(contacts > 500, "{label}");
+        let latest = store.latest_snapshots().await.unwrap();
+        assert_eq!(latest.len(), 6, "{label}: every demo server reported");
+        let canistracci = store.tenant_by_code("CANISTRACCI").await.unwrap();
+        let by_server = store.tenant_phones_by_server(canistracci.id).await.unwrap();
+        assert_eq!(
+            by_server
+                .values()
+                .copied()
+                .collect::<Vec<_>>()
+                .iter()
+                .sum::<u64>(),
+            48,
+            "{label}"
+        );
+        assert_eq!(by_server.len(), 2);
+        let esposito = store.tenant_by_code("ESPOSITO").await.unwrap();
+        assert_eq!(
+            store.tenant_moves(esposito.id, 10).await.unwrap().len(),
+            3,
+            "{label}: the flapping phone"
+        );
+        let since = jiff::Timestamp::now().as_second() - 3600;
+        let flapping = store.flapping_phones(since, 3).await.unwrap();
+        assert_eq!(flapping.len(), 1, "{label}");
+        assert_eq!(flapping[0].0, "101-esposito");
+        assert_eq!(flapping[0].3.len(), 2);
+        let pools = store.pool_server_counts().await.unwrap();
+        assert!(pools.iter().any(|(p, _, n)| p.is_some() && *n > 0));
+        let voip2 = store.server_by_name("voip2").await.unwrap();
+        let unmatched = store.unmatched_on(voip2.id, 10).await.unwrap();
+        assert_eq!(unmatched.len(), 2, "{label}");
+
+        // A new report replaces the picture: voip2 now reports nothing.
+        let policy = IngestPolicy {
+            matcher: TenantMatcher::default(),
+            stale_after_secs: 900,
+            retention_secs: 86_400,
+        };
+        let empty = parse_dump(DumpFormat::PjsipContacts, "No objects found.").unwrap();
+        let s = store
+            .ingest(voip2.id, "pjsip-contacts", &empty, &policy, "t")
+            .await
+            .unwrap();
+        assert_eq!((s.registered, s.unmatched), (0, 0));
+        assert!(store.unmatched_on(voip2.id, 10).await.unwrap().is_empty());
+        let by_server = store.tenant_phones_by_server(canistracci.id).await.unwrap();
+        assert_eq!(
+            by_server.len(),
+            1,
+            "{label}: only voip1 still lists CANISTRACCI"
+        );
+        assert!(store.data_version().await.unwrap().1 > 0);
+    })
+    .await;
+}

@@ -9,6 +9,7 @@ use pbx_pools::domain::auth::Role;
 
 fn concrete(path: &str) -> String {
     path.replace("{id}", "1")
+        .replace("{kind}", "server")
         .replace("{name}", "voip1")
         .replace("{code}", "ACME")
         .replace("{server}", "voip1")

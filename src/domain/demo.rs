@@ -119,7 +119,7 @@ pub fn source_document_cluster() -> DemoCluster {
         tenant("RICCI", "Ricci Dental", 9, Some("pbxB")),
         tenant("MARINO", "Marino Shipping", 210, Some("wiki")),
         tenant("GRECO", "Greco Pharma", 75, Some("wiki")),
-        tenant("BRUNO", "Bruno Legal", 18, None),
+        tenant("BRUNO", "Bruno Legal", 18, Some("pbxB")),
         tenant("GALLO", "Gallo Retail", 33, None),
     ];
     DemoCluster {

@@ -269,6 +269,17 @@ impl Store {
         })
     }
 
+    /// Changes whenever anything alerts depend on changes: every edit writes an audit entry and
+    /// every report a snapshot. Cheap enough to ask on every page.
+    pub async fn data_version(&self) -> Result<(i64, i64)> {
+        let r = sqlx::query(
+            "SELECT COALESCE((SELECT MAX(id) FROM audit_log), 0) AS a, COALESCE((SELECT MAX(id) FROM snapshots), 0) AS s",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((r.try_get("a")?, r.try_get("s")?))
+    }
+
     /// The newest snapshot of every server that has reported.
     pub async fn latest_snapshots(&self) -> Result<Vec<Snapshot>> {
         let rows = sqlx::query(

@@ -394,9 +394,13 @@ fn home_names(view: &ClusterView, pool_id: i64) -> Vec<String> {
 }
 
 /// Current alerts, computed at most every few seconds.
+/// Reused while the data is unchanged (any instance's change moves `data_version`) and for at
+/// most a few seconds, since some rules depend on the clock (stale reports, failback lag).
 pub async fn alerts(st: &AppState) -> Result<Arc<Vec<Alert>>> {
+    let version = st.store.data_version().await?;
     if let Ok(cache) = st.inner.alerts.lock()
-        && let Some((at, alerts)) = cache.as_ref()
+        && let Some((at, v, alerts)) = cache.as_ref()
+        && *v == version
         && at.elapsed() < ALERT_TTL
     {
         return Ok(alerts.clone());
@@ -405,7 +409,7 @@ pub async fn alerts(st: &AppState) -> Result<Arc<Vec<Alert>>> {
     let facts = facts(st, &view).await?;
     let alerts = Arc::new(evaluate(&facts, &view.settings.alerts));
     if let Ok(mut cache) = st.inner.alerts.lock() {
-        *cache = Some((Instant::now(), alerts.clone()));
+        *cache = Some((Instant::now(), version, alerts.clone()));
     }
     Ok(alerts)
 }

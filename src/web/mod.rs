@@ -43,6 +43,13 @@ use crate::store::{DbSessionStore, Store};
 /// Largest request body accepted: registration dumps of 100,000 contacts fit comfortably.
 pub const BODY_LIMIT: usize = 32 * 1024 * 1024;
 
+/// Alerts computed at a time for a data version (see `cluster::alerts`).
+pub type AlertCache = (
+    std::time::Instant,
+    (i64, i64),
+    Arc<Vec<crate::domain::alerts::Alert>>,
+);
+
 /// How the web layer behaves; the CLI fills it from flags.
 #[derive(Debug, Clone)]
 pub struct WebConfig {
@@ -74,7 +81,7 @@ pub struct Inner {
     /// One-time token of the first-admin setup link, while no user exists.
     pub setup_token: Mutex<Option<String>>,
     /// Alerts computed recently, reused for a few seconds (see `cluster::alerts`).
-    pub alerts: Mutex<Option<(std::time::Instant, Arc<Vec<crate::domain::alerts::Alert>>)>>,
+    pub alerts: Mutex<Option<AlertCache>>,
 }
 
 impl AppState {
