@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod auth;
 pub mod demo;
 pub mod demo_registrations;
+pub mod dnscheck;
 pub mod model;
 pub mod names;
 pub mod placement;

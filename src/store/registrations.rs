@@ -415,37 +415,39 @@ impl Store {
         Ok(rows.iter().map(phone_from_row).collect::<Result<_, _>>()?)
     }
 
-    /// Registered phones on `server_id` whose tenant's pool is one of `pool_ids` and that have
-    /// been there since before `before` (the failback candidates).
-    pub async fn phones_on_for_pools(
+    /// Registered phones of `tenant_ids` on `server_id` that have been there since before
+    /// `before` (the failback candidates), with their tenant's code. Reads only those tenants'
+    /// rows of that server (index on server and tenant).
+    pub async fn away_phones(
         &self,
         server_id: i64,
-        pool_ids: &[i64],
+        tenant_ids: &[i64],
         before: i64,
         limit: u32,
     ) -> Result<Vec<(PhoneRow, String)>> {
-        if pool_ids.is_empty() {
-            return Ok(Vec::new());
+        let mut out = Vec::new();
+        for chunk in tenant_ids.chunks(500) {
+            let ids = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let rows = sqlx::query(&format!(
+                "SELECT r.endpoint, r.server_id, s.name AS server_name, r.tenant_id, r.contact, r.user_agent, r.status, p.since, t.code \
+                 FROM registrations r JOIN tenants t ON t.id = r.tenant_id JOIN servers s ON s.id = r.server_id \
+                 JOIN phones p ON p.endpoint_key = r.endpoint_key AND p.server_id = r.server_id \
+                 WHERE r.server_id = $1 AND r.tenant_id IN ({ids}) AND r.registered = 1 AND p.since < $2 LIMIT {limit}"
+            ))
+            .bind(server_id)
+            .bind(before)
+            .fetch_all(&self.pool)
+            .await?;
+            for r in &rows {
+                out.push((phone_from_row(r)?, r.try_get("code")?));
+            }
         }
-        let ids = pool_ids
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let rows = sqlx::query(&format!(
-            "SELECT r.endpoint, r.server_id, s.name AS server_name, r.tenant_id, r.contact, r.user_agent, r.status, p.since, t.code \
-             FROM registrations r JOIN tenants t ON t.id = r.tenant_id JOIN servers s ON s.id = r.server_id \
-             JOIN phones p ON p.endpoint_key = r.endpoint_key AND p.server_id = r.server_id \
-             WHERE r.server_id = $1 AND r.registered = 1 AND t.pool_id IN ({ids}) AND p.since < $2 LIMIT {limit}"
-        ))
-        .bind(server_id)
-        .bind(before)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((phone_from_row(r)?, r.try_get("code")?)))
-            .collect::<Result<Vec<_>, sqlx::Error>>()
-            .map_err(Into::into)
+        out.truncate(limit as usize);
+        Ok(out)
     }
 
     /// Phones that moved at least `min_moves` times since `since`: endpoint, tenant id, moves,

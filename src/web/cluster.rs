@@ -19,8 +19,9 @@ use crate::domain::projection::{
 use crate::domain::settings::Settings;
 use crate::domain::srv::{ClientModel, pool_lint, srv_shares};
 
-/// How long computed alerts are reused.
-const ALERT_TTL: Duration = Duration::from_secs(10);
+/// How long computed alerts are reused while the data does not change: some rules depend on the
+/// clock (stale reports, failback lag, flapping windows).
+const ALERT_TTL: Duration = Duration::from_secs(30);
 /// Away phones examined for failback lag, at most.
 const MAX_AWAY: u32 = 20_000;
 
@@ -60,6 +61,7 @@ pub struct PoolStats {
     pub by_server: Vec<(String, u64)>,
 }
 
+#[derive(Clone)]
 pub struct ClusterView {
     pub servers: Vec<Server>,
     pub pools: Vec<Pool>,
@@ -73,6 +75,8 @@ pub struct ClusterView {
     pub pool_stats: Vec<PoolStats>,
     pub worst: Option<Projection>,
     pub any_registrations: bool,
+    pub tenants: u64,
+    pub unplaced: u64,
 }
 
 impl ClusterView {
@@ -89,8 +93,25 @@ impl ClusterView {
     }
 }
 
-/// Loads the view: a handful of small queries, whatever the number of phones.
-pub async fn load(st: &AppState) -> Result<ClusterView> {
+/// The view for the current data: reused while nothing changed (every change moves the data
+/// version, on any instance); report ages are computed when a page is rendered.
+pub async fn load(st: &AppState) -> Result<Arc<ClusterView>> {
+    let version = st.store.data_version().await?;
+    if let Ok(cache) = st.inner.view.lock()
+        && let Some((v, view)) = cache.as_ref()
+        && *v == version
+    {
+        return Ok(view.clone());
+    }
+    let view = Arc::new(build(st).await?);
+    if let Ok(mut cache) = st.inner.view.lock() {
+        *cache = Some((version, view.clone()));
+    }
+    Ok(view)
+}
+
+/// Builds the view: a handful of small queries, whatever the number of phones.
+async fn build(st: &AppState) -> Result<ClusterView> {
     let servers = st.store.servers().await?;
     let pools = st.store.pools().await?;
     let (settings, _) = st.store.settings().await?;
@@ -219,8 +240,12 @@ pub async fn load(st: &AppState) -> Result<ClusterView> {
             }
         })
         .collect();
+    let tenants: u64 = st.store.tenant_count().await?;
+    let placed: u64 = expected.values().map(|(t, _)| t).sum();
     Ok(ClusterView {
         any_registrations: !snapshots.is_empty(),
+        tenants,
+        unplaced: tenants.saturating_sub(placed),
         servers,
         pools,
         settings,
@@ -239,8 +264,22 @@ pub async fn facts(st: &AppState, view: &ClusterView) -> Result<ClusterFacts> {
     let tenants = st.store.tenant_placements().await?;
     let counts = st.store.tenant_server_counts().await?;
     let mut by_tenant: HashMap<i64, Vec<(String, u64)>> = HashMap::new();
+    let pool_of_tenant: HashMap<i64, Option<i64>> = tenants
+        .iter()
+        .map(|(id, _, _, pool)| (*id, *pool))
+        .collect();
+    // Tenants with phones away from home, per server: the only rows failback lag needs.
+    let mut away_tenants: HashMap<i64, Vec<i64>> = HashMap::new();
     for (t, s, n) in counts {
         by_tenant.entry(t).or_default().push((name(s), n));
+        let home_set = pool_of_tenant
+            .get(&t)
+            .copied()
+            .flatten()
+            .and_then(|p| view.home_sets.get(&p));
+        if home_set.is_some_and(|set| !set.is_empty() && !set.contains(&s)) {
+            away_tenants.entry(s).or_default().push(t);
+        }
     }
     let pool_by_id: HashMap<i64, &Pool> = view.pools.iter().map(|p| (p.id, p)).collect();
     let tenant_facts = tenants
@@ -309,6 +348,10 @@ pub async fn facts(st: &AppState, view: &ClusterView) -> Result<ClusterFacts> {
         .iter()
         .map(|(id, code, _, _)| (*id, code.as_str()))
         .collect();
+    let pool_of_code: HashMap<&str, Option<i64>> = tenants
+        .iter()
+        .map(|(_, code, _, pool)| (code.as_str(), *pool))
+        .collect();
     let flapping = st
         .store
         .flapping_phones(now - a.flap_window_secs, a.flap_moves.max(1))
@@ -324,18 +367,15 @@ pub async fn facts(st: &AppState, view: &ClusterView) -> Result<ClusterFacts> {
     // Failback candidates: phones away from home since before the grace period.
     let mut away = Vec::new();
     for s in &view.servers {
-        let pools_not_home: Vec<i64> = view
-            .home_sets
-            .iter()
-            .filter(|(_, set)| !set.is_empty() && !set.contains(&s.id))
-            .map(|(p, _)| *p)
-            .collect();
+        let Some(tenant_ids) = away_tenants.get(&s.id) else {
+            continue;
+        };
         for (phone, code) in st
             .store
-            .phones_on_for_pools(s.id, &pools_not_home, now - a.failback_after_secs, MAX_AWAY)
+            .away_phones(s.id, tenant_ids, now - a.failback_after_secs, MAX_AWAY)
             .await?
         {
-            let pool_id = tenants.iter().find(|t| t.1 == code).and_then(|t| t.3);
+            let pool_id = pool_of_code.get(code.as_str()).copied().flatten();
             let Some(home) = view.home_of(pool_id) else {
                 continue;
             };
@@ -417,6 +457,9 @@ pub async fn alerts(st: &AppState) -> Result<Arc<Vec<Alert>>> {
 /// Drops cached alerts after a change.
 pub fn invalidate(st: &AppState) {
     if let Ok(mut cache) = st.inner.alerts.lock() {
+        *cache = None;
+    }
+    if let Ok(mut cache) = st.inner.view.lock() {
         *cache = None;
     }
 }

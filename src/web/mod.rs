@@ -50,6 +50,9 @@ pub type AlertCache = (
     Arc<Vec<crate::domain::alerts::Alert>>,
 );
 
+/// The cluster view for a data version (see `cluster::load`).
+pub type ViewCache = ((i64, i64), Arc<cluster::ClusterView>);
+
 /// How the web layer behaves; the CLI fills it from flags.
 #[derive(Debug, Clone)]
 pub struct WebConfig {
@@ -82,6 +85,8 @@ pub struct Inner {
     pub setup_token: Mutex<Option<String>>,
     /// Alerts computed recently, reused for a few seconds (see `cluster::alerts`).
     pub alerts: Mutex<Option<AlertCache>>,
+    /// The cluster view for a data version (see `cluster::load`).
+    pub view: Mutex<Option<ViewCache>>,
 }
 
 impl AppState {
@@ -97,6 +102,7 @@ impl AppState {
                 config,
                 setup_token: Mutex::new(None),
                 alerts: Mutex::new(None),
+                view: Mutex::new(None),
             }),
         }
     }

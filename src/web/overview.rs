@@ -5,6 +5,7 @@ use askama::Template;
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
+use std::sync::Arc;
 
 use super::cluster::{ClusterView, PoolStats, ServerStats, alerts, load};
 use super::registrations::age;
@@ -21,9 +22,7 @@ pub fn router() -> Routes {
 #[template(path = "overview.html")]
 struct OverviewPage {
     ctx: PageCtx,
-    view: ClusterView,
-    tenants: u64,
-    unplaced: u64,
+    view: Arc<ClusterView>,
     counts: AlertCounts,
     top: Vec<Alert>,
 }
@@ -57,18 +56,8 @@ impl OverviewPage {
 async fn overview(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {
     let view = load(&st).await?;
     let all = alerts(&st).await?;
-    let tenants = st.store.tenant_count().await?;
-    let placed: u64 = st
-        .store
-        .pool_tenant_counts()
-        .await?
-        .values()
-        .map(|(t, _)| t)
-        .sum();
     Ok(page(&OverviewPage {
         ctx,
-        tenants,
-        unplaced: tenants.saturating_sub(placed),
         counts: count(&all),
         top: all.iter().take(5).cloned().collect(),
         view,
@@ -76,5 +65,5 @@ async fn overview(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> 
 }
 
 async fn api_stats(State(st): State<AppState>) -> Result<Json<Vec<ServerStats>>, ApiError> {
-    Ok(Json(load(&st).await?.stats))
+    Ok(Json(load(&st).await?.stats.clone()))
 }
