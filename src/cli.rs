@@ -35,6 +35,8 @@ pub enum Command {
     /// Print the SRV records of pools as a BIND zone snippet, nsupdate script, JSON, octoDNS
     /// YAML or DNSControl lines.
     Export(ExportArgs),
+    /// Check the live DNS against the export: exit 0 in sync, 1 drift, 2 DNS could not be asked.
+    CheckDns(CheckDnsArgs),
     /// Manage users (admins change things, viewers only look).
     #[command(subcommand)]
     User(UserCommand),
@@ -68,6 +70,25 @@ pub struct ExportArgs {
     /// nsupdate: the TSIG key name to pass with -k.
     #[arg(long)]
     key: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckDnsArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// Name server to ask, as IP or IP:PORT (repeatable); default: the settings' list, else the
+    /// system's resolver.
+    #[arg(long = "nameserver")]
+    nameservers: Vec<String>,
+    /// Pool to check (repeatable); all pools when none is given.
+    #[arg(long = "pool")]
+    pools: Vec<String>,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Per-query timeout in milliseconds (default: the settings', 3000).
+    #[arg(long)]
+    timeout_ms: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +165,17 @@ pub async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Command::Export(args) => export(args).await,
+        Command::CheckDns(args) => {
+            // Exit codes for cron and monitoring: 0 in sync, 1 drift, 2 could not check.
+            let code = match check_dns(args).await {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    2
+                }
+            };
+            std::process::exit(code);
+        }
         Command::User(cmd) => user(cmd).await,
         Command::Token(cmd) => token(cmd).await,
     }
@@ -193,6 +225,34 @@ async fn export(args: ExportArgs) -> CliResult {
     let (text, _) = export_text(&pools, &params).map_err(|e| e.to_string())?;
     print!("{text}");
     Ok(())
+}
+
+async fn check_dns(args: CheckDnsArgs) -> Result<i32, Box<dyn std::error::Error + Send + Sync>> {
+    let nameservers = crate::domain::settings::parse_nameservers(&args.nameservers.join(","))?;
+    let store = Store::open(&args.db.database_url).await?;
+    let (mut settings, _) = store.settings().await?;
+    if let Some(ms) = args.timeout_ms {
+        settings.dns_timeout_ms = ms;
+    }
+    let pools = store.pools().await?;
+    for p in &args.pools {
+        if !pools.iter().any(|x| &x.name == p) {
+            return Err(format!("there is no pool named {p:?}").into());
+        }
+    }
+    let report = crate::dnscheck::check(
+        &crate::dnscheck::options(&settings, &nameservers),
+        &pools,
+        &args.pools,
+    )
+    .await;
+    store.save_dns_check(&report, &cli_actor()).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", crate::dnscheck::render_text(&report));
+    }
+    Ok(report.exit_code())
 }
 
 async fn user(cmd: UserCommand) -> CliResult {
@@ -335,6 +395,7 @@ async fn serve(args: ServeArgs) -> CliResult {
         );
     }
     tokio::spawn(purge_sessions(store.clone()));
+    tokio::spawn(background_dns_check(state.clone()));
     let app = router(state);
     println!("pbx-pools listening on http://{addr}");
     axum::serve(
@@ -354,6 +415,44 @@ async fn purge_sessions(store: Store) {
         tick.tick().await;
         if let Err(e) = store.purge_expired_sessions().await {
             tracing::warn!(error = %e, "purging expired sessions failed");
+        }
+    }
+}
+
+/// Runs the DNS check on the settings' interval. Several instances may share the database: the
+/// one holding the lease runs it, the others skip their turn.
+async fn background_dns_check(state: AppState) {
+    let holder = format!(
+        "{}-{}",
+        std::process::id(),
+        crate::domain::auth::new_secret("").unwrap_or_default()
+    );
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    let mut last_run = 0i64;
+    loop {
+        tick.tick().await;
+        let Ok((settings, _)) = state.store.settings().await else {
+            continue;
+        };
+        let every = settings.dns_check_minutes as i64 * 60;
+        let now = jiff::Timestamp::now().as_second();
+        if every == 0 || now - last_run < every {
+            continue;
+        }
+        match state
+            .store
+            .try_lease("dns-check", &holder, every.max(60))
+            .await
+        {
+            Ok(true) => {
+                last_run = now;
+                match crate::web::run_dns_check(&state, "background").await {
+                    Ok(r) => tracing::info!(exit_code = r.exit_code(), "background DNS check"),
+                    Err(e) => tracing::warn!(error = %e, "background DNS check failed"),
+                }
+            }
+            Ok(false) => last_run = now,
+            Err(e) => tracing::warn!(error = %e, "DNS check lease"),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod dnscheck;
 pub mod domain;
 pub mod store;
 pub mod web;

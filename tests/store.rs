@@ -523,3 +523,26 @@ async fn ingest_maintains_counts_and_moves_on_every_backend() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn one_instance_at_a_time_holds_a_job_lease() {
+    for_each_backend(|store, label| async move {
+        assert!(
+            store.try_lease("dns-check", "a", 60).await.unwrap(),
+            "{label}"
+        );
+        assert!(
+            !store.try_lease("dns-check", "b", 60).await.unwrap(),
+            "{label}: b must wait"
+        );
+        assert!(
+            store.try_lease("dns-check", "a", 60).await.unwrap(),
+            "{label}: a renews"
+        );
+        assert!(store.try_lease("other-job", "b", 60).await.unwrap());
+        // An expired lease can be taken over.
+        assert!(store.try_lease("short", "a", -1).await.unwrap());
+        assert!(store.try_lease("short", "b", 60).await.unwrap(), "{label}");
+    })
+    .await;
+}

@@ -399,6 +399,9 @@ async fn settings_are_validated_and_the_rule_tester_shows_matches() {
         ("tenant_rule", "(unclosed"),
         ("retention_days", "7"),
         ("dns_check_minutes", "5"),
+        ("dns_nameservers", ""),
+        ("dns_timeout_ms", "2000"),
+        ("dns_attempts", "2"),
     ];
     let res = app.post_form("/settings", &form).await;
     assert_eq!(res.status, 422);

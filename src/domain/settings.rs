@@ -16,6 +16,12 @@ pub struct Settings {
     pub retention_days: u32,
     /// How often the background DNS check runs, in minutes (0: never).
     pub dns_check_minutes: u32,
+    /// Name servers the DNS check asks (`HOST:PORT` or an IP), comma-separated; empty: the
+    /// system's resolver.
+    pub dns_nameservers: String,
+    /// Per-query timeout of the DNS check, in milliseconds, and how many times a query is sent.
+    pub dns_timeout_ms: u32,
+    pub dns_attempts: u32,
 }
 
 impl Default for Settings {
@@ -25,6 +31,9 @@ impl Default for Settings {
             tenant_rule: TenantMatcher::default_rule().to_string(),
             retention_days: 14,
             dns_check_minutes: 15,
+            dns_nameservers: String::new(),
+            dns_timeout_ms: 3000,
+            dns_attempts: 2,
         }
     }
 }
@@ -52,6 +61,9 @@ pub struct SettingsInput {
     pub tenant_rule: String,
     pub retention_days: String,
     pub dns_check_minutes: String,
+    pub dns_nameservers: String,
+    pub dns_timeout_ms: String,
+    pub dns_attempts: String,
 }
 
 fn num(errors: &mut FieldErrors, field: &str, v: &str, min: f64, max: f64) -> Option<f64> {
@@ -76,6 +88,9 @@ impl SettingsInput {
             tenant_rule: s.tenant_rule.clone(),
             retention_days: s.retention_days.to_string(),
             dns_check_minutes: s.dns_check_minutes.to_string(),
+            dns_nameservers: s.dns_nameservers.clone(),
+            dns_timeout_ms: s.dns_timeout_ms.to_string(),
+            dns_attempts: s.dns_attempts.to_string(),
         }
     }
 
@@ -119,6 +134,17 @@ impl SettingsInput {
             0.0,
             10_080.0,
         );
+        let timeout = num(
+            &mut e,
+            "dns_timeout_ms",
+            &self.dns_timeout_ms,
+            50.0,
+            60_000.0,
+        );
+        let attempts = num(&mut e, "dns_attempts", &self.dns_attempts, 1.0, 10.0);
+        if let Err(msg) = parse_nameservers(&self.dns_nameservers) {
+            e.add("dns_nameservers", msg);
+        }
         if let Err(msg) = TenantMatcher::new(self.tenant_rule.trim()) {
             e.add("tenant_rule", msg);
         }
@@ -135,8 +161,27 @@ impl SettingsInput {
             tenant_rule: self.tenant_rule.trim().to_string(),
             retention_days: retention.unwrap_or(14.0) as u32,
             dns_check_minutes: dns.unwrap_or(15.0) as u32,
+            dns_nameservers: self.dns_nameservers.trim().to_string(),
+            dns_timeout_ms: timeout.unwrap_or(3000.0) as u32,
+            dns_attempts: attempts.unwrap_or(2.0) as u32,
         })
     }
+}
+
+/// Name servers as `IP` or `IP:PORT` (port 53 when omitted), comma- or space-separated.
+pub fn parse_nameservers(text: &str) -> Result<Vec<std::net::SocketAddr>, String> {
+    text.split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<std::net::SocketAddr>()
+                .or_else(|_| {
+                    s.parse::<std::net::IpAddr>()
+                        .map(|ip| std::net::SocketAddr::new(ip, 53))
+                })
+                .map_err(|_| format!("{s:?} is not an IP address or IP:PORT"))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -156,6 +201,16 @@ mod tests {
         for f in ["normal_away_pct", "tenant_rule", "retention_days"] {
             assert!(e.get(f).is_some(), "{f}");
         }
+        let mut ns = input.clone();
+        ns.dns_nameservers = "192.0.2.53, [2001:db8::53]:5353".into();
+        assert_eq!(
+            parse_nameservers(&ns.validate().unwrap().dns_nameservers)
+                .unwrap()
+                .len(),
+            2
+        );
+        ns.dns_nameservers = "ns1.example.com".into();
+        assert!(ns.validate().unwrap_err().get("dns_nameservers").is_some());
         let mut no_group = input;
         no_group.tenant_rule = "^(.*)$".into();
         assert!(

@@ -27,6 +27,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "registrations",
         include_str!("../../migrations/sqlite/0003_registrations.sql"),
     ),
+    (
+        4,
+        "dns_checks",
+        include_str!("../../migrations/sqlite/0004_dns_checks.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -44,6 +49,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         3,
         "registrations",
         include_str!("../../migrations/postgres/0003_registrations.sql"),
+    ),
+    (
+        4,
+        "dns_checks",
+        include_str!("../../migrations/postgres/0004_dns_checks.sql"),
     ),
 ];
 

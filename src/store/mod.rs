@@ -6,6 +6,7 @@
 mod accounts;
 mod audit;
 mod demo;
+mod dns;
 mod import;
 mod migrate;
 mod pools;
@@ -19,7 +20,7 @@ pub use accounts::{ApiToken, User};
 pub use audit::{AuditEntry, AuditQuery};
 pub use demo::DemoSummary;
 pub use import::ImportOutcome;
-pub use registrations::{IngestPolicy, IngestSummary, PhoneMove, PhoneRow, Snapshot};
+pub use registrations::{DataVersion, IngestPolicy, IngestSummary, PhoneMove, PhoneRow, Snapshot};
 pub use sessions::DbSessionStore;
 pub use tenants::{PoolFilter, TenantPage, TenantQuery, TenantSort};
 

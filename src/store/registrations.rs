@@ -10,6 +10,9 @@ use std::collections::HashMap;
 use super::{Result, Store, now};
 use crate::domain::registrations::{Registration, TenantMatcher, normalise_tenant_code};
 
+/// Newest ids of the audit log, snapshots and DNS checks: it moves with every change.
+pub type DataVersion = (i64, i64, i64);
+
 /// Rows per multi-row INSERT (8 parameters each): far below both backends' limits.
 const BATCH: usize = 500;
 
@@ -271,13 +274,14 @@ impl Store {
 
     /// Changes whenever anything alerts depend on changes: every edit writes an audit entry and
     /// every report a snapshot. Cheap enough to ask on every page.
-    pub async fn data_version(&self) -> Result<(i64, i64)> {
+    pub async fn data_version(&self) -> Result<DataVersion> {
         let r = sqlx::query(
-            "SELECT COALESCE((SELECT MAX(id) FROM audit_log), 0) AS a, COALESCE((SELECT MAX(id) FROM snapshots), 0) AS s",
+            "SELECT COALESCE((SELECT MAX(id) FROM audit_log), 0) AS a, COALESCE((SELECT MAX(id) FROM snapshots), 0) AS s, \
+             COALESCE((SELECT MAX(id) FROM dns_checks), 0) AS d",
         )
         .fetch_one(&self.pool)
         .await?;
-        Ok((r.try_get("a")?, r.try_get("s")?))
+        Ok((r.try_get("a")?, r.try_get("s")?, r.try_get("d")?))
     }
 
     /// The newest snapshot of every server that has reported.

@@ -447,7 +447,13 @@ pub async fn alerts(st: &AppState) -> Result<Arc<Vec<Alert>>> {
     }
     let view = load(st).await?;
     let facts = facts(st, &view).await?;
-    let alerts = Arc::new(evaluate(&facts, &view.settings.alerts));
+    let mut alerts = evaluate(&facts, &view.settings.alerts);
+    if let Some((report, _)) = st.store.latest_dns_check().await? {
+        alerts.extend(report.alerts());
+        // Worst first, as the rules order them.
+        alerts.sort_by_key(|a| std::cmp::Reverse(a.severity));
+    }
+    let alerts = Arc::new(alerts);
     if let Ok(mut cache) = st.inner.alerts.lock() {
         *cache = Some((Instant::now(), version, alerts.clone()));
     }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::auth::Principal;
 use super::{ApiError, AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
 use crate::domain::FieldErrors;
+use crate::domain::dnscheck::CheckReport;
 use crate::domain::model::{Pool, Transport};
 use crate::domain::zone::{
     ExportFormat, ExportOptions, ImportProposal, ParsedZone, parse_zone_file, propose_import,
@@ -23,6 +24,47 @@ pub fn router() -> Routes {
         .get("/dns/import", import_form)
         .post("/dns/import", import)
         .get("/api/v1/export", api_export)
+        .post("/dns/check", run_check_page)
+        .get("/api/v1/dns/check", api_check)
+}
+
+/// Runs the live check with the settings' name servers, stores and returns the result.
+pub async fn run_check(st: &AppState, actor: &str) -> Result<CheckReport> {
+    let (settings, _) = st.store.settings().await?;
+    let pools = st.store.pools().await?;
+    let report =
+        crate::dnscheck::check(&crate::dnscheck::options(&settings, &[]), &pools, &[]).await;
+    st.store.save_dns_check(&report, actor).await?;
+    super::cluster::invalidate(st);
+    Ok(report)
+}
+
+async fn run_check_page(State(st): State<AppState>, principal: Principal) -> Result<Response> {
+    let report = run_check(&st, &principal.actor()).await?;
+    let msg = match report.exit_code() {
+        0 => "DNS check: every pool is in sync.".to_string(),
+        1 => "DNS check: drift found; the differences are listed below.".to_string(),
+        _ => "DNS check: the name servers could not be asked; see below.".to_string(),
+    };
+    Ok(Flash::redirect("/dns#live", msg).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct CheckParams {
+    #[serde(default)]
+    run: Option<String>,
+}
+
+async fn api_check(
+    State(st): State<AppState>,
+    principal: Principal,
+    axum::extract::Query(p): axum::extract::Query<CheckParams>,
+) -> Result<axum::Json<CheckReport>, ApiError> {
+    let fresh = p.run.as_deref().is_some_and(|v| v == "1" || v == "true");
+    if !fresh && let Some((report, _)) = st.store.latest_dns_check().await? {
+        return Ok(axum::Json(report));
+    }
+    Ok(axum::Json(run_check(&st, &principal.actor()).await?))
 }
 
 /// What to export, from the query string (`pools` and `transports` repeated or comma lists).
@@ -155,6 +197,7 @@ struct ExportPage {
     preview: Option<String>,
     error: Option<String>,
     download_href: String,
+    check: Option<(CheckReport, String)>,
 }
 
 impl ExportPage {
@@ -179,6 +222,7 @@ async fn export_page(
         Err(e) => return Err(e),
     };
     let download_href = format!("/dns/export?{}", q.unwrap_or_default());
+    let check = st.store.latest_dns_check().await?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -195,6 +239,7 @@ async fn export_page(
             preview,
             error,
             download_href,
+            check,
         },
     ))
 }

@@ -109,6 +109,29 @@ async fn metrics(State(st): State<AppState>) -> Result<Response> {
             .get_or_create(&vec![("kind".into(), kind), ("severity".into(), severity)])
             .set(n as f64);
     }
+    let dns = family(
+        &mut registry,
+        "dns_pool_in_sync",
+        "1 when the pool's live SRV records match the export at the last DNS check, 0 on drift, -1 when DNS could not be asked",
+    );
+    let dns_age = family(
+        &mut registry,
+        "dns_check_age_seconds",
+        "Seconds since the last DNS check",
+    );
+    if let Some((report, _)) = st.store.latest_dns_check().await? {
+        for p in &report.pools {
+            let v = match p.status {
+                crate::domain::dnscheck::PoolStatus::InSync => 1.0,
+                crate::domain::dnscheck::PoolStatus::Drift => 0.0,
+                crate::domain::dnscheck::PoolStatus::Unknown => -1.0,
+            };
+            dns.get_or_create(&label("pool", &p.pool)).set(v);
+        }
+        dns_age
+            .get_or_create(&vec![])
+            .set((now - report.at).max(0) as f64);
+    }
     let mut body = String::new();
     if encode(&mut body, &registry).is_err() {
         return Ok((StatusCode::INTERNAL_SERVER_ERROR, "metrics encoding failed").into_response());

@@ -25,7 +25,7 @@ mod shares;
 mod tenants;
 
 pub use ctx::{Flash, PageCtx};
-pub use dns::{ExportParams, export_text};
+pub use dns::{ExportParams, export_text, run_check as run_dns_check};
 pub use error::{ApiError, Error, Result};
 pub use routes::Routes;
 
@@ -46,12 +46,12 @@ pub const BODY_LIMIT: usize = 32 * 1024 * 1024;
 /// Alerts computed at a time for a data version (see `cluster::alerts`).
 pub type AlertCache = (
     std::time::Instant,
-    (i64, i64),
+    crate::store::DataVersion,
     Arc<Vec<crate::domain::alerts::Alert>>,
 );
 
 /// The cluster view for a data version (see `cluster::load`).
-pub type ViewCache = ((i64, i64), Arc<cluster::ClusterView>);
+pub type ViewCache = (crate::store::DataVersion, Arc<cluster::ClusterView>);
 
 /// How the web layer behaves; the CLI fills it from flags.
 #[derive(Debug, Clone)]

@@ -99,6 +99,9 @@ async fn save(
         tenant_rule: one(&pairs, "tenant_rule").into(),
         retention_days: one(&pairs, "retention_days").into(),
         dns_check_minutes: one(&pairs, "dns_check_minutes").into(),
+        dns_nameservers: one(&pairs, "dns_nameservers").into(),
+        dns_timeout_ms: one(&pairs, "dns_timeout_ms").into(),
+        dns_attempts: one(&pairs, "dns_attempts").into(),
     };
     let failure = match input.validate() {
         Ok(settings) => match st

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 use std::sync::Once;
+
+pub mod dns_server;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use pbx_pools::store::Store;
