@@ -86,6 +86,7 @@ fn cluster(seed: u64, tenants: usize, pairs: usize, mixed: bool) -> PlanInput {
             pools.push(PlanPool {
                 name: format!("pbx{:02}", pools.len() + 1),
                 shares: failover_shares(server_count, primary, backup),
+                closed: false,
             });
         }
     }

@@ -11,7 +11,10 @@ use crate::domain::demo::{
 use crate::domain::demo_registrations::{generated_registrations, source_document_rounds};
 use crate::domain::names::check_short_name;
 use crate::store::Store;
-use crate::web::{AppState, ExportParams, WebConfig, export_text, fmt_time, router};
+use crate::web::{
+    AppState, ExportParams, PlanRequest, WebConfig, apply_plan, compute_plan, export_text,
+    fmt_time, router,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,6 +40,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Check the live DNS against the export: exit 0 in sync, 1 drift, 2 DNS could not be asked.
     CheckDns(CheckDnsArgs),
+    /// Propose a rebalance plan (and apply it with --apply).
+    Plan(PlanArgs),
     /// Manage users (admins change things, viewers only look).
     #[command(subcommand)]
     User(UserCommand),
@@ -89,6 +94,27 @@ pub struct CheckDnsArgs {
     /// Per-query timeout in milliseconds (default: the settings', 3000).
     #[arg(long)]
     timeout_ms: Option<u32>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// Move at most this percentage of all phones.
+    #[arg(long, default_value_t = 30.0)]
+    budget_pct: f64,
+    /// Phones per tenant: expected or registered.
+    #[arg(long, default_value = "expected")]
+    counts: String,
+    /// Tenant to keep in its pool (repeatable).
+    #[arg(long = "pin")]
+    pins: Vec<String>,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Apply every move of the plan (one transaction).
+    #[arg(long)]
+    apply: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,6 +202,7 @@ pub async fn run(cli: Cli) -> CliResult {
             };
             std::process::exit(code);
         }
+        Command::Plan(args) => plan(args).await,
         Command::User(cmd) => user(cmd).await,
         Command::Token(cmd) => token(cmd).await,
     }
@@ -253,6 +280,51 @@ async fn check_dns(args: CheckDnsArgs) -> Result<i32, Box<dyn std::error::Error 
         print!("{}", crate::dnscheck::render_text(&report));
     }
     Ok(report.exit_code())
+}
+
+async fn plan(args: PlanArgs) -> CliResult {
+    let store = Store::open(&args.db.database_url).await?;
+    let state = AppState::new(store);
+    let request = PlanRequest {
+        budget_pct: args.budget_pct,
+        counts: args.counts,
+        pins: args.pins,
+    };
+    let outcome = compute_plan(&state, &request)
+        .await
+        .map_err(|e| e.to_string())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else {
+        println!(
+            "plan {}: worst utilisation {:.1}% now, {:.1}% after (lower bound {:.1}%, greedy LPT {:.1}%); {} moves, {} of {} phones moved (budget {})",
+            outcome.id,
+            outcome.plan.before_value * 100.0,
+            outcome.plan.value * 100.0,
+            outcome.plan.lower_bound * 100.0,
+            outcome.lpt_value * 100.0,
+            outcome.moves.len(),
+            outcome.plan.moved_phones,
+            outcome.total_phones,
+            outcome.budget
+        );
+        for m in &outcome.moves {
+            println!(
+                "  {:<24} {:>6} phones  {} -> {}",
+                m.tenant,
+                m.phones,
+                m.from.as_deref().unwrap_or("(none)"),
+                m.to
+            );
+        }
+    }
+    if args.apply {
+        let n = apply_plan(&state, &outcome.id, &request, &outcome.moves, &cli_actor())
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("applied plan {}: {n} tenants moved", outcome.id);
+    }
+    Ok(())
 }
 
 async fn user(cmd: UserCommand) -> CliResult {

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod csvio;
 pub mod demo;
 pub mod demo_registrations;
 pub mod dnscheck;

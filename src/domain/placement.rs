@@ -5,7 +5,8 @@
 //! tenants (phones, current pool, pinned or not) and a move budget, this module owns:
 //! - [`plan`], the optimiser. Lexicographically: (a) the lowest worst utilisation over every
 //!   scenario and server, (b) the fewest phones moved, (c) every unplaced tenant placed. Tenants
-//!   stay whole, pinned tenants stay where they are, moved phones stay within the budget.
+//!   stay whole, pinned tenants stay where they are, moved phones stay within the budget, and
+//!   no tenant enters a closed pool it was not already in.
 //! - [`lpt_baseline`], the classic greedy the plan is measured against.
 //! - [`lower_bound`], a certified bound on (a) that the plan's quality is reported against.
 //! - [`evaluate`], the projected load of any assignment ("Projected load" in DESIGN.md).
@@ -34,6 +35,10 @@ pub struct PlanPool {
     /// `shares[scenario][server]`: that server's share of the pool's phones in that scenario.
     /// Each row sums to at most 1 (less when every member of the pool is down).
     pub shares: Vec<Vec<f64>>,
+    /// No tenant may be placed in or moved into this pool (a pool without failover, say one
+    /// server or no members). Tenants already in it may stay, and may come back to it.
+    #[serde(default)]
+    pub closed: bool,
 }
 
 /// A tenant as the planner sees it.
@@ -162,28 +167,32 @@ pub fn evaluate(input: &PlanInput, assignment: &[Option<usize>]) -> (f64, Vec<Ve
 }
 
 /// A certified lower bound on the worst utilisation any assignment can reach while keeping the
-/// pinned tenants where they are. It ignores the move budget (a budget can only make the
-/// optimum worse, so the bound stays valid, only weaker when the budget binds). Returns 0 for
-/// input [`plan`] would refuse.
+/// pinned tenants where they are and every other tenant out of closed pools it was not already
+/// in. It ignores the move budget (a budget can only make the optimum worse, so the bound stays
+/// valid, only weaker when the budget binds). Returns 0 for input [`plan`] would refuse.
 ///
 /// It is the larger of two bounds:
 ///
 /// 1. **Fractional.** Let tenants be divisible: `x_p` free phones go to pool `p` (Σ x_p = R, the
-///    phones of unpinned tenants), pinned phones stay. For any weights `w ≥ 0` over the
+///    phones of unpinned tenants), pinned phones stay. Closed pools are respected: unpinned
+///    phones fall into groups `g` of `R_g` phones that may use the pools `P_g` (the open pools,
+///    plus the closed pool they sit in, if any). For any weights `w ≥ 0` over the
 ///    (scenario, server) cells with Σ w ≤ 1, the worst utilisation `t` of any assignment
 ///    satisfies `t ≥ Σ_k w_k u_k` (a weighted mean of the cell utilisations `u_k` is at most
 ///    their maximum). `u_k` is linear in the phones per pool, so
-///    `Σ_k w_k u_k = Σ_k w_k b_k + Σ_p x_p c_p(w) ≥ Σ_k w_k b_k + R · min_p c_p(w)`, where `b_k`
-///    is the pinned tenants' utilisation of cell `k` and `c_p(w) = Σ_k w_k share_kp / cap_k`.
-///    That right-hand side is computed in closed form for whatever `w` is used, so it is a valid
-///    bound regardless of how `w` was found. `w` comes from a small dense simplex on the LP
-///    dual of the fractional min-max problem (`maximise Σ_k w_k b_k + R z` subject to
-///    `z ≤ c_p(w)` for every pool, Σ w ≤ 1, over the cells no other cell dominates), whose
-///    optimum equals the fractional optimum; the simplex's own float error can only make the
-///    bound weaker, never invalid.
+///    `Σ_k w_k u_k = Σ_k w_k b_k + Σ_t phones_t c_{pool(t)}(w)
+///    ≥ Σ_k w_k b_k + Σ_g R_g · min_{p ∈ P_g} c_p(w)`, where `b_k` is the pinned tenants'
+///    utilisation of cell `k` and `c_p(w) = Σ_k w_k share_kp / cap_k`, since every tenant of
+///    group `g` ends in a pool of `P_g`. That right-hand side is computed in closed form for
+///    whatever `w` is used, so it is a valid bound regardless of how `w` was found. `w` comes
+///    from a small dense simplex on the LP dual of the fractional min-max problem (`maximise
+///    Σ_k w_k b_k + Σ_g R_g z_g` subject to `z_g ≤ c_p(w)` for every group and pool of `P_g`,
+///    Σ w ≤ 1, over the cells no other cell dominates), whose optimum equals the fractional
+///    optimum; the simplex's own float error can only make the bound weaker, never invalid.
 /// 2. **Largest tenants alone.** Loads only grow as tenants are added (shares are ≥ 0), so the
 ///    exact optimum of the sub-problem holding the pinned tenants plus the `k` largest unpinned
-///    ones is a bound too. It is found by exhaustive enumeration with pruning, `k` as large as
+///    ones is a bound too (each tenant tried only in the pools it may end in, so closed pools
+///    are respected here too). It is found by exhaustive enumeration with pruning, `k` as large as
 ///    keeps the enumeration at about 100,000 leaves. On tiny inputs this is the exact optimum;
 ///    on large ones it catches a single tenant too big for any pool.
 ///
@@ -193,12 +202,21 @@ pub fn lower_bound(input: &PlanInput) -> f64 {
 }
 
 /// The classic greedy baseline: the pinned tenants stay, then every other tenant, largest first
-/// (ties in tenant order), goes to the pool that minimises the resulting worst utilisation
-/// (ties to the pool with the fewest phones so far, then the lowest index). It ignores the
+/// (ties in tenant order), goes to the open pool that minimises the resulting worst utilisation
+/// (ties to the pool with the fewest phones so far, then the lowest index). Refused when some
+/// tenant is unpinned and every pool is closed. It ignores the
 /// current assignment and the move budget, so its `moved_phones` may exceed the budget: it is a
 /// yardstick, not a proposal.
 pub fn lpt_baseline(input: &PlanInput) -> Result<Plan, PlanError> {
     let model = validate(input)?;
+    if !model.open.contains(&true)
+        && let Some(t) = (0..model.phones.len()).find(|&t| !model.pinned[t])
+    {
+        return Err(refuse(format!(
+            "tenant {}: not pinned, and every pool is closed to tenants (the baseline reassigns every unpinned tenant)",
+            input.tenants[t].code
+        )));
+    }
     let mut assignment: Vec<Option<usize>> = model
         .current
         .iter()
@@ -214,7 +232,7 @@ pub fn lpt_baseline(input: &PlanInput) -> Result<Plan, PlanError> {
 }
 
 /// The optimiser. Starting from the current assignment:
-/// 1. tenants without a pool are placed, largest first, where they raise the worst
+/// 1. tenants without a pool are placed in open pools, largest first, where they raise the worst
 ///    utilisation least (placing is free);
 /// 2. drain: while the worst (scenario, server) cell is above the [`lower_bound`], move the
 ///    largest tenant out of a pool loading it that neither takes that cell below the bound nor
@@ -235,7 +253,9 @@ pub fn lpt_baseline(input: &PlanInput) -> Result<Plan, PlanError> {
 ///    a better one; when it finishes within its node cap (400,000 nodes: always for, say, 8
 ///    tenants on 4 pools) the plan is the exact lexicographic optimum.
 ///
-/// Tenants stay whole, pinned tenants stay, moved phones never exceed the budget.
+/// Tenants stay whole, pinned tenants stay, moved phones never exceed the budget. No step puts
+/// a tenant in a closed pool unless it started there (going home to it, or staying, is fine).
+/// Refused when a tenant without a pool has nowhere to go because every pool is closed.
 pub fn plan(input: &PlanInput) -> Result<Plan, PlanError> {
     let model = validate(input)?;
     let bound = bound_of(&model);
@@ -290,6 +310,8 @@ struct Model {
     phones: Vec<u64>,
     current: Vec<Option<usize>>,
     pinned: Vec<bool>,
+    /// Per pool: tenants may be placed in or moved into it ([`PlanPool::closed`] is false).
+    open: Vec<bool>,
 }
 
 fn validate(input: &PlanInput) -> Result<Model, PlanError> {
@@ -375,6 +397,12 @@ fn validate(input: &PlanInput) -> Result<Model, PlanError> {
                 tenant.code
             )));
         }
+        if tenant.current_pool.is_none() && input.pools.iter().all(|p| p.closed) {
+            return Err(refuse(format!(
+                "tenant {}: has no pool yet, and every pool is closed to new tenants",
+                tenant.code
+            )));
+        }
         total = total
             .checked_add(tenant.phones)
             .ok_or_else(|| refuse("the total number of phones does not fit in 64 bits"))?;
@@ -392,6 +420,7 @@ fn validate(input: &PlanInput) -> Result<Model, PlanError> {
         phones: input.tenants.iter().map(|t| t.phones).collect(),
         current: input.tenants.iter().map(|t| t.current_pool).collect(),
         pinned: input.tenants.iter().map(|t| t.pinned).collect(),
+        open: input.pools.iter().map(|p| !p.closed).collect(),
     })
 }
 
@@ -403,6 +432,19 @@ impl Model {
     /// A tenant the optimiser may move: not pinned, and moving it would change something.
     fn movable(&self, tenant: usize) -> bool {
         !self.pinned[tenant] && self.phones[tenant] > 0
+    }
+
+    /// Whether `tenant` may end up in `pool`: the pool is open, or the tenant started there.
+    fn allowed(&self, tenant: usize, pool: usize) -> bool {
+        self.open.get(pool).copied().unwrap_or(false) || self.current[tenant] == Some(pool)
+    }
+
+    /// Pools `tenant` may end up in, the one it started in first.
+    fn destinations(&self, tenant: usize) -> Vec<usize> {
+        let mut pools: Vec<usize> = self.current[tenant].into_iter().collect();
+        pools
+            .extend((0..self.pools()).filter(|&p| self.open[p] && self.current[tenant] != Some(p)));
+        pools
     }
 
     fn utilisation(&self, assignment: &[Option<usize>]) -> Vec<f64> {
@@ -537,9 +579,10 @@ fn assemble(input: &PlanInput, model: &Model, assignment: Vec<usize>, bound: f64
     }
 }
 
-/// Places `order` one by one where the worst utilisation of the pool's cells ends lowest
-/// (which also minimises the worst overall, since placing only raises cells); ties go to the
-/// pool with the fewest phones, then the lowest index.
+/// Places `order` one by one, in open pools only, where the worst utilisation of the pool's
+/// cells ends lowest (which also minimises the worst overall, since placing only raises cells);
+/// ties go to the pool with the fewest phones, then the lowest index. A tenant stays unplaced
+/// when no pool is open (callers refuse that input first).
 fn place_greedily(
     model: &Model,
     util: &mut [f64],
@@ -552,6 +595,9 @@ fn place_greedily(
         let w = phones as f64;
         let mut best: Option<(f64, u64, usize)> = None;
         for (pool, column) in model.columns.iter().enumerate() {
+            if !model.open[pool] {
+                continue;
+            }
             let peak = column
                 .iter()
                 .fold(0.0_f64, |m, &(cell, a)| m.max(util[cell] + w * a));
@@ -586,53 +632,83 @@ fn bound_of(model: &Model) -> f64 {
         .map(|(&pool, &pinned)| if pinned { pool } else { None })
         .collect();
     let pinned_util = model.utilisation(&pinned);
-    let free_phones: f64 = model
-        .phones
-        .iter()
-        .zip(&model.pinned)
-        .filter(|(_, pinned)| !**pinned)
-        .map(|(&phones, _)| phones as f64)
-        .sum();
-    let fractional = fractional_bound(model, &pinned_util, free_phones);
+    let groups = free_groups(model);
+    let fractional = fractional_bound(model, &pinned_util, &groups);
     let enumerated = enumeration_bound(model, &pinned_util);
     fractional.max(enumerated).max(0.0)
 }
 
+/// Unpinned phones grouped by where they may go: `(phones, pools)`. Group 0 is every tenant
+/// that may only use open pools (no pool yet, or in an open one); then one group per closed pool
+/// holding unpinned tenants, who may also stay there. Empty groups are left out.
+fn free_groups(model: &Model) -> Vec<(f64, Vec<usize>)> {
+    let open: Vec<usize> = (0..model.pools()).filter(|&p| model.open[p]).collect();
+    let mut phones = vec![0.0; model.pools() + 1];
+    for t in (0..model.phones.len()).filter(|&t| !model.pinned[t]) {
+        let slot = match model.current[t] {
+            Some(pool) if !model.open[pool] => pool + 1,
+            _ => 0,
+        };
+        phones[slot] += model.phones[t] as f64;
+    }
+    let mut groups = Vec::new();
+    for (slot, &free) in phones.iter().enumerate() {
+        if free <= 0.0 {
+            continue;
+        }
+        let mut pools = open.clone();
+        if let Some(closed) = slot.checked_sub(1) {
+            pools.push(closed);
+        }
+        groups.push((free, pools));
+    }
+    groups
+}
+
 /// Bound 1 of [`lower_bound`]: the certified value of the simplex's dual weights.
-fn fractional_bound(model: &Model, pinned_util: &[f64], free_phones: f64) -> f64 {
+fn fractional_bound(model: &Model, pinned_util: &[f64], groups: &[(f64, Vec<usize>)]) -> f64 {
     let cells = undominated_cells(model);
     if cells.is_empty() {
         // No pool loads any cell: every phone can vanish (pools whose members are all down).
         return 0.0;
     }
-    let pools = model.pools();
-    let n = cells.len() + 1; // a weight per cell, then z' = R·z
-    let mut rows = vec![vec![0.0; n]; pools + 1];
-    for (c, &cell) in cells.iter().enumerate() {
-        for &(pool, a) in &model.loaders[cell] {
-            rows[pool][c] = -free_phones * a;
+    // A weight per cell, then z'_g = R_g·z_g per group; a row `z'_g ≤ R_g · c_p(w)` per group
+    // and pool it may use, then Σ w ≤ 1.
+    let n = cells.len() + groups.len();
+    let mut rows = Vec::new();
+    for (g, (free, pools)) in groups.iter().enumerate() {
+        for &pool in pools {
+            let mut row = vec![0.0; n];
+            for &(cell, a) in &model.columns[pool] {
+                if let Ok(c) = cells.binary_search(&cell) {
+                    row[c] = -free * a;
+                }
+            }
+            row[cells.len() + g] = 1.0;
+            rows.push(row);
         }
-        rows[pools][c] = 1.0;
     }
-    for row in rows.iter_mut().take(pools) {
-        row[n - 1] = 1.0;
+    let mut total_row = vec![0.0; n];
+    total_row[..cells.len()].fill(1.0);
+    rows.push(total_row);
+    let mut limits = vec![0.0; rows.len()];
+    if let Some(last) = limits.last_mut() {
+        *last = 1.0;
     }
-    let mut limits = vec![0.0; pools + 1];
-    limits[pools] = 1.0;
     let mut objective: Vec<f64> = cells.iter().map(|&cell| pinned_util[cell]).collect();
-    objective.push(1.0);
+    objective.extend(std::iter::repeat_n(1.0, groups.len()));
     let values = simplex_max(&rows, &limits, &objective);
-    certified_bound(model, &cells, &values, pinned_util, free_phones)
+    certified_bound(model, &cells, &values, pinned_util, groups)
 }
 
-/// `Σ_k w_k b_k + R · min_p c_p(w)` for the weights found, made non-negative and scaled so they
-/// sum to at most 1: valid for any such weights (see [`lower_bound`]).
+/// `Σ_k w_k b_k + Σ_g R_g · min_{p ∈ P_g} c_p(w)` for the weights found, made non-negative and
+/// scaled so they sum to at most 1: valid for any such weights (see [`lower_bound`]).
 fn certified_bound(
     model: &Model,
     cells: &[usize],
     values: &[f64],
     pinned_util: &[f64],
-    free_phones: f64,
+    groups: &[(f64, Vec<usize>)],
 ) -> f64 {
     let mut weights: Vec<f64> = cells
         .iter()
@@ -659,8 +735,22 @@ fn certified_bound(
             price[pool] += w * a;
         }
     }
-    let cheapest = price.iter().copied().fold(f64::INFINITY, f64::min);
-    let bound = pinned_part + free_phones * cheapest;
+    let free_part: f64 = groups
+        .iter()
+        .map(|(free, pools)| {
+            // A group with nowhere to go cannot occur after validation; 0 keeps it valid anyway.
+            let cheapest = pools
+                .iter()
+                .map(|&p| price[p])
+                .fold(f64::INFINITY, f64::min);
+            if cheapest.is_finite() {
+                free * cheapest
+            } else {
+                0.0
+            }
+        })
+        .sum();
+    let bound = pinned_part + free_part;
     if bound.is_finite() {
         bound * (1.0 - BOUND_SHAVE)
     } else {
@@ -804,11 +894,11 @@ fn simplex_max(rows: &[Vec<f64>], limits: &[f64], objective: &[f64]) -> Vec<f64>
 fn enumeration_bound(model: &Model, pinned_util: &[f64]) -> f64 {
     let base = peak_of(pinned_util).1.max(0.0);
     let order = model.largest_first(|t| model.movable(t));
-    let pools = model.pools() as u64;
+    let choices: Vec<Vec<usize>> = order.iter().map(|&t| model.destinations(t)).collect();
     let mut depth = 0;
     let mut leaves: u64 = 1;
     while depth < order.len() && depth < 64 {
-        let next = leaves.saturating_mul(pools);
+        let next = leaves.saturating_mul(choices[depth].len() as u64);
         if next > BOUND_ENUMERATION_LEAVES {
             break;
         }
@@ -818,11 +908,10 @@ fn enumeration_bound(model: &Model, pinned_util: &[f64]) -> f64 {
     if depth == 0 {
         return base * (1.0 - BOUND_SHAVE);
     }
-    let all_pools: Vec<usize> = (0..model.pools()).collect();
     let mut search = Enumeration {
         model,
         order: order[..depth].to_vec(),
-        choices: vec![all_pools; depth],
+        choices: choices[..depth].to_vec(),
         homes: None,
         budget: u64::MAX,
         tie: 0.0,
@@ -967,14 +1056,7 @@ fn solve_exactly(model: &Model, assignment: &mut [usize], budget: u64) {
     let base = peak_of(&util).1.max(0.0);
     let incumbent: Vec<Option<usize>> = assignment.iter().map(|&p| Some(p)).collect();
     let incumbent_value = peak_of(&model.utilisation(&incumbent)).1.max(0.0);
-    let choices: Vec<Vec<usize>> = order
-        .iter()
-        .map(|&t| {
-            let mut pools: Vec<usize> = model.current[t].into_iter().collect();
-            pools.extend((0..model.pools()).filter(|&p| model.current[t] != Some(p)));
-            pools
-        })
-        .collect();
+    let choices: Vec<Vec<usize>> = order.iter().map(|&t| model.destinations(t)).collect();
     let mut search = Enumeration {
         model,
         homes: Some(order.iter().map(|&t| model.current[t]).collect()),
@@ -1074,18 +1156,24 @@ fn load_lines(
     at_cell
 }
 
-/// Up to two tenants of `set` whose size is nearest `around`: the largest at most
-/// `around.min(cap)` and the smallest at least `around` (if at most `cap`).
-fn neighbours(set: &BTreeSet<(u64, usize)>, around: u64, cap: u64) -> [Option<(u64, usize)>; 2] {
+/// Up to two tenants of `set` passing `keep` whose size is nearest `around`: the largest at
+/// most `around.min(cap)` and the smallest at least `around` (if at most `cap`).
+fn neighbours(
+    set: &BTreeSet<(u64, usize)>,
+    around: u64,
+    cap: u64,
+    keep: impl Fn(usize) -> bool,
+) -> [Option<(u64, usize)>; 2] {
     let below = set
         .range(..=(around.min(cap), usize::MAX))
-        .next_back()
+        .rev()
+        .find(|&&(_, t)| keep(t))
         .copied();
     let above = set
         .range((around, 0)..)
-        .next()
-        .copied()
-        .filter(|&(w, _)| w <= cap);
+        .take_while(|&&(w, _)| w <= cap)
+        .find(|&&(_, t)| keep(t))
+        .copied();
     [below, above]
 }
 
@@ -1174,6 +1262,21 @@ impl<'m> Search<'m> {
         spent <= SEARCH_WORK_LIMIT
     }
 
+    /// Whether `tenant` may go to `to` (see [`Model::allowed`]). Into a closed pool only its own
+    /// tenants come back, so scans for them are counted against the work limit.
+    fn admits(&self, tenant: usize, to: usize) -> bool {
+        if !self.model.open[to] {
+            self.charge(1, 1);
+        }
+        self.model.allowed(tenant, to)
+    }
+
+    /// The tenants of `pool` still at home that may go to `to`: none when `to` is closed (they
+    /// started in `pool`, not there), else all of them.
+    fn at_home_for(&self, pool: usize, to: usize) -> Option<&BTreeSet<(u64, usize)>> {
+        self.model.open[to].then(|| &self.at_home[pool])
+    }
+
     fn affordable(&self, cost: i128) -> bool {
         i128::from(self.moved) + cost <= i128::from(self.budget)
     }
@@ -1238,10 +1341,12 @@ impl<'m> Search<'m> {
                     let excess = ((peak - level) / -delta).floor();
                     let cap = fits.min(excess as u64);
                     let candidates = [
-                        self.away[from].range(..=(cap, usize::MAX)).next_back(),
-                        self.at_home[from]
-                            .range(..=(cap.min(room), usize::MAX))
-                            .next_back(),
+                        self.away[from]
+                            .range(..=(cap, usize::MAX))
+                            .rev()
+                            .find(|&&(_, t)| self.admits(t, to)),
+                        self.at_home_for(from, to)
+                            .and_then(|set| set.range(..=(cap.min(room), usize::MAX)).next_back()),
                     ];
                     for &(w, tenant) in candidates.into_iter().flatten() {
                         let cost = self.cost(tenant, to);
@@ -1309,9 +1414,15 @@ impl<'m> Search<'m> {
                     break;
                 }
                 let ideal = best_transfer(&lines, largest);
-                let candidates = neighbours(&self.at_home[from], ideal, room)
+                let at_home = match self.at_home_for(from, to) {
+                    Some(set) => neighbours(set, ideal, room, |_| true),
+                    None => [None, None],
+                };
+                let candidates = at_home
                     .into_iter()
-                    .chain(neighbours(&self.away[from], ideal, u64::MAX))
+                    .chain(neighbours(&self.away[from], ideal, u64::MAX, |t| {
+                        self.admits(t, to)
+                    }))
                     .flatten();
                 for (w, tenant) in candidates {
                     let peak = peak_at(&lines, w as f64);
@@ -1354,8 +1465,14 @@ impl<'m> Search<'m> {
                     break;
                 }
                 let ideal = best_transfer(&lines, largest);
-                for set_b in [&self.at_home[q], &self.away[q]] {
-                    let mut cursor = set_b.first().copied();
+                // `b` goes to `p`, `a` to `q`: either may be closed to all but its own tenants.
+                let admitted_b = |&&(_, b): &&(u64, usize)| self.admits(b, p);
+                let a_at_home = self.at_home_for(p, q);
+                for set_b in [self.at_home_for(q, p), Some(&self.away[q])]
+                    .into_iter()
+                    .flatten()
+                {
+                    let mut cursor = set_b.iter().find(admitted_b).copied();
                     let mut sizes = 0;
                     while let Some((wb, b)) = cursor {
                         sizes += 1;
@@ -1363,9 +1480,15 @@ impl<'m> Search<'m> {
                             break;
                         }
                         let wanted = wb.saturating_add(ideal);
-                        let candidates = neighbours(&self.at_home[p], wanted, u64::MAX)
+                        let at_home = match a_at_home {
+                            Some(set) => neighbours(set, wanted, u64::MAX, |_| true),
+                            None => [None, None],
+                        };
+                        let candidates = at_home
                             .into_iter()
-                            .chain(neighbours(&self.away[p], wanted, u64::MAX))
+                            .chain(neighbours(&self.away[p], wanted, u64::MAX, |a| {
+                                self.admits(a, q)
+                            }))
                             .flatten();
                         for (wa, a) in candidates {
                             if wa <= wb {
@@ -1385,7 +1508,7 @@ impl<'m> Search<'m> {
                         }
                         cursor = wb
                             .checked_add(1)
-                            .and_then(|next| set_b.range((next, 0)..).next().copied());
+                            .and_then(|next| set_b.range((next, 0)..).find(admitted_b).copied());
                     }
                 }
             }
@@ -1486,8 +1609,13 @@ impl<'m> Search<'m> {
                 let Some((lo, hi)) = feasible_transfers(lines, ceiling) else {
                     continue;
                 };
-                for set in [&self.away[from], &self.at_home[from]] {
-                    let Some(&(w, helper)) = set.range((lo, 0)..).find(|&&(_, b)| b != tenant)
+                for set in [Some(&self.away[from]), self.at_home_for(from, to)]
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(&(w, helper)) = set
+                        .range((lo, 0)..)
+                        .find(|&&(_, b)| b != tenant && self.admits(b, to))
                     else {
                         continue;
                     };
@@ -1653,6 +1781,7 @@ mod tests {
                 pools.push(PlanPool {
                     name: format!("pbx{}", pools.len() + 1),
                     shares: weighted_shares(servers_n, &[(primary, 10, 10), (backup, 20, 10)]),
+                    closed: false,
                 });
             }
         }
@@ -1716,6 +1845,7 @@ mod tests {
                 PlanPool {
                     name: format!("pbx{p}"),
                     shares: weighted_shares(servers_n, &members),
+                    closed: false,
                 }
             })
             .collect();
@@ -1742,6 +1872,29 @@ mod tests {
         }
     }
 
+    /// Closes each pool with probability 1/3 (all of them now and then: unplaced tenants then
+    /// make the input invalid, which the callers check).
+    fn close_some_pools(input: &mut PlanInput, seed: u64) {
+        let mut rng = Rng(seed ^ 0xC105_ED00);
+        let all = rng.below(8) == 0;
+        for pool in &mut input.pools {
+            pool.closed = all || rng.below(3) == 0;
+        }
+    }
+
+    /// Whether every tenant's pool respects the closed flags.
+    fn respects_closed(input: &PlanInput, assignment: &[Option<usize>]) -> bool {
+        input.tenants.iter().zip(assignment).all(|(t, &pool)| {
+            pool.is_none_or(|p| !input.pools[p].closed || t.current_pool == Some(p))
+        })
+    }
+
+    /// Whether [`plan`] must refuse the input for having nowhere to put a newcomer.
+    fn newcomer_is_stranded(input: &PlanInput) -> bool {
+        input.pools.iter().all(|p| p.closed)
+            && input.tenants.iter().any(|t| t.current_pool.is_none())
+    }
+
     struct BruteForce {
         /// Best worst-utilisation within the budget.
         value: f64,
@@ -1757,11 +1910,10 @@ mod tests {
         let mut choice = vec![0usize; n];
         let mut all = Vec::new();
         loop {
-            let valid = input
-                .tenants
-                .iter()
-                .zip(&choice)
-                .all(|(t, &c)| !t.pinned || t.current_pool == Some(c));
+            let valid = input.tenants.iter().zip(&choice).all(|(t, &c)| {
+                let stays = t.current_pool == Some(c);
+                stays || (!t.pinned && !input.pools[c].closed)
+            });
             if valid {
                 let assignment: Vec<Option<usize>> = choice.iter().map(|&c| Some(c)).collect();
                 let (value, _) = evaluate(input, &assignment);
@@ -1817,6 +1969,17 @@ mod tests {
                     tenant.code
                 );
             }
+            if let Some(pool) = plan.assignment[t]
+                && input.pools[pool].closed
+            {
+                assert_eq!(
+                    tenant.current_pool,
+                    Some(pool),
+                    "{} put in closed pool {}",
+                    tenant.code,
+                    input.pools[pool].name
+                );
+            }
         }
         assert!(plan.moved_phones <= input.move_budget, "budget exceeded");
         let moved: u64 = plan
@@ -1858,10 +2021,12 @@ mod tests {
                 PlanPool {
                     name: "pbxA".into(),
                     shares: weighted_shares(2, &[(0, 10, 10), (1, 20, 10)]),
+                    closed: false,
                 },
                 PlanPool {
                     name: "pbxB".into(),
                     shares: weighted_shares(2, &[(1, 10, 10), (0, 20, 10)]),
+                    closed: false,
                 },
             ],
             servers,
@@ -1995,10 +2160,12 @@ mod tests {
                 PlanPool {
                     name: "pbxA".into(),
                     shares: weighted_shares(3, &[(0, 10, 10), (1, 20, 10)]),
+                    closed: false,
                 },
                 PlanPool {
                     name: "pbxC".into(),
                     shares: weighted_shares(3, &[(0, 10, 10), (2, 20, 10)]),
+                    closed: false,
                 },
             ],
             servers,
@@ -2054,10 +2221,12 @@ mod tests {
                 PlanPool {
                     name: "pbxA".into(),
                     shares: weighted_shares(2, &[(0, 10, 10)]),
+                    closed: false,
                 },
                 PlanPool {
                     name: "pbxB".into(),
                     shares: weighted_shares(2, &[(1, 10, 10)]),
+                    closed: false,
                 },
             ],
             servers,
@@ -2161,12 +2330,13 @@ mod tests {
     fn a_pool_that_loads_nothing_is_handled() {
         // A pool with no members: its phones register nowhere, so it loads no cell. Nothing
         // breaks; by the objective's own terms every tenant belongs there (phones that cannot
-        // register weigh nothing), which is why callers should offer only pools that can carry
-        // phones as destinations.
+        // register weigh nothing), which is why callers mark such pools closed (see
+        // `a_closed_memberless_pool_stays_empty`).
         let mut input = two_server_cluster(100.0, 100.0, &[50, 40]);
         input.pools.push(PlanPool {
             name: "empty".into(),
             shares: vec![vec![0.0; 2]; 3],
+            closed: false,
         });
         input.tenants.push(tenant("NEW", 10, None, false));
         let plan = plan(&input).unwrap();
@@ -2179,6 +2349,118 @@ mod tests {
         );
         assert_eq!(plan.moved_phones, 90);
         assert_eq!((plan.value, plan.gap), (0.0, 0.0));
+    }
+
+    #[test]
+    fn a_closed_memberless_pool_stays_empty() {
+        // The same memberless pool, now closed as the web layer marks it: nobody goes there.
+        let mut input = two_server_cluster(100.0, 100.0, &[50, 40]);
+        input.pools.push(PlanPool {
+            name: "empty".into(),
+            shares: vec![vec![0.0; 2]; 3],
+            closed: true,
+        });
+        input.tenants.push(tenant("NEW", 10, None, false));
+        let plan = plan(&input).unwrap();
+        check_invariants(&input, &plan);
+        assert!(plan.assignment.iter().all(|&p| p != Some(2)), "{plan:?}");
+        // Both open pools are mirrors: whoever fails, the other server carries all 100 phones.
+        assert!((plan.value - 1.0).abs() < 1e-12, "value {}", plan.value);
+        assert!(
+            (plan.lower_bound - 1.0).abs() < 1e-9,
+            "bound {}",
+            plan.lower_bound
+        );
+        assert_eq!(plan.moved_phones, 0);
+        let lpt = lpt_baseline(&input).unwrap();
+        assert!(lpt.assignment.iter().all(|&p| p != Some(2)), "{lpt:?}");
+    }
+
+    /// voip1 (200) and voip2 (100); pbxA and pbxB mirrored, pbxS on voip1 alone (its phones
+    /// vanish when voip1 fails, which makes it the objective's favourite) holding tenant S.
+    fn cluster_with_a_single_server_pool(closed: bool) -> PlanInput {
+        let servers = vec![server("voip1", 200.0), server("voip2", 100.0)];
+        PlanInput {
+            scenarios: scenario_names(&servers),
+            pools: vec![
+                PlanPool {
+                    name: "pbxA".into(),
+                    shares: weighted_shares(2, &[(0, 10, 10), (1, 20, 10)]),
+                    closed: false,
+                },
+                PlanPool {
+                    name: "pbxB".into(),
+                    shares: weighted_shares(2, &[(1, 10, 10), (0, 20, 10)]),
+                    closed: false,
+                },
+                PlanPool {
+                    name: "pbxS".into(),
+                    shares: weighted_shares(2, &[(0, 10, 10)]),
+                    closed,
+                },
+            ],
+            servers,
+            tenants: vec![
+                tenant("S", 60, Some(2), false),
+                tenant("T1", 30, Some(0), false),
+                tenant("T2", 30, Some(0), false),
+                tenant("T3", 20, Some(0), false),
+                tenant("T4", 20, Some(1), false),
+                tenant("NEW", 10, None, false),
+            ],
+            move_budget: 1_000,
+        }
+    }
+
+    #[test]
+    fn nobody_joins_a_closed_pool_but_its_own_tenant_stays_counted() {
+        // Open, pbxS takes phones off the pair until "voip2 down" (all 170 phones on voip1,
+        // 0.85) is the worst cell, which it is whatever the plan does.
+        let input = cluster_with_a_single_server_pool(false);
+        let open = plan(&input).unwrap();
+        check_invariants(&input, &open);
+        assert!(open.assignment[1..].contains(&Some(2)), "{open:?}");
+        assert!((open.value - 0.85).abs() < 1e-12);
+        // Closed, S stays (leaving would only load voip2 more) and the 110 others stay on the
+        // mirrored pair: when voip1 fails, voip2 carries them all.
+        let input = cluster_with_a_single_server_pool(true);
+        let closed = plan(&input).unwrap();
+        check_invariants(&input, &closed);
+        assert_eq!(closed.assignment[0], Some(2));
+        assert!(closed.assignment[1..].iter().all(|&p| p != Some(2)));
+        assert!((closed.value - 1.1).abs() < 1e-12, "value {}", closed.value);
+        assert!(
+            (closed.lower_bound - 1.1).abs() < 1e-9,
+            "{}",
+            closed.lower_bound
+        );
+        assert_eq!(closed.moved_phones, 0);
+        let lpt = lpt_baseline(&input).unwrap();
+        assert!(lpt.assignment.iter().all(|&p| p != Some(2)), "{lpt:?}");
+        assert!(lpt.value >= closed.lower_bound);
+    }
+
+    #[test]
+    fn a_newcomer_with_every_pool_closed_is_refused() {
+        let mut input = two_server_cluster(100.0, 100.0, &[50, 40]);
+        for pool in &mut input.pools {
+            pool.closed = true;
+        }
+        // Without newcomers the plan is to stay put; the baseline cannot reassign anyone.
+        let stay = plan(&input).unwrap();
+        check_invariants(&input, &stay);
+        assert!(stay.moves.is_empty());
+        let err = lpt_baseline(&input).unwrap_err();
+        assert!(err.to_string().contains("tenant T0: not pinned"), "{err}");
+        input.tenants.push(tenant("NEW", 10, None, false));
+        let err = plan(&input).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("tenant NEW: has no pool yet, and every pool is closed"),
+            "{err}"
+        );
+        assert_eq!(lpt_baseline(&input).unwrap_err(), err);
+        assert_eq!(lower_bound(&input), 0.0);
     }
 
     #[test]
@@ -2242,6 +2524,79 @@ mod tests {
             prop_assert!(lpt.value >= plan.lower_bound);
             let newcomers = input.tenants.iter().any(|t| t.current_pool.is_none());
             prop_assert!(plan.value <= plan.before_value || newcomers);
+        }
+
+        #[test]
+        fn plan_is_the_brute_force_optimum_with_closed_pools(seed in any::<u64>()) {
+            let mut input = small_cluster(seed, 7, 4);
+            close_some_pools(&mut input, seed);
+            if newcomer_is_stranded(&input) {
+                prop_assert!(plan(&input).is_err());
+                prop_assert!(lpt_baseline(&input).is_err());
+                return Ok(());
+            }
+            let best = brute_force(&input);
+            let plan = plan(&input).unwrap();
+            check_invariants(&input, &plan);
+            prop_assert!(
+                (plan.value - best.value).abs() <= 1e-9,
+                "value {} optimum {}",
+                plan.value,
+                best.value
+            );
+            prop_assert_eq!(plan.moved_phones, best.moved);
+            prop_assert!(plan.lower_bound <= best.unbudgeted + 1e-9);
+            // The heuristic path alone keeps out of closed pools too.
+            let model = validate(&input).unwrap();
+            let bound = bound_of(&model);
+            let start = place_newcomers(&model);
+            let assignment = local_search(&model, start, input.move_budget, bound);
+            let heuristic = assemble(&input, &model, assignment, bound);
+            check_invariants(&input, &heuristic);
+            match lpt_baseline(&input) {
+                Ok(lpt) => {
+                    for (t, &pool) in input.tenants.iter().zip(&lpt.assignment) {
+                        let closed = pool.is_some_and(|p| input.pools[p].closed);
+                        prop_assert!(!closed || t.pinned, "lpt put {} in a closed pool", t.code);
+                    }
+                    prop_assert!(lpt.value >= best.unbudgeted - 1e-9);
+                }
+                Err(_) => prop_assert!(input.pools.iter().all(|p| p.closed)),
+            }
+        }
+
+        #[test]
+        fn plans_stay_out_of_closed_pools_on_random_clusters(
+            seed in any::<u64>(),
+            tenants in 15usize..120,
+        ) {
+            let mut rng = Rng(seed);
+            let pairs = 2 + rng.below(4) as usize;
+            let mut input = pair_cluster(seed, tenants, pairs, rng.below(2) == 0);
+            input.move_budget = rng.below(input.move_budget + 1);
+            close_some_pools(&mut input, seed);
+            if newcomer_is_stranded(&input) {
+                prop_assert!(plan(&input).is_err());
+                return Ok(());
+            }
+            let plan = plan(&input).unwrap();
+            check_invariants(&input, &plan);
+            prop_assert!(respects_closed(&input, &plan.assignment));
+            if let Ok(lpt) = lpt_baseline(&input) {
+                prop_assert!(lpt.value >= plan.lower_bound);
+            }
+        }
+
+        #[test]
+        fn bound_never_exceeds_the_optimum_with_closed_pools(seed in any::<u64>()) {
+            let mut input = small_cluster(seed, 6, 3);
+            close_some_pools(&mut input, seed);
+            if newcomer_is_stranded(&input) {
+                prop_assert_eq!(lower_bound(&input), 0.0);
+                return Ok(());
+            }
+            let best = brute_force(&input);
+            prop_assert!(lower_bound(&input) <= best.unbudgeted + 1e-9);
         }
 
         #[test]

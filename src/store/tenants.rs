@@ -435,6 +435,27 @@ impl Store {
             .map_err(Into::into)
     }
 
+    /// Every tenant's id, code, expected phones, pool and version (plans check versions).
+    pub async fn tenant_versions(&self) -> Result<Vec<(i64, String, i64, Option<i64>, i64)>> {
+        let rows = sqlx::query(
+            "SELECT id, code, expected_phones, pool_id, version FROM tenants ORDER BY code_key",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("code")?,
+                    r.try_get("expected_phones")?,
+                    r.try_get("pool_id")?,
+                    r.try_get("version")?,
+                ))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
     pub async fn tenant_count(&self) -> Result<u64> {
         let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tenants")
             .fetch_one(&self.pool)

@@ -16,6 +16,7 @@ mod health;
 mod login;
 mod metrics;
 mod overview;
+mod plan;
 mod pools;
 mod registrations;
 mod routes;
@@ -27,6 +28,7 @@ mod tenants;
 pub use ctx::{Flash, PageCtx};
 pub use dns::{ExportParams, export_text, run_check as run_dns_check};
 pub use error::{ApiError, Error, Result};
+pub use plan::{PlanOutcome, PlanRequest, apply as apply_plan, compute as compute_plan};
 pub use routes::Routes;
 
 use askama::Template;
@@ -131,6 +133,7 @@ fn routes() -> Routes {
         .merge(alerts::router())
         .merge(metrics::router())
         .merge(settings::router())
+        .merge(plan::router())
         .merge(health::router())
 }
 
