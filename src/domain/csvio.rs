@@ -55,11 +55,7 @@ impl<T> DryRun<T> {
 type CsvRecord = (usize, HashMap<String, String>);
 
 /// Reads a CSV file with a header into (line number, column → value) records.
-fn records(
-    text: &str,
-    known: &[&str],
-    required: &[&str],
-) -> Result<Vec<CsvRecord>, String> {
+fn records(text: &str, known: &[&str], required: &[&str]) -> Result<Vec<CsvRecord>, String> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)

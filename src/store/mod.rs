@@ -5,6 +5,7 @@
 
 mod accounts;
 mod audit;
+mod bulk;
 mod demo;
 mod dns;
 mod import;

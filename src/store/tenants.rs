@@ -456,6 +456,14 @@ impl Store {
             .map_err(Into::into)
     }
 
+    /// Every tenant, by code (for exports).
+    pub async fn all_tenants(&self) -> Result<Vec<Tenant>> {
+        let rows = sqlx::query(&format!("{TENANT_SELECT} ORDER BY t.code_key"))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(tenant_from_row).collect::<Result<_, _>>()?)
+    }
+
     pub async fn tenant_count(&self) -> Result<u64> {
         let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tenants")
             .fetch_one(&self.pool)

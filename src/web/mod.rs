@@ -7,6 +7,7 @@ mod alerts;
 mod api;
 mod audit;
 pub mod auth;
+mod bulk;
 mod cluster;
 mod ctx;
 mod dns;
@@ -134,6 +135,7 @@ fn routes() -> Routes {
         .merge(metrics::router())
         .merge(settings::router())
         .merge(plan::router())
+        .merge(bulk::router())
         .merge(health::router())
 }
 

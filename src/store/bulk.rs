@@ -1,0 +1,161 @@
+//! CSV imports applied in one transaction: every line or none.
+
+use super::audit::{record, snapshot};
+use super::{Error, Result, Store, now, unique_violation};
+use crate::domain::FieldErrors;
+use crate::domain::model::{NewServer, NewTenant};
+
+impl Store {
+    /// Creates or updates tenants by code (case-insensitive), all or nothing.
+    pub async fn import_tenants(&self, rows: &[NewTenant], actor: &str) -> Result<(u64, u64)> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let (mut created, mut changed) = (0, 0);
+        for t in rows {
+            let updated = sqlx::query(
+                "UPDATE tenants SET code = $1, name = $2, expected_phones = $3, pool_id = $4, notes = $5, \
+                 version = version + 1, updated_at = $6, updated_by = $7 \
+                 WHERE code_key = $8 AND (code <> $1 OR name <> $2 OR expected_phones <> $3 OR notes <> $5 \
+                 OR COALESCE(pool_id, -1) <> COALESCE($4, -1))",
+            )
+            .bind(&t.code)
+            .bind(&t.name)
+            .bind(t.expected_phones as i64)
+            .bind(t.pool_id)
+            .bind(&t.notes)
+            .bind(at)
+            .bind(actor)
+            .bind(t.code.to_lowercase())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated > 0 {
+                changed += 1;
+                record(
+                    &mut tx,
+                    actor,
+                    "import",
+                    "tenant",
+                    &t.code,
+                    None,
+                    snapshot(t),
+                )
+                .await?;
+                continue;
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO tenants (code, code_key, name, expected_phones, pool_id, notes, updated_at, updated_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (code_key) DO NOTHING",
+            )
+            .bind(&t.code)
+            .bind(t.code.to_lowercase())
+            .bind(&t.name)
+            .bind(t.expected_phones as i64)
+            .bind(t.pool_id)
+            .bind(&t.notes)
+            .bind(at)
+            .bind(actor)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                    Error::Invalid(FieldErrors::single("file", format!("tenant {}: its pool no longer exists", t.code)))
+                }
+                _ => e.into(),
+            })?
+            .rows_affected();
+            if inserted > 0 {
+                created += 1;
+                record(
+                    &mut tx,
+                    actor,
+                    "import",
+                    "tenant",
+                    &t.code,
+                    None,
+                    snapshot(t),
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok((created, changed))
+    }
+
+    /// Creates or updates servers by name, all or nothing.
+    pub async fn import_servers(&self, rows: &[NewServer], actor: &str) -> Result<(u64, u64)> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let (mut created, mut changed) = (0, 0);
+        for s in rows {
+            let updated = sqlx::query(
+                "UPDATE servers SET host = $1, sip_port = $2, capacity = $3, site = $4, state = $5, \
+                 version = version + 1, updated_at = $6, updated_by = $7 WHERE name = $8 \
+                 AND (host <> $1 OR sip_port <> $2 OR COALESCE(capacity, -1) <> COALESCE($3, -1) \
+                 OR COALESCE(site, '') <> COALESCE($4, '') OR state <> $5)",
+            )
+            .bind(&s.host)
+            .bind(s.sip_port as i64)
+            .bind(s.capacity.map(i64::from))
+            .bind(s.site.as_deref())
+            .bind(s.state.as_str())
+            .bind(at)
+            .bind(actor)
+            .bind(&s.name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated > 0 {
+                changed += 1;
+                record(
+                    &mut tx,
+                    actor,
+                    "import",
+                    "server",
+                    &s.name,
+                    None,
+                    snapshot(s),
+                )
+                .await?;
+                continue;
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO servers (name, host, sip_port, capacity, site, state, updated_at, updated_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(&s.name)
+            .bind(&s.host)
+            .bind(s.sip_port as i64)
+            .bind(s.capacity.map(i64::from))
+            .bind(s.site.as_deref())
+            .bind(s.state.as_str())
+            .bind(at)
+            .bind(actor)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                if unique_violation(&e, "servers_name_key", "servers.name") {
+                    Error::Invalid(FieldErrors::single("file", format!("server {} clashes with another", s.name)))
+                } else {
+                    e.into()
+                }
+            })?
+            .rows_affected();
+            if inserted > 0 {
+                created += 1;
+                record(
+                    &mut tx,
+                    actor,
+                    "import",
+                    "server",
+                    &s.name,
+                    None,
+                    snapshot(s),
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok((created, changed))
+    }
+}
