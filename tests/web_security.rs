@@ -85,6 +85,7 @@ async fn viewers_see_everything_but_change_nothing() {
             || is_public(path)
             || path.starts_with("/api/")
             || path == "/logout"
+            || path == "/account"
         {
             continue;
         }
@@ -654,4 +655,55 @@ async fn login_session_and_tokens_work_on_every_backend() {
         assert_eq!(app.get("/servers").await.status, 303, "{label}: logged out");
         app.db.cleanup().await;
     }
+}
+
+#[tokio::test]
+async fn each_user_reads_times_in_their_own_time_zone() {
+    let app = TestApp::sqlite().await;
+    app.post_form(
+        "/servers",
+        &[("name", "voip1"), ("host", "voip1.example.com")],
+    )
+    .await;
+    app.add_user("vera", Role::Viewer, "viewer-password-1")
+        .await;
+    let viewer = app.login("vera", "viewer-password-1").await;
+    let res = viewer
+        .post_form(&app, "/account", &[("time_zone", "Mars/Olympus")])
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(res.body.contains("id=\"time_zone-error\""));
+    let res = viewer
+        .post_form(&app, "/account", &[("time_zone", "Asia/Tokyo")])
+        .await;
+    assert_eq!(res.status, 303, "a viewer may set their own account");
+    let audit = viewer.get(&app, "/audit").await;
+    assert!(audit.body.contains(" JST"), "{}", audit.body);
+    let admin_view = app.get("/audit").await;
+    assert!(admin_view.body.contains(" UTC"));
+    // Changing the password needs the current one.
+    let res = viewer
+        .post_form(
+            &app,
+            "/account",
+            &[
+                ("current_password", "wrong"),
+                ("new_password", "another-pass-1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 422);
+    let res = viewer
+        .post_form(
+            &app,
+            "/account",
+            &[
+                ("current_password", "viewer-password-1"),
+                ("new_password", "another-pass-1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303);
+    app.login("vera", "another-pass-1").await;
+    app.db.cleanup().await;
 }

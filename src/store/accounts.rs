@@ -22,6 +22,8 @@ pub struct User {
     pub created_at: i64,
     pub last_login_at: Option<i64>,
     pub version: i64,
+    /// IANA time zone the user reads times in; `None` is UTC.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +49,7 @@ fn user_from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
         created_at: r.try_get("created_at")?,
         last_login_at: r.try_get("last_login_at")?,
         version: r.try_get("version")?,
+        time_zone: r.try_get("time_zone")?,
     })
 }
 
@@ -246,6 +249,15 @@ impl Store {
         // The hash itself is never audited.
         record(&mut tx, actor, "password", "user", name, None, None).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn set_user_time_zone(&self, user_id: i64, time_zone: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE users SET time_zone = $1 WHERE id = $2")
+            .bind(time_zone)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

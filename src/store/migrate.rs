@@ -32,6 +32,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "dns_checks",
         include_str!("../../migrations/sqlite/0004_dns_checks.sql"),
     ),
+    (
+        5,
+        "user_time_zone",
+        include_str!("../../migrations/sqlite/0005_user_time_zone.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -54,6 +59,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "dns_checks",
         include_str!("../../migrations/postgres/0004_dns_checks.sql"),
+    ),
+    (
+        5,
+        "user_time_zone",
+        include_str!("../../migrations/postgres/0005_user_time_zone.sql"),
     ),
 ];
 

@@ -97,9 +97,7 @@ async fn list(
     let rows = entries
         .into_iter()
         .map(|entry| Row {
-            when: jiff::Timestamp::from_second(entry.at)
-                .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
-                .unwrap_or_default(),
+            when: ctx.time(entry.at),
             entry,
         })
         .collect();

@@ -22,8 +22,16 @@ pub const SESSION_CSRF: &str = "csrf";
 /// Who made the request.
 #[derive(Debug, Clone)]
 pub enum Principal {
-    User { id: i64, name: String, role: Role },
-    Token { name: String, scope: Scope },
+    User {
+        id: i64,
+        name: String,
+        role: Role,
+        time_zone: Option<String>,
+    },
+    Token {
+        name: String,
+        scope: Scope,
+    },
 }
 
 impl Principal {
@@ -116,7 +124,9 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
         Err(e) => return e.into_response(),
     };
     if !is_safe(req.method()) {
-        if !principal.is_admin() {
+        // Logging out and one's own account settings are open to viewers too.
+        let own = matches!(path.as_str(), "/logout" | "/account");
+        if !principal.is_admin() && !own {
             return Error::Forbidden(
                 "Viewers can look at everything but change nothing; ask an administrator.".into(),
             )
@@ -184,6 +194,7 @@ async fn session_principal(
             id: user.id,
             name: user.name,
             role: user.role,
+            time_zone: user.time_zone,
         },
         csrf,
     )))

@@ -12,7 +12,7 @@ use super::auth::{CsrfToken, Principal};
 const FLASH_COOKIE: &str = "pbx_flash";
 
 /// Shared page context, a field of every page template (`ctx`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PageCtx {
     pub flash: Option<String>,
     /// First path segment, to highlight the current section in the navigation.
@@ -22,6 +22,21 @@ pub struct PageCtx {
     /// Admins see the buttons that change things; viewers do not.
     pub can_write: bool,
     pub csrf: String,
+    /// The user's time zone: every time on a page is shown in it.
+    pub tz: jiff::tz::TimeZone,
+}
+
+impl PageCtx {
+    /// A Unix time in the user's time zone.
+    pub fn time(&self, at: impl std::borrow::Borrow<i64>) -> String {
+        jiff::Timestamp::from_second(*at.borrow())
+            .map(|t| {
+                t.to_zoned(self.tz.clone())
+                    .strftime("%Y-%m-%d %H:%M %Z")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
@@ -43,6 +58,13 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
             section,
             user: principal.map(Principal::actor),
             can_write: principal.is_some_and(Principal::is_admin),
+            tz: match principal {
+                Some(Principal::User {
+                    time_zone: Some(tz),
+                    ..
+                }) => jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC),
+                _ => jiff::tz::TimeZone::UTC,
+            },
             csrf: parts
                 .extensions
                 .get::<CsrfToken>()

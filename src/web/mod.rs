@@ -2,6 +2,7 @@
 //! the JSON API. Each page group has its own module with a `router()`; this module merges them
 //! around one shared [`AppState`].
 
+mod account;
 mod accounts;
 mod alerts;
 mod api;
@@ -136,6 +137,7 @@ fn routes() -> Routes {
         .merge(settings::router())
         .merge(plan::router())
         .merge(bulk::router())
+        .merge(account::router())
         .merge(health::router())
 }
 

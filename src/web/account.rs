@@ -1,0 +1,110 @@
+//! The user's own account: the time zone pages show times in, and their password.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::auth::Principal;
+use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
+use crate::domain::FieldErrors;
+use crate::domain::auth::{check_password, hash_password, verify_password};
+
+pub fn router() -> Routes {
+    Routes::new().get("/account", show).post("/account", save)
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    ctx: PageCtx,
+    name: String,
+    time_zone: String,
+    zones: Vec<String>,
+    errors: FieldErrors,
+}
+
+fn zones() -> Vec<String> {
+    let mut z: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|n| n.to_string())
+        .filter(|n| n.contains('/'))
+        .collect();
+    z.sort();
+    z
+}
+
+async fn show(State(st): State<AppState>, ctx: PageCtx, principal: Principal) -> Result<Response> {
+    let Principal::User { id, .. } = principal else {
+        return Err(Error::Forbidden("API tokens have no account page.".into()));
+    };
+    let user = st.store.user(id).await?;
+    Ok(page(&AccountPage {
+        ctx,
+        name: user.name,
+        time_zone: user.time_zone.unwrap_or_default(),
+        zones: zones(),
+        errors: FieldErrors::default(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct AccountForm {
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+async fn save(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    principal: Principal,
+    Form(form): Form<AccountForm>,
+) -> Result<Response> {
+    let Principal::User { id, .. } = principal else {
+        return Err(Error::Forbidden("API tokens have no account.".into()));
+    };
+    let user = st.store.user(id).await?;
+    let mut errors = FieldErrors::default();
+    let tz = form.time_zone.trim();
+    if !tz.is_empty() && jiff::tz::TimeZone::get(tz).is_err() {
+        errors.add(
+            "time_zone",
+            format!("{tz:?} is not a time zone name such as Europe/Rome"),
+        );
+    }
+    if !form.new_password.is_empty() {
+        errors.check(
+            "new_password",
+            check_password(&form.new_password).map_err(|e| format!("the password {e}")),
+        );
+        if !verify_password(&form.current_password, &user.password_hash) {
+            errors.add("current_password", "is not your current password");
+        }
+    }
+    if !errors.is_empty() {
+        let p = AccountPage {
+            ctx,
+            name: user.name,
+            time_zone: form.time_zone,
+            zones: zones(),
+            errors,
+        };
+        return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &p));
+    }
+    st.store
+        .set_user_time_zone(id, (!tz.is_empty()).then_some(tz))
+        .await?;
+    if !form.new_password.is_empty() {
+        let hash = hash_password(&form.new_password).map_err(Error::Internal)?;
+        st.store
+            .set_user_password(&user.name, &hash, &user.name)
+            .await?;
+    }
+    Ok(Flash::redirect("/account", "Account saved.").into_response())
+}
