@@ -410,3 +410,41 @@ async fn health_and_unknown_pages() {
     assert_eq!(res.status, 404);
     app.db.cleanup().await;
 }
+
+#[tokio::test]
+async fn lists_sort_and_filter_with_their_state_in_the_url() {
+    let app = TestApp::sqlite().await;
+    app.store()
+        .load_demo(&pbx_pools::domain::demo::source_document_cluster(), "demo")
+        .await
+        .unwrap();
+    let res = app.get("/servers?sort=capacity&dir=desc").await;
+    let big = res.body.find(">bigbox<").unwrap();
+    let small = res.body.find(">smallbox1<").unwrap();
+    assert!(
+        big < small,
+        "capacity 600 before 200 when sorted descending"
+    );
+    assert!(
+        res.body
+            .contains("/servers?q=&state=&site=&sort=capacity&dir=asc"),
+        "clicking again flips the order"
+    );
+    let res = app.get("/servers?site=Rome").await;
+    assert!(res.body.contains(">bigbox<") && !res.body.contains(">voip1<"));
+    let res = app.get("/servers?q=nomatch").await;
+    assert!(res.body.contains("matches this filter"));
+    let res = app.get("/pools?sort=phones&dir=desc").await;
+    let wiki = res.body.find(">wiki<").unwrap();
+    let pbxb = res.body.find(">pbxB<").unwrap();
+    assert!(wiki < pbxb, "285 phones before 118");
+    let res = app.get("/pools?server=bigbox").await;
+    assert!(res.body.contains(">wiki<") && !res.body.contains(">pbxA<"));
+    // Destructive actions ask first.
+    let t = app.token_client("cron", "read").await;
+    let _ = t;
+    let confirm = app.get("/tokens/cron/revoke").await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.body.contains("Revoke token cron?"));
+    app.db.cleanup().await;
+}

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::AdminOnly;
+use super::forms::ConfirmPage;
 use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
 use crate::domain::FieldErrors;
 use crate::domain::auth::{Role, Scope, check_password, hash_password, new_secret};
@@ -18,11 +19,13 @@ pub fn router() -> Routes {
     Routes::new()
         .get("/users", users)
         .post("/users", create_user)
+        .get("/users/{name}/disable", confirm_disable)
         .post("/users/{name}/disable", disable_user)
         .post("/users/{name}/enable", enable_user)
         .post("/users/{name}/password", reset_password)
         .get("/tokens", tokens)
         .post("/tokens", create_token)
+        .get("/tokens/{name}/revoke", confirm_revoke)
         .post("/tokens/{name}/revoke", revoke_token)
 }
 
@@ -266,4 +269,54 @@ async fn revoke_token(
 ) -> Result<Response> {
     st.store.revoke_token(&name, &admin.actor()).await?;
     Ok(Flash::redirect("/tokens", format!("Token {name} revoked.")).into_response())
+}
+
+async fn confirm_disable(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    _admin: AdminOnly,
+    Path(name): Path<String>,
+) -> Result<Response> {
+    let user = st.store.user_by_name(&name).await?;
+    Ok(page(&ConfirmPage {
+        ctx,
+        kind: "user",
+        name: user.name.clone(),
+        action: format!("/users/{}/disable", user.name),
+        back: "/users".into(),
+        version: user.version,
+        consequence: format!(
+            "{} can no longer log in, and their open sessions end at their next request.",
+            user.name
+        ),
+        verb: "Disable",
+    }))
+}
+
+async fn confirm_revoke(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    _admin: AdminOnly,
+    Path(name): Path<String>,
+) -> Result<Response> {
+    let token = st
+        .store
+        .tokens()
+        .await?
+        .into_iter()
+        .find(|t| t.name == name && t.revoked_at.is_none())
+        .ok_or_else(|| Error::NotFound(format!("there is no active token named {name:?}")))?;
+    Ok(page(&ConfirmPage {
+        ctx,
+        kind: "token",
+        name: token.name.clone(),
+        action: format!("/tokens/{}/revoke", token.name),
+        back: "/tokens".into(),
+        version: 0,
+        consequence: format!(
+            "Every call with this token ({}) is refused from now on; whatever uses it must get a new one.",
+            token.scope
+        ),
+        verb: "Revoke",
+    }))
 }

@@ -118,4 +118,6 @@ pub struct ConfirmPage {
     pub back: String,
     pub version: i64,
     pub consequence: String,
+    /// The action's word: Delete, Disable, Revoke.
+    pub verb: &'static str,
 }

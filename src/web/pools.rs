@@ -34,11 +34,52 @@ pub fn router() -> Routes {
 struct ListPage {
     ctx: PageCtx,
     pools: Vec<(Pool, u64, u64)>,
+    params: ListParams,
 }
 
-async fn list(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {
+/// The list's filter and sort, kept in the URL.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+struct ListParams {
+    q: String,
+    server: String,
+    sort: String,
+    dir: String,
+}
+
+impl ListPage {
+    fn sort_href(&self, column: &str) -> String {
+        let p = &self.params;
+        let dir = if p.sort == column && p.dir != "desc" {
+            "desc"
+        } else {
+            "asc"
+        };
+        format!(
+            "/pools?q={}&server={}&sort={column}&dir={dir}",
+            super::forms::q(&p.q),
+            super::forms::q(&p.server)
+        )
+    }
+    fn sort_mark(&self, column: &str) -> &'static str {
+        match (
+            self.params.sort == column || (self.params.sort.is_empty() && column == "name"),
+            self.params.dir == "desc",
+        ) {
+            (false, _) => "",
+            (true, true) => " ▼",
+            (true, false) => " ▲",
+        }
+    }
+}
+
+async fn list(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    axum::extract::Query(params): axum::extract::Query<ListParams>,
+) -> Result<Response> {
     let counts = st.store.pool_tenant_counts().await?;
-    let pools = st
+    let pools: Vec<(Pool, u64, u64)> = st
         .store
         .pools()
         .await?
@@ -48,7 +89,28 @@ async fn list(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {
             (p, tenants, phones)
         })
         .collect();
-    Ok(page(&ListPage { ctx, pools }))
+    let needle = params.q.trim().to_lowercase();
+    let mut pools: Vec<(Pool, u64, u64)> = pools
+        .into_iter()
+        .filter(|(p, _, _)| {
+            needle.is_empty()
+                || p.name.to_lowercase().contains(&needle)
+                || p.srv_name.contains(&needle)
+        })
+        .filter(|(p, _, _)| {
+            params.server.is_empty() || p.members.iter().any(|m| m.server_name == params.server)
+        })
+        .collect();
+    pools.sort_by(|a, b| match params.sort.as_str() {
+        "tenants" => a.1.cmp(&b.1),
+        "phones" => a.2.cmp(&b.2),
+        "srv" => a.0.srv_name.cmp(&b.0.srv_name),
+        _ => a.0.name.cmp(&b.0.name),
+    });
+    if params.dir == "desc" {
+        pools.reverse();
+    }
+    Ok(page(&ListPage { ctx, pools, params }))
 }
 
 #[derive(Template)]
@@ -391,6 +453,7 @@ async fn confirm_delete(
     let p = st.store.pool(id).await?;
     Ok(page(&ConfirmPage {
         ctx,
+        verb: "Delete",
         kind: "pool",
         name: p.name.clone(),
         action: format!("/pools/{id}/delete"),

@@ -31,19 +31,87 @@ pub fn router() -> Routes {
 struct ListPage {
     ctx: PageCtx,
     servers: Vec<(Server, Vec<String>)>,
+    params: ListParams,
+    sites: Vec<String>,
 }
 
-async fn list(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {
-    let servers = st.store.servers().await?;
+/// The list's filter and sort, kept in the URL.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+struct ListParams {
+    q: String,
+    state: String,
+    site: String,
+    sort: String,
+    dir: String,
+}
+
+impl ListPage {
+    fn sort_href(&self, column: &str) -> String {
+        let p = &self.params;
+        let dir = if p.sort == column && p.dir != "desc" {
+            "desc"
+        } else {
+            "asc"
+        };
+        format!(
+            "/servers?q={}&state={}&site={}&sort={column}&dir={dir}",
+            super::forms::q(&p.q),
+            super::forms::q(&p.state),
+            super::forms::q(&p.site)
+        )
+    }
+    fn sort_mark(&self, column: &str) -> &'static str {
+        match (
+            self.params.sort == column || (self.params.sort.is_empty() && column == "name"),
+            self.params.dir == "desc",
+        ) {
+            (false, _) => "",
+            (true, true) => " ▼",
+            (true, false) => " ▲",
+        }
+    }
+}
+
+async fn list(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    axum::extract::Query(params): axum::extract::Query<ListParams>,
+) -> Result<Response> {
+    let all = st.store.servers().await?;
     let pools = st.store.pools().await?;
-    let servers = servers
+    let mut sites: Vec<String> = all.iter().filter_map(|s| s.site.clone()).collect();
+    sites.sort();
+    sites.dedup();
+    let needle = params.q.trim().to_lowercase();
+    let mut servers: Vec<(Server, Vec<String>)> = all
         .into_iter()
+        .filter(|s| {
+            needle.is_empty() || s.name.to_lowercase().contains(&needle) || s.host.contains(&needle)
+        })
+        .filter(|s| params.state.is_empty() || s.state.as_str() == params.state)
+        .filter(|s| params.site.is_empty() || s.site.as_deref() == Some(params.site.as_str()))
         .map(|s| {
             let names = pools_of(&pools, s.id);
             (s, names)
         })
         .collect();
-    Ok(page(&ListPage { ctx, servers }))
+    servers.sort_by(|(a, _), (b, _)| match params.sort.as_str() {
+        "host" => a.host.cmp(&b.host),
+        "capacity" => a.capacity.cmp(&b.capacity),
+        "state" => a.state.as_str().cmp(b.state.as_str()),
+        "site" => a.site.cmp(&b.site),
+        _ => a.name.cmp(&b.name),
+    });
+    if params.dir == "desc" {
+        servers.reverse();
+    }
+    Ok(page(&ListPage {
+        ctx,
+        servers,
+        params,
+        sites,
+    }))
 }
 
 fn pools_of(pools: &[Pool], server_id: i64) -> Vec<String> {
@@ -236,6 +304,7 @@ async fn confirm_delete(
     let s = st.store.server(id).await?;
     Ok(page(&ConfirmPage {
         ctx,
+        verb: "Delete",
         kind: "server",
         name: s.name.clone(),
         action: format!("/servers/{id}/delete"),

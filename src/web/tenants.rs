@@ -477,6 +477,7 @@ async fn confirm_delete(
     let t = st.store.tenant(id).await?;
     Ok(page(&ConfirmPage {
         ctx,
+        verb: "Delete",
         kind: "tenant",
         name: t.code.clone(),
         action: format!("/tenants/{id}/delete"),
