@@ -427,7 +427,7 @@ async fn lists_sort_and_filter_with_their_state_in_the_url() {
     );
     assert!(
         res.body
-            .contains("/servers?q=&state=&site=&sort=capacity&dir=asc"),
+            .contains("sort=capacity&amp;dir=asc"),
         "clicking again flips the order"
     );
     let res = app.get("/servers?site=Rome").await;
