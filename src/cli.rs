@@ -468,6 +468,7 @@ async fn serve(args: ServeArgs) -> CliResult {
     }
     tokio::spawn(purge_sessions(store.clone()));
     tokio::spawn(background_dns_check(state.clone()));
+    tokio::spawn(crate::web::keep_views_warm(state.clone()));
     let app = router(state);
     println!("pbx-pools listening on http://{addr}");
     axum::serve(

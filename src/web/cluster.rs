@@ -469,3 +469,30 @@ pub fn invalidate(st: &AppState) {
         *cache = None;
     }
 }
+
+/// Recomputes the cluster view and the alerts soon after the data changes (and before the
+/// alerts' time-to-live runs out), so that pages find them ready instead of paying for the
+/// evaluation over every tenant themselves.
+pub async fn keep_warm(st: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        let Ok(version) = st.store.data_version().await else {
+            continue;
+        };
+        let fresh = st.inner.alerts.lock().ok().is_some_and(|c| {
+            c.as_ref().is_some_and(|(at, v, _)| {
+                *v == version && at.elapsed() + Duration::from_secs(4) < ALERT_TTL
+            })
+        });
+        if !fresh {
+            // Drop the stale copy first: alerts() reuses it otherwise until the TTL runs out.
+            if let Ok(mut cache) = st.inner.alerts.lock() {
+                *cache = None;
+            }
+            if let Err(e) = alerts(&st).await {
+                tracing::warn!(error = %e, "refreshing the cluster view and alerts failed");
+            }
+        }
+    }
+}

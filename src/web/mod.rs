@@ -27,6 +27,7 @@ mod settings;
 mod shares;
 mod tenants;
 
+pub use cluster::keep_warm as keep_views_warm;
 pub use ctx::{Flash, PageCtx};
 pub use dns::{ExportParams, export_text, run_check as run_dns_check};
 pub use error::{ApiError, Error, Result};
