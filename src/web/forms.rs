@@ -24,6 +24,49 @@ impl From<store::Error> for SaveFailure {
     }
 }
 
+/// A form page that can show a refused save: errors next to fields, or a message on top.
+pub trait RefusedForm: Template {
+    fn field_errors(&mut self) -> &mut FieldErrors;
+    fn form_error(&mut self) -> &mut Option<String>;
+
+    /// Re-renders the form with the admin's input kept: 422 with field errors, 409 for a stale
+    /// version; any other failure becomes the error page.
+    fn refused(mut self, failure: SaveFailure) -> axum::response::Response
+    where
+        Self: Sized,
+    {
+        use axum::http::StatusCode;
+        use axum::response::IntoResponse;
+        let status = match failure {
+            SaveFailure::Fields(f) => {
+                *self.field_errors() = f;
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            SaveFailure::Conflict(m) => {
+                *self.form_error() = Some(m);
+                StatusCode::CONFLICT
+            }
+            SaveFailure::Other(e) => return e.into_response(),
+        };
+        super::render_page(status, &self)
+    }
+}
+
+/// Implements [`RefusedForm`] for a page struct with `errors` and `form_error` fields.
+macro_rules! refused_form {
+    ($page:ty) => {
+        impl $crate::web::forms::RefusedForm for $page {
+            fn field_errors(&mut self) -> &mut $crate::domain::FieldErrors {
+                &mut self.errors
+            }
+            fn form_error(&mut self) -> &mut Option<String> {
+                &mut self.form_error
+            }
+        }
+    };
+}
+pub(crate) use refused_form;
+
 /// All values of one repeated form field, in order.
 pub fn all<'a>(pairs: &'a [(String, String)], key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     pairs

@@ -3,15 +3,14 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 
 use super::auth::Principal;
-use super::forms::{ConfirmPage, SaveFailure, all, one, version};
+use super::forms::{ConfirmPage, RefusedForm, SaveFailure, all, one, refused_form, version};
 use super::pct;
 use super::shares::{ShareColumn, ShareTable, scenario_params, share_table};
-use super::{AppState, Flash, PageCtx, Result, Routes, page, render_page};
+use super::{AppState, Flash, PageCtx, Result, Routes, page};
 use crate::domain::FieldErrors;
 use crate::domain::model::{MemberInput, Pool, PoolInput, Server, Transport, validate_members};
 
@@ -125,6 +124,8 @@ struct FormPage {
     transports: [Transport; 3],
 }
 
+refused_form!(FormPage);
+
 impl FormPage {
     fn new(ctx: PageCtx, id: Option<i64>, version: i64, input: PoolInput) -> Self {
         Self {
@@ -143,21 +144,6 @@ impl FormPage {
             .transports
             .split(',')
             .any(|x| x.trim().eq_ignore_ascii_case(t.as_str()))
-    }
-
-    fn refused(mut self, failure: SaveFailure) -> Response {
-        let status = match failure {
-            SaveFailure::Fields(f) => {
-                self.errors = f;
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            SaveFailure::Conflict(m) => {
-                self.form_error = Some(m);
-                StatusCode::CONFLICT
-            }
-            SaveFailure::Other(e) => return e.into_response(),
-        };
-        render_page(status, &self)
     }
 }
 
@@ -336,6 +322,8 @@ struct MembersPage {
     form_error: Option<String>,
 }
 
+refused_form!(MembersPage);
+
 impl MembersPage {
     fn cell_error(&self, row: &usize, field: &str) -> Option<&str> {
         self.errors.get(&format!("members[{row}].{field}"))
@@ -422,7 +410,7 @@ async fn save_members(
         }
         Err(f) => f,
     };
-    let mut page_ = MembersPage {
+    let page_ = MembersPage {
         ctx,
         pool,
         version,
@@ -431,18 +419,7 @@ async fn save_members(
         errors: FieldErrors::default(),
         form_error: None,
     };
-    let status = match failure {
-        SaveFailure::Fields(f) => {
-            page_.errors = f;
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        SaveFailure::Conflict(m) => {
-            page_.form_error = Some(m);
-            StatusCode::CONFLICT
-        }
-        SaveFailure::Other(e) => return Err(e),
-    };
-    Ok(render_page(status, &page_))
+    Ok(page_.refused(failure))
 }
 
 async fn confirm_delete(

@@ -3,12 +3,11 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::Principal;
-use super::forms::{ConfirmPage, SaveFailure, one, version};
-use super::{AppState, Flash, PageCtx, Result, Routes, page, render_page};
+use super::forms::{ConfirmPage, RefusedForm, SaveFailure, one, refused_form, version};
+use super::{AppState, Flash, PageCtx, Result, Routes, page};
 use crate::domain::FieldErrors;
 use crate::domain::model::{Pool, Server, ServerInput, ServerState};
 use crate::domain::projection::home_server;
@@ -134,6 +133,8 @@ struct FormPage {
     states: [ServerState; 3],
 }
 
+refused_form!(FormPage);
+
 impl FormPage {
     fn new(ctx: PageCtx, id: Option<i64>, version: i64, input: ServerInput) -> Self {
         Self {
@@ -145,21 +146,6 @@ impl FormPage {
             form_error: None,
             states: ServerState::ALL,
         }
-    }
-
-    fn refused(mut self, failure: SaveFailure) -> Response {
-        let status = match failure {
-            SaveFailure::Fields(f) => {
-                self.errors = f;
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            SaveFailure::Conflict(m) => {
-                self.form_error = Some(m);
-                StatusCode::CONFLICT
-            }
-            SaveFailure::Other(e) => return e.into_response(),
-        };
-        render_page(status, &self)
     }
 }
 

@@ -3,14 +3,13 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::Principal;
 use super::cluster::invalidate;
-use super::forms::{SaveFailure, one, version};
-use super::{AppState, Flash, PageCtx, Result, Routes, page, render_page};
+use super::forms::{RefusedForm, SaveFailure, one, refused_form, version};
+use super::{AppState, Flash, PageCtx, Result, Routes, page};
 use crate::domain::FieldErrors;
 use crate::domain::registrations::TenantMatcher;
 use crate::domain::settings::SettingsInput;
@@ -42,6 +41,8 @@ struct SettingsPage {
     test_error: Option<String>,
     default_rule: &'static str,
 }
+
+refused_form!(SettingsPage);
 
 async fn show(
     State(st): State<AppState>,
@@ -117,7 +118,7 @@ async fn save(
         },
         Err(e) => SaveFailure::Fields(e),
     };
-    let mut p = SettingsPage {
+    let p = SettingsPage {
         ctx,
         test_rule: input.tenant_rule.clone(),
         input,
@@ -129,16 +130,5 @@ async fn save(
         test_error: None,
         default_rule: TenantMatcher::default_rule(),
     };
-    let status = match failure {
-        SaveFailure::Fields(f) => {
-            p.errors = f;
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        SaveFailure::Conflict(m) => {
-            p.form_error = Some(m);
-            StatusCode::CONFLICT
-        }
-        SaveFailure::Other(e) => return Err(e),
-    };
-    Ok(render_page(status, &p))
+    Ok(p.refused(failure))
 }

@@ -4,13 +4,14 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::Principal;
-use super::forms::{ConfirmPage, PageLink, SaveFailure, all, one, pager, q, version};
-use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
+use super::forms::{
+    ConfirmPage, PageLink, RefusedForm, SaveFailure, all, one, pager, q, refused_form, version,
+};
+use super::{AppState, Error, Flash, PageCtx, Result, Routes, page};
 use crate::domain::FieldErrors;
 use crate::domain::alerts::{SplitStatus, TenantFacts, tenant_split};
 use crate::domain::model::{Pool, Tenant, TenantInput};
@@ -345,22 +346,9 @@ struct FormPage {
     form_error: Option<String>,
 }
 
-impl FormPage {
-    fn refused(mut self, failure: SaveFailure) -> Response {
-        let status = match failure {
-            SaveFailure::Fields(f) => {
-                self.errors = f;
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            SaveFailure::Conflict(m) => {
-                self.form_error = Some(m);
-                StatusCode::CONFLICT
-            }
-            SaveFailure::Other(e) => return e.into_response(),
-        };
-        render_page(status, &self)
-    }
-}
+refused_form!(FormPage);
+
+impl FormPage {}
 
 fn tenant_input(pairs: &[(String, String)]) -> TenantInput {
     TenantInput {
