@@ -47,6 +47,12 @@ impl ServerStats {
             .filter(|c| *c > 0)
             .map(|c| self.registered as f64 / c as f64)
     }
+
+    /// Utilisation in the single failure that loads this server most.
+    pub fn worst_n1_utilisation(&self) -> Option<f64> {
+        let (_, phones) = self.worst_n1.as_ref()?;
+        self.capacity.filter(|c| *c > 0).map(|c| phones / c as f64)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

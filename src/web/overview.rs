@@ -48,9 +48,6 @@ impl OverviewPage {
             && p.away_phones as f64 / p.registered as f64
                 > self.view.settings.alerts.normal_away_share
     }
-    fn worst_load(&self, i: &usize) -> Option<&crate::domain::projection::ServerLoad> {
-        self.view.worst.as_ref().and_then(|w| w.servers.get(*i))
-    }
 }
 
 async fn overview(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {

@@ -6,7 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 
-use super::auth::Principal;
+use super::auth::{AdminOnly, Principal};
 use super::forms::{ConfirmPage, RefusedForm, SaveFailure, all, one, refused_form, version};
 use super::pct;
 use super::shares::{ShareColumn, ShareTable, scenario_params, share_table};
@@ -157,7 +157,7 @@ fn pool_input(pairs: &[(String, String)]) -> PoolInput {
     }
 }
 
-async fn new_form(ctx: PageCtx) -> Response {
+async fn new_form(_admin: AdminOnly, ctx: PageCtx) -> Response {
     page(&FormPage::new(
         ctx,
         None,
@@ -270,7 +270,7 @@ async fn detail(
     }))
 }
 
-async fn edit_form(
+async fn edit_form(_admin: AdminOnly, 
     State(st): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<i64>,
@@ -333,7 +333,7 @@ impl MembersPage {
 /// Spare empty rows in the editor, so members can be added without JavaScript.
 const SPARE_ROWS: usize = 3;
 
-async fn members_form(
+async fn members_form(_admin: AdminOnly, 
     State(st): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<i64>,
@@ -422,7 +422,7 @@ async fn save_members(
     Ok(page_.refused(failure))
 }
 
-async fn confirm_delete(
+async fn confirm_delete(_admin: AdminOnly, 
     State(st): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<i64>,

@@ -5,7 +5,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 
-use super::auth::Principal;
+use super::auth::{AdminOnly, Principal};
 use super::forms::{ConfirmPage, RefusedForm, SaveFailure, one, refused_form, version};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
 use crate::domain::FieldErrors;
@@ -149,7 +149,7 @@ impl FormPage {
     }
 }
 
-async fn new_form(ctx: PageCtx) -> Response {
+async fn new_form(_admin: AdminOnly, ctx: PageCtx) -> Response {
     page(&FormPage::new(
         ctx,
         None,
@@ -231,7 +231,7 @@ async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -
     }))
 }
 
-async fn edit_form(
+async fn edit_form(_admin: AdminOnly, 
     State(st): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<i64>,
@@ -282,7 +282,7 @@ async fn update(
     )
 }
 
-async fn confirm_delete(
+async fn confirm_delete(_admin: AdminOnly, 
     State(st): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<i64>,

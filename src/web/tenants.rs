@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::auth::Principal;
+use super::auth::{AdminOnly, Principal};
 use super::forms::{
     ConfirmPage, PageLink, RefusedForm, SaveFailure, all, one, pager, q, refused_form, version,
 };
@@ -360,7 +360,7 @@ fn tenant_input(pairs: &[(String, String)]) -> TenantInput {
     }
 }
 
-async fn new_form(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {
+async fn new_form(_admin: AdminOnly, State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {
     let pools = st.store.pools().await?;
     Ok(page(&FormPage {
         ctx,
@@ -439,7 +439,7 @@ async fn update(
     save(&st, &principal, ctx, Some(id), &pairs).await
 }
 
-async fn edit_form(
+async fn edit_form(_admin: AdminOnly, 
     State(st): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<i64>,
@@ -457,7 +457,7 @@ async fn edit_form(
     }))
 }
 
-async fn confirm_delete(
+async fn confirm_delete(_admin: AdminOnly, 
     State(st): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<i64>,
