@@ -270,7 +270,8 @@ async fn detail(
     }))
 }
 
-async fn edit_form(_admin: AdminOnly, 
+async fn edit_form(
+    _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<i64>,
@@ -333,7 +334,8 @@ impl MembersPage {
 /// Spare empty rows in the editor, so members can be added without JavaScript.
 const SPARE_ROWS: usize = 3;
 
-async fn members_form(_admin: AdminOnly, 
+async fn members_form(
+    _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<i64>,
@@ -422,7 +424,8 @@ async fn save_members(
     Ok(page_.refused(failure))
 }
 
-async fn confirm_delete(_admin: AdminOnly, 
+async fn confirm_delete(
+    _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<i64>,

@@ -231,7 +231,8 @@ async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -
     }))
 }
 
-async fn edit_form(_admin: AdminOnly, 
+async fn edit_form(
+    _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<i64>,
@@ -282,7 +283,8 @@ async fn update(
     )
 }
 
-async fn confirm_delete(_admin: AdminOnly, 
+async fn confirm_delete(
+    _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<i64>,

@@ -439,7 +439,8 @@ async fn update(
     save(&st, &principal, ctx, Some(id), &pairs).await
 }
 
-async fn edit_form(_admin: AdminOnly, 
+async fn edit_form(
+    _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<i64>,
@@ -457,7 +458,8 @@ async fn edit_form(_admin: AdminOnly,
     }))
 }
 
-async fn confirm_delete(_admin: AdminOnly, 
+async fn confirm_delete(
+    _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<i64>,
