@@ -22,6 +22,26 @@ fn multipart(
         .unwrap()
 }
 
+/// Follows an import to its job page until the background work is done; returns the page.
+async fn finished(app: &TestApp, res: common::TestResponse) -> String {
+    assert_eq!(res.status, 303, "{}", res.body);
+    let job = res.location.expect("the apply redirects to its job page");
+    assert!(job.starts_with("/jobs/"), "{job}");
+    for _ in 0..200 {
+        let page = app.get(&job).await;
+        assert_eq!(page.status, 200);
+        if !page.body.contains("http-equiv=\"refresh\"") {
+            return page.body;
+        }
+        assert!(
+            page.body.contains("lines ("),
+            "progress is shown while it works"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the import did not finish");
+}
+
 #[tokio::test]
 async fn tenants_round_trip_through_csv() {
     let app = TestApp::sqlite().await;
@@ -85,7 +105,11 @@ async fn tenants_round_trip_through_csv() {
         .admin
         .send(&app, multipart(&app, "/tenants/import", &edited, "apply"))
         .await;
-    assert_eq!(applied.status, 303, "{}", applied.body);
+    let done = finished(&app, applied).await;
+    assert!(
+        done.contains("Tenant import: 1 created, 1 changed."),
+        "{done}"
+    );
     let c = app.store().tenant_by_code("CANISTRACCI").await.unwrap();
     assert_eq!(
         (c.expected_phones, c.pool_name.as_deref()),
@@ -174,7 +198,11 @@ async fn a_file_with_bad_rows_is_refused_with_each_lines_reason_and_changes_noth
         .admin
         .send(&app, multipart(&app, "/servers/import", &fixed, "apply"))
         .await;
-    assert_eq!(res.status, 303, "{}", res.body);
+    let done = finished(&app, res).await;
+    assert!(
+        done.contains("Server import: 1 created, 1 changed."),
+        "{done}"
+    );
     assert_eq!(
         app.store().server_by_name("voip1").await.unwrap().capacity,
         Some(500)
@@ -203,7 +231,7 @@ async fn thousands_of_tenants_import_in_one_go() {
         .admin
         .send(&app, multipart(&app, "/tenants/import", &csv, "apply"))
         .await;
-    assert_eq!(res.status, 303, "{}", res.body);
+    finished(&app, res).await;
     eprintln!(
         "3,000-line import (dry run + apply, debug build): {:?}",
         started.elapsed()

@@ -7,11 +7,17 @@ use crate::domain::model::{NewServer, NewTenant};
 
 impl Store {
     /// Creates or updates tenants by code (case-insensitive), all or nothing.
-    pub async fn import_tenants(&self, rows: &[NewTenant], actor: &str) -> Result<(u64, u64)> {
+    pub async fn import_tenants(
+        &self,
+        rows: &[NewTenant],
+        actor: &str,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> Result<(u64, u64)> {
         let mut tx = self.begin_write().await?;
         let at = now();
         let (mut created, mut changed) = (0, 0);
-        for t in rows {
+        for (i, t) in rows.iter().enumerate() {
+            progress(i);
             let updated = sqlx::query(
                 "UPDATE tenants SET code = $1, name = $2, expected_phones = $3, pool_id = $4, notes = $5, \
                  version = version + 1, updated_at = $6, updated_by = $7 \
@@ -83,11 +89,17 @@ impl Store {
     }
 
     /// Creates or updates servers by name, all or nothing.
-    pub async fn import_servers(&self, rows: &[NewServer], actor: &str) -> Result<(u64, u64)> {
+    pub async fn import_servers(
+        &self,
+        rows: &[NewServer],
+        actor: &str,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> Result<(u64, u64)> {
         let mut tx = self.begin_write().await?;
         let at = now();
         let (mut created, mut changed) = (0, 0);
-        for s in rows {
+        for (i, s) in rows.iter().enumerate() {
+            progress(i);
             let updated = sqlx::query(
                 "UPDATE servers SET host = $1, sip_port = $2, capacity = $3, site = $4, state = $5, \
                  version = version + 1, updated_at = $6, updated_by = $7 WHERE name = $8 \

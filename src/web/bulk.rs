@@ -4,12 +4,12 @@
 use askama::Template;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use std::collections::HashMap;
 
 use super::auth::Principal;
 use super::cluster::invalidate;
-use super::{ApiError, AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
+use super::{ApiError, AppState, Error, PageCtx, Result, Routes, page, render_page};
 use crate::domain::csvio::{
     LineAction, servers_csv, servers_dry_run, tenants_csv, tenants_dry_run,
 };
@@ -204,13 +204,27 @@ async fn tenants_import(
         return Ok(page(&p));
     }
     let rows: Vec<_> = dry.lines.into_iter().filter_map(|l| l.row).collect();
-    let (created, changed) = st.store.import_tenants(&rows, &principal.actor()).await?;
-    invalidate(&st);
-    Ok(Flash::redirect(
-        "/tenants",
-        format!("Tenant import: {created} created, {changed} changed."),
-    )
-    .into_response())
+    let actor = principal.actor();
+    let (id, job) = st.inner.jobs.start(
+        "Tenant import".into(),
+        rows.len(),
+        "/tenants".into(),
+        actor.clone(),
+    );
+    let state = st.clone();
+    tokio::spawn(async move {
+        let outcome = state
+            .store
+            .import_tenants(&rows, &actor, &|i| job.progress(i))
+            .await;
+        invalidate(&state);
+        job.finish(
+            outcome
+                .map(|(c, u)| format!("Tenant import: {c} created, {u} changed."))
+                .map_err(|e| e.to_string()),
+        );
+    });
+    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
 }
 
 async fn servers_import(
@@ -249,11 +263,25 @@ async fn servers_import(
         return Ok(page(&p));
     }
     let rows: Vec<_> = dry.lines.into_iter().filter_map(|l| l.row).collect();
-    let (created, changed) = st.store.import_servers(&rows, &principal.actor()).await?;
-    invalidate(&st);
-    Ok(Flash::redirect(
-        "/servers",
-        format!("Server import: {created} created, {changed} changed."),
-    )
-    .into_response())
+    let actor = principal.actor();
+    let (id, job) = st.inner.jobs.start(
+        "Server import".into(),
+        rows.len(),
+        "/servers".into(),
+        actor.clone(),
+    );
+    let state = st.clone();
+    tokio::spawn(async move {
+        let outcome = state
+            .store
+            .import_servers(&rows, &actor, &|i| job.progress(i))
+            .await;
+        invalidate(&state);
+        job.finish(
+            outcome
+                .map(|(c, u)| format!("Server import: {c} created, {u} changed."))
+                .map_err(|e| e.to_string()),
+        );
+    });
+    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
 }

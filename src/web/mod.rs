@@ -15,6 +15,7 @@ mod dns;
 mod error;
 mod forms;
 mod health;
+mod jobs;
 mod login;
 mod metrics;
 mod overview;
@@ -92,6 +93,8 @@ pub struct Inner {
     pub alerts: Mutex<Option<AlertCache>>,
     /// The cluster view for a data version (see `cluster::load`).
     pub view: Mutex<Option<ViewCache>>,
+    /// Background work started by this instance (large imports).
+    pub jobs: jobs::Jobs,
 }
 
 impl AppState {
@@ -108,6 +111,7 @@ impl AppState {
                 setup_token: Mutex::new(None),
                 alerts: Mutex::new(None),
                 view: Mutex::new(None),
+                jobs: jobs::Jobs::default(),
             }),
         }
     }
@@ -139,6 +143,7 @@ fn routes() -> Routes {
         .merge(plan::router())
         .merge(bulk::router())
         .merge(account::router())
+        .merge(jobs::router())
         .merge(health::router())
 }
 
