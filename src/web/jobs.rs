@@ -85,11 +85,7 @@ struct JobPage {
 
 impl JobPage {
     fn percent(&self) -> usize {
-        if self.total == 0 {
-            100
-        } else {
-            self.done * 100 / self.total
-        }
+        (self.done * 100).checked_div(self.total).unwrap_or(100)
     }
 }
 
