@@ -72,6 +72,12 @@ async fn run(label: &str, url: &str) {
 
 #[tokio::main]
 async fn main() {
+    // RUST_LOG=sqlx=debug shows each statement's time.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .try_init();
     let dir = std::env::temp_dir().join(format!("pbx-bench-ingest-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     run("sqlite", &format!("sqlite://{}/bench.db", dir.display())).await;

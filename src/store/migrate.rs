@@ -37,6 +37,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "user_time_zone",
         include_str!("../../migrations/sqlite/0005_user_time_zone.sql"),
     ),
+    (
+        6,
+        "drop_registrations_endpoint_index",
+        include_str!("../../migrations/sqlite/0006_drop_registrations_endpoint_index.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -64,6 +69,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         5,
         "user_time_zone",
         include_str!("../../migrations/postgres/0005_user_time_zone.sql"),
+    ),
+    (
+        6,
+        "drop_registrations_endpoint_index",
+        include_str!("../../migrations/postgres/0006_drop_registrations_endpoint_index.sql"),
     ),
 ];
 
