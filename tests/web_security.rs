@@ -16,7 +16,10 @@ fn concrete(path: &str) -> String {
 }
 
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/setup" | "/healthz" | "/metrics") || path.starts_with("/static/")
+    matches!(
+        path,
+        "/login" | "/setup" | "/healthz" | "/metrics" | "/api/v1/openapi.json"
+    ) || path.starts_with("/static/")
 }
 
 /// Every route the router has, without a session or token: pages send to the login, the API
@@ -705,5 +708,34 @@ async fn each_user_reads_times_in_their_own_time_zone() {
         .await;
     assert_eq!(res.status, 303);
     app.login("vera", "another-pass-1").await;
+    app.db.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route() {
+    let app = TestApp::sqlite().await;
+    let res = Client::anonymous().get(&app, "/api/v1/openapi.json").await;
+    assert_eq!(res.status, 200);
+    let doc = res.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for (method, path) in pbx_pools::web::route_table() {
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        let op = &doc["paths"][path][method.as_str().to_lowercase()];
+        assert!(op.is_object(), "{method} {path} is not in the document");
+        assert!(
+            !op["summary"].as_str().unwrap_or("").is_empty(),
+            "{method} {path} has no summary"
+        );
+    }
+    let ingest = &doc["paths"]["/api/v1/servers/{server}/registrations"]["post"];
+    assert!(
+        ingest["description"]
+            .as_str()
+            .unwrap()
+            .contains("ingest:{server}")
+    );
+    assert_eq!(ingest["parameters"][0]["name"], "server");
     app.db.cleanup().await;
 }

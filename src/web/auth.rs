@@ -84,7 +84,10 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminOnly {
 }
 
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/setup" | "/healthz" | "/metrics") || path.starts_with("/static/")
+    matches!(
+        path,
+        "/login" | "/setup" | "/healthz" | "/metrics" | "/api/v1/openapi.json"
+    ) || path.starts_with("/static/")
 }
 
 fn is_safe(method: &Method) -> bool {

@@ -18,6 +18,7 @@ mod health;
 mod jobs;
 mod login;
 mod metrics;
+mod openapi;
 mod overview;
 mod plan;
 mod pools;
@@ -32,6 +33,7 @@ pub use cluster::keep_warm as keep_views_warm;
 pub use ctx::{Flash, PageCtx};
 pub use dns::{ExportParams, export_text, run_check as run_dns_check};
 pub use error::{ApiError, Error, Result};
+pub use openapi::document as openapi_document;
 pub use plan::{PlanOutcome, PlanRequest, apply as apply_plan, compute as compute_plan};
 pub use routes::Routes;
 
@@ -144,6 +146,7 @@ fn routes() -> Routes {
         .merge(bulk::router())
         .merge(account::router())
         .merge(jobs::router())
+        .merge(openapi::router())
         .merge(health::router())
 }
 
