@@ -11,8 +11,9 @@ use super::auth::Principal;
 use super::cluster::invalidate;
 use super::{ApiError, AppState, Error, PageCtx, Result, Routes, page, render_page};
 use crate::domain::csvio::{
-    LineAction, servers_csv, servers_dry_run, tenants_csv, tenants_dry_run,
+    DryRun, LineAction, servers_csv, servers_dry_run, tenants_csv, tenants_dry_run,
 };
+use crate::domain::model::{NewServer, NewTenant};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -160,28 +161,63 @@ async fn read_form(mut form: Multipart) -> Result<(String, bool)> {
     Ok((text, apply))
 }
 
-async fn tenants_import(
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    principal: Principal,
-    form: Multipart,
-) -> Result<Response> {
-    let (text, apply) = read_form(form).await?;
-    let mut p = empty_page(ctx, "tenants");
-    p.text = text;
-    let pools: HashMap<String, i64> = st
-        .store
-        .pools()
-        .await?
-        .into_iter()
-        .map(|p| (p.name, p.id))
-        .collect();
-    let existing = st.store.all_tenants().await?;
-    let dry = match tenants_dry_run(&p.text, &existing, &pools) {
+/// The store's import of a batch: (created, changed).
+type StoreImport<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = crate::store::Result<(u64, u64)>> + Send + 'a>,
+>;
+
+/// Rows an import can store, and where its job leads afterwards.
+trait Importable: Sized + Send + Sync + 'static {
+    const LABEL: &'static str;
+    const NEXT: &'static str;
+    fn store<'a>(
+        store: &'a crate::store::Store,
+        rows: &'a [Self],
+        actor: &'a str,
+        progress: &'a (dyn Fn(usize) + Send + Sync),
+    ) -> StoreImport<'a>;
+}
+
+impl Importable for NewTenant {
+    const LABEL: &'static str = "Tenant import";
+    const NEXT: &'static str = "/tenants";
+    fn store<'a>(
+        store: &'a crate::store::Store,
+        rows: &'a [Self],
+        actor: &'a str,
+        progress: &'a (dyn Fn(usize) + Send + Sync),
+    ) -> StoreImport<'a> {
+        Box::pin(store.import_tenants(rows, actor, progress))
+    }
+}
+
+impl Importable for NewServer {
+    const LABEL: &'static str = "Server import";
+    const NEXT: &'static str = "/servers";
+    fn store<'a>(
+        store: &'a crate::store::Store,
+        rows: &'a [Self],
+        actor: &'a str,
+        progress: &'a (dyn Fn(usize) + Send + Sync),
+    ) -> StoreImport<'a> {
+        Box::pin(store.import_servers(rows, actor, progress))
+    }
+}
+
+/// Shows the dry run, or, when asked to apply a file without refused lines, starts the import
+/// in the background and sends the admin to its progress page.
+fn dry_run_or_apply<T: Importable>(
+    st: &AppState,
+    mut p: ImportPage,
+    dry: std::result::Result<DryRun<T>, String>,
+    apply: bool,
+    principal: &Principal,
+) -> Response {
+    let dry = match dry {
         Ok(d) => d,
         Err(e) => {
             p.error = Some(e);
-            return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &p));
+            return render_page(StatusCode::UNPROCESSABLE_ENTITY, &p);
         }
     };
     p.refused = dry.refused();
@@ -198,33 +234,49 @@ async fn tenants_import(
             "{} lines are refused; fix them and try again — nothing was imported.",
             p.refused
         ));
-        return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &p));
+        return render_page(StatusCode::UNPROCESSABLE_ENTITY, &p);
     }
     if !apply {
-        return Ok(page(&p));
+        return page(&p);
     }
-    let rows: Vec<_> = dry.lines.into_iter().filter_map(|l| l.row).collect();
+    let rows: Vec<T> = dry.lines.into_iter().filter_map(|l| l.row).collect();
     let actor = principal.actor();
-    let (id, job) = st.inner.jobs.start(
-        "Tenant import".into(),
-        rows.len(),
-        "/tenants".into(),
-        actor.clone(),
-    );
+    let (id, job) = st
+        .inner
+        .jobs
+        .start(T::LABEL.into(), rows.len(), T::NEXT.into(), actor.clone());
     let state = st.clone();
     tokio::spawn(async move {
-        let outcome = state
-            .store
-            .import_tenants(&rows, &actor, &|i| job.progress(i))
-            .await;
+        let outcome = T::store(&state.store, &rows, &actor, &|i| job.progress(i)).await;
         invalidate(&state);
         job.finish(
             outcome
-                .map(|(c, u)| format!("Tenant import: {c} created, {u} changed."))
+                .map(|(c, u)| format!("{}: {c} created, {u} changed.", T::LABEL))
                 .map_err(|e| e.to_string()),
         );
     });
-    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
+    Redirect::to(&format!("/jobs/{id}")).into_response()
+}
+
+async fn tenants_import(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    principal: Principal,
+    form: Multipart,
+) -> Result<Response> {
+    let (text, apply) = read_form(form).await?;
+    let mut p = empty_page(ctx, "tenants");
+    let pools: HashMap<String, i64> = st
+        .store
+        .pools()
+        .await?
+        .into_iter()
+        .map(|p| (p.name, p.id))
+        .collect();
+    let existing = st.store.all_tenants().await?;
+    let dry = tenants_dry_run(&text, &existing, &pools);
+    p.text = text;
+    Ok(dry_run_or_apply(&st, p, dry, apply, &principal))
 }
 
 async fn servers_import(
@@ -235,53 +287,8 @@ async fn servers_import(
 ) -> Result<Response> {
     let (text, apply) = read_form(form).await?;
     let mut p = empty_page(ctx, "servers");
-    p.text = text;
     let existing = st.store.servers().await?;
-    let dry = match servers_dry_run(&p.text, &existing) {
-        Ok(d) => d,
-        Err(e) => {
-            p.error = Some(e);
-            return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &p));
-        }
-    };
-    p.refused = dry.refused();
-    p.lines = view(&dry.lines);
-    p.summary = Some(format!(
-        "{} to create, {} to change, {} refused.",
-        dry.created(),
-        dry.changed(),
-        p.refused
-    ));
-    if p.refused > 0 {
-        p.error = Some(format!(
-            "{} lines are refused; fix them and try again — nothing was imported.",
-            p.refused
-        ));
-        return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &p));
-    }
-    if !apply {
-        return Ok(page(&p));
-    }
-    let rows: Vec<_> = dry.lines.into_iter().filter_map(|l| l.row).collect();
-    let actor = principal.actor();
-    let (id, job) = st.inner.jobs.start(
-        "Server import".into(),
-        rows.len(),
-        "/servers".into(),
-        actor.clone(),
-    );
-    let state = st.clone();
-    tokio::spawn(async move {
-        let outcome = state
-            .store
-            .import_servers(&rows, &actor, &|i| job.progress(i))
-            .await;
-        invalidate(&state);
-        job.finish(
-            outcome
-                .map(|(c, u)| format!("Server import: {c} created, {u} changed."))
-                .map_err(|e| e.to_string()),
-        );
-    });
-    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
+    let dry = servers_dry_run(&text, &existing);
+    p.text = text;
+    Ok(dry_run_or_apply(&st, p, dry, apply, &principal))
 }
