@@ -137,6 +137,48 @@ pub fn pager(page: u32, pages: u32, href: impl Fn(u32) -> String) -> Vec<PageLin
     links
 }
 
+/// The sort state of a list page, shared by every sortable list: which column is active, in
+/// which direction, and what clicking a column header does.
+pub struct SortState<'a> {
+    pub active: &'a str,
+    pub desc: bool,
+}
+
+impl<'a> SortState<'a> {
+    /// `sort`/`dir` query values; an empty sort means `default`.
+    pub fn new(sort: &'a str, dir: &str, default: &'a str) -> Self {
+        Self {
+            active: if sort.is_empty() { default } else { sort },
+            desc: dir == "desc",
+        }
+    }
+
+    /// Clicking the active column flips its direction; another column sorts ascending.
+    pub fn next_dir(&self, column: &str) -> &'static str {
+        if self.active == column && !self.desc {
+            "desc"
+        } else {
+            "asc"
+        }
+    }
+
+    pub fn mark(&self, column: &str) -> &'static str {
+        match (self.active == column, self.desc) {
+            (false, _) => "",
+            (true, true) => " ▼",
+            (true, false) => " ▲",
+        }
+    }
+
+    pub fn aria(&self, column: &str) -> &'static str {
+        match (self.active == column, self.desc) {
+            (false, _) => "none",
+            (true, true) => "descending",
+            (true, false) => "ascending",
+        }
+    }
+}
+
 /// Escapes a value for use in a query string.
 pub fn q(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -46,29 +46,21 @@ struct ListParams {
 }
 
 impl ListPage {
+    fn sorting(&self) -> super::forms::SortState<'_> {
+        super::forms::SortState::new(&self.params.sort, &self.params.dir, "name")
+    }
     fn sort_href(&self, column: &str) -> String {
         let p = &self.params;
-        let dir = if p.sort == column && p.dir != "desc" {
-            "desc"
-        } else {
-            "asc"
-        };
         format!(
-            "/servers?q={}&state={}&site={}&sort={column}&dir={dir}",
+            "/servers?q={}&state={}&site={}&sort={column}&dir={}",
             super::forms::q(&p.q),
             super::forms::q(&p.state),
-            super::forms::q(&p.site)
+            super::forms::q(&p.site),
+            self.sorting().next_dir(column)
         )
     }
     fn sort_mark(&self, column: &str) -> &'static str {
-        match (
-            self.params.sort == column || (self.params.sort.is_empty() && column == "name"),
-            self.params.dir == "desc",
-        ) {
-            (false, _) => "",
-            (true, true) => " ▼",
-            (true, false) => " ▲",
-        }
+        self.sorting().mark(column)
     }
 }
 

@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 use super::auth::{AdminOnly, Principal};
 use super::forms::{
-    ConfirmPage, PageLink, RefusedForm, SaveFailure, all, one, pager, q, refused_form, version,
+    ConfirmPage, PageLink, RefusedForm, SaveFailure, SortState, all, one, pager, q, refused_form,
+    version,
 };
 use super::{AppState, Error, Flash, PageCtx, Result, Routes, page};
 use crate::domain::FieldErrors;
@@ -54,14 +55,10 @@ pub struct ListParams {
 
 impl ListParams {
     fn query_string(&self, page: u32, sort: Option<&str>) -> String {
+        let sorting = SortState::new(self.sort_key(), &self.dir, "code");
         let (sort, dir) = match sort {
-            // Clicking the current sort column flips the direction.
-            Some(s) if s == self.sort_key() => (s, if self.dir == "desc" { "asc" } else { "desc" }),
-            Some(s) => (s, "asc"),
-            None => (
-                self.sort_key(),
-                if self.dir == "desc" { "desc" } else { "asc" },
-            ),
+            Some(s) => (s, sorting.next_dir(s)),
+            None => (self.sort_key(), if sorting.desc { "desc" } else { "asc" }),
         };
         let mut out = format!("sort={sort}&dir={dir}&page={page}");
         if !self.q.is_empty() {
@@ -96,23 +93,14 @@ impl ListPage {
     fn sort_href(&self, column: &str) -> String {
         format!("/tenants?{}", self.params.query_string(1, Some(column)))
     }
+    fn sorting(&self) -> SortState<'_> {
+        SortState::new(self.params.sort_key(), &self.params.dir, "code")
+    }
     fn sort_mark(&self, column: &str) -> &'static str {
-        if self.params.sort_key() != column {
-            ""
-        } else if self.params.dir == "desc" {
-            " ▼"
-        } else {
-            " ▲"
-        }
+        self.sorting().mark(column)
     }
     fn aria_sort(&self, column: &str) -> &'static str {
-        if self.params.sort_key() != column {
-            "none"
-        } else if self.params.dir == "desc" {
-            "descending"
-        } else {
-            "ascending"
-        }
+        self.sorting().aria(column)
     }
 }
 
