@@ -3,6 +3,9 @@
 use clap::{Parser, Subcommand};
 use std::time::Instant;
 
+use crate::app::App;
+use crate::app::dns::{ExportParams, export_text};
+use crate::app::plan::{PlanRequest, apply as apply_plan, compute as compute_plan};
 use crate::config::{DatabaseArgs, DemoArgs, ServeArgs};
 use crate::domain::auth::{Role, Scope, check_password, hash_password, new_secret};
 use crate::domain::demo::{
@@ -11,10 +14,6 @@ use crate::domain::demo::{
 use crate::domain::demo_registrations::{generated_registrations, source_document_rounds};
 use crate::domain::names::check_short_name;
 use crate::store::Store;
-use crate::web::{
-    AppState, ExportParams, PlanRequest, WebConfig, apply_plan, compute_plan, export_text,
-    fmt_time, router,
-};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -284,13 +283,13 @@ async fn check_dns(args: CheckDnsArgs) -> Result<i32, Box<dyn std::error::Error 
 
 async fn plan(args: PlanArgs) -> CliResult {
     let store = Store::open(&args.db.database_url).await?;
-    let state = AppState::new(store);
+    let app = App::new(store);
     let request = PlanRequest {
         budget_pct: args.budget_pct,
         counts: args.counts,
         pins: args.pins,
     };
-    let outcome = compute_plan(&state, &request)
+    let outcome = compute_plan(&app, &request)
         .await
         .map_err(|e| e.to_string())?;
     if args.json {
@@ -319,7 +318,7 @@ async fn plan(args: PlanArgs) -> CliResult {
         }
     }
     if args.apply {
-        let n = apply_plan(&state, &outcome.id, &request, &outcome.moves, &cli_actor())
+        let n = apply_plan(&app, &outcome.id, &request, &outcome.moves, &cli_actor())
             .await
             .map_err(|e| e.to_string())?;
         println!("applied plan {}: {n} tenants moved", outcome.id);
@@ -355,7 +354,7 @@ async fn user(cmd: UserCommand) -> CliResult {
                     u.role,
                     if u.disabled { "disabled" } else { "active" },
                     u.last_login_at
-                        .map(fmt_time)
+                        .map(utc_time)
                         .unwrap_or_else(|| "never".into())
                 );
             }
@@ -408,7 +407,7 @@ async fn token(cmd: TokenCommand) -> CliResult {
                         "active"
                     },
                     t.last_used_at
-                        .map(fmt_time)
+                        .map(utc_time)
                         .unwrap_or_else(|| "never".into())
                 );
             }
@@ -450,9 +449,10 @@ async fn serve(args: ServeArgs) -> CliResult {
             "demo login: user admin, password {password} (shown once; change it on the Users page)"
         );
     }
-    let state = AppState::with_config(
-        store.clone(),
-        WebConfig {
+    let app = App::new(store.clone());
+    let state = crate::web::AppState::with_config(
+        app.clone(),
+        crate::web::WebConfig {
             secure_cookies: args.secure_cookies,
             idle_timeout: time::Duration::minutes(args.session_idle_minutes.max(1).into()),
         },
@@ -466,10 +466,10 @@ async fn serve(args: ServeArgs) -> CliResult {
             "no user exists yet: create the first administrator at http://{addr}/setup?token={token}"
         );
     }
-    tokio::spawn(purge_sessions(store.clone()));
-    tokio::spawn(background_dns_check(state.clone()));
-    tokio::spawn(crate::web::keep_views_warm(state.clone()));
-    let app = router(state);
+    tokio::spawn(crate::jobs::purge_sessions(app.clone()));
+    tokio::spawn(crate::jobs::background_dns_check(app.clone()));
+    tokio::spawn(crate::jobs::keep_views_warm(app));
+    let app = crate::web::router(state);
     println!("pbx-pools listening on http://{addr}");
     axum::serve(
         listener,
@@ -481,53 +481,11 @@ async fn serve(args: ServeArgs) -> CliResult {
     Ok(())
 }
 
-/// Drops expired sessions now and then; any instance may do it, the delete is idempotent.
-async fn purge_sessions(store: Store) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
-    loop {
-        tick.tick().await;
-        if let Err(e) = store.purge_expired_sessions().await {
-            tracing::warn!(error = %e, "purging expired sessions failed");
-        }
-    }
-}
-
-/// Runs the DNS check on the settings' interval. Several instances may share the database: the
-/// one holding the lease runs it, the others skip their turn.
-async fn background_dns_check(state: AppState) {
-    let holder = format!(
-        "{}-{}",
-        std::process::id(),
-        crate::domain::auth::new_secret("").unwrap_or_default()
-    );
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-    let mut last_run = 0i64;
-    loop {
-        tick.tick().await;
-        let Ok((settings, _)) = state.store.settings().await else {
-            continue;
-        };
-        let every = settings.dns_check_minutes as i64 * 60;
-        let now = jiff::Timestamp::now().as_second();
-        if every == 0 || now - last_run < every {
-            continue;
-        }
-        match state
-            .store
-            .try_lease("dns-check", &holder, every.max(60))
-            .await
-        {
-            Ok(true) => {
-                last_run = now;
-                match crate::web::run_dns_check(&state, "background").await {
-                    Ok(r) => tracing::info!(exit_code = r.exit_code(), "background DNS check"),
-                    Err(e) => tracing::warn!(error = %e, "background DNS check failed"),
-                }
-            }
-            Ok(false) => last_run = now,
-            Err(e) => tracing::warn!(error = %e, "DNS check lease"),
-        }
-    }
+/// A Unix time for the terminal, in UTC.
+fn utc_time(at: i64) -> String {
+    jiff::Timestamp::from_second(at)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
 }
 
 async fn shutdown_signal() {

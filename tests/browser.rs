@@ -196,7 +196,7 @@ impl App {
     }
 
     fn store(&self) -> &Store {
-        &self.state.store
+        self.state.store()
     }
 
     fn base(&self) -> String {

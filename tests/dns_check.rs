@@ -4,10 +4,10 @@
 mod common;
 
 use common::dns_server::TestDnsServer;
+use pbx_pools::app::dns::{ExportParams, export_text};
 use pbx_pools::dnscheck::{check, resolve::ResolverOptions};
 use pbx_pools::domain::demo::source_document_cluster;
 use pbx_pools::domain::dnscheck::{PoolStatus, TargetProblem};
-use pbx_pools::web::{ExportParams, export_text};
 use std::process::Command;
 use std::time::Duration;
 

@@ -3,8 +3,8 @@
 
 mod common;
 
+use pbx_pools::app::dns::{ExportParams, export_text};
 use pbx_pools::domain::demo::source_document_cluster;
-use pbx_pools::web::{ExportParams, export_text};
 use std::process::Command;
 
 fn named_checkzone() -> Option<&'static str> {

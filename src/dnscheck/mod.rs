@@ -1,5 +1,8 @@
 //! The live DNS check: asks name servers (hickory-resolver) for every pool's SRV records and
 //! their targets' addresses, and compares them with what pbx-pools would export.
+//!
+//! May import [`crate::domain`] (the comparison itself is pure, in `domain::dnscheck`) and
+//! hickory-resolver; nothing of `store`, `app` or `web`.
 
 pub mod resolve;
 

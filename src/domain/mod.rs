@@ -1,5 +1,10 @@
-//! Pure rules of pbx-pools: the inventory model and its validation, SRV share math, demo data.
-//! Nothing here performs I/O or knows about HTTP or SQL; `store` and `web` build on it.
+//! Pure rules of pbx-pools: the inventory model and its validation, typed ids and names, SRV
+//! share math, projections, alert rules, placement, zone rendering and parsing, registration
+//! dump parsers, demo data. Each part is unit-tested beside its code.
+//!
+//! Nothing here performs I/O or knows about HTTP, SQL or an async runtime: it imports only std
+//! and pure crates (serde, regex, csv, jiff), never `store`, `app`, `web`, axum, sqlx or tokio.
+//! Everything else builds on it.
 
 pub mod alerts;
 pub mod auth;
@@ -7,6 +12,7 @@ pub mod csvio;
 pub mod demo;
 pub mod demo_registrations;
 pub mod dnscheck;
+pub mod ids;
 pub mod model;
 pub mod names;
 pub mod placement;

@@ -149,6 +149,111 @@ pub fn check_notes(input: &str, max: usize) -> Result<String, String> {
     Ok(text)
 }
 
+/// Validated names as their own types: a value of one of these passed its check, so nothing
+/// downstream (a page, a URL, a zone file) has to check it again. The field is private; the only
+/// ways in are `parse` and deserialising, which runs the same check.
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident, $check:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks `input` and returns it in canonical form, or says what is wrong.
+            pub fn parse(input: &str) -> Result<Self, String> {
+                $check(input).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(n: $name) -> String {
+                n.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A tenant code (`CANISTRACCI`): letters, digits and `_`, as MiRTA builds SIP usernames.
+    TenantCode,
+    check_tenant_code
+);
+name_type!(
+    /// A server's short name (`voip1`).
+    ServerName,
+    check_short_name
+);
+name_type!(
+    /// A pool's short name (`pbxA`).
+    PoolName,
+    check_short_name
+);
+name_type!(
+    /// A fully qualified LDH host or SRV owner name, lower case, without the trailing dot
+    /// (`voip1.example.com`): safe to write into a zone file as it is.
+    HostName,
+    normalise_fqdn
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +314,25 @@ mod tests {
         assert!(check_text("a\nb", 10, true).is_err());
         assert!(check_text("  ", 10, true).is_err());
         assert_eq!(check_notes("a\r\nb", 10).unwrap(), "a\nb");
+    }
+
+    #[test]
+    fn typed_names_only_hold_checked_values() {
+        assert_eq!(
+            HostName::parse("VoIP1.Example.COM.").unwrap(),
+            "voip1.example.com"
+        );
+        assert!(HostName::parse("voip1.example.com\n@ IN NS evil.").is_err());
+        assert_eq!(TenantCode::parse(" ROSSI ").unwrap().as_str(), "ROSSI");
+        assert!(TenantCode::parse("acme-corp").is_err());
+        assert!(ServerName::parse("voip 1").is_err());
+        assert_eq!(PoolName::parse("pbxA").unwrap().to_string(), "pbxA");
+        // Deserialising runs the same check: no way around `parse`.
+        assert!(serde_json::from_str::<HostName>("\"bad name.example.com\"").is_err());
+        let host: HostName = serde_json::from_str("\"VOIP2.example.com\"").unwrap();
+        assert_eq!(
+            serde_json::to_string(&host).unwrap(),
+            "\"voip2.example.com\""
+        );
     }
 }

@@ -2,7 +2,6 @@
 //! SRV share engine. A pool is given by its SRV records; servers by name and host.
 
 use serde::Serialize;
-use std::collections::HashMap;
 
 use super::srv::{ClientModel, Shares, SrvRecord, srv_shares};
 
@@ -241,12 +240,37 @@ pub fn home_server<'a>(servers: &'a [ServerRef], shares: &Shares) -> Option<&'a 
     best.map(|(s, _)| s)
 }
 
-/// Map from server host to name, for turning share-engine output back into server names.
-pub fn names_by_host(servers: &[ServerRef]) -> HashMap<String, String> {
-    servers
+/// Where a pool's phones belong with nothing down (the one definition of home used by every
+/// page, alert, metric and API): its *home servers* are those with a normal share above zero;
+/// the *primary* is the one with the largest share (the first listed on a tie). For a
+/// one-primary pool (pbxA) the set is just the primary; for a multi-primary pool (60/20/20) it
+/// holds every server of the top priority.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PoolHome {
+    /// Index into the servers given to [`pool_home`].
+    pub primary: Option<usize>,
+    /// Indices into the servers given to [`pool_home`], in their order.
+    pub servers: Vec<usize>,
+}
+
+impl PoolHome {
+    pub fn contains(&self, server: usize) -> bool {
+        self.servers.contains(&server)
+    }
+}
+
+/// Computes a pool's [`PoolHome`] from its SRV records under the `weighted` client model.
+pub fn pool_home(servers: &[ServerRef], records: &[SrvRecord]) -> PoolHome {
+    let shares = srv_shares(records, &[], ClientModel::Weighted);
+    let primary =
+        home_server(servers, &shares).and_then(|h| servers.iter().position(|s| std::ptr::eq(s, h)));
+    let servers = servers
         .iter()
-        .map(|s| (s.host.to_ascii_lowercase(), s.name.clone()))
-        .collect()
+        .enumerate()
+        .filter(|(_, s)| shares.server_share(&s.host) > 1e-12)
+        .map(|(i, _)| i)
+        .collect();
+    PoolHome { primary, servers }
 }
 
 #[cfg(test)]
@@ -355,5 +379,25 @@ mod tests {
         assert_eq!(home_server(&s, &shares).unwrap().name, "voip2");
         let none = srv_shares(&[], &[], ClientModel::Weighted);
         assert!(home_server(&s, &none).is_none());
+    }
+
+    #[test]
+    fn pool_home_is_the_primary_alone_or_every_top_priority_server() {
+        let s = servers();
+        let one = pool_home(&s, &pool("pbxA", "voip2", "voip1").records);
+        assert_eq!(one.primary, Some(1));
+        assert_eq!(one.servers, vec![1]);
+        let multi = pool_home(
+            &s,
+            &[
+                SrvRecord::new(10, 60, 5060, "voip3.example.com"),
+                SrvRecord::new(10, 20, 5060, "voip1.example.com"),
+                SrvRecord::new(10, 20, 5060, "voip2.example.com"),
+            ],
+        );
+        assert_eq!(multi.primary, Some(2));
+        assert_eq!(multi.servers, vec![0, 1, 2]);
+        assert!(multi.contains(0) && !one.contains(0));
+        assert_eq!(pool_home(&s, &[]), PoolHome::default());
     }
 }

@@ -2,6 +2,8 @@
 //! a load balancer). One [`Store`] API for both: SQL is written once in the dialect both accept
 //! (`$n` placeholders, `RETURNING`, BIGINT-compatible integers) and runs through sqlx's `Any`
 //! driver. Every SQL statement of the application lives under this module.
+//!
+//! May import [`crate::domain`] (the types it stores) and nothing of `app`, `web` or `cli`.
 
 mod accounts;
 mod audit;

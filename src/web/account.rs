@@ -40,7 +40,7 @@ async fn show(State(st): State<AppState>, ctx: PageCtx, principal: Principal) ->
     let Principal::User { id, .. } = principal else {
         return Err(Error::Forbidden("API tokens have no account page.".into()));
     };
-    let user = st.store.user(id).await?;
+    let user = st.store().user(id).await?;
     Ok(page(&AccountPage {
         ctx,
         name: user.name,
@@ -69,7 +69,7 @@ async fn save(
     let Principal::User { id, .. } = principal else {
         return Err(Error::Forbidden("API tokens have no account.".into()));
     };
-    let user = st.store.user(id).await?;
+    let user = st.store().user(id).await?;
     let mut errors = FieldErrors::default();
     let tz = form.time_zone.trim();
     if !tz.is_empty() && jiff::tz::TimeZone::get(tz).is_err() {
@@ -97,12 +97,12 @@ async fn save(
         };
         return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &p));
     }
-    st.store
+    st.store()
         .set_user_time_zone(id, (!tz.is_empty()).then_some(tz))
         .await?;
     if !form.new_password.is_empty() {
-        let hash = hash_password(&form.new_password).map_err(Error::Internal)?;
-        st.store
+        let hash = hash_password(&form.new_password).map_err(Error::internal)?;
+        st.store()
             .set_user_password(&user.name, &hash, &user.name)
             .await?;
     }

@@ -49,7 +49,7 @@ struct UsersPage {
 }
 
 async fn users(State(st): State<AppState>, ctx: PageCtx, _admin: AdminOnly) -> Result<Response> {
-    let users = st.store.users().await?;
+    let users = st.store().users().await?;
     Ok(page(&UsersPage {
         ctx,
         users,
@@ -73,9 +73,9 @@ async fn create_user(
     errors.check("password", check_password(&form.password));
     let saved: Result<(), FieldErrors> = match (name, role) {
         (Some(name), Some(role)) if errors.is_empty() => {
-            let hash = hash_password(&form.password).map_err(Error::Internal)?;
+            let hash = hash_password(&form.password).map_err(Error::internal)?;
             match st
-                .store
+                .store()
                 .create_user(&name, &hash, role, &admin.actor(), false)
                 .await
             {
@@ -93,7 +93,7 @@ async fn create_user(
         _ => Err(errors),
     };
     let errors = saved.err().unwrap_or_default();
-    let users = st.store.users().await?;
+    let users = st.store().users().await?;
     let form = UserForm {
         password: String::new(),
         ..form
@@ -119,7 +119,7 @@ async fn disable_user(
             "You cannot disable your own account; ask another administrator.".into(),
         ));
     }
-    st.store
+    st.store()
         .set_user_disabled(&name, true, &admin.actor())
         .await?;
     Ok(Flash::redirect(
@@ -134,7 +134,7 @@ async fn enable_user(
     AdminOnly(admin): AdminOnly,
     Path(name): Path<String>,
 ) -> Result<Response> {
-    st.store
+    st.store()
         .set_user_disabled(&name, false, &admin.actor())
         .await?;
     Ok(Flash::redirect("/users", format!("User {name} enabled.")).into_response())
@@ -154,8 +154,8 @@ async fn reset_password(
 ) -> Result<Response> {
     check_password(&form.password)
         .map_err(|e| Error::Invalid(FieldErrors::single("password", format!("password {e}"))))?;
-    let hash = hash_password(&form.password).map_err(Error::Internal)?;
-    st.store
+    let hash = hash_password(&form.password).map_err(Error::internal)?;
+    st.store()
         .set_user_password(&name, &hash, &admin.actor())
         .await?;
     Ok(Flash::redirect("/users", format!("Password of {name} changed.")).into_response())
@@ -188,9 +188,9 @@ async fn tokens_page(
     errors: FieldErrors,
     created: Option<(String, String)>,
 ) -> Result<TokensPage> {
-    let tokens = st.store.tokens().await?;
+    let tokens = st.store().tokens().await?;
     let servers = st
-        .store
+        .store()
         .servers()
         .await?
         .into_iter()
@@ -233,9 +233,9 @@ async fn create_token(
     if let (Some(name), Some(scope)) = (name, scope)
         && errors.is_empty()
     {
-        let secret = new_secret("pbxp_").map_err(Error::Internal)?;
+        let secret = new_secret("pbxp_").map_err(Error::internal)?;
         match st
-            .store
+            .store()
             .create_token(&name, &secret, &scope, &admin.actor())
             .await
         {
@@ -267,7 +267,7 @@ async fn revoke_token(
     AdminOnly(admin): AdminOnly,
     Path(name): Path<String>,
 ) -> Result<Response> {
-    st.store.revoke_token(&name, &admin.actor()).await?;
+    st.store().revoke_token(&name, &admin.actor()).await?;
     Ok(Flash::redirect("/tokens", format!("Token {name} revoked.")).into_response())
 }
 
@@ -277,7 +277,7 @@ async fn confirm_disable(
     _admin: AdminOnly,
     Path(name): Path<String>,
 ) -> Result<Response> {
-    let user = st.store.user_by_name(&name).await?;
+    let user = st.store().user_by_name(&name).await?;
     Ok(page(&ConfirmPage {
         ctx,
         kind: "user",
@@ -300,7 +300,7 @@ async fn confirm_revoke(
     Path(name): Path<String>,
 ) -> Result<Response> {
     let token = st
-        .store
+        .store()
         .tokens()
         .await?
         .into_iter()

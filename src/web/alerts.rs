@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::cluster::alerts;
 use super::{ApiError, AppState, Error, PageCtx, Result, Routes, page};
+use crate::app::cluster::alerts;
 use crate::domain::FieldErrors;
 use crate::domain::alerts::{Alert, AlertCounts, AlertKind, ObjectKind, ObjectRef, count};
 use crate::domain::srv::Severity;
@@ -103,7 +103,7 @@ async fn list(
     ctx: PageCtx,
     Query(filter): Query<Filter>,
 ) -> Result<Response> {
-    let all = alerts(&st).await?;
+    let all = alerts(&st.app).await?;
     let shown = filtered(&all, &filter)?;
     Ok(page(&ListPage {
         ctx,
@@ -119,7 +119,7 @@ async fn api_list(
     State(st): State<AppState>,
     Query(filter): Query<Filter>,
 ) -> Result<Json<Vec<Alert>>, ApiError> {
-    let all = alerts(&st).await?;
+    let all = alerts(&st.app).await?;
     Ok(Json(filtered(&all, &filter)?))
 }
 
@@ -129,9 +129,9 @@ async fn go(
     Path((kind, name)): Path<(String, String)>,
 ) -> Result<Response> {
     let to = match kind.as_str() {
-        "server" => format!("/servers/{}", st.store.server_by_name(&name).await?.id),
-        "pool" => format!("/pools/{}", st.store.pool_by_name(&name).await?.id),
-        "tenant" => format!("/tenants/{}", st.store.tenant_by_code(&name).await?.id),
+        "server" => format!("/servers/{}", st.store().server_by_name(&name).await?.id),
+        "pool" => format!("/pools/{}", st.store().pool_by_name(&name).await?.id),
+        "tenant" => format!("/tenants/{}", st.store().tenant_by_code(&name).await?.id),
         _ => return Err(Error::NotFound(format!("nothing of kind {kind:?} to show"))),
     };
     Ok(Redirect::to(&to).into_response())

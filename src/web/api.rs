@@ -53,11 +53,11 @@ impl From<QueryRejection> for Error {
 }
 
 async fn servers(State(st): State<AppState>) -> ApiResult<Vec<Server>> {
-    Ok(Json(st.store.servers().await?))
+    Ok(Json(st.store().servers().await?))
 }
 
 async fn pools(State(st): State<AppState>) -> ApiResult<Vec<Pool>> {
-    Ok(Json(st.store.pools().await?))
+    Ok(Json(st.store().pools().await?))
 }
 
 #[derive(Deserialize)]
@@ -81,10 +81,10 @@ async fn tenants(
     let pool = match p.pool.as_str() {
         "" => PoolFilter::Any,
         "-" => PoolFilter::Unplaced,
-        name => PoolFilter::Pool(st.store.pool_by_name(name).await?.id),
+        name => PoolFilter::Pool(st.store().pool_by_name(name).await?.id),
     };
     let page = st
-        .store
+        .store()
         .tenants(&TenantQuery {
             search: Some(p.q),
             pool,
@@ -101,13 +101,13 @@ async fn tenants(
 struct TenantDetail {
     #[serde(flatten)]
     tenant: Tenant,
-    registrations: super::tenants::TenantRegistrations,
+    registrations: crate::app::tenants::TenantRegistrations,
 }
 
 async fn tenant(State(st): State<AppState>, Path(code): Path<String>) -> ApiResult<TenantDetail> {
-    let tenant = st.store.tenant_by_code(&code).await?;
-    let pools = st.store.pools().await?;
-    let registrations = super::tenants::tenant_registrations(&st, &tenant, &pools).await?;
+    let tenant = st.store().tenant_by_code(&code).await?;
+    let pools = st.store().pools().await?;
+    let registrations = crate::app::tenants::registrations(&st.app, &tenant, &pools).await?;
     Ok(Json(TenantDetail {
         tenant,
         registrations,
@@ -128,11 +128,11 @@ async fn assign(
     Path(code): Path<String>,
     ApiJson(body): ApiJson<AssignBody>,
 ) -> ApiResult<Tenant> {
-    let t = st.store.tenant_by_code(&code).await?;
+    let t = st.store().tenant_by_code(&code).await?;
     let pool_id = match body.pool.as_deref() {
         None => None,
         Some(name) => Some(
-            st.store
+            st.store()
                 .pool_by_name(name)
                 .await
                 .map_err(|_| {
@@ -145,8 +145,7 @@ async fn assign(
         ),
     };
     Ok(Json(
-        st.store
-            .assign_tenant(t.id, body.version, pool_id, &principal.actor())
+        crate::app::tenants::assign(&st.app, t.id, body.version, pool_id, &principal.actor())
             .await?,
     ))
 }

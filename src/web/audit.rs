@@ -82,7 +82,7 @@ async fn list(
         page: params.page.unwrap_or(1).max(1),
         per_page: 100,
     };
-    let (entries, total) = st.store.audit_entries(&query).await?;
+    let (entries, total) = st.store().audit_entries(&query).await?;
     let pages = total.div_ceil(100).max(1) as u32;
     let pager = pager(query.page, pages, |p| {
         format!(

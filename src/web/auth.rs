@@ -119,7 +119,7 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
         };
     }
     let Some(session) = req.extensions().get::<Session>().cloned() else {
-        return Error::Internal("session layer missing".into()).into_response();
+        return Error::internal("session layer missing").into_response();
     };
     let (principal, csrf) = match session_principal(&st, &session).await {
         Ok(Some(found)) => found,
@@ -166,7 +166,7 @@ async fn session_principal(
     st: &AppState,
     session: &Session,
 ) -> Result<Option<(Principal, String)>, Error> {
-    let internal = |e: tower_sessions::session::Error| Error::Internal(format!("session: {e}"));
+    let internal = |e: tower_sessions::session::Error| Error::internal(e);
     let Some(user_id) = session.get::<i64>(SESSION_USER).await.map_err(internal)? else {
         return Ok(None);
     };
@@ -179,7 +179,7 @@ async fn session_principal(
         session.flush().await.map_err(internal)?;
         return Ok(None);
     }
-    let user = match st.store.user(user_id).await {
+    let user = match st.store().user(user_id).await {
         Ok(u) if !u.disabled => u,
         Ok(_) | Err(crate::store::Error::NotFound { .. }) => {
             session.flush().await.map_err(internal)?;
@@ -213,12 +213,12 @@ async fn api_principal(
         .filter(|s| !s.is_empty())
         .ok_or(Error::Unauthorized)?;
     let token = st
-        .store
+        .store()
         .authenticate_token(&secret)
         .await?
         .ok_or(Error::Unauthorized)?;
     let scope: Scope = token.scope.parse().map_err(|e: String| {
-        Error::Internal(format!("stored scope of token {}: {e}", token.name))
+        Error::internal(format!("stored scope of token {}: {e}", token.name))
     })?;
     if !api_allows(&scope, method.as_str(), path) {
         return Err(Error::Forbidden(format!(

@@ -5,15 +5,11 @@ use askama::Template;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use std::collections::HashMap;
 
 use super::auth::Principal;
-use super::cluster::invalidate;
 use super::{ApiError, AppState, Error, PageCtx, Result, Routes, page, render_page};
-use crate::domain::csvio::{
-    DryRun, LineAction, servers_csv, servers_dry_run, tenants_csv, tenants_dry_run,
-};
-use crate::domain::model::{NewServer, NewTenant};
+use crate::app::imports;
+use crate::domain::csvio::{DryRun, LineAction, servers_csv, tenants_csv};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -41,14 +37,14 @@ fn csv_response(body: String, filename: &str) -> Response {
 
 async fn tenants_export(State(st): State<AppState>) -> Result<Response> {
     Ok(csv_response(
-        tenants_csv(&st.store.all_tenants().await?),
+        tenants_csv(&st.store().all_tenants().await?),
         "pbx-pools-tenants.csv",
     ))
 }
 
 async fn servers_export(State(st): State<AppState>) -> Result<Response> {
     Ok(csv_response(
-        servers_csv(&st.store.servers().await?),
+        servers_csv(&st.store().servers().await?),
         "pbx-pools-servers.csv",
     ))
 }
@@ -161,52 +157,9 @@ async fn read_form(mut form: Multipart) -> Result<(String, bool)> {
     Ok((text, apply))
 }
 
-/// The store's import of a batch: (created, changed).
-type StoreImport<'a> = std::pin::Pin<
-    Box<dyn std::future::Future<Output = crate::store::Result<(u64, u64)>> + Send + 'a>,
->;
-
-/// Rows an import can store, and where its job leads afterwards.
-trait Importable: Sized + Send + Sync + 'static {
-    const LABEL: &'static str;
-    const NEXT: &'static str;
-    fn store<'a>(
-        store: &'a crate::store::Store,
-        rows: &'a [Self],
-        actor: &'a str,
-        progress: &'a (dyn Fn(usize) + Send + Sync),
-    ) -> StoreImport<'a>;
-}
-
-impl Importable for NewTenant {
-    const LABEL: &'static str = "Tenant import";
-    const NEXT: &'static str = "/tenants";
-    fn store<'a>(
-        store: &'a crate::store::Store,
-        rows: &'a [Self],
-        actor: &'a str,
-        progress: &'a (dyn Fn(usize) + Send + Sync),
-    ) -> StoreImport<'a> {
-        Box::pin(store.import_tenants(rows, actor, progress))
-    }
-}
-
-impl Importable for NewServer {
-    const LABEL: &'static str = "Server import";
-    const NEXT: &'static str = "/servers";
-    fn store<'a>(
-        store: &'a crate::store::Store,
-        rows: &'a [Self],
-        actor: &'a str,
-        progress: &'a (dyn Fn(usize) + Send + Sync),
-    ) -> StoreImport<'a> {
-        Box::pin(store.import_servers(rows, actor, progress))
-    }
-}
-
 /// Shows the dry run, or, when asked to apply a file without refused lines, starts the import
 /// in the background and sends the admin to its progress page.
-fn dry_run_or_apply<T: Importable>(
+fn dry_run_or_apply<T: imports::Importable>(
     st: &AppState,
     mut p: ImportPage,
     dry: std::result::Result<DryRun<T>, String>,
@@ -240,21 +193,7 @@ fn dry_run_or_apply<T: Importable>(
         return page(&p);
     }
     let rows: Vec<T> = dry.lines.into_iter().filter_map(|l| l.row).collect();
-    let actor = principal.actor();
-    let (id, job) = st
-        .inner
-        .jobs
-        .start(T::LABEL.into(), rows.len(), T::NEXT.into(), actor.clone());
-    let state = st.clone();
-    tokio::spawn(async move {
-        let outcome = T::store(&state.store, &rows, &actor, &|i| job.progress(i)).await;
-        invalidate(&state);
-        job.finish(
-            outcome
-                .map(|(c, u)| format!("{}: {c} created, {u} changed.", T::LABEL))
-                .map_err(|e| e.to_string()),
-        );
-    });
+    let id = imports::start(&st.app, rows, principal.actor());
     Redirect::to(&format!("/jobs/{id}")).into_response()
 }
 
@@ -266,15 +205,7 @@ async fn tenants_import(
 ) -> Result<Response> {
     let (text, apply) = read_form(form).await?;
     let mut p = empty_page(ctx, "tenants");
-    let pools: HashMap<String, i64> = st
-        .store
-        .pools()
-        .await?
-        .into_iter()
-        .map(|p| (p.name, p.id))
-        .collect();
-    let existing = st.store.all_tenants().await?;
-    let dry = tenants_dry_run(&text, &existing, &pools);
+    let dry = imports::tenants(&st.app, &text).await?;
     p.text = text;
     Ok(dry_run_or_apply(&st, p, dry, apply, &principal))
 }
@@ -287,8 +218,7 @@ async fn servers_import(
 ) -> Result<Response> {
     let (text, apply) = read_form(form).await?;
     let mut p = empty_page(ctx, "servers");
-    let existing = st.store.servers().await?;
-    let dry = servers_dry_run(&text, &existing);
+    let dry = imports::servers(&st.app, &text).await?;
     p.text = text;
     Ok(dry_run_or_apply(&st, p, dry, apply, &principal))
 }

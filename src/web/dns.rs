@@ -8,13 +8,11 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth::Principal;
 use super::{ApiError, AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
+use crate::app::dns::{ExportParams, ZoneImport, export_text, import_zone, run_check};
 use crate::domain::FieldErrors;
 use crate::domain::dnscheck::CheckReport;
 use crate::domain::model::{Pool, Transport};
-use crate::domain::zone::{
-    ExportFormat, ExportOptions, ImportProposal, ParsedZone, parse_zone_file, propose_import,
-    render,
-};
+use crate::domain::zone::{ExportFormat, ImportProposal, ParsedZone};
 use crate::store::ImportOutcome;
 
 pub fn router() -> Routes {
@@ -28,19 +26,8 @@ pub fn router() -> Routes {
         .get("/api/v1/dns/check", api_check)
 }
 
-/// Runs the live check with the settings' name servers, stores and returns the result.
-pub async fn run_check(st: &AppState, actor: &str) -> Result<CheckReport> {
-    let (settings, _) = st.store.settings().await?;
-    let pools = st.store.pools().await?;
-    let report =
-        crate::dnscheck::check(&crate::dnscheck::options(&settings, &[]), &pools, &[]).await;
-    st.store.save_dns_check(&report, actor).await?;
-    super::cluster::invalidate(st);
-    Ok(report)
-}
-
 async fn run_check_page(State(st): State<AppState>, principal: Principal) -> Result<Response> {
-    let report = run_check(&st, &principal.actor()).await?;
+    let report = run_check(&st.app, &principal.actor()).await?;
     let msg = match report.exit_code() {
         0 => "DNS check: every pool is in sync.".to_string(),
         1 => "DNS check: drift found; the differences are listed below.".to_string(),
@@ -61,36 +48,10 @@ async fn api_check(
     axum::extract::Query(p): axum::extract::Query<CheckParams>,
 ) -> Result<axum::Json<CheckReport>, ApiError> {
     let fresh = p.run.as_deref().is_some_and(|v| v == "1" || v == "true");
-    if !fresh && let Some((report, _)) = st.store.latest_dns_check().await? {
+    if !fresh && let Some((report, _)) = st.app.store().latest_dns_check().await? {
         return Ok(axum::Json(report));
     }
-    Ok(axum::Json(run_check(&st, &principal.actor()).await?))
-}
-
-/// What to export, from the query string (`pools` and `transports` repeated or comma lists).
-#[derive(Debug, Clone)]
-pub struct ExportParams {
-    pub pools: Vec<String>,
-    pub transports: Vec<Transport>,
-    pub format: ExportFormat,
-    pub origin: String,
-    pub default_ttl: String,
-    pub server: String,
-    pub key: String,
-}
-
-impl Default for ExportParams {
-    fn default() -> Self {
-        Self {
-            pools: Vec::new(),
-            transports: Vec::new(),
-            format: ExportFormat::Bind,
-            origin: String::new(),
-            default_ttl: String::new(),
-            server: String::new(),
-            key: String::new(),
-        }
-    }
+    Ok(axum::Json(run_check(&st.app, &principal.actor()).await?))
 }
 
 fn list(v: &str) -> impl Iterator<Item = String> + '_ {
@@ -134,58 +95,6 @@ pub fn export_params(query: Option<&str>) -> Result<ExportParams> {
     Ok(p)
 }
 
-/// The chosen pools (all when none is named), refusing unknown names.
-fn chosen<'a>(all: &'a [Pool], names: &[String]) -> Result<Vec<&'a Pool>> {
-    if names.is_empty() {
-        return Ok(all.iter().collect());
-    }
-    names
-        .iter()
-        .map(|n| {
-            all.iter().find(|p| &p.name == n).ok_or_else(|| {
-                Error::Invalid(FieldErrors::single(
-                    "pools",
-                    format!("there is no pool named {n:?}"),
-                ))
-            })
-        })
-        .collect()
-}
-
-/// Renders the export; every name is validated again on the way out (zone module).
-pub fn export_text(all: &[Pool], p: &ExportParams) -> Result<(String, String)> {
-    let pools = chosen(all, &p.pools)?;
-    let only = (!p.transports.is_empty()).then_some(p.transports.as_slice());
-    let zone_pools: Vec<_> = pools.iter().map(|pool| pool.zone_pool(only)).collect();
-    let default_ttl = if p.default_ttl.is_empty() {
-        None
-    } else {
-        Some(
-            crate::domain::model::parse_ttl(&p.default_ttl).map_err(|e| {
-                Error::Invalid(FieldErrors::single("ttl", format!("default TTL {e}")))
-            })?,
-        )
-    };
-    let opts = ExportOptions {
-        origin: (!p.origin.is_empty()).then(|| p.origin.clone()),
-        default_ttl,
-        nsupdate_server: (!p.server.is_empty()).then(|| p.server.clone()),
-        tsig_key_name: (!p.key.is_empty()).then(|| p.key.clone()),
-    };
-    let text = render(&zone_pools, p.format, &opts)
-        .map_err(|e| Error::Invalid(FieldErrors::single("export", e.to_string())))?;
-    let names: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
-    let stem = if p.pools.is_empty() {
-        "all".to_string()
-    } else {
-        names.join("-")
-    };
-    Ok((
-        text,
-        format!("pbx-pools-{stem}.{}", p.format.file_extension()),
-    ))
-}
-
 #[derive(Template)]
 #[template(path = "dns/export.html")]
 struct ExportPage {
@@ -215,14 +124,14 @@ async fn export_page(
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
     let params = export_params(q.as_deref())?;
-    let pools = st.store.pools().await?;
+    let pools = st.app.store().pools().await?;
     let (preview, error) = match export_text(&pools, &params) {
         Ok((text, _)) => (Some(text), None),
-        Err(Error::Invalid(f)) => (None, Some(f.to_string())),
-        Err(e) => return Err(e),
+        Err(crate::app::Error::Invalid(f)) => (None, Some(f.to_string())),
+        Err(e) => return Err(e.into()),
     };
     let download_href = format!("/dns/export?{}", q.unwrap_or_default());
-    let check = st.store.latest_dns_check().await?;
+    let check = st.app.store().latest_dns_check().await?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -257,7 +166,7 @@ fn attachment(text: String, filename: &str, content_type: &'static str) -> Respo
 
 async fn download(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Response> {
     let params = export_params(q.as_deref())?;
-    let pools = st.store.pools().await?;
+    let pools = st.app.store().pools().await?;
     let (text, filename) = export_text(&pools, &params)?;
     Ok(attachment(text, &filename, params.format.content_type()))
 }
@@ -267,7 +176,7 @@ async fn api_export(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = export_params(q.as_deref())?;
-    let pools = st.store.pools().await?;
+    let pools = st.app.store().pools().await?;
     let (text, filename) = export_text(&pools, &params)?;
     Ok(attachment(text, &filename, params.format.content_type()))
 }
@@ -349,27 +258,8 @@ async fn import(
         outcome: None,
     };
     let origin = (!page_.origin.is_empty()).then_some(page_.origin.as_str());
-    let parsed = match parse_zone_file(&page_.zone, origin) {
-        Ok(p) => p,
-        Err(e) => {
-            page_.error = Some(e.to_string());
-            return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page_));
-        }
-    };
-    if parsed.records.is_empty() {
-        page_.error =
-            Some("no SIP SRV records (_sip._udp, _sip._tcp or _sips._tcp) were found".into());
-        return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page_));
-    }
-    let proposal = match propose_import(&parsed.records) {
-        Ok(p) => p,
-        Err(e) => {
-            page_.error = Some(e.to_string());
-            return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page_));
-        }
-    };
-    match st.store.import(&proposal, &principal.actor(), apply).await {
-        Ok(outcome) if apply => Ok(Flash::redirect(
+    match import_zone(&st.app, &page_.zone, origin, &principal.actor(), apply).await {
+        Ok(ZoneImport { outcome, .. }) if apply => Ok(Flash::redirect(
             "/pools",
             format!(
                 "Imported {} pools and {} new servers ({} existing servers reused).",
@@ -379,23 +269,29 @@ async fn import(
             ),
         )
         .into_response()),
-        Ok(outcome) => {
-            page_.parsed = Some(parsed);
-            page_.proposal = Some(proposal);
-            page_.outcome = Some(outcome);
+        Ok(import) => {
+            page_.parsed = Some(import.parsed);
+            page_.proposal = Some(import.proposal);
+            page_.outcome = Some(import.outcome);
             Ok(page(&page_))
         }
-        Err(crate::store::Error::Invalid(f)) => {
+        Err((crate::app::Error::BadInput(message), _)) => {
+            page_.error = Some(message);
+            Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page_))
+        }
+        Err((crate::app::Error::Invalid(f), read)) => {
             page_.error = Some(
                 f.iter()
                     .map(|e| e.message.clone())
                     .collect::<Vec<_>>()
                     .join("; "),
             );
-            page_.parsed = Some(parsed);
-            page_.proposal = Some(proposal);
+            if let Some((parsed, proposal)) = read {
+                page_.parsed = Some(parsed);
+                page_.proposal = Some(proposal);
+            }
             Ok(render_page(StatusCode::CONFLICT, &page_))
         }
-        Err(e) => Err(e.into()),
+        Err((e, _)) => Err(e.into()),
     }
 }

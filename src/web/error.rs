@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::domain::FieldErrors;
-use crate::store;
+use crate::{app, store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -27,22 +27,53 @@ pub enum Error {
     Forbidden(String),
     #[error("the request body is larger than allowed")]
     PayloadTooLarge,
+    /// A failure the user cannot fix; its cause is logged (with the request's id, from the
+    /// request span) and never shown.
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] BoxError),
 }
+
+/// The cause of an internal error, whatever its type.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-impl From<store::Error> for Error {
-    fn from(e: store::Error) -> Self {
+impl From<app::Error> for Error {
+    fn from(e: app::Error) -> Self {
         match e {
-            store::Error::NotFound { .. } => Error::NotFound(e.to_string()),
-            store::Error::Conflict(m) => Error::Conflict(m),
-            store::Error::Invalid(f) => Error::Invalid(f),
-            store::Error::InUse(m) => Error::InUse(m),
-            other => Error::Internal(other.to_string()),
+            app::Error::NotFound(m) => Error::NotFound(m),
+            app::Error::Invalid(f) => Error::Invalid(f),
+            app::Error::BadInput(m) => Error::BadRequest(m),
+            app::Error::Conflict(m) => Error::Conflict(m),
+            app::Error::InUse(m) => Error::InUse(m),
+            app::Error::Store(e) => Error::Internal(Box::new(e)),
         }
     }
+}
+
+impl From<store::Error> for Error {
+    fn from(e: store::Error) -> Self {
+        app::Error::from(e).into()
+    }
+}
+
+impl Error {
+    /// An internal error that keeps `cause` for the log.
+    pub fn internal(cause: impl Into<BoxError>) -> Self {
+        Error::Internal(cause.into())
+    }
+}
+
+/// An error and its chain of causes, `outer: inner: innermost`, for the log.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl Error {
@@ -76,8 +107,8 @@ impl Error {
     /// What the client may see: internal errors are replaced by a generic sentence.
     fn public_detail(&self) -> String {
         match self {
-            Error::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
+            Error::Internal(cause) => {
+                tracing::error!(error = %chain(cause.as_ref()), "internal error");
                 "The server could not complete the request; the details are in its log.".into()
             }
             other => other.to_string(),

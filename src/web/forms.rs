@@ -4,6 +4,7 @@ use askama::Template;
 
 use super::PageCtx;
 use crate::domain::FieldErrors;
+use crate::domain::model::{PoolInput, ServerInput, TenantInput};
 use crate::store;
 
 /// How a failed save is shown: field errors and stale-version conflicts re-render the form with
@@ -66,6 +67,90 @@ macro_rules! refused_form {
     };
 }
 pub(crate) use refused_form;
+
+/// The raw text of an inventory form, read from the submitted fields. Checkboxes arrive as
+/// repeated fields, which is why the fields are read as pairs and not by serde.
+pub trait FormInput: Sized {
+    fn from_pairs(pairs: &[(String, String)]) -> Self;
+}
+
+impl FormInput for ServerInput {
+    fn from_pairs(pairs: &[(String, String)]) -> Self {
+        ServerInput {
+            name: one(pairs, "name").into(),
+            host: one(pairs, "host").into(),
+            sip_port: one(pairs, "sip_port").into(),
+            capacity: one(pairs, "capacity").into(),
+            site: one(pairs, "site").into(),
+            state: one(pairs, "state").into(),
+        }
+    }
+}
+
+impl FormInput for PoolInput {
+    fn from_pairs(pairs: &[(String, String)]) -> Self {
+        PoolInput {
+            name: one(pairs, "name").into(),
+            srv_name: one(pairs, "srv_name").into(),
+            ttl: one(pairs, "ttl").into(),
+            transports: all(pairs, "transport").collect::<Vec<_>>().join(","),
+        }
+    }
+}
+
+impl FormInput for TenantInput {
+    fn from_pairs(pairs: &[(String, String)]) -> Self {
+        TenantInput {
+            code: one(pairs, "code").into(),
+            name: one(pairs, "name").into(),
+            expected_phones: one(pairs, "expected_phones").into(),
+            pool: one(pairs, "pool").into(),
+            notes: one(pairs, "notes").into(),
+        }
+    }
+}
+
+/// A submitted create or edit form: the typed input and, for an edit, the version of the row
+/// the admin started from (the hidden `version` field), so that a stale edit is refused.
+pub struct EditForm<T> {
+    pub input: T,
+    version: Option<i64>,
+}
+
+impl<T> EditForm<T> {
+    /// The version an edit was made on; an edit form without one is refused.
+    pub fn version(&self) -> Result<i64, super::Error> {
+        self.version.ok_or_else(|| {
+            super::Error::BadRequest(
+                "the form is missing its version field; reload the page".into(),
+            )
+        })
+    }
+}
+
+impl<S, T> axum::extract::FromRequest<S> for EditForm<T>
+where
+    S: Send + Sync,
+    T: FormInput,
+{
+    type Rejection = super::Error;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Form(pairs) = axum::Form::<Vec<(String, String)>>::from_request(req, state)
+            .await
+            .map_err(|e| super::Error::BadRequest(e.body_text()))?;
+        let version = match one(&pairs, "version").trim() {
+            "" => None,
+            v => Some(v.parse().map_err(|_| {
+                super::Error::BadRequest(format!("the form's version {v:?} is not a number"))
+            })?),
+        };
+        Ok(Self {
+            input: T::from_pairs(&pairs),
+            version,
+        })
+    }
+}
 
 /// All values of one repeated form field, in order.
 pub fn all<'a>(pairs: &'a [(String, String)], key: &'a str) -> impl Iterator<Item = &'a str> + 'a {

@@ -18,7 +18,7 @@ pub fn router() -> Routes {
 /// 200 when the database answers, 503 otherwise, so a balancer takes a broken instance out.
 async fn healthz(State(st): State<AppState>) -> Response {
     let uptime = jiff::Timestamp::now().as_second() - st.inner.started_at.as_second();
-    match st.store.ping().await {
+    match st.store().ping().await {
         Ok(()) => (
             StatusCode::OK,
             axum::Json(json!({"status": "ok", "database": "ok", "uptime_seconds": uptime})),

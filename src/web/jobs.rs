@@ -1,75 +1,15 @@
-//! Long work (large imports) runs in the background of the instance that accepted it; its page
-//! shows the progress and refreshes itself (no JavaScript needed) until the work is done.
+//! The page of a background job (`app::jobs`): its progress, refreshing itself (no JavaScript
+//! needed) until the work is done, then its outcome.
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 
 use super::{AppState, Error, PageCtx, Result, Routes, page};
 
 pub fn router() -> Routes {
     Routes::new().get("/jobs/{id}", show)
-}
-
-/// One piece of background work and how far it got.
-pub struct Job {
-    pub title: String,
-    pub total: usize,
-    pub done: AtomicUsize,
-    /// Set when finished: Ok(summary) or Err(what went wrong).
-    pub outcome: Mutex<Option<std::result::Result<String, String>>>,
-    /// Where to go once it is done.
-    pub next: String,
-    pub owner: String,
-}
-
-/// Jobs of this instance, by id. Finished ones are dropped after an hour.
-#[derive(Default)]
-pub struct Jobs(Mutex<HashMap<String, (std::time::Instant, Arc<Job>)>>);
-
-impl Jobs {
-    pub fn start(
-        &self,
-        title: String,
-        total: usize,
-        next: String,
-        owner: String,
-    ) -> (String, Arc<Job>) {
-        let id = crate::domain::auth::new_secret("").unwrap_or_default()[..16].to_string();
-        let job = Arc::new(Job {
-            title,
-            total,
-            done: AtomicUsize::new(0),
-            outcome: Mutex::new(None),
-            next,
-            owner,
-        });
-        if let Ok(mut jobs) = self.0.lock() {
-            jobs.retain(|_, (at, _)| at.elapsed().as_secs() < 3600);
-            jobs.insert(id.clone(), (std::time::Instant::now(), job.clone()));
-        }
-        (id, job)
-    }
-
-    fn get(&self, id: &str) -> Option<Arc<Job>> {
-        self.0.lock().ok()?.get(id).map(|(_, j)| j.clone())
-    }
-}
-
-impl Job {
-    pub fn progress(&self, done: usize) {
-        self.done.store(done, Ordering::Relaxed);
-    }
-
-    pub fn finish(&self, outcome: std::result::Result<String, String>) {
-        self.done.store(self.total, Ordering::Relaxed);
-        if let Ok(mut o) = self.outcome.lock() {
-            *o = Some(outcome);
-        }
-    }
 }
 
 #[derive(Template)]
@@ -95,8 +35,8 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let job = st
-        .inner
-        .jobs
+        .app
+        .jobs()
         .get(&id)
         .filter(|j| ctx.user.as_deref() == Some(j.owner.as_str()))
         .ok_or_else(|| Error::NotFound("This job is not known here (finished over an hour ago, or started on another instance).".into()))?;

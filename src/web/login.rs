@@ -148,12 +148,12 @@ async fn login(
         )
     };
     if st
-        .store
+        .store()
         .recent_login_failures(&user_key, FAILURE_WINDOW_SECS)
         .await?
         >= MAX_FAILURES_PER_USER
         || st
-            .store
+            .store()
             .recent_login_failures(&addr_key, FAILURE_WINDOW_SECS)
             .await?
             >= MAX_FAILURES_PER_ADDRESS
@@ -163,7 +163,7 @@ async fn login(
             "Too many failed logins. Wait 15 minutes and try again, or ask an administrator.",
         ));
     }
-    let user = match st.store.user_by_name(&name).await {
+    let user = match st.store().user_by_name(&name).await {
         Ok(u) => Some(u),
         Err(crate::store::Error::NotFound { .. }) => None,
         Err(e) => return Err(e.into()),
@@ -177,15 +177,15 @@ async fn login(
         }
     };
     let Some(user) = user.filter(|_| ok) else {
-        st.store
+        st.store()
             .record_login_failure(&[&user_key, &addr_key])
             .await?;
         tracing::info!(user = %name, "failed login");
         return Ok(refuse(StatusCode::UNAUTHORIZED, GENERIC_FAILURE));
     };
     start_session(&session, user.id).await?;
-    st.store.clear_login_failures(&user_key).await?;
-    st.store.record_login(user.id).await?;
+    st.store().clear_login_failures(&user_key).await?;
+    st.store().record_login(user.id).await?;
     tracing::info!(user = %user.name, "login");
     Ok(Redirect::to(&safe_next(&form.next)).into_response())
 }
@@ -199,7 +199,7 @@ fn dummy_hash() -> &'static str {
 /// Logs `user_id` in: a fresh session id (no fixation), the login time for the absolute
 /// expiry, and a new CSRF token.
 async fn start_session(session: &Session, user_id: i64) -> Result<()> {
-    let internal = |e: tower_sessions::session::Error| Error::Internal(format!("session: {e}"));
+    let internal = |e: tower_sessions::session::Error| Error::internal(e);
     session.cycle_id().await.map_err(internal)?;
     session
         .insert(SESSION_USER, user_id)
@@ -209,16 +209,13 @@ async fn start_session(session: &Session, user_id: i64) -> Result<()> {
         .insert(SESSION_AUTH_AT, jiff::Timestamp::now().as_second())
         .await
         .map_err(internal)?;
-    let csrf = new_secret("").map_err(Error::Internal)?;
+    let csrf = new_secret("").map_err(Error::internal)?;
     session.insert(SESSION_CSRF, csrf).await.map_err(internal)?;
     Ok(())
 }
 
 async fn logout(session: Session) -> Result<Response> {
-    session
-        .flush()
-        .await
-        .map_err(|e| Error::Internal(format!("session: {e}")))?;
+    session.flush().await.map_err(Error::internal)?;
     Ok(super::Flash::redirect("/login", "You are logged out.").into_response())
 }
 
@@ -254,7 +251,7 @@ async fn setup_form(
     ctx: PageCtx,
     Query(p): Query<SetupParams>,
 ) -> Result<Response> {
-    let done = st.store.user_count().await? > 0;
+    let done = st.store().user_count().await? > 0;
     if !done && !setup_token_ok(&st, &p.token) {
         return Err(Error::Forbidden(
             "This setup link is not valid. Use the link that `pbx-pools serve` printed when it started.".into(),
@@ -310,9 +307,9 @@ async fn setup(
         return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &page_));
     }
     let name = name.unwrap_or_default();
-    let hash = hash_password(&form.password).map_err(Error::Internal)?;
+    let hash = hash_password(&form.password).map_err(Error::internal)?;
     let user = st
-        .store
+        .store()
         .create_user(&name, &hash, Role::Admin, "setup", true)
         .await?;
     if let Ok(mut t) = st.inner.setup_token.lock() {

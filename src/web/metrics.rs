@@ -11,8 +11,8 @@ use prometheus_client::registry::Registry;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 
-use super::cluster::{alerts, load};
 use super::{AppState, Result, Routes};
+use crate::app::cluster::{alerts, load};
 
 pub fn router() -> Routes {
     Routes::new().get("/metrics", metrics)
@@ -32,8 +32,8 @@ fn label(k: &str, v: &str) -> Labels {
 }
 
 async fn metrics(State(st): State<AppState>) -> Result<Response> {
-    let view = load(&st).await?;
-    let all = alerts(&st).await?;
+    let view = load(&st.app).await?;
+    let all = alerts(&st.app).await?;
     let now = jiff::Timestamp::now().as_second();
     let mut registry = Registry::with_prefix("pbx_pools");
     let phones = family(
@@ -119,7 +119,7 @@ async fn metrics(State(st): State<AppState>) -> Result<Response> {
         "dns_check_age_seconds",
         "Seconds since the last DNS check",
     );
-    if let Some((report, _)) = st.store.latest_dns_check().await? {
+    if let Some((report, _)) = st.store().latest_dns_check().await? {
         for p in &report.pools {
             let v = match p.status {
                 crate::domain::dnscheck::PoolStatus::InSync => 1.0,

@@ -1,6 +1,11 @@
 //! The HTTP face of pbx-pools: server-rendered pages (askama) that work without JavaScript, and
 //! the JSON API. Each page group has its own module with a `router()`; this module merges them
-//! around one shared [`AppState`].
+//! around one shared [`AppState`], and adds sessions, authentication, CSRF, security headers and
+//! request tracing.
+//!
+//! Handlers extract, call the application layer ([`crate::app`]) and render. May import `app`,
+//! `domain` (types to show) and `store` types; SQL never appears here. [`error`] maps every
+//! failure to a response in one place.
 
 mod account;
 mod accounts;
@@ -9,7 +14,6 @@ mod api;
 mod audit;
 pub mod auth;
 mod bulk;
-mod cluster;
 mod ctx;
 mod dns;
 mod error;
@@ -29,37 +33,29 @@ mod settings;
 mod shares;
 mod tenants;
 
-pub use cluster::keep_warm as keep_views_warm;
 pub use ctx::{Flash, PageCtx};
-pub use dns::{ExportParams, export_text, run_check as run_dns_check};
 pub use error::{ApiError, Error, Result};
 pub use openapi::document as openapi_document;
-pub use plan::{PlanOutcome, PlanRequest, apply as apply_plan, compute as compute_plan};
 pub use routes::Routes;
 
 use askama::Template;
 use axum::Router;
+use axum::extract::MatchedPath;
+use axum::http::HeaderName;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::{Arc, Mutex};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+use crate::app::App;
 use crate::store::{DbSessionStore, Store};
 
 /// Largest request body accepted: registration dumps of 100,000 contacts fit comfortably.
 pub const BODY_LIMIT: usize = 32 * 1024 * 1024;
-
-/// Alerts computed at a time for a data version (see `cluster::alerts`).
-pub type AlertCache = (
-    std::time::Instant,
-    crate::store::DataVersion,
-    Arc<Vec<crate::domain::alerts::Alert>>,
-);
-
-/// The cluster view for a data version (see `cluster::load`).
-pub type ViewCache = (crate::store::DataVersion, Arc<cluster::ClusterView>);
 
 /// How the web layer behaves; the CLI fills it from flags.
 #[derive(Debug, Clone)]
@@ -79,9 +75,11 @@ impl Default for WebConfig {
     }
 }
 
+/// What every handler gets: the application (use cases over the store) and the web layer's own
+/// settings.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
+    pub app: App,
     pub inner: Arc<Inner>,
 }
 
@@ -91,31 +89,27 @@ pub struct Inner {
     pub config: WebConfig,
     /// One-time token of the first-admin setup link, while no user exists.
     pub setup_token: Mutex<Option<String>>,
-    /// Alerts computed recently, reused for a few seconds (see `cluster::alerts`).
-    pub alerts: Mutex<Option<AlertCache>>,
-    /// The cluster view for a data version (see `cluster::load`).
-    pub view: Mutex<Option<ViewCache>>,
-    /// Background work started by this instance (large imports).
-    pub jobs: jobs::Jobs,
 }
 
 impl AppState {
     pub fn new(store: Store) -> Self {
-        Self::with_config(store, WebConfig::default())
+        Self::with_config(App::new(store), WebConfig::default())
     }
 
-    pub fn with_config(store: Store, config: WebConfig) -> Self {
+    pub fn with_config(app: App, config: WebConfig) -> Self {
         Self {
-            store,
+            app,
             inner: Arc::new(Inner {
                 started_at: jiff::Timestamp::now(),
                 config,
                 setup_token: Mutex::new(None),
-                alerts: Mutex::new(None),
-                view: Mutex::new(None),
-                jobs: jobs::Jobs::default(),
             }),
         }
+    }
+
+    /// The store, for reads and writes without a rule of their own.
+    pub fn store(&self) -> &Store {
+        self.app.store()
     }
 
     pub fn set_setup_token(&self, token: Option<String>) {
@@ -156,7 +150,7 @@ pub fn route_table() -> Vec<(Method, &'static str)> {
 }
 
 pub fn router(state: AppState) -> Router {
-    let sessions = SessionManagerLayer::new(DbSessionStore(state.store.clone()))
+    let sessions = SessionManagerLayer::new(DbSessionStore(state.store().clone()))
         .with_name("pbx_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -174,7 +168,41 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn(auth::limit_body))
         .layer(axum::middleware::from_fn(auth::security_headers))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_request(())
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+                        .on_failure(DefaultOnFailure::new().level(tracing::Level::ERROR)),
+                ),
+        )
         .with_state(state)
+}
+
+/// The header that carries each request's id, set when the client sent none, echoed in the
+/// response and recorded in every log line of the request.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The span of one request: method, the *matched route* (never the raw path or query string,
+/// which may hold a setup token or a CSRF token) and the request id; the trace layer logs its
+/// status and latency when it is answered, and an internal error logged while handling it
+/// carries the same fields.
+fn request_span(req: &axum::extract::Request) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+        .unwrap_or("(no route)");
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!("request", id, method = %req.method(), route)
 }
 
 /// Renders a template into an HTML response; a rendering failure is logged and becomes a 500.

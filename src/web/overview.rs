@@ -7,9 +7,9 @@ use axum::extract::State;
 use axum::response::Response;
 use std::sync::Arc;
 
-use super::cluster::{ClusterView, PoolStats, ServerStats, alerts, load};
 use super::registrations::age;
 use super::{ApiError, AppState, PageCtx, Result, Routes, page};
+use crate::app::cluster::{ClusterView, PoolStats, ServerStats, alerts, load};
 use crate::domain::alerts::{Alert, AlertCounts, count};
 
 pub fn router() -> Routes {
@@ -51,8 +51,8 @@ impl OverviewPage {
 }
 
 async fn overview(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {
-    let view = load(&st).await?;
-    let all = alerts(&st).await?;
+    let view = load(&st.app).await?;
+    let all = alerts(&st.app).await?;
     Ok(page(&OverviewPage {
         ctx,
         counts: count(&all),
@@ -62,5 +62,5 @@ async fn overview(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> 
 }
 
 async fn api_stats(State(st): State<AppState>) -> Result<Json<Vec<ServerStats>>, ApiError> {
-    Ok(Json(load(&st).await?.stats.clone()))
+    Ok(Json(load(&st.app).await?.stats.clone()))
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 
 use super::auth::{AdminOnly, Principal};
-use super::forms::{ConfirmPage, RefusedForm, SaveFailure, all, one, refused_form, version};
+use super::forms::{ConfirmPage, EditForm, RefusedForm, SaveFailure, all, refused_form, version};
 use super::pct;
 use super::shares::{ShareColumn, ShareTable, scenario_params, share_table};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
@@ -69,9 +69,9 @@ async fn list(
     ctx: PageCtx,
     axum::extract::Query(params): axum::extract::Query<ListParams>,
 ) -> Result<Response> {
-    let counts = st.store.pool_tenant_counts().await?;
+    let counts = st.store().pool_tenant_counts().await?;
     let pools: Vec<(Pool, u64, u64)> = st
-        .store
+        .store()
         .pools()
         .await?
         .into_iter()
@@ -139,16 +139,6 @@ impl FormPage {
     }
 }
 
-/// Pool form fields; checkboxes arrive as repeated `transport` fields.
-fn pool_input(pairs: &[(String, String)]) -> PoolInput {
-    PoolInput {
-        name: one(pairs, "name").into(),
-        srv_name: one(pairs, "srv_name").into(),
-        ttl: one(pairs, "ttl").into(),
-        transports: all(pairs, "transport").collect::<Vec<_>>().join(","),
-    }
-}
-
 async fn new_form(_admin: AdminOnly, ctx: PageCtx) -> Response {
     page(&FormPage::new(
         ctx,
@@ -166,14 +156,14 @@ async fn create(
     State(st): State<AppState>,
     principal: Principal,
     ctx: PageCtx,
-    Form(pairs): Form<Vec<(String, String)>>,
+    form: EditForm<PoolInput>,
 ) -> Response {
-    let form = FormPage::new(ctx, None, 0, pool_input(&pairs));
+    let form = FormPage::new(ctx, None, 0, form.input);
     let new = match form.input.validate() {
         Ok(n) => n,
         Err(e) => return form.refused(SaveFailure::Fields(e)),
     };
-    match st.store.create_pool(&new, &principal.actor()).await {
+    match st.store().create_pool(&new, &principal.actor()).await {
         Ok(p) => Flash::redirect(
             format!("/pools/{}/members", p.id),
             format!("Pool {} created. Now add its members.", p.name),
@@ -237,8 +227,8 @@ async fn detail(
     Path(id): Path<i64>,
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
-    let pool = st.store.pool(id).await?;
-    let servers = st.store.servers().await?;
+    let pool = st.store().pool(id).await?;
+    let servers = st.store().servers().await?;
     let custom: Vec<String> = scenario_params(q.as_deref())?
         .down
         .into_iter()
@@ -246,7 +236,7 @@ async fn detail(
         .collect();
     let table = share_table(&pool, &servers, &custom);
     let (tenants, phones) = st
-        .store
+        .store()
         .pool_tenant_counts()
         .await?
         .get(&id)
@@ -268,7 +258,7 @@ async fn edit_form(
     ctx: PageCtx,
     Path(id): Path<i64>,
 ) -> Result<Response> {
-    let p = st.store.pool(id).await?;
+    let p = st.store().pool(id).await?;
     Ok(page(&FormPage::new(
         ctx,
         Some(id),
@@ -282,17 +272,17 @@ async fn update(
     principal: Principal,
     ctx: PageCtx,
     Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    form: EditForm<PoolInput>,
 ) -> Result<Response> {
-    let version = version(&pairs)?;
-    let form = FormPage::new(ctx, Some(id), version, pool_input(&pairs));
+    let version = form.version()?;
+    let form = FormPage::new(ctx, Some(id), version, form.input);
     let new = match form.input.validate() {
         Ok(n) => n,
         Err(e) => return Ok(form.refused(SaveFailure::Fields(e))),
     };
     Ok(
         match st
-            .store
+            .store()
             .update_pool(id, version, &new, &principal.actor())
             .await
         {
@@ -332,8 +322,8 @@ async fn members_form(
     ctx: PageCtx,
     Path(id): Path<i64>,
 ) -> Result<Response> {
-    let pool = st.store.pool(id).await?;
-    let servers = st.store.servers().await?;
+    let pool = st.store().pool(id).await?;
+    let servers = st.store().servers().await?;
     let mut rows: Vec<MemberInput> = pool
         .members
         .iter()
@@ -364,8 +354,8 @@ async fn save_members(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;
-    let pool = st.store.pool(id).await?;
-    let servers = st.store.servers().await?;
+    let pool = st.store().pool(id).await?;
+    let servers = st.store().servers().await?;
     let col = |k| all(&pairs, k).collect::<Vec<_>>();
     let (names, priorities, weights, ports) =
         (col("server"), col("priority"), col("weight"), col("port"));
@@ -384,7 +374,7 @@ async fn save_members(
     let result = validate_members(&rows, |n| by_name.get(n).copied()).map_err(SaveFailure::Fields);
     let result = match result {
         Ok(members) => st
-            .store
+            .store()
             .replace_members(id, version, &members, &principal.actor())
             .await
             .map_err(SaveFailure::from),
@@ -422,7 +412,7 @@ async fn confirm_delete(
     ctx: PageCtx,
     Path(id): Path<i64>,
 ) -> Result<Response> {
-    let p = st.store.pool(id).await?;
+    let p = st.store().pool(id).await?;
     Ok(page(&ConfirmPage {
         ctx,
         verb: "Delete",
@@ -445,8 +435,8 @@ async fn delete(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;
-    let p = st.store.pool(id).await?;
-    st.store
+    let p = st.store().pool(id).await?;
+    st.store()
         .delete_pool(id, version, &principal.actor())
         .await?;
     Ok(Flash::redirect("/pools", format!("Pool {} deleted.", p.name)).into_response())

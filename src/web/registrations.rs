@@ -8,13 +8,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::Principal;
-use super::cluster::invalidate;
 use super::{
     ApiError, AppState, Error, Flash, PageCtx, Result, Routes, fmt_time, page, render_page,
 };
+use crate::app::ingest::{choose_format, ingest};
 use crate::domain::model::Server;
-use crate::domain::registrations::{DumpFormat, parse_dump};
-use crate::store::{IngestPolicy, IngestSummary, Snapshot};
+use crate::domain::registrations::DumpFormat;
+use crate::store::{IngestSummary, Snapshot};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -23,53 +23,14 @@ pub fn router() -> Routes {
         .post("/registrations", upload)
 }
 
-/// Chooses the dump format: `?format=` wins, then the content type, then a look at the text.
-fn choose_format(
-    query: Option<&str>,
-    content_type: Option<&str>,
-    body: &str,
-) -> Result<DumpFormat> {
+/// The `format` query parameter, if any.
+fn format_param(query: Option<&str>) -> Result<Option<String>> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
         .map_err(|_| Error::BadRequest("the query string could not be read".into()))?;
-    if let Some((_, f)) = pairs
-        .iter()
+    Ok(pairs
+        .into_iter()
         .find(|(k, _)| k == "format")
-        .filter(|(_, v)| !v.is_empty())
-    {
-        return f
-            .parse::<DumpFormat>()
-            .map_err(|e| Error::BadRequest(e.to_string()));
-    }
-    if let Some(f) = content_type.and_then(DumpFormat::from_content_type) {
-        return Ok(f);
-    }
-    DumpFormat::sniff(body).ok_or_else(|| {
-        Error::BadRequest(
-            "could not tell the dump's format: add ?format=pjsip-contacts|sip-peers|ami-contacts|csv|json".into(),
-        )
-    })
-}
-
-/// Parses and stores one server's dump; a malformed dump is refused whole and the previous
-/// picture stays.
-async fn ingest(
-    st: &AppState,
-    server: &Server,
-    format: DumpFormat,
-    body: &str,
-    actor: &str,
-) -> Result<IngestSummary> {
-    let rows = parse_dump(format, body)
-        .map_err(|e| Error::BadRequest(format!("the {format} dump was refused: {e}")))?;
-    let (settings, _) = st.store.settings().await?;
-    let policy = IngestPolicy::from_settings(&settings);
-    let summary = st
-        .store
-        .ingest(server.id, format.as_str(), &rows, &policy, actor)
-        .await?;
-    invalidate(st);
-    tracing::info!(server = %server.name, contacts = summary.contacts, registered = summary.registered, "snapshot stored");
-    Ok(summary)
+        .map(|(_, v)| v))
 }
 
 async fn api_ingest(
@@ -80,15 +41,15 @@ async fn api_ingest(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<IngestSummary>, ApiError> {
-    let server = st.store.server_by_name(&server).await?;
+    let server = st.store().server_by_name(&server).await?;
     let body = std::str::from_utf8(&body)
         .map_err(|_| Error::BadRequest("the dump is not UTF-8 text".into()))?;
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let format = choose_format(q.as_deref(), ct, body)?;
+    let format = choose_format(format_param(q.as_deref())?.as_deref(), ct, body)?;
     Ok(Json(
-        ingest(&st, &server, format, body, &principal.actor()).await?,
+        ingest(&st.app, &server, format, body, &principal.actor()).await?,
     ))
 }
 
@@ -128,11 +89,11 @@ async fn list_page(
     selected: String,
     error: Option<String>,
 ) -> Result<ListPage> {
-    let servers = st.store.servers().await?;
-    let latest = st.store.latest_snapshots().await?;
+    let servers = st.store().servers().await?;
+    let latest = st.store().latest_snapshots().await?;
     let mut history = Vec::new();
     for s in &servers {
-        for snap in st.store.snapshots_of(s.id, 5).await? {
+        for snap in st.store().snapshots_of(s.id, 5).await? {
             history.push((s.name.clone(), snap));
         }
     }
@@ -200,15 +161,14 @@ async fn upload(
         let p = list_page(&st, ctx.clone(), server.clone(), Some(msg)).await?;
         Ok::<Response, Error>(render_page(StatusCode::UNPROCESSABLE_ENTITY, &p))
     };
-    let Ok(srv) = st.store.server_by_name(server.trim()).await else {
+    let Ok(srv) = st.store().server_by_name(server.trim()).await else {
         return refuse("choose the server that produced the dump".into()).await;
     };
-    let query = (!format.is_empty()).then(|| format!("format={format}"));
-    let fmt = match choose_format(query.as_deref(), None, &text) {
+    let fmt = match choose_format(Some(format.as_str()), None, &text) {
         Ok(f) => f,
         Err(e) => return refuse(e.to_string()).await,
     };
-    match ingest(&st, &srv, fmt, &text, &principal.actor()).await {
+    match ingest(&st.app, &srv, fmt, &text, &principal.actor()).await {
         Ok(s) => Ok(Flash::redirect(
             "/registrations",
             format!(
@@ -217,7 +177,7 @@ async fn upload(
             ),
         )
         .into_response()),
-        Err(Error::BadRequest(msg)) => refuse(msg).await,
-        Err(e) => Err(e),
+        Err(crate::app::Error::BadInput(msg)) => refuse(msg).await,
+        Err(e) => Err(e.into()),
     }
 }

@@ -6,12 +6,11 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::{AdminOnly, Principal};
-use super::forms::{ConfirmPage, RefusedForm, SaveFailure, one, refused_form, version};
+use super::forms::{ConfirmPage, EditForm, RefusedForm, SaveFailure, refused_form, version};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
+use crate::app::tenants::TenantOnServer;
 use crate::domain::FieldErrors;
 use crate::domain::model::{Pool, Server, ServerInput, ServerState};
-use crate::domain::projection::home_server;
-use crate::domain::srv::{ClientModel, srv_shares};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -69,8 +68,8 @@ async fn list(
     ctx: PageCtx,
     axum::extract::Query(params): axum::extract::Query<ListParams>,
 ) -> Result<Response> {
-    let all = st.store.servers().await?;
-    let pools = st.store.pools().await?;
+    let all = st.store().servers().await?;
+    let pools = st.store().pools().await?;
     let mut sites: Vec<String> = all.iter().filter_map(|s| s.site.clone()).collect();
     sites.sort();
     sites.dedup();
@@ -158,14 +157,14 @@ async fn create(
     State(st): State<AppState>,
     principal: Principal,
     ctx: PageCtx,
-    Form(input): Form<ServerInput>,
+    form: EditForm<ServerInput>,
 ) -> Response {
-    let form = FormPage::new(ctx, None, 0, input);
+    let form = FormPage::new(ctx, None, 0, form.input);
     let new = match form.input.validate() {
         Ok(n) => n,
         Err(e) => return form.refused(SaveFailure::Fields(e)),
     };
-    match st.store.create_server(&new, &principal.actor()).await {
+    match st.store().create_server(&new, &principal.actor()).await {
         Ok(s) => Flash::redirect(
             format!("/servers/{}", s.id),
             format!("Server {} created.", s.name),
@@ -181,38 +180,23 @@ struct DetailPage {
     ctx: PageCtx,
     server: Server,
     pools: Vec<Pool>,
-    /// Tenants with phones here: code, phones, home here?
-    tenants: Vec<(String, u64, Option<bool>)>,
+    tenants: Vec<TenantOnServer>,
     unmatched: Vec<crate::store::PhoneRow>,
     snapshots: Vec<crate::store::Snapshot>,
 }
 
 async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
-    let server = st.store.server(id).await?;
+    let server = st.store().server(id).await?;
     let pools = st
-        .store
+        .store()
         .pools()
         .await?
         .into_iter()
         .filter(|p| p.members.iter().any(|m| m.server_id == id))
         .collect();
-    let all_pools = st.store.pools().await?;
-    let servers = st.store.servers().await?;
-    let refs: Vec<_> = servers.iter().map(Server::projection_ref).collect();
-    let home_here = |pool_id: Option<i64>| {
-        let pool = all_pools.iter().find(|p| Some(p.id) == pool_id)?;
-        let shares = srv_shares(&pool.srv_records(), &[], ClientModel::Weighted);
-        home_server(&refs, &shares).map(|h| h.name == server.name)
-    };
-    let tenants = st
-        .store
-        .tenants_on(id, 500)
-        .await?
-        .into_iter()
-        .map(|(_, code, pool_id, phones)| (code, phones, home_here(pool_id)))
-        .collect();
-    let unmatched = st.store.unmatched_on(id, 100).await?;
-    let snapshots = st.store.snapshots_of(id, 10).await?;
+    let tenants = crate::app::tenants::on_server(&st.app, id, 500).await?;
+    let unmatched = st.store().unmatched_on(id, 100).await?;
+    let snapshots = st.store().snapshots_of(id, 10).await?;
     Ok(page(&DetailPage {
         ctx,
         server,
@@ -229,7 +213,7 @@ async fn edit_form(
     ctx: PageCtx,
     Path(id): Path<i64>,
 ) -> Result<Response> {
-    let s = st.store.server(id).await?;
+    let s = st.store().server(id).await?;
     Ok(page(&FormPage::new(
         ctx,
         Some(id),
@@ -243,25 +227,17 @@ async fn update(
     principal: Principal,
     ctx: PageCtx,
     Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    form: EditForm<ServerInput>,
 ) -> Result<Response> {
-    let version = version(&pairs)?;
-    let input = ServerInput {
-        name: one(&pairs, "name").into(),
-        host: one(&pairs, "host").into(),
-        sip_port: one(&pairs, "sip_port").into(),
-        capacity: one(&pairs, "capacity").into(),
-        site: one(&pairs, "site").into(),
-        state: one(&pairs, "state").into(),
-    };
-    let form = FormPage::new(ctx, Some(id), version, input);
+    let version = form.version()?;
+    let form = FormPage::new(ctx, Some(id), version, form.input);
     let new = match form.input.validate() {
         Ok(n) => n,
         Err(e) => return Ok(form.refused(SaveFailure::Fields(e))),
     };
     Ok(
         match st
-            .store
+            .store()
             .update_server(id, version, &new, &principal.actor())
             .await
         {
@@ -281,7 +257,7 @@ async fn confirm_delete(
     ctx: PageCtx,
     Path(id): Path<i64>,
 ) -> Result<Response> {
-    let s = st.store.server(id).await?;
+    let s = st.store().server(id).await?;
     Ok(page(&ConfirmPage {
         ctx,
         verb: "Delete",
@@ -303,8 +279,8 @@ async fn delete(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;
-    let s = st.store.server(id).await?;
-    st.store
+    let s = st.store().server(id).await?;
+    st.store()
         .delete_server(id, version, &principal.actor())
         .await?;
     Ok(Flash::redirect("/servers", format!("Server {} deleted.", s.name)).into_response())

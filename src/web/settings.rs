@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::Principal;
-use super::cluster::invalidate;
 use super::forms::{RefusedForm, SaveFailure, one, refused_form, version};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
 use crate::domain::FieldErrors;
@@ -49,7 +48,7 @@ async fn show(
     ctx: PageCtx,
     Query(t): Query<TestParams>,
 ) -> Result<Response> {
-    let (settings, version) = st.store.settings().await?;
+    let (settings, version) = st.store().settings().await?;
     let test_rule = t.rule.unwrap_or_else(|| settings.tenant_rule.clone());
     let samples = if t.samples.trim().is_empty() {
         "100-CANISTRACCI\n201-rossi\n7001-Hotel_Romano\nbob\ntrunk-2".to_string()
@@ -106,12 +105,12 @@ async fn save(
     };
     let failure = match input.validate() {
         Ok(settings) => match st
-            .store
+            .store()
             .save_settings(&settings, version, &principal.actor())
             .await
         {
             Ok(_) => {
-                invalidate(&st);
+                st.app.changed();
                 return Ok(Flash::redirect("/settings", "Settings saved.").into_response());
             }
             Err(e) => SaveFailure::from(e),

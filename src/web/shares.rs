@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::api::{ApiJson, ApiResult};
 use super::{AppState, Error, PageCtx, Result, Routes, page};
+use crate::app::whatif::{WhatIf, check_down, whatif};
 use crate::domain::FieldErrors;
 use crate::domain::model::{Pool, Server};
 use crate::domain::names::normalise_fqdn;
-use crate::domain::projection::{Projection, Scenario, TenantRef, project};
+use crate::domain::projection::{Projection, Scenario};
 use crate::domain::srv::{ClientModel, PoolLint, Shares, SrvRecord, pool_lint, srv_shares};
 
 pub fn router() -> Routes {
@@ -52,18 +53,6 @@ pub fn scenario_params(query: Option<&str>) -> Result<ScenarioParams> {
     out.down.sort();
     out.down.dedup();
     Ok(out)
-}
-
-fn check_down(servers: &[Server], down: &[String]) -> Result<()> {
-    for d in down {
-        if !servers.iter().any(|s| &s.name == d) {
-            return Err(Error::Invalid(FieldErrors::single(
-                "down",
-                format!("there is no server named {d:?}"),
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// One column of the share table.
@@ -161,57 +150,17 @@ impl WhatIfPage {
     }
 }
 
-/// Servers, pools and tenants as the projection needs them; tenants come with their pool index.
-async fn projection_inputs(
-    st: &AppState,
-) -> Result<(
-    Vec<Server>,
-    Vec<crate::domain::projection::ServerRef>,
-    Vec<crate::domain::projection::PoolRef>,
-    Vec<TenantRef>,
-)> {
-    let servers = st.store.servers().await?;
-    let pools = st.store.pools().await?;
-    let tenants = st.store.tenant_placements().await?;
-    let refs = servers.iter().map(Server::projection_ref).collect();
-    let pool_refs = pools.iter().map(Pool::projection_ref).collect();
-    let tenant_refs = tenants
-        .into_iter()
-        .map(|(_, code, phones, pool_id)| TenantRef {
-            code,
-            phones: phones as u64,
-            pool: pool_id.and_then(|id| pools.iter().position(|p| p.id == id)),
-        })
-        .collect();
-    Ok((servers, refs, pool_refs, tenant_refs))
-}
-
-async fn whatif(
-    st: &AppState,
-    params: &ScenarioParams,
-) -> Result<(Vec<Server>, Projection, Projection)> {
-    let (servers, refs, pools, tenants) = projection_inputs(st).await?;
-    check_down(&servers, &params.down)?;
-    let scenario = if params.down.is_empty() {
-        Scenario::normal()
-    } else {
-        Scenario {
-            name: format!("{} down", params.down.join(" + ")),
-            down: params.down.clone(),
-        }
-    };
-    let normal = project(&refs, &pools, &tenants, &Scenario::normal(), params.model);
-    let projection = project(&refs, &pools, &tenants, &scenario, params.model);
-    Ok((servers, normal, projection))
-}
-
 async fn whatif_page(
     State(st): State<AppState>,
     ctx: PageCtx,
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
     let params = scenario_params(q.as_deref())?;
-    let (servers, normal, projection) = whatif(&st, &params).await?;
+    let WhatIf {
+        servers,
+        normal,
+        projection,
+    } = whatif(&st.app, &params.down, params.model).await?;
     Ok(page(&WhatIfPage {
         ctx,
         servers,
@@ -343,8 +292,8 @@ async fn api_pool_shares(
     RawQuery(q): RawQuery,
 ) -> ApiResult<PoolSharesResponse> {
     let params = scenario_params(q.as_deref())?;
-    let pool = st.store.pool_by_name(&name).await?;
-    let servers = st.store.servers().await?;
+    let pool = st.store().pool_by_name(&name).await?;
+    let servers = st.store().servers().await?;
     check_down(&servers, &params.down)?;
     let hosts: Vec<&str> = servers
         .iter()
@@ -374,7 +323,9 @@ async fn api_whatif(
     RawQuery(q): RawQuery,
 ) -> ApiResult<WhatIfResponse> {
     let params = scenario_params(q.as_deref())?;
-    let (_, _, p) = whatif(&st, &params).await?;
+    let p = whatif(&st.app, &params.down, params.model)
+        .await?
+        .projection;
     Ok(Json(WhatIfResponse {
         model: params.model,
         overloaded: p.overloaded().map(|s| s.server.clone()).collect(),

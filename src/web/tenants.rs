@@ -9,16 +9,13 @@ use serde::Deserialize;
 
 use super::auth::{AdminOnly, Principal};
 use super::forms::{
-    ConfirmPage, PageLink, RefusedForm, SaveFailure, SortState, all, one, pager, q, refused_form,
-    version,
+    ConfirmPage, EditForm, PageLink, RefusedForm, SaveFailure, SortState, all, one, pager, q,
+    refused_form, version,
 };
 use super::{AppState, Error, Flash, PageCtx, Result, Routes, page};
+use crate::app::tenants::{self, TenantRegistrations};
 use crate::domain::FieldErrors;
-use crate::domain::alerts::{SplitStatus, TenantFacts, tenant_split};
 use crate::domain::model::{Pool, Tenant, TenantInput};
-use crate::domain::projection::home_server;
-use crate::domain::srv::{ClientModel, srv_shares};
-use crate::store::PhoneRow;
 use crate::store::{PoolFilter, TenantPage, TenantQuery, TenantSort};
 
 pub fn router() -> Routes {
@@ -109,7 +106,7 @@ async fn list(
     ctx: PageCtx,
     Query(params): Query<ListParams>,
 ) -> Result<Response> {
-    let pools = st.store.pools().await?;
+    let pools = st.store().pools().await?;
     let pool = match params.pool.as_str() {
         "" => PoolFilter::Any,
         "-" => PoolFilter::Unplaced,
@@ -126,7 +123,7 @@ async fn list(
         page: params.page.unwrap_or(1),
         per_page: params.per_page.unwrap_or(50),
     };
-    let result = st.store.tenants(&query).await?;
+    let result = st.store().tenants(&query).await?;
     let pager = pager(result.page, result.pages(), |p| {
         format!("/tenants?{}", params.query_string(p, None))
     });
@@ -174,14 +171,11 @@ async fn bulk_assign(
         }
         "-" => (None, "unplaced".to_string()),
         name => {
-            let p = st.store.pool_by_name(name).await?;
+            let p = st.store().pool_by_name(name).await?;
             (Some(p.id), format!("pool {}", p.name))
         }
     };
-    let moved = st
-        .store
-        .bulk_assign(&ids, pool_id, &principal.actor())
-        .await?;
+    let moved = tenants::bulk_assign(&st.app, &ids, pool_id, &principal.actor()).await?;
     Ok(Flash::redirect(
         back,
         format!(
@@ -207,86 +201,10 @@ impl DetailPage {
     }
 }
 
-/// Where a tenant's phones are: per server, the split status, the away phones, the moves.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct TenantRegistrations {
-    pub home: Option<String>,
-    pub phones_by_server: Vec<(String, u64)>,
-    pub registered: u64,
-    pub split: Option<SplitStatus>,
-    pub away: Vec<PhoneRow>,
-    pub moves: Vec<(String, String, String, i64)>,
-}
-
-pub async fn tenant_registrations(
-    st: &AppState,
-    tenant: &Tenant,
-    pools: &[Pool],
-) -> Result<TenantRegistrations> {
-    let servers = st.store.servers().await?;
-    let name = |id: Option<i64>| {
-        id.and_then(|id| servers.iter().find(|s| s.id == id))
-            .map(|s| s.name.clone())
-            .unwrap_or_else(|| "?".into())
-    };
-    let pool = tenant
-        .pool_id
-        .and_then(|id| pools.iter().find(|p| p.id == id));
-    let refs: Vec<_> = servers.iter().map(|s| s.projection_ref()).collect();
-    let home = pool.and_then(|p| {
-        let shares = srv_shares(&p.srv_records(), &[], ClientModel::Weighted);
-        home_server(&refs, &shares).map(|h| h.name.clone())
-    });
-    let counts = st.store.tenant_phones_by_server(tenant.id).await?;
-    let mut phones_by_server: Vec<(String, u64)> =
-        counts.iter().map(|(s, n)| (name(Some(*s)), *n)).collect();
-    phones_by_server.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let (settings, _) = st.store.settings().await?;
-    let facts = TenantFacts {
-        code: tenant.code.clone(),
-        pool: pool.map(|p| p.name.clone()),
-        home: home.clone(),
-        pool_servers: pool.map(|p| p.server_names()).unwrap_or_default(),
-        expected_phones: tenant.expected_phones,
-        phones_by_server: phones_by_server.clone(),
-    };
-    let home_id = home
-        .as_ref()
-        .and_then(|h| servers.iter().find(|s| &s.name == h))
-        .map(|s| s.id);
-    let away = if counts.len() > 1 || home_id.is_some_and(|h| counts.keys().any(|s| *s != h)) {
-        st.store.tenant_phones(tenant.id, home_id, 200).await?
-    } else {
-        Vec::new()
-    };
-    let moves = st
-        .store
-        .tenant_moves(tenant.id, 50)
-        .await?
-        .into_iter()
-        .map(|m| {
-            (
-                m.endpoint_key,
-                name(m.from_server_id),
-                name(m.to_server_id),
-                m.at,
-            )
-        })
-        .collect();
-    Ok(TenantRegistrations {
-        registered: phones_by_server.iter().map(|(_, n)| n).sum(),
-        split: tenant_split(&facts, &settings.alerts),
-        home,
-        phones_by_server,
-        away,
-        moves,
-    })
-}
-
 async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
-    let tenant = st.store.tenant(id).await?;
-    let pools = st.store.pools().await?;
-    let registrations = tenant_registrations(&st, &tenant, &pools).await?;
+    let tenant = st.store().tenant(id).await?;
+    let pools = st.store().pools().await?;
+    let registrations = tenants::registrations(&st.app, &tenant, &pools).await?;
     Ok(page(&DetailPage {
         ctx,
         tenant,
@@ -304,12 +222,9 @@ async fn assign(
     let version = version(&pairs)?;
     let pool_id = match one(&pairs, "pool").trim() {
         "" | "-" => None,
-        name => Some(st.store.pool_by_name(name).await?.id),
+        name => Some(st.store().pool_by_name(name).await?.id),
     };
-    let t = st
-        .store
-        .assign_tenant(id, version, pool_id, &principal.actor())
-        .await?;
+    let t = tenants::assign(&st.app, id, version, pool_id, &principal.actor()).await?;
     let where_ = t
         .pool_name
         .as_deref()
@@ -336,20 +251,8 @@ struct FormPage {
 
 refused_form!(FormPage);
 
-impl FormPage {}
-
-fn tenant_input(pairs: &[(String, String)]) -> TenantInput {
-    TenantInput {
-        code: one(pairs, "code").into(),
-        name: one(pairs, "name").into(),
-        expected_phones: one(pairs, "expected_phones").into(),
-        pool: one(pairs, "pool").into(),
-        notes: one(pairs, "notes").into(),
-    }
-}
-
 async fn new_form(_admin: AdminOnly, State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {
-    let pools = st.store.pools().await?;
+    let pools = st.store().pools().await?;
     Ok(page(&FormPage {
         ctx,
         id: None,
@@ -366,15 +269,19 @@ async fn save(
     principal: &Principal,
     ctx: PageCtx,
     id: Option<i64>,
-    pairs: &[(String, String)],
+    submitted: EditForm<TenantInput>,
 ) -> Result<Response> {
-    let version = if id.is_some() { version(pairs)? } else { 0 };
-    let pools = st.store.pools().await?;
+    let version = if id.is_some() {
+        submitted.version()?
+    } else {
+        0
+    };
+    let pools = st.store().pools().await?;
     let form = FormPage {
         ctx,
         id,
         version,
-        input: tenant_input(pairs),
+        input: submitted.input,
         pools,
         errors: FieldErrors::default(),
         form_error: None,
@@ -388,11 +295,11 @@ async fn save(
     };
     let saved = match id {
         Some(id) => {
-            st.store
+            st.store()
                 .update_tenant(id, version, &new, &principal.actor())
                 .await
         }
-        None => st.store.create_tenant(&new, &principal.actor()).await,
+        None => st.store().create_tenant(&new, &principal.actor()).await,
     };
     Ok(match saved {
         Ok(t) => Flash::redirect(
@@ -412,9 +319,9 @@ async fn create(
     State(st): State<AppState>,
     principal: Principal,
     ctx: PageCtx,
-    Form(pairs): Form<Vec<(String, String)>>,
+    form: EditForm<TenantInput>,
 ) -> Result<Response> {
-    save(&st, &principal, ctx, None, &pairs).await
+    save(&st, &principal, ctx, None, form).await
 }
 
 async fn update(
@@ -422,9 +329,9 @@ async fn update(
     principal: Principal,
     ctx: PageCtx,
     Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    form: EditForm<TenantInput>,
 ) -> Result<Response> {
-    save(&st, &principal, ctx, Some(id), &pairs).await
+    save(&st, &principal, ctx, Some(id), form).await
 }
 
 async fn edit_form(
@@ -433,8 +340,8 @@ async fn edit_form(
     ctx: PageCtx,
     Path(id): Path<i64>,
 ) -> Result<Response> {
-    let t = st.store.tenant(id).await?;
-    let pools = st.store.pools().await?;
+    let t = st.store().tenant(id).await?;
+    let pools = st.store().pools().await?;
     Ok(page(&FormPage {
         ctx,
         id: Some(id),
@@ -452,7 +359,7 @@ async fn confirm_delete(
     ctx: PageCtx,
     Path(id): Path<i64>,
 ) -> Result<Response> {
-    let t = st.store.tenant(id).await?;
+    let t = st.store().tenant(id).await?;
     Ok(page(&ConfirmPage {
         ctx,
         verb: "Delete",
@@ -475,8 +382,8 @@ async fn delete(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;
-    let t = st.store.tenant(id).await?;
-    st.store
+    let t = st.store().tenant(id).await?;
+    st.store()
         .delete_tenant(id, version, &principal.actor())
         .await?;
     Ok(Flash::redirect("/tenants", format!("Tenant {} deleted.", t.code)).into_response())

@@ -1,29 +1,37 @@
 //! The cluster as the overview, alerts, stats API and metrics see it: servers with their
 //! registered, home, away and projected phones, pools with home/away, and the facts the alert
-//! rules run on. Built from maintained counts (never by scanning registrations); alerts are
-//! cached for a few seconds, and dropped on every change.
+//! rules run on. Built from maintained counts (never by scanning registrations); the view is
+//! cached per data version and the alerts for a few seconds more, dropped on every change.
 
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{AppState, Result};
+use super::{App, Result};
 use crate::domain::alerts::{
     Alert, AwayPhone, ClusterFacts, FlappingPhone, PoolFacts, ServerFacts, TenantFacts, evaluate,
 };
 use crate::domain::model::{Pool, Server, ServerState};
 use crate::domain::projection::{
-    Projection, Scenario, TenantRef, home_server, project, worst_n_minus_one,
+    Projection, Scenario, TenantRef, pool_home, project, worst_n_minus_one,
 };
 use crate::domain::settings::Settings;
-use crate::domain::srv::{ClientModel, pool_lint, srv_shares};
+use crate::domain::srv::{ClientModel, pool_lint};
+use crate::store::DataVersion;
 
 /// How long computed alerts are reused while the data does not change: some rules depend on the
 /// clock (stale reports, failback lag, flapping windows).
 const ALERT_TTL: Duration = Duration::from_secs(30);
 /// Away phones examined for failback lag, at most.
 const MAX_AWAY: u32 = 20_000;
+
+/// The newest view and alerts this instance computed, with the data version they belong to.
+#[derive(Default)]
+pub(super) struct Cache {
+    view: Option<(DataVersion, Arc<ClusterView>)>,
+    alerts: Option<(Instant, DataVersion, Arc<Vec<Alert>>)>,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerStats {
@@ -101,47 +109,37 @@ impl ClusterView {
 
 /// The view for the current data: reused while nothing changed (every change moves the data
 /// version, on any instance); report ages are computed when a page is rendered.
-pub async fn load(st: &AppState) -> Result<Arc<ClusterView>> {
-    let version = st.store.data_version().await?;
-    if let Ok(cache) = st.inner.view.lock()
-        && let Some((v, view)) = cache.as_ref()
+pub async fn load(app: &App) -> Result<Arc<ClusterView>> {
+    let version = app.store.data_version().await?;
+    if let Ok(cache) = app.shared.cache.lock()
+        && let Some((v, view)) = cache.view.as_ref()
         && *v == version
     {
         return Ok(view.clone());
     }
-    let view = Arc::new(build(st).await?);
-    if let Ok(mut cache) = st.inner.view.lock() {
-        *cache = Some((version, view.clone()));
+    let view = Arc::new(build(app).await?);
+    if let Ok(mut cache) = app.shared.cache.lock() {
+        cache.view = Some((version, view.clone()));
     }
     Ok(view)
 }
 
 /// Builds the view: a handful of small queries, whatever the number of phones.
-async fn build(st: &AppState) -> Result<ClusterView> {
-    let servers = st.store.servers().await?;
-    let pools = st.store.pools().await?;
-    let (settings, _) = st.store.settings().await?;
-    let expected = st.store.pool_tenant_counts().await?;
-    let snapshots = st.store.latest_snapshots().await?;
-    let times = st.store.report_times().await?;
-    let counts = st.store.pool_server_counts().await?;
+async fn build(app: &App) -> Result<ClusterView> {
+    let servers = app.store.servers().await?;
+    let pools = app.store.pools().await?;
+    let (settings, _) = app.store.settings().await?;
+    let expected = app.store.pool_tenant_counts().await?;
+    let snapshots = app.store.latest_snapshots().await?;
+    let times = app.store.report_times().await?;
+    let counts = app.store.pool_server_counts().await?;
     let refs: Vec<_> = servers.iter().map(Server::projection_ref).collect();
     let mut homes: HashMap<i64, Option<i64>> = HashMap::new();
     let mut home_sets: HashMap<i64, Vec<i64>> = HashMap::new();
     for p in &pools {
-        let shares = srv_shares(&p.srv_records(), &[], ClientModel::Weighted);
-        let home = home_server(&refs, &shares)
-            .and_then(|h| servers.iter().find(|s| s.name == h.name))
-            .map(|s| s.id);
-        homes.insert(p.id, home);
-        home_sets.insert(
-            p.id,
-            servers
-                .iter()
-                .filter(|s| shares.server_share(&s.host) > 1e-12)
-                .map(|s| s.id)
-                .collect(),
-        );
+        let home = pool_home(&refs, &p.srv_records());
+        homes.insert(p.id, home.primary.map(|i| servers[i].id));
+        home_sets.insert(p.id, home.servers.iter().map(|i| servers[*i].id).collect());
     }
     // Projected load is linear in phones: one stand-in per pool gives the per-server figures.
     let pool_refs: Vec<_> = pools.iter().map(Pool::projection_ref).collect();
@@ -246,7 +244,7 @@ async fn build(st: &AppState) -> Result<ClusterView> {
             }
         })
         .collect();
-    let tenants: u64 = st.store.tenant_count().await?;
+    let tenants: u64 = app.store.tenant_count().await?;
     let placed: u64 = expected.values().map(|(t, _)| t).sum();
     Ok(ClusterView {
         any_registrations: !snapshots.is_empty(),
@@ -264,11 +262,11 @@ async fn build(st: &AppState) -> Result<ClusterView> {
 }
 
 /// The facts the alert rules need; reads the per-tenant counts and the move history.
-pub async fn facts(st: &AppState, view: &ClusterView) -> Result<ClusterFacts> {
+pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
     let now = jiff::Timestamp::now().as_second();
     let name = |id: i64| view.server_name(id);
-    let tenants = st.store.tenant_placements().await?;
-    let counts = st.store.tenant_server_counts().await?;
+    let tenants = app.store.tenant_placements().await?;
+    let counts = app.store.tenant_server_counts().await?;
     let mut by_tenant: HashMap<i64, Vec<(String, u64)>> = HashMap::new();
     let pool_of_tenant: HashMap<i64, Option<i64>> = tenants
         .iter()
@@ -344,7 +342,7 @@ pub async fn facts(st: &AppState, view: &ClusterView) -> Result<ClusterFacts> {
     let mut unmatched = Vec::new();
     for stat in view.stats.iter().filter(|s| s.unmatched > 0) {
         if let Some(s) = view.servers.iter().find(|x| x.name == stat.server) {
-            for p in st.store.unmatched_on(s.id, 5).await? {
+            for p in app.store.unmatched_on(s.id, 5).await? {
                 unmatched.push((s.name.clone(), p.endpoint));
             }
         }
@@ -358,7 +356,7 @@ pub async fn facts(st: &AppState, view: &ClusterView) -> Result<ClusterFacts> {
         .iter()
         .map(|(_, code, _, pool)| (code.as_str(), *pool))
         .collect();
-    let flapping = st
+    let flapping = app
         .store
         .flapping_phones(now - a.flap_window_secs, a.flap_moves.max(1))
         .await?
@@ -376,7 +374,7 @@ pub async fn facts(st: &AppState, view: &ClusterView) -> Result<ClusterFacts> {
         let Some(tenant_ids) = away_tenants.get(&s.id) else {
             continue;
         };
-        for (phone, code) in st
+        for (phone, code) in app
             .store
             .away_phones(s.id, tenant_ids, now - a.failback_after_secs, MAX_AWAY)
             .await?
@@ -442,63 +440,41 @@ fn home_names(view: &ClusterView, pool_id: i64) -> Vec<String> {
 /// Current alerts, computed at most every few seconds.
 /// Reused while the data is unchanged (any instance's change moves `data_version`) and for at
 /// most a few seconds, since some rules depend on the clock (stale reports, failback lag).
-pub async fn alerts(st: &AppState) -> Result<Arc<Vec<Alert>>> {
-    let version = st.store.data_version().await?;
-    if let Ok(cache) = st.inner.alerts.lock()
-        && let Some((at, v, alerts)) = cache.as_ref()
+pub async fn alerts(app: &App) -> Result<Arc<Vec<Alert>>> {
+    let version = app.store.data_version().await?;
+    if let Ok(cache) = app.shared.cache.lock()
+        && let Some((at, v, alerts)) = cache.alerts.as_ref()
         && *v == version
         && at.elapsed() < ALERT_TTL
     {
         return Ok(alerts.clone());
     }
-    let view = load(st).await?;
-    let facts = facts(st, &view).await?;
+    refresh_alerts(app, version).await
+}
+
+/// Computes the alerts of `version` and puts them in the cache. The previous alerts stay
+/// served until the new ones are ready: the cache is never emptied first.
+pub async fn refresh_alerts(app: &App, version: DataVersion) -> Result<Arc<Vec<Alert>>> {
+    let view = load(app).await?;
+    let facts = facts(app, &view).await?;
     let mut alerts = evaluate(&facts, &view.settings.alerts);
-    if let Some((report, _)) = st.store.latest_dns_check().await? {
+    if let Some((report, _)) = app.store.latest_dns_check().await? {
         alerts.extend(report.alerts());
         // Worst first, as the rules order them.
         alerts.sort_by_key(|a| std::cmp::Reverse(a.severity));
     }
     let alerts = Arc::new(alerts);
-    if let Ok(mut cache) = st.inner.alerts.lock() {
-        *cache = Some((Instant::now(), version, alerts.clone()));
+    if let Ok(mut cache) = app.shared.cache.lock() {
+        cache.alerts = Some((Instant::now(), version, alerts.clone()));
     }
     Ok(alerts)
 }
 
-/// Drops cached alerts after a change.
-pub fn invalidate(st: &AppState) {
-    if let Ok(mut cache) = st.inner.alerts.lock() {
-        *cache = None;
-    }
-    if let Ok(mut cache) = st.inner.view.lock() {
-        *cache = None;
-    }
-}
-
-/// Recomputes the cluster view and the alerts soon after the data changes (and before the
-/// alerts' time-to-live runs out), so that pages find them ready instead of paying for the
-/// evaluation over every tenant themselves.
-pub async fn keep_warm(st: AppState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(2));
-    loop {
-        tick.tick().await;
-        let Ok(version) = st.store.data_version().await else {
-            continue;
-        };
-        let fresh = st.inner.alerts.lock().ok().is_some_and(|c| {
-            c.as_ref().is_some_and(|(at, v, _)| {
-                *v == version && at.elapsed() + Duration::from_secs(4) < ALERT_TTL
-            })
-        });
-        if !fresh {
-            // Drop the stale copy first: alerts() reuses it otherwise until the TTL runs out.
-            if let Ok(mut cache) = st.inner.alerts.lock() {
-                *cache = None;
-            }
-            if let Err(e) = alerts(&st).await {
-                tracing::warn!(error = %e, "refreshing the cluster view and alerts failed");
-            }
-        }
-    }
+/// Whether the cached alerts are of `version` and young enough to serve for a while longer.
+pub fn alerts_fresh(app: &App, version: &DataVersion, margin: Duration) -> bool {
+    app.shared.cache.lock().ok().is_some_and(|c| {
+        c.alerts
+            .as_ref()
+            .is_some_and(|(at, v, _)| v == version && at.elapsed() + margin < ALERT_TTL)
+    })
 }

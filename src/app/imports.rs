@@ -1,0 +1,90 @@
+//! CSV imports of tenants and servers: a dry run that says, line by line, what would be created,
+//! changed or refused and why; then the apply, all of it or nothing, as a background job.
+
+use std::collections::HashMap;
+
+use super::{App, Result};
+use crate::domain::csvio::{DryRun, servers_dry_run, tenants_dry_run};
+use crate::domain::model::{NewServer, NewTenant};
+use crate::store::Store;
+
+/// The store's import of a batch: (created, changed).
+type StoreImport<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = crate::store::Result<(u64, u64)>> + Send + 'a>,
+>;
+
+/// Rows an import can store, and where its job leads afterwards.
+pub trait Importable: Sized + Send + Sync + 'static {
+    const LABEL: &'static str;
+    const NEXT: &'static str;
+    fn store<'a>(
+        store: &'a Store,
+        rows: &'a [Self],
+        actor: &'a str,
+        progress: &'a (dyn Fn(usize) + Send + Sync),
+    ) -> StoreImport<'a>;
+}
+
+impl Importable for NewTenant {
+    const LABEL: &'static str = "Tenant import";
+    const NEXT: &'static str = "/tenants";
+    fn store<'a>(
+        store: &'a Store,
+        rows: &'a [Self],
+        actor: &'a str,
+        progress: &'a (dyn Fn(usize) + Send + Sync),
+    ) -> StoreImport<'a> {
+        Box::pin(store.import_tenants(rows, actor, progress))
+    }
+}
+
+impl Importable for NewServer {
+    const LABEL: &'static str = "Server import";
+    const NEXT: &'static str = "/servers";
+    fn store<'a>(
+        store: &'a Store,
+        rows: &'a [Self],
+        actor: &'a str,
+        progress: &'a (dyn Fn(usize) + Send + Sync),
+    ) -> StoreImport<'a> {
+        Box::pin(store.import_servers(rows, actor, progress))
+    }
+}
+
+/// The dry run of a tenants CSV against the stored tenants and pools; `Err` when the text is not
+/// a CSV with the expected header.
+pub async fn tenants(app: &App, text: &str) -> Result<Result<DryRun<NewTenant>, String>> {
+    let pools: HashMap<String, i64> = app
+        .store()
+        .pools()
+        .await?
+        .into_iter()
+        .map(|p| (p.name, p.id))
+        .collect();
+    let existing = app.store().all_tenants().await?;
+    Ok(tenants_dry_run(text, &existing, &pools))
+}
+
+/// The dry run of a servers CSV against the stored servers.
+pub async fn servers(app: &App, text: &str) -> Result<Result<DryRun<NewServer>, String>> {
+    let existing = app.store().servers().await?;
+    Ok(servers_dry_run(text, &existing))
+}
+
+/// Starts applying `rows` in the background (one transaction) and returns the job's id.
+pub fn start<T: Importable>(app: &App, rows: Vec<T>, actor: String) -> String {
+    let (id, job) = app
+        .jobs()
+        .start(T::LABEL.into(), rows.len(), T::NEXT.into(), actor.clone());
+    let app = app.clone();
+    tokio::spawn(async move {
+        let outcome = T::store(app.store(), &rows, &actor, &|i| job.progress(i)).await;
+        app.changed();
+        job.finish(
+            outcome
+                .map(|(c, u)| format!("{}: {c} created, {u} changed.", T::LABEL))
+                .map_err(|e| e.to_string()),
+        );
+    });
+    id
+}

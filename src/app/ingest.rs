@@ -1,0 +1,50 @@
+//! Registration reports as a use case: choose the dump's format, parse it, and store it as the
+//! server's new picture. A malformed dump is refused whole and the previous picture stays.
+
+use super::{App, Error, Result};
+use crate::domain::model::Server;
+use crate::domain::registrations::{DumpFormat, parse_dump};
+use crate::store::{IngestPolicy, IngestSummary};
+
+/// Chooses the dump format: an explicit `format` wins, then the content type, then a look at
+/// the text.
+pub fn choose_format(
+    format: Option<&str>,
+    content_type: Option<&str>,
+    body: &str,
+) -> Result<DumpFormat> {
+    if let Some(f) = format.filter(|f| !f.is_empty()) {
+        return f
+            .parse::<DumpFormat>()
+            .map_err(|e| Error::BadInput(e.to_string()));
+    }
+    if let Some(f) = content_type.and_then(DumpFormat::from_content_type) {
+        return Ok(f);
+    }
+    DumpFormat::sniff(body).ok_or_else(|| {
+        Error::BadInput(
+            "could not tell the dump's format: add ?format=pjsip-contacts|sip-peers|ami-contacts|csv|json".into(),
+        )
+    })
+}
+
+/// Parses and stores one server's dump.
+pub async fn ingest(
+    app: &App,
+    server: &Server,
+    format: DumpFormat,
+    body: &str,
+    actor: &str,
+) -> Result<IngestSummary> {
+    let rows = parse_dump(format, body)
+        .map_err(|e| Error::BadInput(format!("the {format} dump was refused: {e}")))?;
+    let (settings, _) = app.store().settings().await?;
+    let policy = IngestPolicy::from_settings(&settings);
+    let summary = app
+        .store()
+        .ingest(server.id, format.as_str(), &rows, &policy, actor)
+        .await?;
+    app.changed();
+    tracing::info!(server = %server.name, contacts = summary.contacts, registered = summary.registered, "snapshot stored");
+    Ok(summary)
+}

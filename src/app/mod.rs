@@ -1,0 +1,75 @@
+//! The use cases of pbx-pools: what the web pages, the JSON API, the command line and the
+//! background jobs ask for, each implemented once here.
+//!
+//! - [`cluster`]: the cluster view (per-server and per-pool phones, homes, projections) and the
+//!   alerts, cached per data version;
+//! - [`tenants`]: where a tenant's phones are, which tenants a server carries, assignment and
+//!   bulk assignment;
+//! - [`plan`]: compute and apply a rebalance plan;
+//! - [`dns`]: run the live DNS check, render an export, import a zone file;
+//! - [`ingest`]: store a server's registration report;
+//! - [`imports`]: CSV imports of tenants and servers as background jobs ([`jobs`]).
+//!
+//! May import: [`crate::domain`] (the rules), [`crate::store`] (persistence) and
+//! [`crate::dnscheck`] (DNS lookups); never axum or anything of the web layer. Callers hold an
+//! [`App`], which is cheap to clone.
+
+pub mod cluster;
+pub mod dns;
+mod error;
+pub mod imports;
+pub mod ingest;
+pub mod jobs;
+pub mod plan;
+pub mod tenants;
+pub mod whatif;
+
+pub use error::{Error, Result};
+
+use std::sync::{Arc, Mutex};
+
+use crate::store::Store;
+
+/// The application: the store and what is cached over it. Clones share the caches.
+#[derive(Clone)]
+pub struct App {
+    store: Store,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// The cluster view and alerts of the newest data version (see [`cluster`]).
+    cache: Mutex<cluster::Cache>,
+    /// Background work started by this instance (large imports).
+    jobs: jobs::Jobs,
+}
+
+impl App {
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            shared: Arc::new(Shared {
+                cache: Mutex::new(cluster::Cache::default()),
+                jobs: jobs::Jobs::default(),
+            }),
+        }
+    }
+
+    /// The store, for reads and writes that involve no rule of their own (an inventory list, a
+    /// user's record). Every SQL statement still lives in [`crate::store`].
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn jobs(&self) -> &jobs::Jobs {
+        &self.shared.jobs
+    }
+
+    /// Drops the cached view and alerts after a write, so that the writer's next read includes
+    /// its own change (other instances see it through the data version).
+    pub fn changed(&self) {
+        if let Ok(mut cache) = self.shared.cache.lock() {
+            *cache = cluster::Cache::default();
+        }
+    }
+}

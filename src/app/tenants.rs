@@ -1,0 +1,135 @@
+//! Tenants as use cases: where a tenant's phones are (per server, split status, the phones away
+//! from home, their moves), which tenants a server carries, and (bulk) assignment to pools.
+
+use serde::Serialize;
+
+use super::{App, Result, cluster};
+use crate::domain::alerts::{SplitStatus, TenantFacts, tenant_split};
+use crate::domain::model::{Pool, Tenant};
+use crate::store::PhoneRow;
+
+/// Where a tenant's phones are: per server, the split status, the away phones, the moves.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantRegistrations {
+    pub home: Option<String>,
+    pub phones_by_server: Vec<(String, u64)>,
+    pub registered: u64,
+    pub split: Option<SplitStatus>,
+    pub away: Vec<PhoneRow>,
+    pub moves: Vec<PhoneMoveRow>,
+}
+
+/// One server change of one phone, as shown on the tenant page.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhoneMoveRow {
+    pub endpoint: String,
+    pub from: String,
+    pub to: String,
+    pub at: i64,
+}
+
+/// Where `tenant`'s phones are registered, judged against its pool's home (the cluster view's
+/// one home computation).
+pub async fn registrations(
+    app: &App,
+    tenant: &Tenant,
+    pools: &[Pool],
+) -> Result<TenantRegistrations> {
+    let view = cluster::load(app).await?;
+    let name = |id: Option<i64>| {
+        id.map(|id| view.server_name(id))
+            .unwrap_or_else(|| "?".into())
+    };
+    let pool = tenant
+        .pool_id
+        .and_then(|id| pools.iter().find(|p| p.id == id));
+    let home_server = view.home_of(tenant.pool_id);
+    let home = home_server.map(|s| s.name.clone());
+    let counts = app.store().tenant_phones_by_server(tenant.id).await?;
+    let mut phones_by_server: Vec<(String, u64)> =
+        counts.iter().map(|(s, n)| (name(Some(*s)), *n)).collect();
+    phones_by_server.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let facts = TenantFacts {
+        code: tenant.code.clone(),
+        pool: pool.map(|p| p.name.clone()),
+        home: home.clone(),
+        pool_servers: pool.map(|p| p.server_names()).unwrap_or_default(),
+        expected_phones: tenant.expected_phones,
+        phones_by_server: phones_by_server.clone(),
+    };
+    let home_id = home_server.map(|s| s.id);
+    let away = if counts.len() > 1 || home_id.is_some_and(|h| counts.keys().any(|s| *s != h)) {
+        app.store().tenant_phones(tenant.id, home_id, 200).await?
+    } else {
+        Vec::new()
+    };
+    let moves = app
+        .store()
+        .tenant_moves(tenant.id, 50)
+        .await?
+        .into_iter()
+        .map(|m| PhoneMoveRow {
+            endpoint: m.endpoint_key,
+            from: name(m.from_server_id),
+            to: name(m.to_server_id),
+            at: m.at,
+        })
+        .collect();
+    Ok(TenantRegistrations {
+        registered: phones_by_server.iter().map(|(_, n)| n).sum(),
+        split: tenant_split(&facts, &view.settings.alerts),
+        home,
+        phones_by_server,
+        away,
+        moves,
+    })
+}
+
+/// A tenant with phones on one server, as the server page lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantOnServer {
+    pub code: String,
+    pub phones: u64,
+    /// Whether this server is the home of the tenant's pool; `None` for an unplaced tenant.
+    pub home_here: Option<bool>,
+}
+
+/// The tenants with phones on `server_id` (at most `limit`), most phones first.
+pub async fn on_server(app: &App, server_id: i64, limit: u32) -> Result<Vec<TenantOnServer>> {
+    let view = cluster::load(app).await?;
+    Ok(app
+        .store()
+        .tenants_on(server_id, limit)
+        .await?
+        .into_iter()
+        .map(|(_, code, pool_id, phones)| TenantOnServer {
+            code,
+            phones,
+            home_here: view.home_of(pool_id).map(|h| h.id == server_id),
+        })
+        .collect())
+}
+
+/// Moves the tenants `ids` to `pool_id` (`None`: unplaced) in one transaction; returns how
+/// many changed.
+pub async fn bulk_assign(app: &App, ids: &[i64], pool_id: Option<i64>, actor: &str) -> Result<u64> {
+    let moved = app.store().bulk_assign(ids, pool_id, actor).await?;
+    app.changed();
+    Ok(moved)
+}
+
+/// Assigns one tenant to `pool_id` (`None`: unplaced), refusing a stale `version`.
+pub async fn assign(
+    app: &App,
+    id: i64,
+    version: i64,
+    pool_id: Option<i64>,
+    actor: &str,
+) -> Result<Tenant> {
+    let tenant = app
+        .store()
+        .assign_tenant(id, version, pool_id, actor)
+        .await?;
+    app.changed();
+    Ok(tenant)
+}

@@ -1,0 +1,77 @@
+//! Background work of a running dashboard: keeping the cluster view and alerts warm, the
+//! periodic DNS check, and purging expired sessions. Each loop calls the application layer
+//! ([`crate::app`]) like any page does, and is safe with several instances on one database.
+//!
+//! May import: [`crate::app`], [`crate::store`] (leases) and [`crate::domain`]; never the web
+//! layer.
+
+use std::time::Duration;
+
+use crate::app::{self, App};
+
+/// Recomputes the cluster view and the alerts soon after the data changes (and before the
+/// alerts' time-to-live runs out), so that pages find them ready instead of paying for the
+/// evaluation over every tenant themselves.
+pub async fn keep_views_warm(app: App) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        let Ok(version) = app.store().data_version().await else {
+            continue;
+        };
+        if !app::cluster::alerts_fresh(&app, &version, Duration::from_secs(4))
+            && let Err(e) = app::cluster::refresh_alerts(&app, version).await
+        {
+            tracing::warn!(error = %e, "refreshing the cluster view and alerts failed");
+        }
+    }
+}
+
+/// Drops expired sessions now and then; any instance may do it, the delete is idempotent.
+pub async fn purge_sessions(app: App) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = app.store().purge_expired_sessions().await {
+            tracing::warn!(error = %e, "purging expired sessions failed");
+        }
+    }
+}
+
+/// Runs the DNS check on the settings' interval. Several instances may share the database: the
+/// one holding the lease runs it, the others skip their turn.
+pub async fn background_dns_check(app: App) {
+    let holder = format!(
+        "{}-{}",
+        std::process::id(),
+        crate::domain::auth::new_secret("").unwrap_or_default()
+    );
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut last_run = 0i64;
+    loop {
+        tick.tick().await;
+        let Ok((settings, _)) = app.store().settings().await else {
+            continue;
+        };
+        let every = settings.dns_check_minutes as i64 * 60;
+        let now = jiff::Timestamp::now().as_second();
+        if every == 0 || now - last_run < every {
+            continue;
+        }
+        match app
+            .store()
+            .try_lease("dns-check", &holder, every.max(60))
+            .await
+        {
+            Ok(true) => {
+                last_run = now;
+                match app::dns::run_check(&app, "background").await {
+                    Ok(r) => tracing::info!(exit_code = r.exit_code(), "background DNS check"),
+                    Err(e) => tracing::warn!(error = %e, "background DNS check failed"),
+                }
+            }
+            Ok(false) => last_run = now,
+            Err(e) => tracing::warn!(error = %e, "DNS check lease"),
+        }
+    }
+}
