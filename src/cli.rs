@@ -254,25 +254,13 @@ async fn export(args: ExportArgs) -> CliResult {
 }
 
 async fn check_dns(args: CheckDnsArgs) -> Result<i32, Box<dyn std::error::Error + Send + Sync>> {
-    let nameservers = crate::domain::settings::parse_nameservers(&args.nameservers.join(","))?;
-    let store = Store::open(&args.db.database_url).await?;
-    let (mut settings, _) = store.settings().await?;
-    if let Some(ms) = args.timeout_ms {
-        settings.dns_timeout_ms = ms;
-    }
-    let pools = store.pools().await?;
-    for p in &args.pools {
-        if !pools.iter().any(|x| &x.name == p) {
-            return Err(format!("there is no pool named {p:?}").into());
-        }
-    }
-    let report = crate::dnscheck::check(
-        &crate::dnscheck::options(&settings, &nameservers),
-        &pools,
-        &args.pools,
-    )
-    .await;
-    store.save_dns_check(&report, &cli_actor()).await?;
+    let request = crate::app::dns::CheckRequest {
+        nameservers: crate::domain::settings::parse_nameservers(&args.nameservers.join(","))?,
+        pools: args.pools,
+        timeout_ms: args.timeout_ms,
+    };
+    let app = App::new(Store::open(&args.db.database_url).await?);
+    let report = crate::app::dns::run_check_with(&app, &request, &cli_actor()).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -10,12 +10,42 @@ use crate::domain::zone::{
 };
 use crate::store::ImportOutcome;
 
+/// What a DNS check asks beyond the settings: other name servers, fewer pools, another timeout.
+#[derive(Debug, Clone, Default)]
+pub struct CheckRequest {
+    /// Name servers to ask instead of the settings' ones.
+    pub nameservers: Vec<std::net::SocketAddr>,
+    /// Pools to check (by name); all when empty.
+    pub pools: Vec<String>,
+    /// Per-query timeout instead of the settings' one.
+    pub timeout_ms: Option<u32>,
+}
+
 /// Runs the live check with the settings' name servers, stores and returns the result.
 pub async fn run_check(app: &App, actor: &str) -> Result<CheckReport> {
-    let (settings, _) = app.store().settings().await?;
+    run_check_with(app, &CheckRequest::default(), actor).await
+}
+
+/// Runs the live check as `request` asks, stores and returns the result; an unknown pool name
+/// is refused before anything is asked.
+pub async fn run_check_with(app: &App, request: &CheckRequest, actor: &str) -> Result<CheckReport> {
+    let (mut settings, _) = app.store().settings().await?;
+    if let Some(ms) = request.timeout_ms {
+        settings.dns_timeout_ms = ms;
+    }
     let pools = app.store().pools().await?;
-    let report =
-        crate::dnscheck::check(&crate::dnscheck::options(&settings, &[]), &pools, &[]).await;
+    if let Some(p) = request
+        .pools
+        .iter()
+        .find(|p| !pools.iter().any(|x| &x.name == *p))
+    {
+        return Err(Error::field(
+            "pools",
+            format!("there is no pool named {p:?}"),
+        ));
+    }
+    let options = crate::dnscheck::options(&settings, &request.nameservers);
+    let report = crate::dnscheck::check(&options, &pools, &request.pools).await;
     app.store().save_dns_check(&report, actor).await?;
     app.changed();
     Ok(report)

@@ -19,6 +19,7 @@ pub mod dns;
 mod error;
 pub mod imports;
 pub mod ingest;
+pub mod inventory;
 pub mod jobs;
 pub mod plan;
 pub mod tenants;

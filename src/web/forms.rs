@@ -5,7 +5,8 @@ use askama::Template;
 use super::PageCtx;
 use crate::domain::FieldErrors;
 use crate::domain::model::{PoolInput, ServerInput, TenantInput};
-use crate::store;
+use crate::domain::settings::SettingsInput;
+use crate::{app, store};
 
 /// How a failed save is shown: field errors and stale-version conflicts re-render the form with
 /// the admin's input kept; anything else becomes an error page.
@@ -15,13 +16,19 @@ pub enum SaveFailure {
     Other(super::Error),
 }
 
-impl From<store::Error> for SaveFailure {
-    fn from(e: store::Error) -> Self {
+impl From<app::Error> for SaveFailure {
+    fn from(e: app::Error) -> Self {
         match e {
-            store::Error::Invalid(f) => SaveFailure::Fields(f),
-            store::Error::Conflict(m) => SaveFailure::Conflict(m),
+            app::Error::Invalid(f) => SaveFailure::Fields(f),
+            app::Error::Conflict(m) => SaveFailure::Conflict(m),
             other => SaveFailure::Other(other.into()),
         }
+    }
+}
+
+impl From<store::Error> for SaveFailure {
+    fn from(e: store::Error) -> Self {
+        app::Error::from(e).into()
     }
 }
 
@@ -106,6 +113,26 @@ impl FormInput for TenantInput {
             expected_phones: one(pairs, "expected_phones").into(),
             pool: one(pairs, "pool").into(),
             notes: one(pairs, "notes").into(),
+        }
+    }
+}
+
+impl FormInput for SettingsInput {
+    fn from_pairs(pairs: &[(String, String)]) -> Self {
+        let field = |k| one(pairs, k).to_string();
+        SettingsInput {
+            normal_away_pct: field("normal_away_pct"),
+            capacity_warning_pct: field("capacity_warning_pct"),
+            stale_after_minutes: field("stale_after_minutes"),
+            flap_moves: field("flap_moves"),
+            flap_window_minutes: field("flap_window_minutes"),
+            failback_after_minutes: field("failback_after_minutes"),
+            tenant_rule: field("tenant_rule"),
+            retention_days: field("retention_days"),
+            dns_check_minutes: field("dns_check_minutes"),
+            dns_nameservers: field("dns_nameservers"),
+            dns_timeout_ms: field("dns_timeout_ms"),
+            dns_attempts: field("dns_attempts"),
         }
     }
 }

@@ -11,6 +11,7 @@ use super::forms::{ConfirmPage, EditForm, RefusedForm, SaveFailure, all, refused
 use super::pct;
 use super::shares::{ShareColumn, ShareTable, scenario_params, share_table};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
+use crate::app::inventory;
 use crate::domain::FieldErrors;
 use crate::domain::model::{MemberInput, Pool, PoolInput, Server, Transport, validate_members};
 
@@ -163,7 +164,7 @@ async fn create(
         Ok(n) => n,
         Err(e) => return form.refused(SaveFailure::Fields(e)),
     };
-    match st.store().create_pool(&new, &principal.actor()).await {
+    match inventory::create_pool(&st.app, &new, &principal.actor()).await {
         Ok(p) => Flash::redirect(
             format!("/pools/{}/members", p.id),
             format!("Pool {} created. Now add its members.", p.name),
@@ -281,11 +282,7 @@ async fn update(
         Err(e) => return Ok(form.refused(SaveFailure::Fields(e))),
     };
     Ok(
-        match st
-            .store()
-            .update_pool(id, version, &new, &principal.actor())
-            .await
-        {
+        match inventory::update_pool(&st.app, id, version, &new, &principal.actor()).await {
             Ok(p) => Flash::redirect(format!("/pools/{id}"), format!("Pool {} saved.", p.name))
                 .into_response(),
             Err(e) => form.refused(e.into()),
@@ -373,11 +370,11 @@ async fn save_members(
         .collect();
     let result = validate_members(&rows, |n| by_name.get(n).copied()).map_err(SaveFailure::Fields);
     let result = match result {
-        Ok(members) => st
-            .store()
-            .replace_members(id, version, &members, &principal.actor())
-            .await
-            .map_err(SaveFailure::from),
+        Ok(members) => {
+            inventory::replace_members(&st.app, id, version, &members, &principal.actor())
+                .await
+                .map_err(SaveFailure::from)
+        }
         Err(e) => Err(e),
     };
     let failure = match result {
@@ -436,8 +433,6 @@ async fn delete(
 ) -> Result<Response> {
     let version = version(&pairs)?;
     let p = st.store().pool(id).await?;
-    st.store()
-        .delete_pool(id, version, &principal.actor())
-        .await?;
+    inventory::delete_pool(&st.app, id, version, &principal.actor()).await?;
     Ok(Flash::redirect("/pools", format!("Pool {} deleted.", p.name)).into_response())
 }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use super::auth::{AdminOnly, Principal};
 use super::forms::{ConfirmPage, EditForm, RefusedForm, SaveFailure, refused_form, version};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
+use crate::app::inventory;
 use crate::app::tenants::TenantOnServer;
 use crate::domain::FieldErrors;
 use crate::domain::model::{Pool, Server, ServerInput, ServerState};
@@ -164,7 +165,7 @@ async fn create(
         Ok(n) => n,
         Err(e) => return form.refused(SaveFailure::Fields(e)),
     };
-    match st.store().create_server(&new, &principal.actor()).await {
+    match inventory::create_server(&st.app, &new, &principal.actor()).await {
         Ok(s) => Flash::redirect(
             format!("/servers/{}", s.id),
             format!("Server {} created.", s.name),
@@ -236,11 +237,7 @@ async fn update(
         Err(e) => return Ok(form.refused(SaveFailure::Fields(e))),
     };
     Ok(
-        match st
-            .store()
-            .update_server(id, version, &new, &principal.actor())
-            .await
-        {
+        match inventory::update_server(&st.app, id, version, &new, &principal.actor()).await {
             Ok(s) => Flash::redirect(
                 format!("/servers/{id}"),
                 format!("Server {} saved.", s.name),
@@ -280,8 +277,6 @@ async fn delete(
 ) -> Result<Response> {
     let version = version(&pairs)?;
     let s = st.store().server(id).await?;
-    st.store()
-        .delete_server(id, version, &principal.actor())
-        .await?;
+    inventory::delete_server(&st.app, id, version, &principal.actor()).await?;
     Ok(Flash::redirect("/servers", format!("Server {} deleted.", s.name)).into_response())
 }

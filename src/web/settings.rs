@@ -1,14 +1,14 @@
 //! Settings: alert thresholds, the tenant-matching rule (with a tester), history retention.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::Principal;
-use super::forms::{RefusedForm, SaveFailure, one, refused_form, version};
+use super::forms::{EditForm, RefusedForm, SaveFailure, refused_form};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
+use crate::app::inventory;
 use crate::domain::FieldErrors;
 use crate::domain::registrations::TenantMatcher;
 use crate::domain::settings::SettingsInput;
@@ -86,35 +86,19 @@ async fn save(
     State(st): State<AppState>,
     ctx: PageCtx,
     principal: Principal,
-    Form(pairs): Form<Vec<(String, String)>>,
+    form: EditForm<SettingsInput>,
 ) -> Result<Response> {
-    let version = version(&pairs)?;
-    let input = SettingsInput {
-        normal_away_pct: one(&pairs, "normal_away_pct").into(),
-        capacity_warning_pct: one(&pairs, "capacity_warning_pct").into(),
-        stale_after_minutes: one(&pairs, "stale_after_minutes").into(),
-        flap_moves: one(&pairs, "flap_moves").into(),
-        flap_window_minutes: one(&pairs, "flap_window_minutes").into(),
-        failback_after_minutes: one(&pairs, "failback_after_minutes").into(),
-        tenant_rule: one(&pairs, "tenant_rule").into(),
-        retention_days: one(&pairs, "retention_days").into(),
-        dns_check_minutes: one(&pairs, "dns_check_minutes").into(),
-        dns_nameservers: one(&pairs, "dns_nameservers").into(),
-        dns_timeout_ms: one(&pairs, "dns_timeout_ms").into(),
-        dns_attempts: one(&pairs, "dns_attempts").into(),
-    };
+    let version = form.version()?;
+    let input = form.input;
     let failure = match input.validate() {
-        Ok(settings) => match st
-            .store()
-            .save_settings(&settings, version, &principal.actor())
-            .await
-        {
-            Ok(_) => {
-                st.app.changed();
-                return Ok(Flash::redirect("/settings", "Settings saved.").into_response());
+        Ok(settings) => {
+            match inventory::save_settings(&st.app, &settings, version, &principal.actor()).await {
+                Ok(_) => {
+                    return Ok(Flash::redirect("/settings", "Settings saved.").into_response());
+                }
+                Err(e) => SaveFailure::from(e),
             }
-            Err(e) => SaveFailure::from(e),
-        },
+        }
         Err(e) => SaveFailure::Fields(e),
     };
     let p = SettingsPage {

@@ -13,6 +13,7 @@ use super::forms::{
     refused_form, version,
 };
 use super::{AppState, Error, Flash, PageCtx, Result, Routes, page};
+use crate::app::inventory;
 use crate::app::tenants::{self, TenantRegistrations};
 use crate::domain::FieldErrors;
 use crate::domain::model::{Pool, Tenant, TenantInput};
@@ -294,12 +295,8 @@ async fn save(
         Err(e) => return Ok(form.refused(SaveFailure::Fields(e))),
     };
     let saved = match id {
-        Some(id) => {
-            st.store()
-                .update_tenant(id, version, &new, &principal.actor())
-                .await
-        }
-        None => st.store().create_tenant(&new, &principal.actor()).await,
+        Some(id) => inventory::update_tenant(&st.app, id, version, &new, &principal.actor()).await,
+        None => inventory::create_tenant(&st.app, &new, &principal.actor()).await,
     };
     Ok(match saved {
         Ok(t) => Flash::redirect(
@@ -383,8 +380,6 @@ async fn delete(
 ) -> Result<Response> {
     let version = version(&pairs)?;
     let t = st.store().tenant(id).await?;
-    st.store()
-        .delete_tenant(id, version, &principal.actor())
-        .await?;
+    inventory::delete_tenant(&st.app, id, version, &principal.actor()).await?;
     Ok(Flash::redirect("/tenants", format!("Tenant {} deleted.", t.code)).into_response())
 }
