@@ -110,3 +110,72 @@ pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
     Migrator::new(source).await?.run(pool).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{POSTGRES, SQLITE};
+
+    /// The embedded list is exactly the directory: one entry per `NNNN_description.sql` file, under
+    /// the same version and description and with that file's text, versions 1, 2, 3… without a gap.
+    fn assert_list_matches_dir(list: &[(i64, &str, &str)], dir: &str) {
+        let mut files: Vec<(i64, String, String)> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .map(|entry| {
+                let entry = entry.unwrap();
+                let name = entry.file_name().into_string().unwrap();
+                let (number, description) = name
+                    .strip_suffix(".sql")
+                    .and_then(|stem| stem.split_once('_'))
+                    .filter(|(n, d)| {
+                        n.len() == 4 && n.bytes().all(|b| b.is_ascii_digit()) && !d.is_empty()
+                    })
+                    .unwrap_or_else(|| panic!("{dir}/{name} is not named NNNN_description.sql"));
+                let sql = std::fs::read_to_string(entry.path()).unwrap();
+                (number.parse().unwrap(), description.to_string(), sql)
+            })
+            .collect();
+        files.sort();
+        let listed: Vec<(i64, String, String)> = list
+            .iter()
+            .map(|(v, d, sql)| (*v, d.to_string(), sql.to_string()))
+            .collect();
+        let names = |v: &[(i64, String, String)]| -> Vec<String> {
+            v.iter()
+                .map(|(n, d, _)| format!("{n:04}_{d}.sql"))
+                .collect()
+        };
+        assert_eq!(
+            names(&listed),
+            names(&files),
+            "src/store/migrate.rs and {dir} disagree (left: the list, right: the files)"
+        );
+        for ((v, d, listed_sql), (_, _, file_sql)) in listed.iter().zip(&files) {
+            assert!(
+                listed_sql == file_sql,
+                "{dir}: the entry {v} ({d}) embeds another file's text"
+            );
+        }
+        let versions: Vec<i64> = listed.iter().map(|(v, _, _)| *v).collect();
+        let expected: Vec<i64> = (1..=versions.len() as i64).collect();
+        assert_eq!(
+            versions, expected,
+            "{dir}: versions must run 1, 2, 3… without a gap"
+        );
+    }
+
+    #[test]
+    fn the_sqlite_list_matches_migrations_sqlite() {
+        assert_list_matches_dir(
+            SQLITE,
+            concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"),
+        );
+    }
+
+    #[test]
+    fn the_postgres_list_matches_migrations_postgres() {
+        assert_list_matches_dir(
+            POSTGRES,
+            concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"),
+        );
+    }
+}

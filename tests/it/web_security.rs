@@ -1,11 +1,10 @@
 //! Accounts, sessions, CSRF, roles and API token scopes, checked against the real router.
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{Method, Request};
-use common::{ADMIN_PASSWORD, Client, TestApp};
 use pbx_pools::domain::auth::Role;
+
+use crate::helpers::{self, ADMIN_PASSWORD, Client, TestApp};
 
 fn concrete(path: &str) -> String {
     path.replace("{id}", "1")
@@ -443,7 +442,7 @@ async fn sessions_rotate_at_login_end_at_logout_and_with_the_account() {
 
 #[tokio::test]
 async fn first_admin_setup_link_works_once() {
-    let db = common::sqlite().await;
+    let db = helpers::sqlite().await;
     let state = pbx_pools::web::AppState::new(db.store.clone());
     state.set_setup_token(Some("setup-secret".into()));
     let router = pbx_pools::web::router(state);
@@ -617,7 +616,7 @@ async fn users_and_tokens_pages_manage_accounts() {
 /// Sessions, tokens and throttling live in the database, so every backend must carry them.
 #[tokio::test]
 async fn login_session_and_tokens_work_on_every_backend() {
-    for db in common::all_backends().await {
+    for db in helpers::all_backends().await {
         let label = db.label;
         let app = TestApp::on(db).await;
         let res = app

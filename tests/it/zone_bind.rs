@@ -1,11 +1,10 @@
 //! The demo export passes BIND's own checker, `named-checkzone` (Debian's bind9-utils), in every
 //! format that is a zone file: absolute names, and names relative to `$ORIGIN` with `$TTL`.
 
-mod common;
-
-use pbx_pools::app::dns::{ExportParams, export_text};
 use pbx_pools::domain::demo::source_document_cluster;
 use std::process::Command;
+
+use crate::helpers;
 
 fn named_checkzone() -> Option<&'static str> {
     let found = Command::new("named-checkzone").arg("-v").output().is_ok();
@@ -26,7 +25,7 @@ async fn demo_export_passes_named_checkzone() {
     let Some(checker) = named_checkzone() else {
         return;
     };
-    let db = common::sqlite().await;
+    let db = helpers::sqlite().await;
     db.store
         .load_demo(&source_document_cluster(), "demo")
         .await

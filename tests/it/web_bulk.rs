@@ -1,10 +1,9 @@
 //! CSV round trip: export, edit, dry run, import; bad files are refused line by line and change
 //! nothing.
 
-mod common;
-
-use common::TestApp;
 use pbx_pools::domain::demo::source_document_cluster;
+
+use crate::helpers::{self, TestApp};
 
 fn multipart(
     app: &TestApp,
@@ -23,7 +22,7 @@ fn multipart(
 }
 
 /// Follows an import to its job page until the background work is done; returns the page.
-async fn finished(app: &TestApp, res: common::TestResponse) -> String {
+async fn finished(app: &TestApp, res: helpers::TestResponse) -> String {
     assert_eq!(res.status, 303, "{}", res.body);
     let job = res.location.expect("the apply redirects to its job page");
     assert!(job.starts_with("/jobs/"), "{job}");

@@ -1,9 +1,7 @@
 //! The inventory pages over HTTP: create a server, a pool with members and tenants, assign and
 //! bulk-assign them; bad input is refused next to its field and stores nothing; stale edits get 409.
 
-mod common;
-
-use common::TestApp;
+use crate::helpers::TestApp;
 
 async fn create_server(app: &TestApp, name: &str) -> i64 {
     let res = app
@@ -85,10 +83,27 @@ async fn admin_builds_a_cluster_through_the_forms() {
         vec![(v1, 10, 10, 5060), (v2, 20, 10, 5060), (v2, 20, 5, 5066)]
     );
 
-    // The flash message survives the redirect and shows on the next page.
-    let detail = app.get(&format!("/pools/{}", pool.id)).await;
+    // The flash message survives the redirect and shows on the next page, once.
+    let to = res.location.expect("the save redirects");
+    assert_eq!(to, format!("/pools/{}", pool.id));
+    let flash = "Members of pool pbxA saved (3 records).";
+    let detail = app.get(&to).await;
     assert_eq!(detail.status, 200);
     assert!(detail.body.contains("voip2.example.com"));
+    assert!(
+        detail
+            .body
+            .contains(&format!(r#"<p class="flash" role="status">{flash}</p>"#)),
+        "no flash {flash:?} on the page after the redirect: {}",
+        detail.body
+    );
+    let again = app.get(&to).await;
+    assert_eq!(again.status, 200);
+    assert!(
+        !again.body.contains(flash) && !again.body.contains(r#"class="flash""#),
+        "the flash is shown a second time: {}",
+        again.body
+    );
 
     let res = app
         .post_form(

@@ -1,10 +1,9 @@
 //! The rebalance planner through the page, the API and the command line.
 
-mod common;
-
-use common::TestApp;
 use pbx_pools::domain::demo::source_document_cluster;
 use serde_json::json;
+
+use crate::helpers::TestApp;
 
 async fn demo_app() -> TestApp {
     let app = TestApp::sqlite().await;

@@ -1,10 +1,9 @@
 //! SRV shares, what-if, zone export and import through the pages and the API.
 
-mod common;
-
-use common::TestApp;
 use pbx_pools::domain::demo::source_document_cluster;
 use serde_json::json;
+
+use crate::helpers::{self, TestApp};
 
 async fn demo_app() -> TestApp {
     let app = TestApp::sqlite().await;
@@ -291,7 +290,7 @@ async fn hostile_names_never_reach_an_export() {
             .json(
                 &app,
                 "GET",
-                &format!("/api/v1/export?origin={}", common::urlencode(bad)),
+                &format!("/api/v1/export?origin={}", helpers::urlencode(bad)),
                 None,
             )
             .await;
@@ -305,7 +304,7 @@ async fn hostile_names_never_reach_an_export() {
                 "GET",
                 &format!(
                     "/api/v1/export?format=bind&origin={}",
-                    common::urlencode(bad)
+                    helpers::urlencode(bad)
                 ),
                 None,
             )

@@ -1,5 +1,4 @@
 //! Test support: fresh databases on every backend the machine offers, and the real router.
-#![allow(dead_code)]
 
 use std::sync::Once;
 
@@ -112,13 +111,17 @@ pub async fn all_backends() -> Vec<TestDb> {
 impl TestDb {
     pub async fn cleanup(self) {
         self.store.close().await;
-        if let Cleanup::Schema { admin_url, schema } = &self.cleanup
-            && let Ok(admin) = sqlx::AnyPool::connect(admin_url).await
-        {
-            let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(&admin)
-                .await;
-            admin.close().await;
+        match self.cleanup {
+            // The store is closed: the directory goes now, with the database file in it.
+            Cleanup::File(dir) => drop(dir),
+            Cleanup::Schema { admin_url, schema } => {
+                if let Ok(admin) = sqlx::AnyPool::connect(&admin_url).await {
+                    let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                        .execute(&admin)
+                        .await;
+                    admin.close().await;
+                }
+            }
         }
     }
 }

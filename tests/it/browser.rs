@@ -8,8 +8,6 @@
 //! Without `chromium` and `chromedriver` on the machine the tests print one `skipped:` line and
 //! pass, except with `CI=true`, where they fail.
 
-mod common;
-
 use std::any::Any;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -23,6 +21,8 @@ use pbx_pools::domain::auth::{Role, hash_password, new_secret};
 use pbx_pools::store::Store;
 use pbx_pools::web::{AppState, router};
 use serde_json::json;
+
+use crate::helpers;
 
 /// One browser at a time: Chromium is heavy and the machine is small.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -164,7 +164,7 @@ impl Drop for Driver {
 // ---------------------------------------------------------------------------------------------
 
 struct App {
-    db: common::TestDb,
+    db: helpers::TestDb,
     state: AppState,
     addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
@@ -173,7 +173,7 @@ struct App {
 impl App {
     /// The real router on a fresh database, served on 127.0.0.1:0.
     async fn start(setup_token: Option<&str>) -> Self {
-        let db = common::sqlite().await;
+        let db = helpers::sqlite().await;
         let state = AppState::new(db.store.clone());
         state.set_setup_token(setup_token.map(str::to_string));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,21 +1,20 @@
 //! The live DNS check against real DNS servers: an in-process hickory-server serving the demo's
 //! export (and altered copies of it), and BIND's `named` where it is installed (always in CI).
 
-mod common;
-
-use common::dns_server::TestDnsServer;
-use pbx_pools::app::dns::{ExportParams, export_text};
 use pbx_pools::dnscheck::{check, resolve::ResolverOptions};
 use pbx_pools::domain::demo::source_document_cluster;
 use pbx_pools::domain::dnscheck::{PoolStatus, TargetProblem};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::helpers;
+use crate::helpers::dns_server::TestDnsServer;
+
 const HEADER: &str = "$ORIGIN example.com.\n$TTL 3600\n@ IN SOA ns1.example.com. hostmaster.example.com. 1 7200 900 1209600 300\n@ IN NS ns1.example.com.\nns1 IN A 127.0.0.1\n";
 const ADDRESSES: &str = "voip1 IN A 192.0.2.1\nvoip2 IN A 192.0.2.2\nbigbox IN A 192.0.2.10\nsmallbox1 IN A 192.0.2.11\nsmallbox2 IN AAAA 2001:db8::12\nbackupbox IN A 192.0.2.13\n";
 
-async fn demo() -> (common::TestDb, Vec<pbx_pools::domain::model::Pool>, String) {
-    let db = common::sqlite().await;
+async fn demo() -> (helpers::TestDb, Vec<pbx_pools::domain::model::Pool>, String) {
+    let db = helpers::sqlite().await;
     db.store
         .load_demo(&source_document_cluster(), "demo")
         .await
@@ -239,7 +238,7 @@ async fn the_check_agrees_with_bind() {
 /// feeds the DNS page, the DNS drift alert and /metrics.
 #[tokio::test]
 async fn drift_found_by_the_api_shows_on_the_page_as_an_alert_and_in_metrics() {
-    let app = common::TestApp::sqlite().await;
+    let app = helpers::TestApp::sqlite().await;
     app.store()
         .load_demo(&source_document_cluster(), "demo")
         .await
@@ -299,7 +298,7 @@ async fn drift_found_by_the_api_shows_on_the_page_as_an_alert_and_in_metrics() {
     let page = app.get("/dns").await;
     assert!(page.body.contains("different (weight)"), "{}", page.body);
     assert!(page.body.contains("nsupdate script that fixes it"));
-    let metrics = common::Client::anonymous().get(&app, "/metrics").await;
+    let metrics = helpers::Client::anonymous().get(&app, "/metrics").await;
     assert!(
         metrics
             .body

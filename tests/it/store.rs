@@ -1,11 +1,11 @@
 //! The store suite, run on SQLite and (when configured) PostgreSQL: the same specification for
 //! both backends.
 
-mod common;
-
 use pbx_pools::domain::demo::{GeneratorSpec, generate_cluster, source_document_cluster};
 use pbx_pools::domain::model::{NewMember, NewPool, NewServer, NewTenant, ServerState, Transport};
 use pbx_pools::store::{AuditQuery, Error, PoolFilter, Store, TenantQuery, TenantSort};
+
+use crate::helpers;
 
 fn server(name: &str) -> NewServer {
     NewServer {
@@ -42,7 +42,7 @@ where
     F: Fn(Store, &'static str) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for db in common::all_backends().await {
+    for db in helpers::all_backends().await {
         eprintln!("-- backend {}", db.label);
         test(db.store.clone(), db.label).await;
         db.cleanup().await;

@@ -1,11 +1,10 @@
 //! Registrations end to end: dumps pushed through the API with ingest tokens become counts,
 //! split warnings and alerts; malformed dumps change nothing.
 
-mod common;
-
-use common::{Client, TestApp};
 use pbx_pools::domain::demo::source_document_cluster;
 use pbx_pools::domain::demo_registrations::source_document_rounds;
+
+use crate::helpers::{self, Client, TestApp};
 
 /// voip1/voip2 with pools pbxA/pbxB and three tenants.
 async fn cluster() -> TestApp {
@@ -97,7 +96,7 @@ async fn push(
     server: &str,
     body: String,
     format: &str,
-) -> common::TestResponse {
+) -> helpers::TestResponse {
     let req = axum::http::Request::post(format!(
         "/api/v1/servers/{server}/registrations?format={format}"
     ))
