@@ -3,8 +3,8 @@
 //! dump parsers, demo data. Each part is unit-tested beside its code.
 //!
 //! Nothing here performs I/O or knows about HTTP, SQL or an async runtime: it imports only std
-//! and pure crates (serde, regex, csv, jiff), never `store`, `app`, `web`, axum, sqlx or tokio.
-//! Everything else builds on it.
+//! and pure crates (serde, regex, csv, jiff), never `store`, `app` or `web`, nor any web
+//! framework, database driver or async runtime crate. Everything else builds on it.
 
 pub mod alerts;
 pub mod auth;

@@ -27,15 +27,9 @@ pub struct PageCtx {
 }
 
 impl PageCtx {
-    /// A Unix time in the user's time zone.
-    pub fn time(&self, at: impl std::borrow::Borrow<i64>) -> String {
-        jiff::Timestamp::from_second(*at.borrow())
-            .map(|t| {
-                t.to_zoned(self.tz.clone())
-                    .strftime("%Y-%m-%d %H:%M %Z")
-                    .to_string()
-            })
-            .unwrap_or_default()
+    /// A Unix time in the user's time zone, for Rust code; templates use the `datetime` filter.
+    pub fn time(&self, at: i64) -> String {
+        super::filters::format_datetime(at, &self.tz)
     }
 }
 

@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::Principal;
+use super::filters;
 use super::{ApiError, AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
 use crate::app::dns::{ExportParams, ZoneImport, export_text, import_zone, run_check};
 use crate::domain::FieldErrors;

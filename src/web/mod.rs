@@ -17,6 +17,7 @@ mod bulk;
 mod ctx;
 mod dns;
 mod error;
+pub mod filters;
 mod forms;
 mod health;
 mod jobs;
@@ -228,7 +229,8 @@ pub fn page<T: Template>(page: &T) -> Response {
     render_page(StatusCode::OK, page)
 }
 
-/// A Unix time as shown in pages (UTC until the admin's time zone is configurable).
+/// A Unix time in UTC, as the command line prints it (pages use `filters::datetime`, in the
+/// viewer's time zone).
 pub fn fmt_time(at: impl std::borrow::Borrow<i64>) -> String {
     let at = *at.borrow();
     jiff::Timestamp::from_second(at)
@@ -239,9 +241,4 @@ pub fn fmt_time(at: impl std::borrow::Borrow<i64>) -> String {
 /// Width of a utilisation bar, capped at the full width (overloads show in colour and number).
 pub fn bar_width(utilisation: f64, full: f64) -> f64 {
     (utilisation.clamp(0.0, 1.0)) * full
-}
-
-/// A share (0..=1) as a percentage with two decimals.
-pub fn pct(share: impl std::borrow::Borrow<f64>) -> String {
-    format!("{:.2}%", share.borrow() * 100.0)
 }

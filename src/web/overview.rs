@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::Response;
 use std::sync::Arc;
 
-use super::registrations::age;
+use super::filters;
 use super::{ApiError, AppState, PageCtx, Result, Routes, page};
 use crate::app::cluster::{ClusterView, PoolStats, ServerStats, alerts, load};
 use crate::domain::alerts::{Alert, AlertCounts, count};
@@ -28,20 +28,14 @@ struct OverviewPage {
 }
 
 impl OverviewPage {
-    fn age(&self, s: &ServerStats) -> String {
-        age(s.last_report_at)
-    }
     fn stale(&self, s: &ServerStats) -> bool {
         s.last_report_at.is_some_and(|t| {
             jiff::Timestamp::now().as_second() - t > self.view.settings.alerts.stale_after_secs
         })
     }
-    fn away_pct(&self, p: &PoolStats) -> String {
-        if p.registered == 0 {
-            "—".into()
-        } else {
-            format!("{:.1}%", p.away_phones as f64 * 100.0 / p.registered as f64)
-        }
+    /// The share of the pool's phones that are away; none (shown as —) without phones.
+    fn away_share(&self, p: &PoolStats) -> Option<f64> {
+        (p.registered > 0).then(|| p.away_phones as f64 / p.registered as f64)
     }
     fn drifting(&self, p: &PoolStats) -> bool {
         p.registered > 0

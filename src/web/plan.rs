@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::api::ApiJson;
 use super::auth::Principal;
+use super::filters;
 use super::forms::{all, one};
 use super::{ApiError, AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
 use crate::app::plan::{MoveRow, PlanOutcome, PlanRequest, apply, compute};
@@ -79,13 +80,6 @@ struct PlanPage {
 impl PlanPage {
     fn pins_text(&self) -> String {
         self.request.pins.join(", ")
-    }
-    fn gap_pct(&self, o: &PlanOutcome) -> String {
-        if o.plan.gap.is_finite() {
-            format!("{:.3}%", o.plan.gap * 100.0)
-        } else {
-            "—".into()
-        }
     }
 }
 

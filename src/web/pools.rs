@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 
 use super::auth::{AdminOnly, Principal};
+use super::filters;
 use super::forms::{ConfirmPage, EditForm, RefusedForm, SaveFailure, all, refused_form, version};
-use super::pct;
 use super::shares::{ShareColumn, ShareTable, scenario_params, share_table};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
 use crate::app::inventory;
@@ -190,7 +190,7 @@ impl DetailPage {
         self.custom.iter().any(|c| c == name)
     }
     /// A cell: the weighted share, and the literal-RFC share beside it where they differ.
-    fn cell(&self, col: &ShareColumn, target: &usize) -> (String, Option<String>) {
+    fn cell(&self, col: &ShareColumn, target: &usize) -> (f64, Option<f64>) {
         let w = col
             .weighted
             .targets
@@ -203,9 +203,9 @@ impl DetailPage {
             .get(*target)
             .map(|t| t.share)
             .unwrap_or(0.0);
-        (pct(w), ShareTable::differs(w, r).then(|| pct(r)))
+        (w, ShareTable::differs(w, r).then_some(r))
     }
-    fn server_cell(&self, col: &ShareColumn, server: &usize) -> (String, Option<String>) {
+    fn server_cell(&self, col: &ShareColumn, server: &usize) -> (f64, Option<f64>) {
         let w = col
             .weighted
             .servers
@@ -218,7 +218,7 @@ impl DetailPage {
             .get(*server)
             .map(|t| t.share)
             .unwrap_or(0.0);
-        (pct(w), ShareTable::differs(w, r).then(|| pct(r)))
+        (w, ShareTable::differs(w, r).then_some(r))
     }
 }
 

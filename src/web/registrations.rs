@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth::Principal;
 use super::{
-    ApiError, AppState, Error, Flash, PageCtx, Result, Routes, fmt_time, page, render_page,
+    ApiError, AppState, Error, Flash, PageCtx, Result, Routes, filters, page, render_page,
 };
 use crate::app::ingest::{choose_format, ingest};
 use crate::domain::model::Server;
@@ -56,7 +56,6 @@ async fn api_ingest(
 struct ServerRow {
     server: Server,
     last: Option<Snapshot>,
-    age: String,
 }
 
 #[derive(Template)]
@@ -69,18 +68,6 @@ struct ListPage {
     selected: String,
     error: Option<String>,
     history: Vec<(String, Snapshot)>,
-}
-
-/// "3 min ago" style ages for report times.
-pub fn age(at: Option<i64>) -> String {
-    let Some(at) = at else { return "never".into() };
-    let secs = (jiff::Timestamp::now().as_second() - at).max(0);
-    match secs {
-        0..=59 => format!("{secs} s ago"),
-        60..=3599 => format!("{} min ago", secs / 60),
-        3600..=172_799 => format!("{} h ago", secs / 3600),
-        _ => format!("{} days ago ({})", secs / 86_400, fmt_time(at)),
-    }
 }
 
 async fn list_page(
@@ -104,7 +91,6 @@ async fn list_page(
         .map(|s| {
             let last = latest.iter().find(|x| x.server_id == s.id).cloned();
             ServerRow {
-                age: age(last.as_ref().map(|l| l.received_at)),
                 server: s.clone(),
                 last,
             }

@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::{AdminOnly, Principal};
+use super::filters;
 use super::forms::{ConfirmPage, EditForm, RefusedForm, SaveFailure, refused_form, version};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
 use crate::app::inventory;

@@ -7,6 +7,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::api::{ApiJson, ApiResult};
+use super::filters;
 use super::{AppState, Error, PageCtx, Result, Routes, page};
 use crate::app::whatif::{WhatIf, check_down, whatif};
 use crate::domain::FieldErrors;

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::{AdminOnly, Principal};
+use super::filters;
 use super::forms::{
     ConfirmPage, EditForm, PageLink, RefusedForm, SaveFailure, SortState, all, one, pager, q,
     refused_form, version,

@@ -1,6 +1,7 @@
 //! The live DNS check against real DNS servers: an in-process hickory-server serving the demo's
 //! export (and altered copies of it), and BIND's `named` where it is installed (always in CI).
 
+use pbx_pools::app::dns::{ExportParams, export_text};
 use pbx_pools::dnscheck::{check, resolve::ResolverOptions};
 use pbx_pools::domain::demo::source_document_cluster;
 use pbx_pools::domain::dnscheck::{PoolStatus, TargetProblem};

@@ -1,6 +1,7 @@
 //! The demo export passes BIND's own checker, `named-checkzone` (Debian's bind9-utils), in every
 //! format that is a zone file: absolute names, and names relative to `$ORIGIN` with `$TTL`.
 
+use pbx_pools::app::dns::{ExportParams, export_text};
 use pbx_pools::domain::demo::source_document_cluster;
 use std::process::Command;
 
