@@ -1,0 +1,216 @@
+//! Pool rules: drift and lint.
+
+use crate::domain::srv::{PoolLint, Severity};
+
+use super::text::{count_of, describe_chance, join_and, percent, phones, server_list};
+use super::{
+    Alert, AlertKind, ClusterFacts, Limits, MAX_EXAMPLES, ObjectRef, PoolFacts, ServerPhones,
+    TenantFacts, merge_counts, phones_on, push_server, same_name, share,
+};
+
+pub(super) fn pool_drift_alert(pool: &PoolFacts, limits: &Limits, alerts: &mut Vec<Alert>) {
+    let Some(home) = pool
+        .home
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    else {
+        return;
+    };
+    let by_server = merge_counts(&pool.phones_by_server);
+    let total = by_server
+        .iter()
+        .fold(0u64, |sum, row| sum.saturating_add(row.phones));
+    if total == 0 {
+        return;
+    }
+    let away = total.saturating_sub(phones_on(&by_server, home));
+    let away_share = share(away, total);
+    let severity = if away_share > 0.5 {
+        Severity::Critical
+    } else if away_share > limits.normal_away_share {
+        Severity::Warning
+    } else {
+        return;
+    };
+    let away_servers: Vec<ServerPhones> = by_server
+        .iter()
+        .filter(|row| !same_name(&row.server, home))
+        .cloned()
+        .collect();
+    let why = if severity == Severity::Critical {
+        format!(
+            "Most of the pool's phones have left {home}: it is probably down, flapping or \
+             unreachable for a large part of the network, and the servers holding these phones \
+             carry load the plan did not give them."
+        )
+    } else {
+        format!(
+            "More than the normal {} has left {home}: it may be flapping or unreachable for part \
+             of the network, and the servers holding these phones carry load the plan did not \
+             give them.",
+            percent(limits.normal_away_share)
+        )
+    };
+    let mut objects = vec![ObjectRef::pool(&pool.name)];
+    push_server(&mut objects, home);
+    for row in &away_servers {
+        push_server(&mut objects, &row.server);
+    }
+    alerts.push(Alert {
+        kind: AlertKind::PoolDrift,
+        severity,
+        summary: format!(
+            "Pool {} is drifting: {away} of {} ({}) are off its home server {home}, on {}.",
+            pool.name,
+            phones(total),
+            percent(away_share),
+            server_list(&away_servers)
+        ),
+        why,
+        action: format!(
+            "Check that {home} is up and reachable without packet loss from the sites of the \
+             pool's split tenants; once it is healthy, re-register the away phones so they \
+             return."
+        ),
+        objects,
+    });
+}
+
+pub(super) fn pool_lint_alerts(pool: &PoolFacts, facts: &ClusterFacts, alerts: &mut Vec<Alert>) {
+    let users: Vec<&TenantFacts> = facts
+        .tenants
+        .iter()
+        .filter(|t| t.pool.as_deref().is_some_and(|p| same_name(p, &pool.name)))
+        .collect();
+    let name = &pool.name;
+    for lint in &pool.lint {
+        let mut objects = vec![ObjectRef::pool(name)];
+        let mut severity = lint.severity();
+        let (summary, why, action) = match lint {
+            PoolLint::NoMembers => {
+                let used_by = if users.is_empty() {
+                    String::new()
+                } else {
+                    severity = Severity::Critical;
+                    let expected = users.iter().fold(0u64, |sum, t| {
+                        sum.saturating_add(u64::from(t.expected_phones))
+                    });
+                    for tenant in users.iter().take(MAX_EXAMPLES) {
+                        objects.push(ObjectRef::tenant(&tenant.code));
+                    }
+                    format!(
+                        ", yet {} {} it ({} expected)",
+                        count_of(users.len(), "tenant", "tenants"),
+                        if users.len() == 1 { "uses" } else { "use" },
+                        phones(expected)
+                    )
+                };
+                (
+                    format!("Pool {name} has no members{used_by}."),
+                    "Its SRV name publishes no records, so a phone configured with it finds no \
+                     server and cannot register."
+                        .to_string(),
+                    if users.is_empty() {
+                        "Add a primary server and a backup at a higher priority value, or \
+                         delete the pool."
+                            .to_string()
+                    } else {
+                        "Add a primary server and a backup at a higher priority value, or move \
+                         its tenants to another pool."
+                            .to_string()
+                    },
+                )
+            }
+            PoolLint::SingleServer { target } => {
+                push_target(&mut objects, target, pool, facts);
+                (
+                    format!("Every record of pool {name} points at {target}."),
+                    format!(
+                        "There is no failover: when {target} goes down, the pool's phones have \
+                         no other server to register with."
+                    ),
+                    "Add a second server at a higher priority value as the backup.".to_string(),
+                )
+            }
+            PoolLint::SharedTopPriority {
+                priority,
+                servers,
+                whole_chance_10,
+            } => {
+                for target in servers {
+                    push_target(&mut objects, target, pool, facts);
+                }
+                (
+                    format!(
+                        "{} servers of pool {name} ({}) share the top priority {priority}: a \
+                         tenant of 10 phones lands whole on one server {}.",
+                        servers.len(),
+                        join_and(servers),
+                        describe_chance(*whole_chance_10)
+                    ),
+                    "This is the \"single pool, random registration\" anti-pattern: phones \
+                     register at random, so tenants end up split, transfers between their \
+                     phones fail, calls are routed between servers, and a phone moving between \
+                     servers is unreachable during the handover."
+                        .to_string(),
+                    "Give the pool one primary (the lowest priority value) and move the other \
+                     servers to a higher priority value as backups; share load with several \
+                     pools instead."
+                        .to_string(),
+                )
+            }
+            PoolLint::OutOfServiceMember { target, state } => {
+                push_target(&mut objects, target, pool, facts);
+                let retired = !state.trim().eq_ignore_ascii_case("maintenance");
+                (
+                    format!("{target} is marked {state} but is still a member of pool {name}."),
+                    format!(
+                        "DNS keeps sending phones to it, and they register elsewhere only after \
+                         a failover timeout{}.",
+                        if retired {
+                            "; it will not come back"
+                        } else {
+                            ""
+                        }
+                    ),
+                    "Remove it from the pool and re-export the SRV records, or return it to \
+                     service."
+                        .to_string(),
+                )
+            }
+        };
+        alerts.push(Alert {
+            kind: AlertKind::PoolLint,
+            severity,
+            summary,
+            why,
+            action,
+            objects,
+        });
+    }
+}
+
+/// Lint findings name SRV targets (`voip1.example.com`); alerts link servers by their short
+/// name. A target is the server whose name it is, or whose name is its first DNS label.
+fn push_target(objects: &mut Vec<ObjectRef>, target: &str, pool: &PoolFacts, facts: &ClusterFacts) {
+    let first_label = target.trim().split('.').next().unwrap_or_default();
+    let known = facts
+        .servers
+        .iter()
+        .map(|server| server.name.as_str())
+        .chain(pool.member_servers.iter().map(String::as_str));
+    let mut by_label = None;
+    for name in known {
+        if same_name(name, target.trim().trim_end_matches('.')) {
+            push_server(objects, name);
+            return;
+        }
+        if by_label.is_none() && same_name(name, first_label) {
+            by_label = Some(name);
+        }
+    }
+    if let Some(name) = by_label {
+        push_server(objects, name);
+    }
+}
