@@ -11,7 +11,8 @@
 //! - [`imports`]: CSV imports of tenants and servers as background jobs ([`jobs`]).
 //!
 //! May import: [`crate::domain`] (the rules), [`crate::store`] (persistence) and
-//! [`crate::dnscheck`] (DNS lookups); never axum or anything of the web layer. Callers hold an
+//! [`crate::dnscheck`] (DNS lookups); never the HTTP framework or anything of the web layer.
+//! Callers hold an
 //! [`App`], which is cheap to clone.
 
 pub mod cluster;
