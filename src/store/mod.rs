@@ -130,7 +130,14 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        migrate::run(&self.pool, self.backend).await
+        migrate::run(&self.pool, self.backend, None).await
+    }
+
+    /// Test support: applies the migrations up to and including `version` only, leaving the
+    /// database as an older release left it (tests/store_upgrade.rs upgrades such databases).
+    #[doc(hidden)]
+    pub async fn migrate_to(&self, version: i64) -> Result<()> {
+        migrate::run(&self.pool, self.backend, Some(version)).await
     }
 
     /// Starts a write transaction. SQLite takes its write lock up front (`BEGIN IMMEDIATE`):
