@@ -6,9 +6,8 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::audit::{record, snapshot};
-use super::{Error, Result, Store, now, unique_violation};
-use crate::domain::FieldErrors;
+use super::audit::snapshot;
+use super::{Error, Fields, Result, ResultExt, Store, now};
 use crate::domain::auth::{Role, Scope, secret_digest};
 
 #[derive(Debug, Clone, Serialize)]
@@ -37,31 +36,41 @@ pub struct ApiToken {
     pub revoked_at: Option<i64>,
 }
 
-fn user_from_row(r: &AnyRow) -> Result<User, sqlx::Error> {
-    let role: String = r.try_get("role")?;
-    let disabled: i64 = r.try_get("disabled")?;
+fn user_from_row(r: &AnyRow) -> Result<User> {
+    let f = Fields::new(r, "users")?;
+    let disabled = match f.get::<i64>("disabled")? {
+        0 => false,
+        1 => true,
+        other => return Err(f.corrupt(format!("disabled is {other}, neither 0 nor 1"))),
+    };
     Ok(User {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        password_hash: r.try_get("password_hash")?,
-        role: role.parse().unwrap_or(Role::Viewer),
-        disabled: disabled != 0,
-        created_at: r.try_get("created_at")?,
-        last_login_at: r.try_get("last_login_at")?,
-        version: r.try_get("version")?,
-        time_zone: r.try_get("time_zone")?,
+        id: f.id(),
+        name: f.get("name")?,
+        password_hash: f.get("password_hash")?,
+        // An unknown role is not quietly a viewer: it is a row to repair.
+        role: f.parse("role", str::parse)?,
+        disabled,
+        created_at: f.get("created_at")?,
+        last_login_at: f.get("last_login_at")?,
+        version: f.get("version")?,
+        time_zone: f.get("time_zone")?,
     })
 }
 
-fn token_from_row(r: &AnyRow) -> Result<ApiToken, sqlx::Error> {
+fn token_from_row(r: &AnyRow) -> Result<ApiToken> {
+    let f = Fields::new(r, "api_tokens")?;
+    // Kept as text (the caller parses it into a [`Scope`] again), but checked here, so that a
+    // token with an unreadable scope fails as corrupt data naming the row.
+    let scope: String = f.get("scope")?;
+    f.parse::<Scope>("scope", str::parse)?;
     Ok(ApiToken {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        scope: r.try_get("scope")?,
-        created_at: r.try_get("created_at")?,
-        created_by: r.try_get("created_by")?,
-        last_used_at: r.try_get("last_used_at")?,
-        revoked_at: r.try_get("revoked_at")?,
+        id: f.id(),
+        name: f.get("name")?,
+        scope,
+        created_at: f.get("created_at")?,
+        created_by: f.get("created_by")?,
+        last_used_at: f.get("last_used_at")?,
+        revoked_at: f.get("revoked_at")?,
     })
 }
 
@@ -89,7 +98,7 @@ impl Store {
         let rows = sqlx::query("SELECT * FROM users ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
+        rows.iter().map(user_from_row).collect()
     }
 
     pub async fn user(&self, id: i64) -> Result<User> {
@@ -101,7 +110,7 @@ impl Store {
                 kind: "user",
                 name: id.to_string(),
             })?;
-        Ok(user_from_row(&row)?)
+        user_from_row(&row)
     }
 
     pub async fn user_by_name(&self, name: &str) -> Result<User> {
@@ -113,7 +122,7 @@ impl Store {
                 kind: "user",
                 name: name.to_string(),
             })?;
-        Ok(user_from_row(&row)?)
+        user_from_row(&row)
     }
 
     /// Creates a user. With `only_if_none`, refuses when any user exists: the first-admin setup
@@ -126,7 +135,7 @@ impl Store {
         actor: &str,
         only_if_none: bool,
     ) -> Result<User> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         if only_if_none {
             let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
                 .fetch_one(&mut *tx)
@@ -150,15 +159,8 @@ impl Store {
         .bind(actor)
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| {
-            if unique_violation(&e, "users_name_key", "users.name") {
-                Error::Invalid(FieldErrors::single(
-                    "name",
-                    format!("a user named {name:?} already exists"),
-                ))
-            } else {
-                e.into()
-            }
+        .on_unique("users_name_key", "users.name", "name", || {
+            format!("a user named {name:?} already exists")
         })?;
         let user = user_from_row(&row)?;
         let snap = UserSnapshot {
@@ -166,22 +168,14 @@ impl Store {
             role,
             disabled: false,
         };
-        record(
-            &mut tx,
-            actor,
-            "create",
-            "user",
-            name,
-            None,
-            snapshot(&snap),
-        )
-        .await?;
+        tx.record("create", "user", name, None, snapshot(&snap))
+            .await?;
         tx.commit().await?;
         Ok(user)
     }
 
     pub async fn set_user_disabled(&self, name: &str, disabled: bool, actor: &str) -> Result<User> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let before = sqlx::query("SELECT * FROM users WHERE name = $1")
             .bind(name)
             .fetch_optional(&mut *tx)
@@ -202,9 +196,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let after = user_from_row(&row)?;
-        record(
-            &mut tx,
-            actor,
+        tx.record(
             if disabled { "disable" } else { "enable" },
             "user",
             name,
@@ -230,7 +222,7 @@ impl Store {
         password_hash: &str,
         actor: &str,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let done = sqlx::query(
             "UPDATE users SET password_hash = $1, version = version + 1, updated_at = $2, updated_by = $3 WHERE name = $4",
         )
@@ -247,7 +239,7 @@ impl Store {
             });
         }
         // The hash itself is never audited.
-        record(&mut tx, actor, "password", "user", name, None, None).await?;
+        tx.record("password", "user", name, None, None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -317,7 +309,7 @@ impl Store {
         scope: &Scope,
         actor: &str,
     ) -> Result<ApiToken> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let row = sqlx::query(
             "INSERT INTO api_tokens (name, token_hash, scope, created_at, created_by) \
              VALUES ($1, $2, $3, $4, $5) RETURNING *",
@@ -329,27 +321,12 @@ impl Store {
         .bind(actor)
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| {
-            if unique_violation(&e, "api_tokens_name_key", "api_tokens.name") {
-                Error::Invalid(FieldErrors::single(
-                    "name",
-                    format!("a token named {name:?} already exists"),
-                ))
-            } else {
-                e.into()
-            }
+        .on_unique("api_tokens_name_key", "api_tokens.name", "name", || {
+            format!("a token named {name:?} already exists")
         })?;
         let token = token_from_row(&row)?;
-        record(
-            &mut tx,
-            actor,
-            "create",
-            "token",
-            name,
-            None,
-            snapshot(&token),
-        )
-        .await?;
+        tx.record("create", "token", name, None, snapshot(&token))
+            .await?;
         tx.commit().await?;
         Ok(token)
     }
@@ -358,11 +335,11 @@ impl Store {
         let rows = sqlx::query("SELECT * FROM api_tokens ORDER BY revoked_at IS NOT NULL, name")
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(token_from_row).collect::<Result<_, _>>()?)
+        rows.iter().map(token_from_row).collect()
     }
 
     pub async fn revoke_token(&self, name: &str, actor: &str) -> Result<ApiToken> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let row = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL RETURNING *",
         )
@@ -372,16 +349,8 @@ impl Store {
         .await?
         .ok_or_else(|| Error::NotFound { kind: "active token", name: name.to_string() })?;
         let token = token_from_row(&row)?;
-        record(
-            &mut tx,
-            actor,
-            "revoke",
-            "token",
-            name,
-            None,
-            snapshot(&token),
-        )
-        .await?;
+        tx.record("revoke", "token", name, None, snapshot(&token))
+            .await?;
         tx.commit().await?;
         Ok(token)
     }

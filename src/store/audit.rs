@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, AnyConnection, Row, Transaction};
 
-use super::{Result, Store, now};
+use super::{Bind, Result, Store, now};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry {
@@ -29,30 +29,69 @@ pub struct AuditQuery {
     pub per_page: u32,
 }
 
-/// Records one change. `before`/`after` are JSON snapshots of the object's editable fields.
-pub(super) async fn record(
-    tx: &mut Transaction<'static, Any>,
-    actor: &str,
-    action: &str,
-    object_kind: &str,
-    object_name: &str,
-    before: Option<String>,
-    after: Option<String>,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, object_kind, object_name, before, after) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(now())
-    .bind(actor)
-    .bind(action)
-    .bind(object_kind)
-    .bind(object_name)
-    .bind(before)
-    .bind(after)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+/// An audited write: a write transaction ([`Store::begin_write`]) that carries its actor and
+/// records the audit entries of its changes in the same transaction, so a change and its entry
+/// are committed together or not at all. It dereferences to the connection, so statements run
+/// on it as on a plain transaction (`.execute(&mut *tx)`); dropping it uncommitted rolls back.
+pub(super) struct AuditedTx {
+    tx: Transaction<'static, Any>,
+    actor: String,
+}
+
+impl std::ops::Deref for AuditedTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for AuditedTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+impl AuditedTx {
+    /// Records one change. `before`/`after` are JSON snapshots of the object's editable fields.
+    pub(super) async fn record(
+        &mut self,
+        action: &str,
+        object_kind: &str,
+        object_name: &str,
+        before: Option<String>,
+        after: Option<String>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, object_kind, object_name, before, after) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(now())
+        .bind(&self.actor)
+        .bind(action)
+        .bind(object_kind)
+        .bind(object_name)
+        .bind(before)
+        .bind(after)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Commits the changes together with their audit entries.
+    pub(super) async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Starts an audited write by `actor`: change, [`AuditedTx::record`], [`AuditedTx::commit`].
+    pub(super) async fn audited(&self, actor: &str) -> Result<AuditedTx> {
+        Ok(AuditedTx {
+            tx: self.begin_write().await?,
+            actor: actor.to_string(),
+        })
+    }
 }
 
 /// JSON snapshot of an object's editable fields for the audit log.
@@ -124,22 +163,5 @@ impl Store {
             .map(entry_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         Ok((entries, total as u64))
-    }
-}
-
-/// A value bound to a dynamically built query.
-pub(super) enum Bind {
-    Text(String),
-    Int(i64),
-}
-
-type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
-
-impl Bind {
-    pub(super) fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
-        match self {
-            Bind::Text(s) => q.bind(s.as_str()),
-            Bind::Int(i) => q.bind(*i),
-        }
     }
 }

@@ -1,8 +1,7 @@
 //! CSV imports applied in one transaction: every line or none.
 
-use super::audit::{record, snapshot};
-use super::{Error, Result, Store, now, unique_violation};
-use crate::domain::FieldErrors;
+use super::audit::snapshot;
+use super::{Result, ResultExt, Store, now};
 use crate::domain::model::{NewServer, NewTenant};
 
 impl Store {
@@ -13,7 +12,7 @@ impl Store {
         actor: &str,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<(u64, u64)> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let at = now();
         let (mut created, mut changed) = (0, 0);
         for (i, t) in rows.iter().enumerate() {
@@ -33,20 +32,13 @@ impl Store {
             .bind(actor)
             .bind(t.code.to_lowercase())
             .execute(&mut *tx)
-            .await?
+            .await
+            .on_foreign_key("file", || format!("tenant {}: its pool no longer exists", t.code))?
             .rows_affected();
             if updated > 0 {
                 changed += 1;
-                record(
-                    &mut tx,
-                    actor,
-                    "import",
-                    "tenant",
-                    &t.code,
-                    None,
-                    snapshot(t),
-                )
-                .await?;
+                tx.record("import", "tenant", &t.code, None, snapshot(t))
+                    .await?;
                 continue;
             }
             let inserted = sqlx::query(
@@ -63,25 +55,12 @@ impl Store {
             .bind(actor)
             .execute(&mut *tx)
             .await
-            .map_err(|e| match &e {
-                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                    Error::Invalid(FieldErrors::single("file", format!("tenant {}: its pool no longer exists", t.code)))
-                }
-                _ => e.into(),
-            })?
+            .on_foreign_key("file", || format!("tenant {}: its pool no longer exists", t.code))?
             .rows_affected();
             if inserted > 0 {
                 created += 1;
-                record(
-                    &mut tx,
-                    actor,
-                    "import",
-                    "tenant",
-                    &t.code,
-                    None,
-                    snapshot(t),
-                )
-                .await?;
+                tx.record("import", "tenant", &t.code, None, snapshot(t))
+                    .await?;
             }
         }
         tx.commit().await?;
@@ -95,7 +74,7 @@ impl Store {
         actor: &str,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<(u64, u64)> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let at = now();
         let (mut created, mut changed) = (0, 0);
         for (i, s) in rows.iter().enumerate() {
@@ -119,16 +98,8 @@ impl Store {
             .rows_affected();
             if updated > 0 {
                 changed += 1;
-                record(
-                    &mut tx,
-                    actor,
-                    "import",
-                    "server",
-                    &s.name,
-                    None,
-                    snapshot(s),
-                )
-                .await?;
+                tx.record("import", "server", &s.name, None, snapshot(s))
+                    .await?;
                 continue;
             }
             let inserted = sqlx::query(
@@ -145,26 +116,14 @@ impl Store {
             .bind(actor)
             .execute(&mut *tx)
             .await
-            .map_err(|e| {
-                if unique_violation(&e, "servers_name_key", "servers.name") {
-                    Error::Invalid(FieldErrors::single("file", format!("server {} clashes with another", s.name)))
-                } else {
-                    e.into()
-                }
+            .on_unique("servers_name_key", "servers.name", "file", || {
+                format!("server {} clashes with another", s.name)
             })?
             .rows_affected();
             if inserted > 0 {
                 created += 1;
-                record(
-                    &mut tx,
-                    actor,
-                    "import",
-                    "server",
-                    &s.name,
-                    None,
-                    snapshot(s),
-                )
-                .await?;
+                tx.record("import", "server", &s.name, None, snapshot(s))
+                    .await?;
             }
         }
         tx.commit().await?;

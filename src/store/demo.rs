@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::Row;
 use std::collections::HashMap;
 
-use super::audit::{record, snapshot};
+use super::audit::snapshot;
 use super::{Error, IngestPolicy, Result, Store, now};
 use crate::domain::demo::DemoCluster;
 use crate::domain::demo_registrations::Round;
@@ -43,7 +43,7 @@ impl Store {
             ));
         }
         let at = now();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let mut server_ids = HashMap::new();
         for s in &cluster.servers {
             let id: i64 = sqlx::query(
@@ -131,16 +131,8 @@ impl Store {
             tenants: cluster.tenants.len(),
             phones: cluster.total_phones(),
         };
-        record(
-            &mut tx,
-            actor,
-            "demo-load",
-            "cluster",
-            "demo",
-            None,
-            snapshot(&summary),
-        )
-        .await?;
+        tx.record("demo-load", "cluster", "demo", None, snapshot(&summary))
+            .await?;
         tx.commit().await?;
         Ok(summary)
     }

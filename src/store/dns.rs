@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Result, Store, now};
+use super::{Fields, Result, Store, now};
 use crate::domain::dnscheck::CheckReport;
 
 /// How many check results are kept.
@@ -31,14 +31,17 @@ impl Store {
 
     /// The newest check and who ran it.
     pub async fn latest_dns_check(&self) -> Result<Option<(CheckReport, String)>> {
-        let row = sqlx::query("SELECT report, actor FROM dns_checks ORDER BY id DESC LIMIT 1")
+        let row = sqlx::query("SELECT id, report, actor FROM dns_checks ORDER BY id DESC LIMIT 1")
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
-        let text: String = row.try_get("report")?;
-        Ok(serde_json::from_str(&text)
-            .ok()
-            .map(|r| (r, row.try_get("actor").unwrap_or_default())))
+        let f = Fields::new(&row, "dns_checks")?;
+        // A report that no longer parses is not "no check yet": that would hide the DNS drift
+        // alert the newest check feeds.
+        let report = f.parse("report", |text| {
+            serde_json::from_str(text).map_err(|e| e.to_string())
+        })?;
+        Ok(Some((report, f.get("actor")?)))
     }
 
     /// Takes or renews the lease `name` for `holder` for `secs` seconds. True when this holder

@@ -4,8 +4,8 @@ use serde::Serialize;
 use sqlx::Row;
 use std::collections::HashMap;
 
-use super::audit::{record, snapshot};
-use super::{Error, Result, Store, now};
+use super::audit::snapshot;
+use super::{Error, Fields, Result, Store, now};
 use crate::domain::FieldErrors;
 use crate::domain::model::transports_to_string;
 use crate::domain::zone::ImportProposal;
@@ -27,21 +27,17 @@ impl Store {
         actor: &str,
         apply: bool,
     ) -> Result<ImportOutcome> {
-        let mut tx = self.begin_write().await?;
-        let existing: Vec<(i64, String, String, i64)> =
+        let mut tx = self.audited(actor).await?;
+        let existing: Vec<(i64, String, String, u16)> =
             sqlx::query("SELECT id, name, host, sip_port FROM servers")
                 .fetch_all(&mut *tx)
                 .await?
                 .iter()
                 .map(|r| {
-                    Ok((
-                        r.try_get("id")?,
-                        r.try_get("name")?,
-                        r.try_get("host")?,
-                        r.try_get("sip_port")?,
-                    ))
+                    let f = Fields::new(r, "servers")?;
+                    Ok((f.id(), f.get("name")?, f.get("host")?, f.u16("sip_port")?))
                 })
-                .collect::<Result<_, sqlx::Error>>()?;
+                .collect::<Result<_>>()?;
         let pool_names: Vec<String> = sqlx::query("SELECT name FROM pools")
             .fetch_all(&mut *tx)
             .await?
@@ -53,7 +49,7 @@ impl Store {
         // host -> (server id, default port)
         let mut by_host: HashMap<String, (i64, u16)> = existing
             .iter()
-            .map(|(id, _, host, port)| (host.clone(), (*id, *port as u16)))
+            .map(|(id, _, host, port)| (host.clone(), (*id, *port)))
             .collect();
         let at = now();
         for s in &proposal.servers {
@@ -89,16 +85,8 @@ impl Store {
                 .await?
                 .try_get("id")?;
                 by_host.insert(s.host.clone(), (id, s.port));
-                record(
-                    &mut tx,
-                    actor,
-                    "import",
-                    "server",
-                    &s.name,
-                    None,
-                    snapshot(s),
-                )
-                .await?;
+                tx.record("import", "server", &s.name, None, snapshot(s))
+                    .await?;
             }
         }
         for p in &proposal.pools {
@@ -153,7 +141,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            record(&mut tx, actor, "import", "pool", &p.name, None, snapshot(p)).await?;
+            tx.record("import", "pool", &p.name, None, snapshot(p))
+                .await?;
         }
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));

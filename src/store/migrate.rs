@@ -2,9 +2,9 @@
 //! sqlx's migrator, which records checksums and, on PostgreSQL, holds an advisory lock so that
 //! several instances starting together apply each migration once.
 
-use sqlx::AnyPool;
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::{AnyPool, Connection};
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
@@ -42,6 +42,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "drop_registrations_endpoint_index",
         include_str!("../../migrations/sqlite/0006_drop_registrations_endpoint_index.sql"),
     ),
+    (
+        7,
+        "value_rules",
+        include_str!("../../migrations/sqlite/0007_value_rules.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -75,6 +80,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         "drop_registrations_endpoint_index",
         include_str!("../../migrations/postgres/0006_drop_registrations_endpoint_index.sql"),
     ),
+    (
+        7,
+        "value_rules",
+        include_str!("../../migrations/postgres/0007_value_rules.sql"),
+    ),
 ];
 
 #[derive(Debug)]
@@ -102,12 +112,24 @@ impl MigrationSource<'static> for Embedded {
     }
 }
 
-pub(super) async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
-    let source = match backend {
-        Backend::Sqlite => Embedded(SQLITE),
-        Backend::Postgres => Embedded(POSTGRES),
+/// Applies the pending migrations up to and including `target` (all of them: `None`).
+pub(super) async fn run(pool: &AnyPool, backend: Backend, target: Option<i64>) -> Result<()> {
+    let all = match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
     };
-    Migrator::new(source).await?.run(pool).await?;
+    let upto = all
+        .iter()
+        .take_while(|(version, _, _)| target.is_none_or(|t| *version <= t))
+        .count();
+    let migrator = Migrator::new(Embedded(&all[..upto])).await?;
+    let mut conn = pool.acquire().await?;
+    if let Err(e) = migrator.run(&mut *conn).await {
+        // sqlx releases PostgreSQL's migration lock (a session-level advisory lock) only after
+        // success: back in the pool, this connection would make the next attempt wait forever.
+        let _ = conn.detach().close().await;
+        return Err(e.into());
+    }
     Ok(())
 }
 
@@ -177,5 +199,16 @@ mod tests {
             POSTGRES,
             concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"),
         );
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migrations_in_order() {
+        let names = |t: &[(i64, &'static str, &str)]| {
+            t.iter().map(|(v, n, _)| (*v, *n)).collect::<Vec<_>>()
+        };
+        assert_eq!(names(SQLITE), names(POSTGRES));
+        for (i, (version, _, _)) in SQLITE.iter().enumerate() {
+            assert_eq!(*version, i as i64 + 1, "versions are consecutive from 1");
+        }
     }
 }

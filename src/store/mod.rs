@@ -3,6 +3,14 @@
 //! (`$n` placeholders, `RETURNING`, BIGINT-compatible integers) and runs through sqlx's `Any`
 //! driver. Every SQL statement of the application lives under this module.
 //!
+//! Writes follow one shape. An audited change runs in an `audit::AuditedTx` (its change and
+//! its audit entry commit together); a row that carries a version is written only through the
+//! conditional statements of `versioned` (`… WHERE id = $1 AND version = $2`), never through a
+//! separate read-then-check; a constraint violation the admin can fix becomes a field error
+//! through `ResultExt`. Reading never falls back silently: a stored value the application
+//! cannot represent is an [`Error::Corrupt`] naming the table and the row. The database holds
+//! the same rules itself (migration 0007).
+//!
 //! May import [`crate::domain`] (the types it stores) and nothing of `app`, `web` or `cli`.
 
 mod accounts;
@@ -19,6 +27,7 @@ mod servers;
 mod sessions;
 mod settings;
 mod tenants;
+mod versioned;
 
 pub use accounts::{ApiToken, User};
 pub use audit::{AuditEntry, AuditQuery};
@@ -54,6 +63,24 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value the application cannot read (an unknown enumeration value, a document
+    /// that does not parse, a number out of range). Never papered over with a default: the
+    /// row is named so that it can be repaired.
+    #[error("corrupt data in table {table}, row {id}: {detail}")]
+    Corrupt {
+        table: &'static str,
+        id: String,
+        detail: String,
+    },
+}
+
+/// A [`Error::Corrupt`] for the row `id` of `table`.
+fn corrupt(table: &'static str, id: impl ToString, detail: impl Into<String>) -> Error {
+    Error::Corrupt {
+        table,
+        id: id.to_string(),
+        detail: detail.into(),
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -132,7 +159,14 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        migrate::run(&self.pool, self.backend).await
+        migrate::run(&self.pool, self.backend, None).await
+    }
+
+    /// Test support: applies the migrations up to and including `version` only, leaving the
+    /// database as an older release left it (tests/store_upgrade.rs upgrades such databases).
+    #[doc(hidden)]
+    pub async fn migrate_to(&self, version: i64) -> Result<()> {
+        migrate::run(&self.pool, self.backend, Some(version)).await
     }
 
     /// Starts a write transaction. SQLite takes its write lock up front (`BEGIN IMMEDIATE`):
@@ -158,34 +192,167 @@ pub(crate) fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
-/// Maps a unique-constraint violation to a field error. PostgreSQL names the constraint in its
-/// message, SQLite names the table and column; both are checked.
-fn unique_violation(err: &sqlx::Error, constraint: &str, column: &str) -> bool {
-    match err {
-        sqlx::Error::Database(db) => {
-            db.is_unique_violation()
-                && (db.constraint() == Some(constraint)
-                    || db.message().contains(constraint)
-                    || db.message().contains(column))
-        }
-        _ => false,
+/// Maps the constraint violations of a failed write to errors the admin can act on, one place for
+/// every module (after realworld-axum-sqlx's `on_constraint`). PostgreSQL names the violated
+/// constraint; SQLite names the table and column instead (`UNIQUE constraint failed:
+/// servers.name`), so both are recognised.
+trait ResultExt<T> {
+    /// A unique violation of `constraint` (on `column`, as `table.column`) becomes a field error.
+    fn on_unique(
+        self,
+        constraint: &str,
+        column: &str,
+        field: &str,
+        message: impl FnOnce() -> String,
+    ) -> Result<T>;
+
+    /// A foreign-key violation (a referenced row deleted meanwhile) becomes a field error.
+    fn on_foreign_key(self, field: &str, message: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> ResultExt<T> for std::result::Result<T, E> {
+    fn on_unique(
+        self,
+        constraint: &str,
+        column: &str,
+        field: &str,
+        message: impl FnOnce() -> String,
+    ) -> Result<T> {
+        self.map_err(|e| match e.into() {
+            Error::Database(sqlx::Error::Database(db))
+                if db.is_unique_violation()
+                    && (db.constraint() == Some(constraint)
+                        || db.message().contains(constraint)
+                        || db.message().contains(column)) =>
+            {
+                Error::Invalid(FieldErrors::single(field, message()))
+            }
+            e => e,
+        })
+    }
+
+    fn on_foreign_key(self, field: &str, message: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| match e.into() {
+            Error::Database(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                Error::Invalid(FieldErrors::single(field, message()))
+            }
+            e => e,
+        })
     }
 }
 
-fn get_u16(row: &AnyRow, col: &str) -> Result<u16, sqlx::Error> {
-    let v: i64 = row.try_get(col)?;
-    u16::try_from(v).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+/// One stored row being read: every value the application cannot represent becomes
+/// [`Error::Corrupt`] naming the table, the row and the value, never a silent default.
+struct Fields<'r> {
+    row: &'r AnyRow,
+    table: &'static str,
+    id: i64,
 }
 
-fn get_u32(row: &AnyRow, col: &str) -> Result<u32, sqlx::Error> {
-    let v: i64 = row.try_get(col)?;
-    u32::try_from(v).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+impl<'r> Fields<'r> {
+    /// A row of `table`, identified by its `id` column.
+    fn new(row: &'r AnyRow, table: &'static str) -> Result<Self> {
+        Self::with_id_column(row, table, "id")
+    }
+
+    /// A row of `table` identified by `column` (a query that aliases the id).
+    fn with_id_column(row: &'r AnyRow, table: &'static str, column: &str) -> Result<Self> {
+        Ok(Self {
+            row,
+            table,
+            id: row.try_get(column)?,
+        })
+    }
+
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn get<T>(&self, column: &str) -> Result<T>
+    where
+        T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        Ok(self.row.try_get(column)?)
+    }
+
+    fn corrupt(&self, detail: impl Into<String>) -> Error {
+        corrupt(self.table, self.id, detail)
+    }
+
+    fn int<T: TryFrom<i64>>(&self, column: &str, v: i64) -> Result<T> {
+        T::try_from(v).map_err(|_| {
+            self.corrupt(format!(
+                "{column} is {v}, outside {}",
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+
+    fn u16(&self, column: &str) -> Result<u16> {
+        self.int(column, self.get(column)?)
+    }
+
+    fn u32(&self, column: &str) -> Result<u32> {
+        self.int(column, self.get(column)?)
+    }
+
+    fn opt_u16(&self, column: &str) -> Result<Option<u16>> {
+        let v: Option<i64> = self.get(column)?;
+        v.map(|v| self.int(column, v)).transpose()
+    }
+
+    fn opt_u32(&self, column: &str) -> Result<Option<u32>> {
+        let v: Option<i64> = self.get(column)?;
+        v.map(|v| self.int(column, v)).transpose()
+    }
+
+    /// A text column holding an enumeration or a list: parsed, or an error naming the value.
+    fn parse<T>(&self, column: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<T> {
+        let text: String = self.get(column)?;
+        parse(&text)
+            .map_err(|e| self.corrupt(format!("{column} {} is not readable: {e}", excerpt(&text))))
+    }
 }
 
-fn get_opt_u32(row: &AnyRow, col: &str) -> Result<Option<u32>, sqlx::Error> {
-    let v: Option<i64> = row.try_get(col)?;
-    v.map(|v| u32::try_from(v).map_err(|e| sqlx::Error::Decode(Box::new(e))))
-        .transpose()
+/// A stored text as an error message quotes it: a long document by its start.
+fn excerpt(text: &str) -> String {
+    let start: String = text.chars().take(80).collect();
+    if start.len() < text.len() {
+        format!("{start:?}…")
+    } else {
+        format!("{start:?}")
+    }
+}
+
+/// A value bound to a dynamically built query.
+enum Bind {
+    Text(String),
+    Int(i64),
+    OptText(Option<String>),
+    OptInt(Option<i64>),
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+impl Bind {
+    fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
+        match self {
+            Bind::Text(s) => q.bind(s.as_str()),
+            Bind::Int(i) => q.bind(*i),
+            Bind::OptText(s) => q.bind(s.as_deref()),
+            Bind::OptInt(i) => q.bind(*i),
+        }
+    }
+}
+
+impl std::fmt::Display for Bind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bind::Text(s) | Bind::OptText(Some(s)) => f.write_str(s),
+            Bind::Int(i) | Bind::OptInt(Some(i)) => write!(f, "{i}"),
+            Bind::OptText(None) | Bind::OptInt(None) => f.write_str("NULL"),
+        }
+    }
 }
 
 /// Message for a refused stale edit, naming who changed the row and when.
@@ -193,8 +360,13 @@ fn stale_message(kind: &str, name: &str, by: &str, at: i64, version: i64) -> Str
     let when = jiff::Timestamp::from_second(at)
         .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|_| at.to_string());
+    let what = if name.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind} {name}")
+    };
     format!(
-        "{kind} {name} was changed by {by} at {when} (now version {version}) after you opened it; \
+        "{what} was changed by {by} at {when} (now version {version}) after you opened it; \
          reload to see that change, then make yours again"
     )
 }

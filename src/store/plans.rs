@@ -3,8 +3,8 @@
 
 use sqlx::Row;
 
-use super::audit::record;
-use super::{Error, Result, Store, now};
+use super::versioned::{Refused, TENANTS};
+use super::{Bind, Error, Result, Store};
 
 /// One move of a plan as applied: the tenant at the version the plan saw, from and to pools.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -16,10 +16,20 @@ pub struct PlannedMove {
 }
 
 impl Store {
-    /// Applies `moves` all together or not at all; the audit entries name the plan.
+    /// Applies `moves` all together or not at all; the audit entries name the plan. Each move
+    /// is a conditional write at the version the plan saw.
     pub async fn apply_plan(&self, plan: &str, moves: &[PlannedMove], actor: &str) -> Result<u64> {
-        let mut tx = self.begin_write().await?;
-        let at = now();
+        let deleted = || {
+            Error::Conflict(format!(
+                "a tenant of plan {plan} was deleted since it was computed; compute the plan again"
+            ))
+        };
+        let changed = |code: &str, version: i64| {
+            Error::Conflict(format!(
+                "tenant {code} changed since plan {plan} was computed (it is now at version {version}); nothing was applied — compute the plan again"
+            ))
+        };
+        let mut tx = self.audited(actor).await?;
         for m in moves {
             let row = sqlx::query(
                 "SELECT t.code, t.version, t.pool_id, p.name AS pool_name FROM tenants t LEFT JOIN pools p ON p.id = t.pool_id WHERE t.id = $1",
@@ -27,14 +37,11 @@ impl Store {
             .bind(m.tenant_id)
             .fetch_optional(&mut *tx)
             .await?
-            .ok_or_else(|| Error::Conflict(format!("a tenant of plan {plan} was deleted since it was computed; compute the plan again")))?;
+            .ok_or_else(deleted)?;
             let code: String = row.try_get("code")?;
-            let version: i64 = row.try_get("version")?;
             let pool: Option<i64> = row.try_get("pool_id")?;
-            if version != m.version || pool != m.from_pool {
-                return Err(Error::Conflict(format!(
-                    "tenant {code} changed since plan {plan} was computed (it is now at version {version}); nothing was applied — compute the plan again"
-                )));
+            if pool != m.from_pool {
+                return Err(changed(&code, row.try_get("version")?));
             }
             let to_name: Option<String> = sqlx::query("SELECT name FROM pools WHERE id = $1")
                 .bind(m.to_pool)
@@ -47,17 +54,22 @@ impl Store {
                     "a pool of plan {plan} was deleted; compute the plan again"
                 )));
             };
-            sqlx::query("UPDATE tenants SET pool_id = $1, version = version + 1, updated_at = $2, updated_by = $3 WHERE id = $4")
-                .bind(m.to_pool)
-                .bind(at)
-                .bind(actor)
-                .bind(m.tenant_id)
-                .execute(&mut *tx)
+            let refused = TENANTS
+                .try_update(
+                    &mut tx,
+                    &Bind::Int(m.tenant_id),
+                    m.version,
+                    actor,
+                    &[("pool_id", Bind::Int(m.to_pool))],
+                )
                 .await?;
+            match refused {
+                None => {}
+                Some(Refused::Stale { version, .. }) => return Err(changed(&code, version)),
+                Some(Refused::Gone) => return Err(deleted()),
+            }
             let before: Option<String> = row.try_get("pool_name")?;
-            record(
-                &mut tx,
-                actor,
+            tx.record(
                 &format!("plan {plan}"),
                 "tenant",
                 &code,

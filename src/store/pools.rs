@@ -6,47 +6,48 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::HashMap;
 
-use super::audit::{record, snapshot};
-use super::{Error, Result, Store, get_u16, get_u32, now, stale_message, unique_violation};
-use crate::domain::FieldErrors;
+use super::audit::snapshot;
+use super::versioned::POOLS;
+use super::{Bind, Error, Fields, Result, ResultExt, Store, now};
 use crate::domain::model::{
     NewMember, NewPool, Pool, PoolMember, transports_from_str, transports_to_string,
 };
 
-fn pool_from_row(r: &AnyRow) -> Result<Pool, sqlx::Error> {
-    let transports: String = r.try_get("transports")?;
+fn pool_from_row(r: &AnyRow) -> Result<Pool> {
+    let f = Fields::new(r, "pools")?;
     Ok(Pool {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        srv_name: r.try_get("srv_name")?,
-        ttl: get_u32(r, "ttl")?,
-        transports: transports_from_str(&transports).unwrap_or_default(),
+        id: f.id(),
+        name: f.get("name")?,
+        srv_name: f.get("srv_name")?,
+        ttl: f.u32("ttl")?,
+        transports: f.parse("transports", transports_from_str)?,
         members: Vec::new(),
-        version: r.try_get("version")?,
-        updated_at: r.try_get("updated_at")?,
-        updated_by: r.try_get("updated_by")?,
+        version: f.get("version")?,
+        updated_at: f.get("updated_at")?,
+        updated_by: f.get("updated_by")?,
     })
 }
 
-fn member_from_row(r: &AnyRow) -> Result<(i64, PoolMember), sqlx::Error> {
-    let port: Option<i64> = r.try_get("port")?;
-    let sip_port = get_u16(r, "sip_port")?;
-    let port = port.map(|p| p as u16);
+fn member_from_row(r: &AnyRow) -> Result<(i64, PoolMember)> {
+    let f = Fields::new(r, "pool_members")?;
+    // The server's own port is a value of its row.
+    let sip_port = Fields::with_id_column(r, "servers", "server_id")?.u16("sip_port")?;
+    let port = f.opt_u16("port")?;
     Ok((
-        r.try_get("pool_id")?,
+        f.get("pool_id")?,
         PoolMember {
-            server_id: r.try_get("server_id")?,
-            server_name: r.try_get("server_name")?,
-            host: r.try_get("host")?,
-            priority: get_u16(r, "priority")?,
-            weight: get_u16(r, "weight")?,
+            server_id: f.get("server_id")?,
+            server_name: f.get("server_name")?,
+            host: f.get("host")?,
+            priority: f.u16("priority")?,
+            weight: f.u16("weight")?,
             port,
             effective_port: port.unwrap_or(sip_port),
         },
     ))
 }
 
-const MEMBER_SELECT: &str = "SELECT m.pool_id, m.server_id, s.name AS server_name, s.host, \
+const MEMBER_SELECT: &str = "SELECT m.id, m.pool_id, m.server_id, s.name AS server_name, s.host, \
      s.sip_port, m.priority, m.weight, m.port FROM pool_members m JOIN servers s ON s.id = m.server_id";
 
 /// What the audit log records of a pool: its fields and members by server name.
@@ -73,28 +74,11 @@ fn pool_snapshot(p: &Pool) -> Option<String> {
     })
 }
 
-fn map_unique(e: sqlx::Error, name: &str) -> Error {
-    if unique_violation(&e, "pools_name_key", "pools.name") {
-        Error::Invalid(FieldErrors::single(
-            "name",
-            format!("a pool named {name:?} already exists"),
-        ))
-    } else {
-        e.into()
-    }
-}
-
-fn check_version(p: &Pool, version: i64) -> Result<()> {
-    if p.version != version {
-        return Err(Error::Conflict(stale_message(
-            "pool",
-            &p.name,
-            &p.updated_by,
-            p.updated_at,
-            p.version,
-        )));
-    }
-    Ok(())
+/// A taken name is the admin's to fix; other failures are not.
+fn name_taken<T>(res: Result<T, impl Into<Error>>, name: &str) -> Result<T> {
+    res.on_unique("pools_name_key", "pools.name", "name", || {
+        format!("a pool named {name:?} already exists")
+    })
 }
 
 impl Store {
@@ -103,10 +87,7 @@ impl Store {
         let rows = sqlx::query("SELECT * FROM pools ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
-        let mut pools = rows
-            .iter()
-            .map(pool_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut pools = rows.iter().map(pool_from_row).collect::<Result<Vec<_>>>()?;
         let members = sqlx::query(&format!("{MEMBER_SELECT} ORDER BY m.pool_id, m.position"))
             .fetch_all(&self.pool)
             .await?;
@@ -150,7 +131,7 @@ impl Store {
     }
 
     pub async fn create_pool(&self, p: &NewPool, actor: &str) -> Result<Pool> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let row = sqlx::query(
             "INSERT INTO pools (name, srv_name, ttl, transports, updated_at, updated_by) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
@@ -162,19 +143,10 @@ impl Store {
         .bind(now())
         .bind(actor)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| map_unique(e, &p.name))?;
-        let pool = pool_from_row(&row)?;
-        record(
-            &mut tx,
-            actor,
-            "create",
-            "pool",
-            &p.name,
-            None,
-            pool_snapshot(&pool),
-        )
-        .await?;
+        .await;
+        let pool = pool_from_row(&name_taken(row, &p.name)?)?;
+        tx.record("create", "pool", &p.name, None, pool_snapshot(&pool))
+            .await?;
         tx.commit().await?;
         Ok(pool)
     }
@@ -186,28 +158,28 @@ impl Store {
         p: &NewPool,
         actor: &str,
     ) -> Result<Pool> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let before = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
-        check_version(&before, version)?;
-        sqlx::query(
-            "UPDATE pools SET name = $1, srv_name = $2, ttl = $3, transports = $4, \
-             version = version + 1, updated_at = $5, updated_by = $6 WHERE id = $7 AND version = $8",
-        )
-        .bind(&p.name)
-        .bind(&p.srv_name)
-        .bind(p.ttl as i64)
-        .bind(transports_to_string(&p.transports))
-        .bind(now())
-        .bind(actor)
-        .bind(id)
-        .bind(version)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| map_unique(e, &p.name))?;
+        let written = POOLS
+            .update(
+                &mut tx,
+                &Bind::Int(id),
+                version,
+                actor,
+                &[
+                    ("name", Bind::Text(p.name.clone())),
+                    ("srv_name", Bind::Text(p.srv_name.clone())),
+                    ("ttl", Bind::Int(p.ttl.into())),
+                    (
+                        "transports",
+                        Bind::Text(transports_to_string(&p.transports)),
+                    ),
+                ],
+            )
+            .await;
+        name_taken(written, &p.name)?;
         let after = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
-        record(
-            &mut tx,
-            actor,
+        tx.record(
             "update",
             "pool",
             &after.name,
@@ -227,9 +199,13 @@ impl Store {
         members: &[NewMember],
         actor: &str,
     ) -> Result<Pool> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let before = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
-        check_version(&before, version)?;
+        // The members belong to the pool: the pool's version is bumped first, which also holds
+        // its row against every other writer until this transaction ends.
+        POOLS
+            .update(&mut tx, &Bind::Int(id), version, actor, &[])
+            .await?;
         sqlx::query("DELETE FROM pool_members WHERE pool_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -247,28 +223,12 @@ impl Store {
             .bind(m.port.map(i64::from))
             .execute(&mut *tx)
             .await
-            .map_err(|e| match &e {
-                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                    Error::Invalid(FieldErrors::single(
-                        &format!("members[{i}].server"),
-                        "that server no longer exists",
-                    ))
-                }
-                _ => e.into(),
+            .on_foreign_key(&format!("members[{i}].server"), || {
+                "that server no longer exists".into()
             })?;
         }
-        sqlx::query(
-            "UPDATE pools SET version = version + 1, updated_at = $1, updated_by = $2 WHERE id = $3",
-        )
-        .bind(now())
-        .bind(actor)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
         let after = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
-        record(
-            &mut tx,
-            actor,
+        tx.record(
             "members",
             "pool",
             &after.name,
@@ -280,11 +240,11 @@ impl Store {
         Ok(after)
     }
 
-    /// Deletes a pool no tenant uses; refused with the tenant count otherwise.
+    /// Deletes a pool no tenant uses, if it is still at `version`; refused with the tenant
+    /// count otherwise.
     pub async fn delete_pool(&self, id: i64, version: i64, actor: &str) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let before = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
-        check_version(&before, version)?;
         let tenants: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tenants WHERE pool_id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
@@ -298,20 +258,9 @@ impl Store {
                 if tenants == 1 { "it" } else { "them" },
             )));
         }
-        sqlx::query("DELETE FROM pools WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
+        POOLS.delete(&mut tx, &Bind::Int(id), version).await?;
+        tx.record("delete", "pool", &before.name, pool_snapshot(&before), None)
             .await?;
-        record(
-            &mut tx,
-            actor,
-            "delete",
-            "pool",
-            &before.name,
-            pool_snapshot(&before),
-            None,
-        )
-        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -349,6 +298,6 @@ async fn load_pool(conn: &mut sqlx::AnyConnection, column: &str, key: PoolKey<'_
     pool.members = members
         .iter()
         .map(|r| member_from_row(r).map(|(_, m)| m))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_>>()?;
     Ok(pool)
 }

@@ -1,38 +1,45 @@
 //! Servers: the PBX hosts phones register with.
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
-use super::audit::{record, snapshot};
-use super::{Error, Result, Store, get_opt_u32, get_u16, now, stale_message, unique_violation};
-use crate::domain::FieldErrors;
+use super::audit::snapshot;
+use super::versioned::SERVERS;
+use super::{Bind, Error, Fields, Result, ResultExt, Store, now};
 use crate::domain::model::{NewServer, Server};
 
-pub(super) fn server_from_row(r: &AnyRow) -> Result<Server, sqlx::Error> {
-    let state: String = r.try_get("state")?;
+pub(super) fn server_from_row(r: &AnyRow) -> Result<Server> {
+    let f = Fields::new(r, "servers")?;
     Ok(Server {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        host: r.try_get("host")?,
-        sip_port: get_u16(r, "sip_port")?,
-        capacity: get_opt_u32(r, "capacity")?,
-        site: r.try_get("site")?,
-        state: state.parse().unwrap_or_default(),
-        version: r.try_get("version")?,
-        updated_at: r.try_get("updated_at")?,
-        updated_by: r.try_get("updated_by")?,
+        id: f.id(),
+        name: f.get("name")?,
+        host: f.get("host")?,
+        sip_port: f.u16("sip_port")?,
+        capacity: f.opt_u32("capacity")?,
+        site: f.get("site")?,
+        state: f.parse("state", str::parse)?,
+        version: f.get("version")?,
+        updated_at: f.get("updated_at")?,
+        updated_by: f.get("updated_by")?,
     })
 }
 
-fn map_unique(e: sqlx::Error, name: &str) -> Error {
-    if unique_violation(&e, "servers_name_key", "servers.name") {
-        Error::Invalid(FieldErrors::single(
-            "name",
-            format!("a server named {name:?} already exists"),
-        ))
-    } else {
-        e.into()
-    }
+/// A taken name is the admin's to fix; other failures are not.
+fn name_taken<T>(res: Result<T, impl Into<Error>>, name: &str) -> Result<T> {
+    res.on_unique("servers_name_key", "servers.name", "name", || {
+        format!("a server named {name:?} already exists")
+    })
+}
+
+fn fields(s: &NewServer) -> [(&'static str, Bind); 6] {
+    [
+        ("name", Bind::Text(s.name.clone())),
+        ("host", Bind::Text(s.host.clone())),
+        ("sip_port", Bind::Int(s.sip_port.into())),
+        ("capacity", Bind::OptInt(s.capacity.map(i64::from))),
+        ("site", Bind::OptText(s.site.clone())),
+        ("state", Bind::Text(s.state.as_str().into())),
+    ]
 }
 
 impl Store {
@@ -40,7 +47,7 @@ impl Store {
         let rows = sqlx::query("SELECT * FROM servers ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(server_from_row).collect::<Result<_, _>>()?)
+        rows.iter().map(server_from_row).collect()
     }
 
     pub async fn server(&self, id: i64) -> Result<Server> {
@@ -52,7 +59,7 @@ impl Store {
                 kind: "server",
                 name: id.to_string(),
             })?;
-        Ok(server_from_row(&row)?)
+        server_from_row(&row)
     }
 
     pub async fn server_by_name(&self, name: &str) -> Result<Server> {
@@ -64,11 +71,11 @@ impl Store {
                 kind: "server",
                 name: name.to_string(),
             })?;
-        Ok(server_from_row(&row)?)
+        server_from_row(&row)
     }
 
     pub async fn create_server(&self, s: &NewServer, actor: &str) -> Result<Server> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let row = sqlx::query(
             "INSERT INTO servers (name, host, sip_port, capacity, site, state, updated_at, updated_by) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
@@ -82,19 +89,10 @@ impl Store {
         .bind(now())
         .bind(actor)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| map_unique(e, &s.name))?;
-        let server = server_from_row(&row)?;
-        record(
-            &mut tx,
-            actor,
-            "create",
-            "server",
-            &s.name,
-            None,
-            snapshot(s),
-        )
-        .await?;
+        .await;
+        let server = server_from_row(&name_taken(row, &s.name)?)?;
+        tx.record("create", "server", &s.name, None, snapshot(s))
+            .await?;
         tx.commit().await?;
         Ok(server)
     }
@@ -107,39 +105,14 @@ impl Store {
         s: &NewServer,
         actor: &str,
     ) -> Result<Server> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let before = current_server(&mut tx, id).await?;
-        if before.version != version {
-            return Err(Error::Conflict(stale_message(
-                "server",
-                &before.name,
-                &before.updated_by,
-                before.updated_at,
-                before.version,
-            )));
-        }
-        let row = sqlx::query(
-            "UPDATE servers SET name = $1, host = $2, sip_port = $3, capacity = $4, site = $5, \
-             state = $6, version = version + 1, updated_at = $7, updated_by = $8 \
-             WHERE id = $9 AND version = $10 RETURNING *",
-        )
-        .bind(&s.name)
-        .bind(&s.host)
-        .bind(s.sip_port as i64)
-        .bind(s.capacity.map(i64::from))
-        .bind(s.site.as_deref())
-        .bind(s.state.as_str())
-        .bind(now())
-        .bind(actor)
-        .bind(id)
-        .bind(version)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| map_unique(e, &s.name))?;
-        let after = server_from_row(&row)?;
-        record(
-            &mut tx,
-            actor,
+        let written = SERVERS
+            .update(&mut tx, &Bind::Int(id), version, actor, &fields(s))
+            .await;
+        name_taken(written, &s.name)?;
+        let after = current_server(&mut tx, id).await?;
+        tx.record(
             "update",
             "server",
             &after.name,
@@ -151,19 +124,11 @@ impl Store {
         Ok(after)
     }
 
-    /// Deletes a server that no pool lists; refused (naming the pools) otherwise.
+    /// Deletes a server that no pool lists, if it is still at `version`; refused (naming the
+    /// pools) otherwise.
     pub async fn delete_server(&self, id: i64, version: i64, actor: &str) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let before = current_server(&mut tx, id).await?;
-        if before.version != version {
-            return Err(Error::Conflict(stale_message(
-                "server",
-                &before.name,
-                &before.updated_by,
-                before.updated_at,
-                before.version,
-            )));
-        }
         let pools: Vec<String> = sqlx::query(
             "SELECT DISTINCT p.name FROM pool_members m JOIN pools p ON p.id = m.pool_id \
              WHERE m.server_id = $1 ORDER BY p.name",
@@ -183,13 +148,8 @@ impl Store {
                 if pools.len() > 1 { "them" } else { "it" },
             )));
         }
-        sqlx::query("DELETE FROM servers WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        record(
-            &mut tx,
-            actor,
+        SERVERS.delete(&mut tx, &Bind::Int(id), version).await?;
+        tx.record(
             "delete",
             "server",
             &before.name,
@@ -202,16 +162,16 @@ impl Store {
     }
 }
 
-async fn current_server(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: i64) -> Result<Server> {
+async fn current_server(conn: &mut AnyConnection, id: i64) -> Result<Server> {
     let row = sqlx::query("SELECT * FROM servers WHERE id = $1")
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| Error::NotFound {
             kind: "server",
             name: id.to_string(),
         })?;
-    Ok(server_from_row(&row)?)
+    server_from_row(&row)
 }
 
 pub(super) fn editable(s: &Server) -> NewServer {

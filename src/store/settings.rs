@@ -2,14 +2,17 @@
 
 use sqlx::Row;
 
-use super::audit::{record, snapshot};
-use super::{Error, Result, Store, now, stale_message};
+use super::audit::snapshot;
+use super::versioned::{Refused, SETTINGS};
+use super::{Bind, Error, Result, Store, corrupt, excerpt, now};
 use crate::domain::settings::Settings;
 
 const KEY: &str = "settings";
 
 impl Store {
-    /// The settings and their version (0 while never saved: the defaults).
+    /// The settings and their version (0 while never saved: the defaults). A stored document
+    /// that does not parse is an error, not the defaults: the admin would otherwise be shown
+    /// (and might save over) values nobody chose.
     pub async fn settings(&self) -> Result<(Settings, i64)> {
         let row = sqlx::query("SELECT value, version FROM settings WHERE key = $1")
             .bind(KEY)
@@ -18,76 +21,78 @@ impl Store {
         Ok(match row {
             Some(r) => {
                 let value: String = r.try_get("value")?;
-                (
-                    serde_json::from_str(&value).unwrap_or_default(),
-                    r.try_get("version")?,
-                )
+                let settings = serde_json::from_str(&value).map_err(|e| {
+                    let value = excerpt(&value);
+                    corrupt(
+                        "settings",
+                        KEY,
+                        format!("value {value} is not a settings document: {e}"),
+                    )
+                })?;
+                (settings, r.try_get("version")?)
             }
             None => (Settings::default(), 0),
         })
     }
 
+    /// Saves the settings if they are still at `version` (0: never saved); returns the new
+    /// version.
     pub async fn save_settings(
         &self,
         settings: &Settings,
         version: i64,
         actor: &str,
     ) -> Result<i64> {
-        let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "SELECT value, version, updated_at, updated_by FROM settings WHERE key = $1",
-        )
-        .bind(KEY)
-        .fetch_optional(&mut *tx)
-        .await?;
         let value = serde_json::to_string(settings).map_err(|e| Error::Conflict(e.to_string()))?;
-        let (before, new_version) = match row {
-            None if version == 0 => {
-                sqlx::query("INSERT INTO settings (key, value, version, updated_at, updated_by) VALUES ($1, $2, 1, $3, $4)")
-                    .bind(KEY)
-                    .bind(&value)
-                    .bind(now())
-                    .bind(actor)
-                    .execute(&mut *tx)
-                    .await?;
-                (None, 1)
+        let key = Bind::Text(KEY.into());
+        let mut tx = self.audited(actor).await?;
+        let before: Option<String> = sqlx::query("SELECT value FROM settings WHERE key = $1")
+            .bind(KEY)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get("value"))
+            .transpose()?;
+        let refused = if version == 0 {
+            // The first save: whoever inserts first wins, the other is refused as stale.
+            let inserted = sqlx::query(
+                "INSERT INTO settings (key, value, version, updated_at, updated_by) \
+                 VALUES ($1, $2, 1, $3, $4) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(KEY)
+            .bind(&value)
+            .bind(now())
+            .bind(actor)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                Some(SETTINGS.current(&mut tx, &key).await?)
+            } else {
+                None
             }
-            Some(r) if r.try_get::<i64, _>("version")? == version => {
-                sqlx::query("UPDATE settings SET value = $1, version = version + 1, updated_at = $2, updated_by = $3 WHERE key = $4")
-                    .bind(&value)
-                    .bind(now())
-                    .bind(actor)
-                    .bind(KEY)
-                    .execute(&mut *tx)
-                    .await?;
-                (Some(r.try_get::<String, _>("value")?), version + 1)
-            }
-            Some(r) => {
-                return Err(Error::Conflict(stale_message(
-                    "settings",
-                    "",
-                    &r.try_get::<String, _>("updated_by")?,
-                    r.try_get("updated_at")?,
-                    r.try_get("version")?,
-                )));
-            }
-            None => {
+        } else {
+            SETTINGS
+                .try_update(
+                    &mut tx,
+                    &key,
+                    version,
+                    actor,
+                    &[("value", Bind::Text(value))],
+                )
+                .await?
+        };
+        match refused {
+            None => {}
+            Some(Refused::Gone) => {
                 return Err(Error::Conflict(
                     "the settings were changed by someone else; reload the page".into(),
                 ));
             }
-        };
-        record(
-            &mut tx,
-            actor,
-            "update",
-            "settings",
-            "settings",
-            before,
-            snapshot(settings),
-        )
-        .await?;
+            Some(stale) => return Err(SETTINGS.refusal(&key, stale)),
+        }
+        tx.record("update", "settings", "settings", before, snapshot(settings))
+            .await?;
         tx.commit().await?;
-        Ok(new_version)
+        Ok(version + 1)
     }
 }

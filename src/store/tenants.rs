@@ -4,26 +4,27 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::audit::{Bind, record, snapshot};
-use super::{Error, Result, Store, get_u32, now, stale_message, unique_violation};
-use crate::domain::FieldErrors;
+use super::audit::snapshot;
+use super::versioned::{Refused, TENANTS};
+use super::{Bind, Error, Fields, Result, ResultExt, Store, now};
 use crate::domain::model::{NewTenant, Tenant};
 
 const TENANT_SELECT: &str = "SELECT t.*, p.name AS pool_name FROM tenants t \
      LEFT JOIN pools p ON p.id = t.pool_id";
 
-fn tenant_from_row(r: &AnyRow) -> Result<Tenant, sqlx::Error> {
+fn tenant_from_row(r: &AnyRow) -> Result<Tenant> {
+    let f = Fields::new(r, "tenants")?;
     Ok(Tenant {
-        id: r.try_get("id")?,
-        code: r.try_get("code")?,
-        name: r.try_get("name")?,
-        expected_phones: get_u32(r, "expected_phones")?,
-        pool_id: r.try_get("pool_id")?,
-        pool_name: r.try_get("pool_name")?,
-        notes: r.try_get("notes")?,
-        version: r.try_get("version")?,
-        updated_at: r.try_get("updated_at")?,
-        updated_by: r.try_get("updated_by")?,
+        id: f.id(),
+        code: f.get("code")?,
+        name: f.get("name")?,
+        expected_phones: f.u32("expected_phones")?,
+        pool_id: f.get("pool_id")?,
+        pool_name: f.get("pool_name")?,
+        notes: f.get("notes")?,
+        version: f.get("version")?,
+        updated_at: f.get("updated_at")?,
+        updated_by: f.get("updated_by")?,
     })
 }
 
@@ -117,30 +118,26 @@ fn tenant_snapshot(t: &Tenant) -> Option<String> {
     })
 }
 
-fn map_unique(e: sqlx::Error, code: &str) -> Error {
-    if unique_violation(&e, "tenants_code_key", "tenants.code_key") {
-        Error::Invalid(FieldErrors::single(
-            "code",
-            format!("a tenant with code {code:?} already exists (codes ignore case)"),
-        ))
-    } else if matches!(&e, sqlx::Error::Database(db) if db.is_foreign_key_violation()) {
-        Error::Invalid(FieldErrors::single("pool", "that pool no longer exists"))
-    } else {
-        e.into()
-    }
+/// A taken code or a pool deleted meanwhile is the admin's to fix; other failures are not.
+fn refused_input<T>(res: Result<T, impl Into<Error>>, code: &str) -> Result<T> {
+    res.on_unique("tenants_code_key", "tenants.code_key", "code", || {
+        format!("a tenant with code {code:?} already exists (codes ignore case)")
+    })
+    .on_foreign_key("pool", || "that pool no longer exists".into())
 }
 
-fn check_version(t: &Tenant, version: i64) -> Result<()> {
-    if t.version != version {
-        return Err(Error::Conflict(stale_message(
-            "tenant",
-            &t.code,
-            &t.updated_by,
-            t.updated_at,
-            t.version,
-        )));
-    }
-    Ok(())
+/// The refusal of a bulk change, naming every tenant that changed since the admin loaded it.
+fn changed_meanwhile(codes: &[String]) -> Error {
+    let (noun, verb) = if codes.len() == 1 {
+        ("tenant", "was")
+    } else {
+        ("tenants", "were")
+    };
+    Error::Conflict(format!(
+        "{noun} {} {verb} changed by someone else after you loaded the list; nothing was moved — \
+         reload to see those changes, then make yours again",
+        codes.join(", ")
+    ))
 }
 
 async fn current_tenant(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Tenant> {
@@ -152,7 +149,7 @@ async fn current_tenant(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Tenan
             kind: "tenant",
             name: id.to_string(),
         })?;
-    Ok(tenant_from_row(&row)?)
+    tenant_from_row(&row)
 }
 
 impl Store {
@@ -209,7 +206,7 @@ impl Store {
             .await?
             .iter()
             .map(tenant_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(TenantPage {
             rows,
             total: total as u64,
@@ -232,12 +229,12 @@ impl Store {
                 kind: "tenant",
                 name: code.to_string(),
             })?;
-        Ok(tenant_from_row(&row)?)
+        tenant_from_row(&row)
     }
 
     pub async fn create_tenant(&self, t: &NewTenant, actor: &str) -> Result<Tenant> {
-        let mut tx = self.begin_write().await?;
-        let id: i64 = sqlx::query(
+        let mut tx = self.audited(actor).await?;
+        let row = sqlx::query(
             "INSERT INTO tenants (code, code_key, name, expected_phones, pool_id, notes, updated_at, updated_by) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
@@ -250,13 +247,10 @@ impl Store {
         .bind(now())
         .bind(actor)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| map_unique(e, &t.code))?
-        .try_get("id")?;
+        .await;
+        let id: i64 = refused_input(row, &t.code)?.try_get("id")?;
         let after = current_tenant(&mut tx, id).await?;
-        record(
-            &mut tx,
-            actor,
+        tx.record(
             "create",
             "tenant",
             &after.code,
@@ -275,29 +269,27 @@ impl Store {
         t: &NewTenant,
         actor: &str,
     ) -> Result<Tenant> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let before = current_tenant(&mut tx, id).await?;
-        check_version(&before, version)?;
-        sqlx::query(
-            "UPDATE tenants SET code = $1, code_key = $2, name = $3, expected_phones = $4, pool_id = $5, \
-             notes = $6, version = version + 1, updated_at = $7, updated_by = $8 WHERE id = $9",
-        )
-        .bind(&t.code)
-        .bind(t.code.to_lowercase())
-        .bind(&t.name)
-        .bind(t.expected_phones as i64)
-        .bind(t.pool_id)
-        .bind(&t.notes)
-        .bind(now())
-        .bind(actor)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| map_unique(e, &t.code))?;
+        let written = TENANTS
+            .update(
+                &mut tx,
+                &Bind::Int(id),
+                version,
+                actor,
+                &[
+                    ("code", Bind::Text(t.code.clone())),
+                    ("code_key", Bind::Text(t.code.to_lowercase())),
+                    ("name", Bind::Text(t.name.clone())),
+                    ("expected_phones", Bind::Int(t.expected_phones.into())),
+                    ("pool_id", Bind::OptInt(t.pool_id)),
+                    ("notes", Bind::Text(t.notes.clone())),
+                ],
+            )
+            .await;
+        refused_input(written, &t.code)?;
         let after = current_tenant(&mut tx, id).await?;
-        record(
-            &mut tx,
-            actor,
+        tx.record(
             "update",
             "tenant",
             &after.code,
@@ -317,23 +309,20 @@ impl Store {
         pool_id: Option<i64>,
         actor: &str,
     ) -> Result<Tenant> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let before = current_tenant(&mut tx, id).await?;
-        check_version(&before, version)?;
-        sqlx::query(
-            "UPDATE tenants SET pool_id = $1, version = version + 1, updated_at = $2, updated_by = $3 WHERE id = $4",
-        )
-        .bind(pool_id)
-        .bind(now())
-        .bind(actor)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| map_unique(e, &before.code))?;
+        let written = TENANTS
+            .update(
+                &mut tx,
+                &Bind::Int(id),
+                version,
+                actor,
+                &[("pool_id", Bind::OptInt(pool_id))],
+            )
+            .await;
+        refused_input(written, &before.code)?;
         let after = current_tenant(&mut tx, id).await?;
-        record(
-            &mut tx,
-            actor,
+        tx.record(
             "assign",
             "tenant",
             &after.code,
@@ -346,9 +335,40 @@ impl Store {
     }
 
     /// Moves many tenants to one pool in a single transaction: all of them or none. Tenants
-    /// already in the pool are left alone. Returns how many moved.
+    /// already in the pool are left alone. Returns how many moved. Each move is the same
+    /// conditional write as a single edit, at the version read here: a tenant changed by
+    /// another instance meanwhile refuses the whole change. See [`Self::bulk_assign_versions`]
+    /// to move tenants only if they are still as the admin saw them.
     pub async fn bulk_assign(&self, ids: &[i64], pool_id: Option<i64>, actor: &str) -> Result<u64> {
-        let mut tx = self.begin_write().await?;
+        let items: Vec<(i64, Option<i64>)> = ids.iter().map(|&id| (id, None)).collect();
+        self.move_tenants(&items, pool_id, actor).await
+    }
+
+    /// Like [`Self::bulk_assign`] for tenants at the versions the admin saw: when any of them
+    /// changed since (or is gone), nothing is written and the [`Error::Conflict`] lists the
+    /// tenant codes that changed.
+    pub async fn bulk_assign_versions(
+        &self,
+        ids_with_versions: &[(i64, i64)],
+        pool_id: Option<i64>,
+        actor: &str,
+    ) -> Result<u64> {
+        let items: Vec<(i64, Option<i64>)> = ids_with_versions
+            .iter()
+            .map(|&(id, version)| (id, Some(version)))
+            .collect();
+        self.move_tenants(&items, pool_id, actor).await
+    }
+
+    /// Moves `(tenant id, expected version)` to `pool_id`; a version of `None` is the one the
+    /// tenant has when read here.
+    async fn move_tenants(
+        &self,
+        items: &[(i64, Option<i64>)],
+        pool_id: Option<i64>,
+        actor: &str,
+    ) -> Result<u64> {
+        let mut tx = self.audited(actor).await?;
         if let Some(pid) = pool_id {
             let exists = sqlx::query("SELECT id FROM pools WHERE id = $1")
                 .bind(pid)
@@ -362,24 +382,48 @@ impl Store {
             }
         }
         let mut moved = 0;
-        for &id in ids {
-            let before = current_tenant(&mut tx, id).await?;
+        // Tenants that changed since the admin loaded them; any refuses the whole change.
+        let mut changed = Vec::new();
+        for &(id, expected) in items {
+            let before = match current_tenant(&mut tx, id).await {
+                Ok(t) => t,
+                Err(Error::NotFound { .. }) if expected.is_some() => {
+                    changed.push(format!("#{id} (deleted)"));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let version = expected.unwrap_or(before.version);
             if before.pool_id == pool_id {
+                if version != before.version {
+                    changed.push(before.code);
+                }
                 continue;
             }
-            sqlx::query(
-                "UPDATE tenants SET pool_id = $1, version = version + 1, updated_at = $2, updated_by = $3 WHERE id = $4",
-            )
-            .bind(pool_id)
-            .bind(now())
-            .bind(actor)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+            let refused = TENANTS
+                .try_update(
+                    &mut tx,
+                    &Bind::Int(id),
+                    version,
+                    actor,
+                    &[("pool_id", Bind::OptInt(pool_id))],
+                )
+                .await?;
+            match refused {
+                None if changed.is_empty() => {}
+                // Refused anyway: no need to audit what is rolled back.
+                None => continue,
+                Some(Refused::Stale { name, .. }) => {
+                    changed.push(name);
+                    continue;
+                }
+                Some(Refused::Gone) => {
+                    changed.push(format!("{} (deleted)", before.code));
+                    continue;
+                }
+            }
             let after = current_tenant(&mut tx, id).await?;
-            record(
-                &mut tx,
-                actor,
+            tx.record(
                 "bulk-assign",
                 "tenant",
                 &after.code,
@@ -389,21 +433,19 @@ impl Store {
             .await?;
             moved += 1;
         }
+        if !changed.is_empty() {
+            // Dropping the transaction rolls back the moves written so far.
+            return Err(changed_meanwhile(&changed));
+        }
         tx.commit().await?;
         Ok(moved)
     }
 
     pub async fn delete_tenant(&self, id: i64, version: i64, actor: &str) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.audited(actor).await?;
         let before = current_tenant(&mut tx, id).await?;
-        check_version(&before, version)?;
-        sqlx::query("DELETE FROM tenants WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        record(
-            &mut tx,
-            actor,
+        TENANTS.delete(&mut tx, &Bind::Int(id), version).await?;
+        tx.record(
             "delete",
             "tenant",
             &before.code,
@@ -461,7 +503,7 @@ impl Store {
         let rows = sqlx::query(&format!("{TENANT_SELECT} ORDER BY t.code_key"))
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(tenant_from_row).collect::<Result<_, _>>()?)
+        rows.iter().map(tenant_from_row).collect()
     }
 
     pub async fn tenant_count(&self) -> Result<u64> {

@@ -11,6 +11,7 @@ mod helpers;
 mod browser;
 mod dns_check;
 mod store;
+mod store_upgrade;
 mod web_bulk;
 mod web_inventory;
 mod web_plan;

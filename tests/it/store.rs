@@ -1,6 +1,7 @@
 //! The store suite, run on SQLite and (when configured) PostgreSQL: the same specification for
 //! both backends.
 
+use pbx_pools::domain::auth::{Role, Scope};
 use pbx_pools::domain::demo::{GeneratorSpec, generate_cluster, source_document_cluster};
 use pbx_pools::domain::model::{NewMember, NewPool, NewServer, NewTenant, ServerState, Transport};
 use pbx_pools::store::{AuditQuery, Error, PoolFilter, Store, TenantQuery, TenantSort};
@@ -543,6 +544,385 @@ async fn one_instance_at_a_time_holds_a_job_lease() {
         // An expired lease can be taken over.
         assert!(store.try_lease("short", "a", -1).await.unwrap());
         assert!(store.try_lease("short", "b", 60).await.unwrap(), "{label}");
+    })
+    .await;
+}
+
+/// A second connection to a test database, for writing what the application never would.
+async fn raw_pool(db: &helpers::TestDb) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.url)
+        .await
+        .expect("raw connection to the test database")
+}
+
+/// Lifts the database's own guard `rule` on `table` (a CHECK constraint on PostgreSQL, a pair of
+/// validation triggers on SQLite), so that a bad value can be stored as a manual edit or an
+/// older release might have stored it.
+async fn lift_guard(raw: &sqlx::AnyPool, label: &str, table: &str, rule: &str) {
+    let statements = if label == "postgres" {
+        vec![format!("ALTER TABLE {table} DROP CONSTRAINT {rule}")]
+    } else {
+        vec![
+            format!("DROP TRIGGER {rule}_insert"),
+            format!("DROP TRIGGER {rule}_update"),
+        ]
+    };
+    for sql in statements {
+        sqlx::query(&sql).execute(raw).await.unwrap();
+    }
+}
+
+/// Asserts that `res` is the corrupt-data error for row `id` of `table`, naming `value`.
+#[track_caller]
+fn assert_corrupt<T: std::fmt::Debug>(
+    res: Result<T, Error>,
+    table: &str,
+    id: &str,
+    value: &str,
+    label: &str,
+) {
+    match res {
+        Err(e @ Error::Corrupt { .. }) => {
+            let Error::Corrupt {
+                table: t, id: i, ..
+            } = &e
+            else {
+                unreachable!()
+            };
+            assert_eq!((*t, i.as_str()), (table, id), "{label}: {e}");
+            let msg = e.to_string();
+            assert!(
+                msg.contains(table) && msg.contains(id) && msg.contains(value),
+                "{label}: the message names the table, the row and the value: {msg}"
+            );
+        }
+        other => panic!("{label}: expected corrupt data in {table} row {id}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unreadable_stored_values_are_errors_naming_the_row() {
+    for db in helpers::all_backends().await {
+        let (store, label) = (db.store.clone(), db.label);
+        eprintln!("-- backend {label}");
+        let raw = raw_pool(&db).await;
+
+        // Server state: the database refuses it; stored anyway, reading it is an error, not
+        // a silently "active" server.
+        let s = store.create_server(&server("voip1"), "t").await.unwrap();
+        let bad_state = sqlx::query("UPDATE servers SET state = 'paused' WHERE id = $1")
+            .bind(s.id)
+            .execute(&raw)
+            .await;
+        assert!(
+            bad_state.is_err(),
+            "{label}: the database refuses a bad state"
+        );
+        lift_guard(&raw, label, "servers", "servers_state_check").await;
+        sqlx::query("UPDATE servers SET state = 'paused' WHERE id = $1")
+            .bind(s.id)
+            .execute(&raw)
+            .await
+            .unwrap();
+        let id = s.id.to_string();
+        assert_corrupt(store.server(s.id).await, "servers", &id, "paused", label);
+        assert_corrupt(store.servers().await, "servers", &id, "paused", label);
+        assert_corrupt(
+            store.server_by_name("voip1").await,
+            "servers",
+            &id,
+            "paused",
+            label,
+        );
+
+        // Pool transports, and a member's weight beyond u16.
+        let good = store.create_server(&server("voip2"), "t").await.unwrap();
+        let p = store.create_pool(&pool("pbxA"), "t").await.unwrap();
+        store
+            .replace_members(
+                p.id,
+                p.version,
+                &[NewMember {
+                    server_id: good.id,
+                    priority: 10,
+                    weight: 10,
+                    port: None,
+                }],
+                "t",
+            )
+            .await
+            .unwrap();
+        sqlx::query("UPDATE pools SET transports = 'udp,pigeon' WHERE id = $1")
+            .bind(p.id)
+            .execute(&raw)
+            .await
+            .unwrap();
+        let id = p.id.to_string();
+        assert_corrupt(store.pool(p.id).await, "pools", &id, "pigeon", label);
+        assert_corrupt(store.pools().await, "pools", &id, "pigeon", label);
+        sqlx::query("UPDATE pools SET transports = 'udp' WHERE id = $1")
+            .bind(p.id)
+            .execute(&raw)
+            .await
+            .unwrap();
+        lift_guard(&raw, label, "pool_members", "pool_members_weight_check").await;
+        sqlx::query("UPDATE pool_members SET weight = 70000 WHERE pool_id = $1")
+            .bind(p.id)
+            .execute(&raw)
+            .await
+            .unwrap();
+        let member: i64 = sqlx::query_scalar("SELECT id FROM pool_members WHERE pool_id = $1")
+            .bind(p.id)
+            .fetch_one(&raw)
+            .await
+            .unwrap();
+        assert_corrupt(
+            store.pool(p.id).await,
+            "pool_members",
+            &member.to_string(),
+            "70000",
+            label,
+        );
+
+        // The settings document.
+        let (settings, version) = store.settings().await.unwrap();
+        store.save_settings(&settings, version, "t").await.unwrap();
+        sqlx::query("UPDATE settings SET value = '{\"alerts\": 5'")
+            .execute(&raw)
+            .await
+            .unwrap();
+        assert_corrupt(
+            store.settings().await,
+            "settings",
+            "settings",
+            "alerts",
+            label,
+        );
+
+        // A user's role: not quietly a viewer.
+        let user = store
+            .create_user("mallory", "x", Role::Admin, "t", false)
+            .await
+            .unwrap();
+        lift_guard(&raw, label, "users", "users_role_check").await;
+        sqlx::query("UPDATE users SET role = 'root' WHERE id = $1")
+            .bind(user.id)
+            .execute(&raw)
+            .await
+            .unwrap();
+        let id = user.id.to_string();
+        assert_corrupt(store.user(user.id).await, "users", &id, "root", label);
+        assert_corrupt(
+            store.user_by_name("mallory").await,
+            "users",
+            &id,
+            "root",
+            label,
+        );
+        assert_corrupt(store.users().await, "users", &id, "root", label);
+
+        // A token's scope: the token authenticates nothing.
+        let secret = "pbxp_test_secret_of_the_token";
+        store
+            .create_token("ingest-voip1", secret, &Scope::Read, "t")
+            .await
+            .unwrap();
+        lift_guard(&raw, label, "api_tokens", "api_tokens_scope_check").await;
+        sqlx::query("UPDATE api_tokens SET scope = 'everything' WHERE name = 'ingest-voip1'")
+            .execute(&raw)
+            .await
+            .unwrap();
+        let token: i64 =
+            sqlx::query_scalar("SELECT id FROM api_tokens WHERE name = 'ingest-voip1'")
+                .fetch_one(&raw)
+                .await
+                .unwrap();
+        let id = token.to_string();
+        assert_corrupt(store.tokens().await, "api_tokens", &id, "everything", label);
+        assert_corrupt(
+            store.authenticate_token(secret).await,
+            "api_tokens",
+            &id,
+            "everything",
+            label,
+        );
+
+        // The newest DNS check report: not "no check yet".
+        let check: i64 = sqlx::query_scalar(
+            "INSERT INTO dns_checks (at, exit_code, report, actor) VALUES (1, 0, 'not json', 't') RETURNING id",
+        )
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+        assert_corrupt(
+            store.latest_dns_check().await,
+            "dns_checks",
+            &check.to_string(),
+            "not json",
+            label,
+        );
+
+        raw.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_write_racing_another_instance_is_refused_not_lost() {
+    for db in helpers::all_backends().await {
+        let (store, label) = (db.store.clone(), db.label);
+        eprintln!("-- backend {label}");
+        let raw = raw_pool(&db).await;
+        let t = store
+            .create_tenant(&tenant("ACME", None), "alice")
+            .await
+            .unwrap();
+        // Another instance changes the tenant and holds its transaction open...
+        let mut other = raw.acquire().await.unwrap();
+        let begin = if label == "postgres" {
+            "BEGIN"
+        } else {
+            "BEGIN IMMEDIATE"
+        };
+        sqlx::query(begin).execute(&mut *other).await.unwrap();
+        sqlx::query(
+            "UPDATE tenants SET name = 'Changed by mallory', version = version + 1, \
+             updated_by = 'mallory' WHERE id = $1",
+        )
+        .bind(t.id)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+        // ...while this one saves an edit made on the same version: on PostgreSQL it reads the
+        // old row and then waits on the row lock; on SQLite it waits for the write lock.
+        let edit = {
+            let store = store.clone();
+            let mut changed = tenant("ACME", None);
+            changed.name = "Changed by bob".into();
+            tokio::spawn(async move { store.update_tenant(t.id, t.version, &changed, "bob").await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        sqlx::query("COMMIT").execute(&mut *other).await.unwrap();
+        drop(other);
+        match edit.await.unwrap() {
+            Err(Error::Conflict(msg)) => assert!(msg.contains("mallory"), "{label}: {msg}"),
+            other => panic!("{label}: expected the later write to be refused, got {other:?}"),
+        }
+        let now = store.tenant(t.id).await.unwrap();
+        assert_eq!(
+            (now.name.as_str(), now.version),
+            ("Changed by mallory", 2),
+            "{label}: the first write stands"
+        );
+        raw.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn bulk_assign_at_versions_refuses_everything_when_one_changed() {
+    for_each_backend(|store, label| async move {
+        let a = store.create_pool(&pool("pbxA"), "t").await.unwrap();
+        let b = store.create_pool(&pool("pbxB"), "t").await.unwrap();
+        let mut seen = Vec::new();
+        for code in ["T1", "T2", "T3"] {
+            let t = store
+                .create_tenant(&tenant(code, Some(a.id)), "t")
+                .await
+                .unwrap();
+            seen.push((t.id, t.version));
+        }
+        // Bob edits T2 after Alice loaded the list.
+        let t2 = store.tenant(seen[1].0).await.unwrap();
+        let mut edit = tenant("T2", Some(a.id));
+        edit.expected_phones = 99;
+        store
+            .update_tenant(t2.id, t2.version, &edit, "bob")
+            .await
+            .unwrap();
+        match store.bulk_assign_versions(&seen, Some(b.id), "alice").await {
+            Err(Error::Conflict(msg)) => {
+                assert!(msg.contains("T2"), "{label}: {msg}");
+                assert!(!msg.contains("T1") && !msg.contains("T3"), "{msg}");
+            }
+            other => panic!("{label}: expected a conflict, got {other:?}"),
+        }
+        for &(id, version) in &seen {
+            let t = store.tenant(id).await.unwrap();
+            assert_eq!(t.pool_id, Some(a.id), "{label}: nothing moved");
+            assert!(t.version == version || t.code == "T2");
+        }
+        let (_, by_alice) = store
+            .audit_entries(&AuditQuery {
+                actor: Some("alice".into()),
+                per_page: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(by_alice, 0, "{label}: nothing audited");
+
+        // At the current versions everything moves.
+        let current: Vec<(i64, i64)> = {
+            let mut v = Vec::new();
+            for &(id, _) in &seen {
+                v.push((id, store.tenant(id).await.unwrap().version));
+            }
+            v
+        };
+        assert_eq!(
+            store
+                .bulk_assign_versions(&current, Some(b.id), "alice")
+                .await
+                .unwrap(),
+            3,
+            "{label}"
+        );
+        // A deleted tenant is a change too.
+        let gone = store.tenant(current[0].0).await.unwrap();
+        store
+            .delete_tenant(gone.id, gone.version, "bob")
+            .await
+            .unwrap();
+        let after: Vec<(i64, i64)> = vec![(gone.id, gone.version)];
+        assert!(matches!(
+            store
+                .bulk_assign_versions(&after, Some(a.id), "alice")
+                .await,
+            Err(Error::Conflict(_))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stale_settings_saves_are_refused_naming_who_saved() {
+    for_each_backend(|store, label| async move {
+        let (settings, version) = store.settings().await.unwrap();
+        assert_eq!(version, 0, "{label}: never saved");
+        assert_eq!(store.save_settings(&settings, 0, "alice").await.unwrap(), 1);
+        // A second first save, from a form opened before Alice's.
+        match store.save_settings(&settings, 0, "bob").await {
+            Err(Error::Conflict(msg)) => {
+                assert!(
+                    msg.starts_with("settings was changed by alice"),
+                    "{label}: {msg}"
+                )
+            }
+            other => panic!("{label}: expected a conflict, got {other:?}"),
+        }
+        assert_eq!(store.save_settings(&settings, 1, "carol").await.unwrap(), 2);
+        match store.save_settings(&settings, 1, "bob").await {
+            Err(Error::Conflict(msg)) => assert!(
+                msg.contains("carol") && msg.contains("version 2"),
+                "{label}: {msg}"
+            ),
+            other => panic!("{label}: expected a conflict, got {other:?}"),
+        }
+        assert_eq!(store.settings().await.unwrap().1, 2, "{label}");
     })
     .await;
 }

@@ -1,0 +1,425 @@
+//! Upgrading a database that the previous release made, with data in every table: migrations
+//! 1–6 only (the schema main had before the constraints of 0007), rows written through the
+//! store as that release wrote them, then the full migration. Nothing may be lost, foreign keys
+//! must still hold, and the new rules must be the database's own. Run on SQLite and, when
+//! `PBX_POOLS_TEST_PG_URL` is set, PostgreSQL (mandatory when `CI=true`, see tests/it/helpers).
+
+use crate::helpers;
+use pbx_pools::domain::auth::{Role, Scope};
+use pbx_pools::domain::demo::source_document_cluster;
+use pbx_pools::domain::demo_registrations::source_document_rounds;
+use pbx_pools::domain::dnscheck::CheckReport;
+use pbx_pools::store::Store;
+use sqlx::AnyPool;
+
+/// The last migration of the previous release.
+const PREVIOUS: i64 = 6;
+
+/// Every table of the schema, to be counted before and after.
+const TABLES: &[&str] = &[
+    "servers",
+    "pools",
+    "pool_members",
+    "tenants",
+    "settings",
+    "audit_log",
+    "users",
+    "sessions",
+    "api_tokens",
+    "login_failures",
+    "snapshots",
+    "registrations",
+    "tenant_server_counts",
+    "phones",
+    "phone_moves",
+    "dns_checks",
+    "job_leases",
+];
+
+/// Every foreign key: (table, column, referenced table).
+const FOREIGN_KEYS: &[(&str, &str, &str)] = &[
+    ("pool_members", "pool_id", "pools"),
+    ("pool_members", "server_id", "servers"),
+    ("tenants", "pool_id", "pools"),
+    ("snapshots", "server_id", "servers"),
+    ("registrations", "server_id", "servers"),
+    ("registrations", "tenant_id", "tenants"),
+    ("tenant_server_counts", "tenant_id", "tenants"),
+    ("tenant_server_counts", "server_id", "servers"),
+    ("phones", "server_id", "servers"),
+    ("phone_moves", "tenant_id", "tenants"),
+    ("phone_moves", "from_server_id", "servers"),
+    ("phone_moves", "to_server_id", "servers"),
+];
+
+/// A database migrated only to `PREVIOUS`, with a raw connection beside the store.
+struct OldDb {
+    label: &'static str,
+    store: Store,
+    raw: AnyPool,
+    /// PostgreSQL: the admin URL and the schema to drop; SQLite: the directory to remove.
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(std::path::PathBuf),
+    Schema { admin_url: String, schema: String },
+}
+
+fn unique(prefix: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}_{}_{n}_{nanos}", std::process::id())
+}
+
+async fn old_sqlite() -> OldDb {
+    let dir = std::env::temp_dir().join(unique("pbx_pools_upgrade"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/old.db", dir.display());
+    old_db("sqlite", &url, Cleanup::Dir(dir)).await
+}
+
+/// `None` (after tests/common's loud `skipped:` line) when PostgreSQL is not configured.
+async fn old_postgres() -> Option<OldDb> {
+    let admin_url = helpers::pg_admin_url()?;
+    sqlx::any::install_default_drivers();
+    let schema = unique("pbxu");
+    let admin = AnyPool::connect(&admin_url).await.unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let sep = if admin_url.contains('?') { '&' } else { '?' };
+    let url = format!("{admin_url}{sep}options[search_path]={schema}");
+    Some(old_db("postgres", &url, Cleanup::Schema { admin_url, schema }).await)
+}
+
+async fn old_db(label: &'static str, url: &str, cleanup: Cleanup) -> OldDb {
+    let store = Store::connect(url).await.expect("connect");
+    store.migrate_to(PREVIOUS).await.expect("migrations 1-6");
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .unwrap();
+    OldDb {
+        label,
+        store,
+        raw,
+        cleanup,
+    }
+}
+
+impl OldDb {
+    async fn close(self) {
+        self.raw.close().await;
+        self.store.close().await;
+        match self.cleanup {
+            Cleanup::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Schema { admin_url, schema } => {
+                if let Ok(admin) = AnyPool::connect(&admin_url).await {
+                    let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                        .execute(&admin)
+                        .await;
+                    admin.close().await;
+                }
+            }
+        }
+    }
+
+    async fn applied(&self) -> Vec<i64> {
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&self.raw)
+            .await
+            .unwrap()
+    }
+
+    async fn counts(&self) -> Vec<(&'static str, i64)> {
+        let mut out = Vec::new();
+        for table in TABLES {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&self.raw)
+                .await
+                .unwrap();
+            out.push((*table, n));
+        }
+        out
+    }
+
+    /// Rows whose foreign key names a row that does not exist, per key (SQLite also asked
+    /// with `PRAGMA foreign_key_check`).
+    async fn orphans(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (table, column, parent) in FOREIGN_KEYS {
+            let n: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM {table} c WHERE c.{column} IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = c.{column})"
+            ))
+            .fetch_one(&self.raw)
+            .await
+            .unwrap();
+            if n > 0 {
+                out.push(format!("{n} rows of {table}.{column}"));
+            }
+        }
+        if self.label == "sqlite" {
+            let rows = sqlx::query("PRAGMA foreign_key_check")
+                .fetch_all(&self.raw)
+                .await
+                .unwrap();
+            if !rows.is_empty() {
+                out.push(format!("PRAGMA foreign_key_check: {} rows", rows.len()));
+            }
+        }
+        out
+    }
+
+    /// Data in every table, written the way the previous release writes it.
+    async fn populate(&self) {
+        let store = &self.store;
+        store
+            .load_demo(&source_document_cluster(), "demo")
+            .await
+            .unwrap();
+        store
+            .load_demo_registrations(&source_document_rounds(), 7200)
+            .await
+            .unwrap();
+        let hash = pbx_pools::domain::auth::hash_password("a-password-of-the-admin").unwrap();
+        store
+            .create_user("admin", &hash, Role::Admin, "setup", true)
+            .await
+            .unwrap();
+        store
+            .create_user("viewer", &hash, Role::Viewer, "admin", false)
+            .await
+            .unwrap();
+        store
+            .set_user_disabled("viewer", true, "admin")
+            .await
+            .unwrap();
+        store
+            .create_token("reader", "pbxp_reader_secret", &Scope::Read, "admin")
+            .await
+            .unwrap();
+        store
+            .create_token(
+                "voip1-push",
+                "pbxp_voip1_secret",
+                &Scope::Ingest("voip1".into()),
+                "admin",
+            )
+            .await
+            .unwrap();
+        let (settings, version) = store.settings().await.unwrap();
+        store
+            .save_settings(&settings, version, "admin")
+            .await
+            .unwrap();
+        store
+            .save_dns_check(
+                &CheckReport {
+                    at: 1,
+                    nameservers: vec!["192.0.2.53".into()],
+                    pools: Vec::new(),
+                },
+                "admin",
+            )
+            .await
+            .unwrap();
+        assert!(
+            store
+                .try_lease("dns-check", "instance-a", 60)
+                .await
+                .unwrap()
+        );
+        store
+            .record_login_failure(&["mallory", "203.0.113.9"])
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO sessions (id_hash, data, expires_at) VALUES ('abc', '{}', $1)")
+            .bind(jiff::Timestamp::now().as_second() + 3600)
+            .execute(&self.raw)
+            .await
+            .unwrap();
+    }
+}
+
+async fn old_databases() -> Vec<OldDb> {
+    let mut dbs = vec![old_sqlite().await];
+    if let Some(pg) = old_postgres().await {
+        dbs.push(pg);
+    }
+    dbs
+}
+
+#[tokio::test]
+async fn upgrading_a_populated_database_keeps_every_row_and_adds_the_rules() {
+    for db in old_databases().await {
+        let label = db.label;
+        eprintln!("-- backend {label}");
+        assert_eq!(db.applied().await, (1..=PREVIOUS).collect::<Vec<_>>());
+        db.populate().await;
+        let before = db.counts().await;
+        for (table, n) in &before {
+            assert!(*n > 0, "{label}: the old database has rows in {table}");
+        }
+        let servers = db.store.servers().await.unwrap();
+        let pools = db.store.pools().await.unwrap();
+        let tenants = db.store.all_tenants().await.unwrap();
+        let users = db.store.users().await.unwrap();
+        let tokens = db.store.tokens().await.unwrap();
+        let settings = db.store.settings().await.unwrap();
+        assert!(db.orphans().await.is_empty(), "{label}");
+
+        db.store.migrate().await.expect("upgrade");
+
+        assert_eq!(
+            db.applied().await,
+            (1..=PREVIOUS + 1).collect::<Vec<_>>(),
+            "{label}"
+        );
+        assert_eq!(
+            db.counts().await,
+            before,
+            "{label}: every row is still there"
+        );
+        assert_eq!(db.orphans().await, Vec::<String>::new(), "{label}");
+        assert_eq!(db.store.servers().await.unwrap(), servers, "{label}");
+        assert_eq!(
+            serde_json::to_value(db.store.pools().await.unwrap()).unwrap(),
+            serde_json::to_value(&pools).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_value(db.store.all_tenants().await.unwrap()).unwrap(),
+            serde_json::to_value(&tenants).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_value(db.store.users().await.unwrap()).unwrap(),
+            serde_json::to_value(&users).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_value(db.store.tokens().await.unwrap()).unwrap(),
+            serde_json::to_value(&tokens).unwrap()
+        );
+        assert_eq!(db.store.settings().await.unwrap(), settings);
+
+        // The database itself now refuses what the application could not read.
+        let voip1 = servers.iter().find(|s| s.name == "voip1").unwrap();
+        for (sql, rule) in [
+            (
+                format!(
+                    "UPDATE servers SET state = 'paused' WHERE id = {}",
+                    voip1.id
+                ),
+                "servers_state_check",
+            ),
+            (
+                "INSERT INTO servers (name, host, state, updated_at, updated_by) \
+                 VALUES ('voip99', 'voip99.example.com', 'paused', 1, 'x')"
+                    .to_string(),
+                "servers_state_check",
+            ),
+            (
+                "UPDATE users SET role = 'root' WHERE name = 'admin'".to_string(),
+                "users_role_check",
+            ),
+            (
+                "UPDATE users SET disabled = 2 WHERE name = 'admin'".to_string(),
+                "users_disabled_check",
+            ),
+            (
+                "UPDATE api_tokens SET scope = 'ingest:' WHERE name = 'reader'".to_string(),
+                "api_tokens_scope_check",
+            ),
+            (
+                "UPDATE tenants SET expected_phones = -1".to_string(),
+                "tenants_expected_phones_check",
+            ),
+            (
+                "UPDATE pool_members SET weight = 65536".to_string(),
+                "pool_members_weight_check",
+            ),
+            (
+                "UPDATE pools SET version = 0".to_string(),
+                "pools_version_check",
+            ),
+        ] {
+            match sqlx::query(&sql).execute(&db.raw).await {
+                Err(e) => assert!(
+                    e.to_string().contains(rule),
+                    "{label}: {sql} was refused, but not by {rule}: {e}"
+                ),
+                Ok(_) => panic!("{label}: the database accepted {sql}"),
+            }
+        }
+        assert_eq!(db.counts().await, before, "{label}: nothing was written");
+        // Valid writes still pass.
+        let mut edit = pbx_pools::domain::model::NewServer {
+            name: voip1.name.clone(),
+            host: voip1.host.clone(),
+            sip_port: voip1.sip_port,
+            capacity: voip1.capacity,
+            site: voip1.site.clone(),
+            state: pbx_pools::domain::model::ServerState::Maintenance,
+        };
+        edit.capacity = Some(1);
+        db.store
+            .update_server(voip1.id, voip1.version, &edit, "admin")
+            .await
+            .unwrap();
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn an_invalid_stored_row_fails_the_upgrade_and_changes_nothing() {
+    for db in old_databases().await {
+        let label = db.label;
+        eprintln!("-- backend {label}");
+        db.populate().await;
+        sqlx::query("UPDATE servers SET state = 'paused' WHERE name = 'voip2'")
+            .execute(&db.raw)
+            .await
+            .unwrap();
+        let before = db.counts().await;
+        match db.store.migrate().await {
+            Err(e) => assert!(
+                e.to_string().contains("servers_state_check"),
+                "{label}: the failure names the rule: {e}"
+            ),
+            Ok(()) => panic!("{label}: the upgrade accepted a server in state 'paused'"),
+        }
+        assert_eq!(
+            db.applied().await,
+            (1..=PREVIOUS).collect::<Vec<_>>(),
+            "{label}: 0007 is not recorded"
+        );
+        assert_eq!(db.counts().await, before, "{label}");
+        // Rolled back as a whole: the first rules are gone too, so an invalid role still passes
+        // (and repairing the row lets the upgrade through).
+        sqlx::query("UPDATE users SET role = 'root' WHERE name = 'viewer'")
+            .execute(&db.raw)
+            .await
+            .expect("no rule was left behind");
+        sqlx::query("UPDATE users SET role = 'viewer' WHERE name = 'viewer'")
+            .execute(&db.raw)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE servers SET state = 'retired' WHERE name = 'voip2'")
+            .execute(&db.raw)
+            .await
+            .unwrap();
+        db.store.migrate().await.expect("upgrade after the repair");
+        assert_eq!(db.counts().await, before, "{label}");
+        db.close().await;
+    }
+}
