@@ -268,10 +268,8 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
     let tenants = app.store.tenant_placements().await?;
     let counts = app.store.tenant_server_counts().await?;
     let mut by_tenant: HashMap<i64, Vec<(String, u64)>> = HashMap::new();
-    let pool_of_tenant: HashMap<i64, Option<i64>> = tenants
-        .iter()
-        .map(|(id, _, _, pool)| (*id, *pool))
-        .collect();
+    let pool_of_tenant: HashMap<i64, Option<i64>> =
+        tenants.iter().map(|t| (t.id, t.pool_id)).collect();
     // Tenants with phones away from home, per server: the only rows failback lag needs.
     let mut away_tenants: HashMap<i64, Vec<i64>> = HashMap::new();
     for (t, s, n) in counts {
@@ -288,15 +286,15 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
     let pool_by_id: HashMap<i64, &Pool> = view.pools.iter().map(|p| (p.id, p)).collect();
     let tenant_facts = tenants
         .iter()
-        .map(|(id, code, phones, pool_id)| {
-            let pool = pool_id.and_then(|p| pool_by_id.get(&p).copied());
+        .map(|t| {
+            let pool = t.pool_id.and_then(|p| pool_by_id.get(&p).copied());
             TenantFacts {
-                code: code.clone(),
+                code: t.code.clone(),
                 pool: pool.map(|p| p.name.clone()),
-                home: view.home_of(*pool_id).map(|s| s.name.clone()),
+                home: view.home_of(t.pool_id).map(|s| s.name.clone()),
                 pool_servers: pool.map(|p| p.server_names()).unwrap_or_default(),
-                expected_phones: *phones as u32,
-                phones_by_server: by_tenant.remove(id).unwrap_or_default(),
+                expected_phones: t.expected_phones,
+                phones_by_server: by_tenant.remove(&t.id).unwrap_or_default(),
             }
         })
         .collect();
@@ -348,24 +346,23 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
         }
     }
     let a = &view.settings.alerts;
-    let code_of: HashMap<i64, &str> = tenants
-        .iter()
-        .map(|(id, code, _, _)| (*id, code.as_str()))
-        .collect();
+    let code_of: HashMap<i64, &str> = tenants.iter().map(|t| (t.id, t.code.as_str())).collect();
     let pool_of_code: HashMap<&str, Option<i64>> = tenants
         .iter()
-        .map(|(_, code, _, pool)| (code.as_str(), *pool))
+        .map(|t| (t.code.as_str(), t.pool_id))
         .collect();
     let flapping = app
         .store
         .flapping_phones(now - a.flap_window_secs, a.flap_moves.max(1))
         .await?
         .into_iter()
-        .map(|(endpoint, tenant, moves, servers)| FlappingPhone {
-            endpoint,
-            tenant: tenant.and_then(|t| code_of.get(&t).map(|c| c.to_string())),
-            moves,
-            servers: servers.into_iter().map(name).collect(),
+        .map(|f| FlappingPhone {
+            tenant: f
+                .tenant_id
+                .and_then(|t| code_of.get(&t).map(|c| c.to_string())),
+            moves: f.moves,
+            servers: f.server_ids.into_iter().map(name).collect(),
+            endpoint: f.endpoint,
         })
         .collect();
     // Failback candidates: phones away from home since before the grace period.

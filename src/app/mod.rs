@@ -12,8 +12,9 @@
 //!
 //! May import: [`crate::domain`] (the rules), [`crate::store`] (persistence) and
 //! [`crate::dnscheck`] (DNS lookups); never the HTTP framework or anything of the web layer.
-//! Callers hold an
-//! [`App`], which is cheap to clone.
+//! Callers hold an [`App`], which is cheap to clone. Writes go through the use cases (which drop
+//! the cached view after they commit); plain reads with no rule of their own (an inventory list,
+//! a user) may go to [`App::store`] directly.
 
 pub mod cluster;
 pub mod dns;

@@ -15,7 +15,7 @@ use crate::domain::placement::{
 };
 use crate::domain::projection::{PoolRef, ServerRef, n_minus_one, pool_server_shares};
 use crate::domain::srv::ClientModel;
-use crate::store::PlannedMove;
+use crate::store::{PlannedMove, TenantPlacement};
 
 /// What the admin asks for.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -107,7 +107,7 @@ impl PlanOutcome {
 fn fingerprint(
     servers: &[Server],
     pools: &[Pool],
-    tenants: &[(i64, String, i64, Option<i64>, i64)],
+    tenants: &[TenantPlacement],
     req: &PlanRequest,
 ) -> String {
     let mut text = String::new();
@@ -118,7 +118,7 @@ fn fingerprint(
         let _ = write!(text, "p{}:{};", p.id, p.version);
     }
     for t in tenants {
-        let _ = write!(text, "t{}:{}:{:?};", t.0, t.4, t.3);
+        let _ = write!(text, "t{}:{}:{:?};", t.id, t.version, t.pool_id);
     }
     let _ = write!(
         text,
@@ -142,9 +142,9 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
     }
     let servers_all = app.store().servers().await?;
     let pools = app.store().pools().await?;
-    let tenants = app.store().tenant_versions().await?;
+    let tenants = app.store().tenant_placements().await?;
     for pin in &req.pins {
-        if !tenants.iter().any(|t| t.1.eq_ignore_ascii_case(pin)) {
+        if !tenants.iter().any(|t| t.code.eq_ignore_ascii_case(pin)) {
             errors.add("pins", format!("there is no tenant {pin:?}"));
         }
     }
@@ -193,19 +193,19 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
         |pool_id: Option<i64>| pool_id.and_then(|id| pools.iter().position(|p| p.id == id));
     let plan_tenants: Vec<PlanTenant> = tenants
         .iter()
-        .map(|(id, code, phones, pool_id, _)| {
-            let current = index_of(*pool_id);
+        .map(|t| {
+            let current = index_of(t.pool_id);
             PlanTenant {
-                code: code.clone(),
+                code: t.code.clone(),
                 phones: if req.counts == "registered" {
-                    registered.get(id).copied().unwrap_or(0)
+                    registered.get(&t.id).copied().unwrap_or(0)
                 } else {
-                    *phones as u64
+                    u64::from(t.expected_phones)
                 },
                 current_pool: current,
                 // An unplaced tenant has nowhere to stay: a pin on it is moot, it gets placed.
                 pinned: current.is_some()
-                    && (req.pins.iter().any(|p| p.eq_ignore_ascii_case(code))
+                    && (req.pins.iter().any(|p| p.eq_ignore_ascii_case(&t.code))
                         || current.is_some_and(|c| closed[c])),
             }
         })
@@ -238,14 +238,14 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
         .moves
         .iter()
         .map(|m| {
-            let (tid, code, _, pool_id, version) = &tenants[m.tenant];
+            let t = &tenants[m.tenant];
             MoveRow {
-                tenant: code.clone(),
-                tenant_id: *tid,
-                version: *version,
+                tenant: t.code.clone(),
+                tenant_id: t.id,
+                version: t.version,
                 from: m.from.map(|f| pools[f].name.clone()),
                 to: pools[m.to].name.clone(),
-                from_pool: *pool_id,
+                from_pool: t.pool_id,
                 to_pool: pools[m.to].id,
                 phones: m.phones,
             }

@@ -102,10 +102,10 @@ pub async fn on_server(app: &App, server_id: i64, limit: u32) -> Result<Vec<Tena
         .tenants_on(server_id, limit)
         .await?
         .into_iter()
-        .map(|(_, code, pool_id, phones)| TenantOnServer {
-            code,
-            phones,
-            home_here: view.home_of(pool_id).map(|h| h.id == server_id),
+        .map(|t| TenantOnServer {
+            home_here: view.home_of(t.pool_id).map(|h| h.id == server_id),
+            code: t.code,
+            phones: t.phones,
         })
         .collect())
 }

@@ -34,10 +34,12 @@ pub async fn whatif(app: &App, down: &[String], model: ClientModel) -> Result<Wh
     let pool_refs: Vec<_> = pools.iter().map(Pool::projection_ref).collect();
     let tenant_refs: Vec<TenantRef> = tenants
         .into_iter()
-        .map(|(_, code, phones, pool_id)| TenantRef {
-            code,
-            phones: phones as u64,
-            pool: pool_id.and_then(|id| pools.iter().position(|p| p.id == id)),
+        .map(|t| TenantRef {
+            phones: u64::from(t.expected_phones),
+            pool: t
+                .pool_id
+                .and_then(|id| pools.iter().position(|p| p.id == id)),
+            code: t.code,
         })
         .collect();
     let scenario = if down.is_empty() {

@@ -34,9 +34,12 @@ pub use audit::{AuditEntry, AuditQuery};
 pub use demo::DemoSummary;
 pub use import::ImportOutcome;
 pub use plans::PlannedMove;
-pub use registrations::{DataVersion, IngestPolicy, IngestSummary, PhoneMove, PhoneRow, Snapshot};
+pub use registrations::{
+    DataVersion, FlappingMoves, IngestPolicy, IngestSummary, PhoneMove, PhoneRow, Snapshot,
+    TenantPhones,
+};
 pub use sessions::DbSessionStore;
-pub use tenants::{PoolFilter, TenantPage, TenantQuery, TenantSort};
+pub use tenants::{PoolFilter, TenantPage, TenantPlacement, TenantQuery, TenantSort};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};

@@ -110,6 +110,24 @@ const PHONE_SELECT: &str = "SELECT r.endpoint, r.server_id, s.name AS server_nam
      FROM registrations r JOIN servers s ON s.id = r.server_id \
      LEFT JOIN phones p ON p.endpoint_key = r.endpoint_key AND p.server_id = r.server_id";
 
+/// A tenant's registered phones on one server, as the server page lists them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantPhones {
+    pub tenant_id: i64,
+    pub code: String,
+    pub pool_id: Option<i64>,
+    pub phones: u64,
+}
+
+/// A phone that changed servers often in a window: its moves and the servers involved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlappingMoves {
+    pub endpoint: String,
+    pub tenant_id: Option<i64>,
+    pub moves: u32,
+    pub server_ids: Vec<i64>,
+}
+
 impl Store {
     /// Replaces `server_id`'s current picture with `rows`, all or nothing.
     pub async fn ingest(
@@ -365,12 +383,8 @@ impl Store {
             .map_err(Into::into)
     }
 
-    /// Tenants with phones on a server: (tenant id, code, pool id, phones), most phones first.
-    pub async fn tenants_on(
-        &self,
-        server_id: i64,
-        limit: u32,
-    ) -> Result<Vec<(i64, String, Option<i64>, u64)>> {
+    /// Tenants with phones on a server, most phones first.
+    pub async fn tenants_on(&self, server_id: i64, limit: u32) -> Result<Vec<TenantPhones>> {
         let rows = sqlx::query(&format!(
             "SELECT t.id, t.code, t.pool_id, c.phones FROM tenant_server_counts c JOIN tenants t ON t.id = c.tenant_id \
              WHERE c.server_id = $1 ORDER BY c.phones DESC, t.code_key LIMIT {limit}"
@@ -380,12 +394,12 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get("id")?,
-                    r.try_get("code")?,
-                    r.try_get("pool_id")?,
-                    r.try_get::<i64, _>("phones")? as u64,
-                ))
+                Ok(TenantPhones {
+                    tenant_id: r.try_get("id")?,
+                    code: r.try_get("code")?,
+                    pool_id: r.try_get("pool_id")?,
+                    phones: r.try_get::<i64, _>("phones")? as u64,
+                })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .map_err(Into::into)
@@ -454,13 +468,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Phones that moved at least `min_moves` times since `since`: endpoint, tenant id, moves,
-    /// and the servers involved.
-    pub async fn flapping_phones(
-        &self,
-        since: i64,
-        min_moves: u32,
-    ) -> Result<Vec<(String, Option<i64>, u32, Vec<i64>)>> {
+    /// Phones that moved at least `min_moves` times since `since`.
+    pub async fn flapping_phones(&self, since: i64, min_moves: u32) -> Result<Vec<FlappingMoves>> {
         let rows = sqlx::query(
             "SELECT endpoint_key, MIN(tenant_id) AS tenant_id, COUNT(*) AS moves FROM phone_moves \
              WHERE at >= $1 GROUP BY endpoint_key HAVING COUNT(*) >= $2 ORDER BY endpoint_key LIMIT 1000",
@@ -483,12 +492,12 @@ impl Store {
             .iter()
             .map(|r| r.try_get::<i64, _>(0))
             .collect::<Result<_, _>>()?;
-            out.push((
+            out.push(FlappingMoves {
                 endpoint,
-                r.try_get("tenant_id")?,
-                r.try_get::<i64, _>("moves")? as u32,
-                servers,
-            ));
+                tenant_id: r.try_get("tenant_id")?,
+                moves: r.try_get::<i64, _>("moves")? as u32,
+                server_ids: servers,
+            });
         }
         Ok(out)
     }

@@ -118,6 +118,16 @@ fn tenant_snapshot(t: &Tenant) -> Option<String> {
     })
 }
 
+/// Where one tenant is placed, as projections, alerts and plans read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantPlacement {
+    pub id: i64,
+    pub code: String,
+    pub expected_phones: u32,
+    pub pool_id: Option<i64>,
+    pub version: i64,
+}
+
 /// A taken code or a pool deleted meanwhile is the admin's to fix; other failures are not.
 fn refused_input<T>(res: Result<T, impl Into<Error>>, code: &str) -> Result<T> {
     res.on_unique("tenants_code_key", "tenants.code_key", "code", || {
@@ -457,28 +467,9 @@ impl Store {
         Ok(())
     }
 
-    /// Every tenant's id, code, expected phones and pool: the input of projections, alerts and
-    /// plans.
-    pub async fn tenant_placements(&self) -> Result<Vec<(i64, String, i64, Option<i64>)>> {
-        let rows =
-            sqlx::query("SELECT id, code, expected_phones, pool_id FROM tenants ORDER BY code_key")
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("id")?,
-                    r.try_get("code")?,
-                    r.try_get("expected_phones")?,
-                    r.try_get("pool_id")?,
-                ))
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()
-            .map_err(Into::into)
-    }
-
-    /// Every tenant's id, code, expected phones, pool and version (plans check versions).
-    pub async fn tenant_versions(&self) -> Result<Vec<(i64, String, i64, Option<i64>, i64)>> {
+    /// Every tenant's placement (id, code, expected phones, pool, version), by code: the input
+    /// of projections, alerts and plans (plans check the versions).
+    pub async fn tenant_placements(&self) -> Result<Vec<TenantPlacement>> {
         let rows = sqlx::query(
             "SELECT id, code, expected_phones, pool_id, version FROM tenants ORDER BY code_key",
         )
@@ -486,16 +477,16 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get("id")?,
-                    r.try_get("code")?,
-                    r.try_get("expected_phones")?,
-                    r.try_get("pool_id")?,
-                    r.try_get("version")?,
-                ))
+                let f = Fields::new(r, "tenants")?;
+                Ok(TenantPlacement {
+                    id: f.id(),
+                    code: f.get("code")?,
+                    expected_phones: f.u32("expected_phones")?,
+                    pool_id: f.get("pool_id")?,
+                    version: f.get("version")?,
+                })
             })
-            .collect::<Result<Vec<_>, sqlx::Error>>()
-            .map_err(Into::into)
+            .collect()
     }
 
     /// Every tenant, by code (for exports).

@@ -493,8 +493,8 @@ async fn ingest_maintains_counts_and_moves_on_every_backend() {
         let since = jiff::Timestamp::now().as_second() - 3600;
         let flapping = store.flapping_phones(since, 3).await.unwrap();
         assert_eq!(flapping.len(), 1, "{label}");
-        assert_eq!(flapping[0].0, "101-esposito");
-        assert_eq!(flapping[0].3.len(), 2);
+        assert_eq!(flapping[0].endpoint, "101-esposito");
+        assert_eq!(flapping[0].server_ids.len(), 2);
         let pools = store.pool_server_counts().await.unwrap();
         assert!(pools.iter().any(|(p, _, n)| p.is_some() && *n > 0));
         let voip2 = store.server_by_name("voip2").await.unwrap();
