@@ -12,6 +12,7 @@ use super::{App, Result};
 use crate::domain::alerts::{
     Alert, AwayPhone, ClusterFacts, FlappingPhone, PoolFacts, ServerFacts, TenantFacts, evaluate,
 };
+use crate::domain::ids::{PoolId, ServerId, TenantId};
 use crate::domain::model::{Pool, Server, ServerState};
 use crate::domain::projection::{
     Projection, Scenario, TenantRef, pool_home, project, worst_n_minus_one,
@@ -66,7 +67,7 @@ impl ServerStats {
 #[derive(Debug, Clone, Serialize)]
 pub struct PoolStats {
     pub pool: String,
-    pub pool_id: i64,
+    pub pool_id: PoolId,
     pub home: Option<String>,
     pub registered: u64,
     pub home_phones: u64,
@@ -81,10 +82,10 @@ pub struct ClusterView {
     pub pools: Vec<Pool>,
     pub settings: Settings,
     /// Home server id of each pool (its largest normal share).
-    pub homes: HashMap<i64, Option<i64>>,
+    pub homes: HashMap<PoolId, Option<ServerId>>,
     /// Servers that get phones of the pool with nothing down: phones there are "at home"
     /// (several for a pool that shares its top priority).
-    pub home_sets: HashMap<i64, Vec<i64>>,
+    pub home_sets: HashMap<PoolId, Vec<ServerId>>,
     pub stats: Vec<ServerStats>,
     pub pool_stats: Vec<PoolStats>,
     pub worst: Option<Projection>,
@@ -94,14 +95,14 @@ pub struct ClusterView {
 }
 
 impl ClusterView {
-    pub fn server_name(&self, id: i64) -> String {
+    pub fn server_name(&self, id: ServerId) -> String {
         self.servers
             .iter()
             .find(|s| s.id == id)
             .map(|s| s.name.clone())
             .unwrap_or_else(|| format!("#{id}"))
     }
-    pub fn home_of(&self, pool_id: Option<i64>) -> Option<&Server> {
+    pub fn home_of(&self, pool_id: Option<PoolId>) -> Option<&Server> {
         let home = self.homes.get(&pool_id?).copied().flatten()?;
         self.servers.iter().find(|s| s.id == home)
     }
@@ -134,8 +135,8 @@ async fn build(app: &App) -> Result<ClusterView> {
     let times = app.store.report_times().await?;
     let counts = app.store.pool_server_counts().await?;
     let refs: Vec<_> = servers.iter().map(Server::projection_ref).collect();
-    let mut homes: HashMap<i64, Option<i64>> = HashMap::new();
-    let mut home_sets: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut homes: HashMap<PoolId, Option<ServerId>> = HashMap::new();
+    let mut home_sets: HashMap<PoolId, Vec<ServerId>> = HashMap::new();
     for p in &pools {
         let home = pool_home(&refs, &p.srv_records());
         homes.insert(p.id, home.primary.map(|i| servers[i].id));
@@ -264,14 +265,14 @@ async fn build(app: &App) -> Result<ClusterView> {
 /// The facts the alert rules need; reads the per-tenant counts and the move history.
 pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
     let now = jiff::Timestamp::now().as_second();
-    let name = |id: i64| view.server_name(id);
+    let name = |id: ServerId| view.server_name(id);
     let tenants = app.store.tenant_placements().await?;
     let counts = app.store.tenant_server_counts().await?;
-    let mut by_tenant: HashMap<i64, Vec<(String, u64)>> = HashMap::new();
-    let pool_of_tenant: HashMap<i64, Option<i64>> =
+    let mut by_tenant: HashMap<TenantId, Vec<(String, u64)>> = HashMap::new();
+    let pool_of_tenant: HashMap<TenantId, Option<PoolId>> =
         tenants.iter().map(|t| (t.id, t.pool_id)).collect();
     // Tenants with phones away from home, per server: the only rows failback lag needs.
-    let mut away_tenants: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut away_tenants: HashMap<ServerId, Vec<TenantId>> = HashMap::new();
     for (t, s, n) in counts {
         by_tenant.entry(t).or_default().push((name(s), n));
         let home_set = pool_of_tenant
@@ -283,7 +284,7 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
             away_tenants.entry(s).or_default().push(t);
         }
     }
-    let pool_by_id: HashMap<i64, &Pool> = view.pools.iter().map(|p| (p.id, p)).collect();
+    let pool_by_id: HashMap<PoolId, &Pool> = view.pools.iter().map(|p| (p.id, p)).collect();
     let tenant_facts = tenants
         .iter()
         .map(|t| {
@@ -346,8 +347,9 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
         }
     }
     let a = &view.settings.alerts;
-    let code_of: HashMap<i64, &str> = tenants.iter().map(|t| (t.id, t.code.as_str())).collect();
-    let pool_of_code: HashMap<&str, Option<i64>> = tenants
+    let code_of: HashMap<TenantId, &str> =
+        tenants.iter().map(|t| (t.id, t.code.as_str())).collect();
+    let pool_of_code: HashMap<&str, Option<PoolId>> = tenants
         .iter()
         .map(|t| (t.code.as_str(), t.pool_id))
         .collect();
@@ -427,7 +429,7 @@ impl WithPhones for PoolFacts {
     }
 }
 
-fn home_names(view: &ClusterView, pool_id: i64) -> Vec<String> {
+fn home_names(view: &ClusterView, pool_id: PoolId) -> Vec<String> {
     view.home_sets
         .get(&pool_id)
         .map(|ids| ids.iter().map(|id| view.server_name(*id)).collect())

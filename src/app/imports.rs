@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use super::{App, Result};
 use crate::domain::csvio::{DryRun, servers_dry_run, tenants_dry_run};
+use crate::domain::ids::PoolId;
 use crate::domain::model::{NewServer, NewTenant};
 use crate::store::Store;
 
@@ -54,7 +55,7 @@ impl Importable for NewServer {
 /// The dry run of a tenants CSV against the stored tenants and pools; `Err` when the text is not
 /// a CSV with the expected header.
 pub async fn tenants(app: &App, text: &str) -> Result<Result<DryRun<NewTenant>, String>> {
-    let pools: HashMap<String, i64> = app
+    let pools: HashMap<String, PoolId> = app
         .store()
         .pools()
         .await?

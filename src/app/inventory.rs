@@ -5,6 +5,7 @@
 //! Plain reads of the inventory go to the store directly ([`App::store`]): they involve no rule.
 
 use super::{App, Result};
+use crate::domain::ids::{PoolId, ServerId, TenantId};
 use crate::domain::model::{NewMember, NewPool, NewServer, NewTenant, Pool, Server, Tenant};
 use crate::domain::settings::Settings;
 
@@ -21,7 +22,7 @@ pub async fn create_server(app: &App, new: &NewServer, actor: &str) -> Result<Se
 
 pub async fn update_server(
     app: &App,
-    id: i64,
+    id: ServerId,
     version: i64,
     new: &NewServer,
     actor: &str,
@@ -29,7 +30,7 @@ pub async fn update_server(
     write(app, app.store().update_server(id, version, new, actor)).await
 }
 
-pub async fn delete_server(app: &App, id: i64, version: i64, actor: &str) -> Result<()> {
+pub async fn delete_server(app: &App, id: ServerId, version: i64, actor: &str) -> Result<()> {
     write(app, app.store().delete_server(id, version, actor)).await
 }
 
@@ -39,7 +40,7 @@ pub async fn create_pool(app: &App, new: &NewPool, actor: &str) -> Result<Pool> 
 
 pub async fn update_pool(
     app: &App,
-    id: i64,
+    id: PoolId,
     version: i64,
     new: &NewPool,
     actor: &str,
@@ -50,7 +51,7 @@ pub async fn update_pool(
 /// Replaces a pool's whole member list (its SRV records).
 pub async fn replace_members(
     app: &App,
-    id: i64,
+    id: PoolId,
     version: i64,
     members: &[NewMember],
     actor: &str,
@@ -62,7 +63,7 @@ pub async fn replace_members(
     .await
 }
 
-pub async fn delete_pool(app: &App, id: i64, version: i64, actor: &str) -> Result<()> {
+pub async fn delete_pool(app: &App, id: PoolId, version: i64, actor: &str) -> Result<()> {
     write(app, app.store().delete_pool(id, version, actor)).await
 }
 
@@ -72,7 +73,7 @@ pub async fn create_tenant(app: &App, new: &NewTenant, actor: &str) -> Result<Te
 
 pub async fn update_tenant(
     app: &App,
-    id: i64,
+    id: TenantId,
     version: i64,
     new: &NewTenant,
     actor: &str,
@@ -80,7 +81,7 @@ pub async fn update_tenant(
     write(app, app.store().update_tenant(id, version, new, actor)).await
 }
 
-pub async fn delete_tenant(app: &App, id: i64, version: i64, actor: &str) -> Result<()> {
+pub async fn delete_tenant(app: &App, id: TenantId, version: i64, actor: &str) -> Result<()> {
     write(app, app.store().delete_tenant(id, version, actor)).await
 }
 

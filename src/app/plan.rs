@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use super::{App, Error, Result};
 use crate::domain::FieldErrors;
+use crate::domain::ids::{PoolId, TenantId};
 use crate::domain::model::{Pool, Server};
 use crate::domain::placement::{
     Plan, PlanInput, PlanPool, PlanServer, PlanTenant, default_budget, lpt_baseline, plan,
@@ -61,12 +62,12 @@ pub struct PlanOutcome {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MoveRow {
     pub tenant: String,
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub version: i64,
     pub from: Option<String>,
     pub to: String,
-    pub from_pool: Option<i64>,
-    pub to_pool: i64,
+    pub from_pool: Option<PoolId>,
+    pub to_pool: PoolId,
     pub phones: u64,
 }
 
@@ -180,7 +181,7 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
             closed: closed[i],
         })
         .collect();
-    let registered: HashMap<i64, u64> = if req.counts == "registered" {
+    let registered: HashMap<TenantId, u64> = if req.counts == "registered" {
         let mut m = HashMap::new();
         for (t, _, n) in app.store().tenant_server_counts().await? {
             *m.entry(t).or_default() += n;
@@ -190,7 +191,7 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
         HashMap::new()
     };
     let index_of =
-        |pool_id: Option<i64>| pool_id.and_then(|id| pools.iter().position(|p| p.id == id));
+        |pool_id: Option<PoolId>| pool_id.and_then(|id| pools.iter().position(|p| p.id == id));
     let plan_tenants: Vec<PlanTenant> = tenants
         .iter()
         .map(|t| {

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::{App, Result, cluster};
 use crate::domain::alerts::{SplitStatus, TenantFacts, tenant_split};
+use crate::domain::ids::{PoolId, ServerId, TenantId};
 use crate::domain::model::{Pool, Tenant};
 use crate::store::PhoneRow;
 
@@ -36,7 +37,7 @@ pub async fn registrations(
     pools: &[Pool],
 ) -> Result<TenantRegistrations> {
     let view = cluster::load(app).await?;
-    let name = |id: Option<i64>| {
+    let name = |id: Option<ServerId>| {
         id.map(|id| view.server_name(id))
             .unwrap_or_else(|| "?".into())
     };
@@ -95,7 +96,7 @@ pub struct TenantOnServer {
 }
 
 /// The tenants with phones on `server_id` (at most `limit`), most phones first.
-pub async fn on_server(app: &App, server_id: i64, limit: u32) -> Result<Vec<TenantOnServer>> {
+pub async fn on_server(app: &App, server_id: ServerId, limit: u32) -> Result<Vec<TenantOnServer>> {
     let view = cluster::load(app).await?;
     Ok(app
         .store()
@@ -112,7 +113,12 @@ pub async fn on_server(app: &App, server_id: i64, limit: u32) -> Result<Vec<Tena
 
 /// Moves the tenants `ids` to `pool_id` (`None`: unplaced) in one transaction; returns how
 /// many changed.
-pub async fn bulk_assign(app: &App, ids: &[i64], pool_id: Option<i64>, actor: &str) -> Result<u64> {
+pub async fn bulk_assign(
+    app: &App,
+    ids: &[TenantId],
+    pool_id: Option<PoolId>,
+    actor: &str,
+) -> Result<u64> {
     let moved = app.store().bulk_assign(ids, pool_id, actor).await?;
     app.changed();
     Ok(moved)
@@ -121,9 +127,9 @@ pub async fn bulk_assign(app: &App, ids: &[i64], pool_id: Option<i64>, actor: &s
 /// Assigns one tenant to `pool_id` (`None`: unplaced), refusing a stale `version`.
 pub async fn assign(
     app: &App,
-    id: i64,
+    id: TenantId,
     version: i64,
-    pool_id: Option<i64>,
+    pool_id: Option<PoolId>,
     actor: &str,
 ) -> Result<Tenant> {
     let tenant = app

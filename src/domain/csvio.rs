@@ -2,6 +2,7 @@
 //! current inventory first (the dry run: what would be created, changed or refused, and why);
 //! applying it is all or nothing.
 
+use super::ids::PoolId;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -110,7 +111,7 @@ pub const SERVER_COLUMNS: [&str; 6] = ["name", "host", "port", "capacity", "site
 pub fn tenants_dry_run(
     text: &str,
     existing: &[Tenant],
-    pools: &HashMap<String, i64>,
+    pools: &HashMap<String, PoolId>,
 ) -> Result<DryRun<NewTenant>, String> {
     let rows = records(text, &TENANT_COLUMNS, &["code", "name"])?;
     let by_code: HashMap<String, &Tenant> = existing
@@ -285,14 +286,15 @@ pub fn servers_csv(servers: &[Server]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::{ServerId, TenantId};
 
     fn tenant(code: &str, pool: Option<(&str, i64)>) -> Tenant {
         Tenant {
-            id: 1,
+            id: TenantId::new(1),
             code: code.into(),
             name: format!("{code} Srl"),
             expected_phones: 10,
-            pool_id: pool.map(|p| p.1),
+            pool_id: pool.map(|p| PoolId::new(p.1)),
             pool_name: pool.map(|p| p.0.to_string()),
             notes: String::new(),
             version: 1,
@@ -303,7 +305,11 @@ mod tests {
 
     #[test]
     fn export_then_import_is_unchanged_and_edits_are_seen() {
-        let pools: HashMap<String, i64> = [("pbxA".to_string(), 1), ("pbxB".to_string(), 2)].into();
+        let pools: HashMap<String, PoolId> = [
+            ("pbxA".to_string(), PoolId::new(1)),
+            ("pbxB".to_string(), PoolId::new(2)),
+        ]
+        .into();
         let existing = vec![tenant("ACME", Some(("pbxA", 1))), tenant("ROSSI", None)];
         let csv = tenants_csv(&existing);
         let dry = tenants_dry_run(&csv, &existing, &pools).unwrap();
@@ -324,7 +330,7 @@ mod tests {
 
     #[test]
     fn bad_rows_are_refused_with_their_line_and_reason() {
-        let pools: HashMap<String, i64> = [("pbxA".to_string(), 1)].into();
+        let pools: HashMap<String, PoolId> = [("pbxA".to_string(), PoolId::new(1))].into();
         let text = "code,name,expected_phones,pool\nOK1,Fine,1,pbxA\nbad-code,Bad,1,pbxA\nOK2,,x,pbxZ\nOK1,Again,1,pbxA\n";
         let dry = tenants_dry_run(text, &[], &pools).unwrap();
         assert_eq!(dry.refused(), 3);
@@ -356,7 +362,7 @@ mod tests {
     #[test]
     fn servers_round_trip() {
         let s = Server {
-            id: 1,
+            id: ServerId::new(1),
             name: "voip1".into(),
             host: "voip1.example.com".into(),
             sip_port: 5060,

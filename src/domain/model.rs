@@ -6,6 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::FieldErrors;
+use super::ids::{PoolId, ServerId, TenantId};
 use super::names::{check_notes, check_short_name, check_tenant_code, check_text, normalise_fqdn};
 
 pub const DEFAULT_SIP_PORT: u16 = 5060;
@@ -131,7 +132,7 @@ pub fn transports_from_str(s: &str) -> Result<Vec<Transport>, String> {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Server {
-    pub id: i64,
+    pub id: ServerId,
     pub name: String,
     pub host: String,
     pub sip_port: u16,
@@ -145,7 +146,7 @@ pub struct Server {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Pool {
-    pub id: i64,
+    pub id: PoolId,
     pub name: String,
     /// SRV owner name without the service prefix, e.g. `pbxa.example.com`.
     pub srv_name: String,
@@ -231,7 +232,7 @@ impl Server {
 /// document's smallbox2 on 5060 and 5066).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PoolMember {
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub server_name: String,
     pub host: String,
     pub priority: u16,
@@ -243,11 +244,11 @@ pub struct PoolMember {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tenant {
-    pub id: i64,
+    pub id: TenantId,
     pub code: String,
     pub name: String,
     pub expected_phones: u32,
-    pub pool_id: Option<i64>,
+    pub pool_id: Option<PoolId>,
     pub pool_name: Option<String>,
     pub notes: String,
     pub version: i64,
@@ -277,7 +278,7 @@ pub struct NewPool {
 /// A member as entered: which server by id, and the SRV fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewMember {
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub priority: u16,
     pub weight: u16,
     pub port: Option<u16>,
@@ -288,7 +289,7 @@ pub struct NewTenant {
     pub code: String,
     pub name: String,
     pub expected_phones: u32,
-    pub pool_id: Option<i64>,
+    pub pool_id: Option<PoolId>,
     pub notes: String,
 }
 
@@ -409,11 +410,11 @@ pub struct MemberInput {
 /// next to its cell.
 pub fn validate_members(
     rows: &[MemberInput],
-    servers: impl Fn(&str) -> Option<(i64, u16)>,
+    servers: impl Fn(&str) -> Option<(ServerId, u16)>,
 ) -> Result<Vec<NewMember>, FieldErrors> {
     let mut errors = FieldErrors::default();
     let mut members = Vec::new();
-    let mut seen: Vec<(i64, u16, usize)> = Vec::new();
+    let mut seen: Vec<(ServerId, u16, usize)> = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         if row.server.trim().is_empty()
             && row.priority.trim().is_empty()
@@ -501,7 +502,10 @@ impl TenantInput {
     }
 
     /// `pools` resolves a pool name to its id.
-    pub fn validate(&self, pools: impl Fn(&str) -> Option<i64>) -> Result<NewTenant, FieldErrors> {
+    pub fn validate(
+        &self,
+        pools: impl Fn(&str) -> Option<PoolId>,
+    ) -> Result<NewTenant, FieldErrors> {
         let mut errors = FieldErrors::default();
         let code = errors.check("code", check_tenant_code(&self.code));
         let name = errors.check("name", check_text(&self.name, 200, true));
@@ -632,8 +636,8 @@ mod tests {
     #[test]
     fn members_allow_same_server_on_two_ports_only() {
         let lookup = |name: &str| match name {
-            "smallbox2" => Some((3, 5060)),
-            "bigbox" => Some((1, 5060)),
+            "smallbox2" => Some((ServerId::new(3), 5060)),
+            "bigbox" => Some((ServerId::new(1), 5060)),
             _ => None,
         };
         let row = |server: &str, port: &str| MemberInput {
@@ -682,8 +686,10 @@ mod tests {
         };
         let errors = input.validate(|_| None).unwrap_err();
         assert!(errors.get("pool").is_some());
-        let ok = input.validate(|n| (n == "pbxZ").then_some(7)).unwrap();
-        assert_eq!(ok.pool_id, Some(7));
+        let ok = input
+            .validate(|n| (n == "pbxZ").then_some(PoolId::new(7)))
+            .unwrap();
+        assert_eq!(ok.pool_id, Some(PoolId::new(7)));
         assert_eq!(ok.expected_phones, 12);
     }
 }

@@ -9,10 +9,11 @@ use sqlx::any::AnyRow;
 use super::audit::snapshot;
 use super::{Error, Fields, Result, ResultExt, Store, now};
 use crate::domain::auth::{Role, Scope, secret_digest};
+use crate::domain::ids::UserId;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub name: String,
     #[serde(skip)]
     pub password_hash: String,
@@ -44,7 +45,7 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
         other => return Err(f.corrupt(format!("disabled is {other}, neither 0 nor 1"))),
     };
     Ok(User {
-        id: f.id(),
+        id: UserId::new(f.id()),
         name: f.get("name")?,
         password_hash: f.get("password_hash")?,
         // An unknown role is not quietly a viewer: it is a row to repair.
@@ -101,7 +102,7 @@ impl Store {
         rows.iter().map(user_from_row).collect()
     }
 
-    pub async fn user(&self, id: i64) -> Result<User> {
+    pub async fn user(&self, id: UserId) -> Result<User> {
         let row = sqlx::query("SELECT * FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -244,7 +245,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_user_time_zone(&self, user_id: i64, time_zone: Option<&str>) -> Result<()> {
+    pub async fn set_user_time_zone(&self, user_id: UserId, time_zone: Option<&str>) -> Result<()> {
         sqlx::query("UPDATE users SET time_zone = $1 WHERE id = $2")
             .bind(time_zone)
             .bind(user_id)
@@ -253,7 +254,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn record_login(&self, user_id: i64) -> Result<()> {
+    pub async fn record_login(&self, user_id: UserId) -> Result<()> {
         sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
             .bind(now())
             .bind(user_id)

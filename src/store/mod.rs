@@ -18,6 +18,7 @@ mod audit;
 mod bulk;
 mod demo;
 mod dns;
+mod ids;
 mod import;
 mod migrate;
 mod plans;

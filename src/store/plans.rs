@@ -1,6 +1,7 @@
 //! Applying a rebalance plan: the chosen moves in one transaction, each refused if its tenant
 //! changed since the plan was computed.
 
+use crate::domain::ids::{PoolId, TenantId};
 use sqlx::Row;
 
 use super::versioned::{Refused, TENANTS};
@@ -9,10 +10,10 @@ use super::{Bind, Error, Result, Store};
 /// One move of a plan as applied: the tenant at the version the plan saw, from and to pools.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PlannedMove {
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub version: i64,
-    pub from_pool: Option<i64>,
-    pub to_pool: i64,
+    pub from_pool: Option<PoolId>,
+    pub to_pool: PoolId,
 }
 
 impl Store {
@@ -39,7 +40,7 @@ impl Store {
             .await?
             .ok_or_else(deleted)?;
             let code: String = row.try_get("code")?;
-            let pool: Option<i64> = row.try_get("pool_id")?;
+            let pool: Option<PoolId> = row.try_get("pool_id")?;
             if pool != m.from_pool {
                 return Err(changed(&code, row.try_get("version")?));
             }
@@ -57,10 +58,10 @@ impl Store {
             let refused = TENANTS
                 .try_update(
                     &mut tx,
-                    &Bind::Int(m.tenant_id),
+                    &Bind::Int(m.tenant_id.get()),
                     m.version,
                     actor,
-                    &[("pool_id", Bind::Int(m.to_pool))],
+                    &[("pool_id", Bind::Int(m.to_pool.get()))],
                 )
                 .await?;
             match refused {

@@ -1,6 +1,7 @@
 //! SRV pools and their members. Members belong to the pool aggregate: replacing them bumps the
 //! pool's version, so two admins editing the same pool cannot overwrite each other.
 
+use crate::domain::ids::PoolId;
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -16,7 +17,7 @@ use crate::domain::model::{
 fn pool_from_row(r: &AnyRow) -> Result<Pool> {
     let f = Fields::new(r, "pools")?;
     Ok(Pool {
-        id: f.id(),
+        id: PoolId::new(f.id()),
         name: f.get("name")?,
         srv_name: f.get("srv_name")?,
         ttl: f.u32("ttl")?,
@@ -28,7 +29,7 @@ fn pool_from_row(r: &AnyRow) -> Result<Pool> {
     })
 }
 
-fn member_from_row(r: &AnyRow) -> Result<(i64, PoolMember)> {
+fn member_from_row(r: &AnyRow) -> Result<(PoolId, PoolMember)> {
     let f = Fields::new(r, "pool_members")?;
     // The server's own port is a value of its row.
     let sip_port = Fields::with_id_column(r, "servers", "server_id")?.u16("sip_port")?;
@@ -91,7 +92,7 @@ impl Store {
         let members = sqlx::query(&format!("{MEMBER_SELECT} ORDER BY m.pool_id, m.position"))
             .fetch_all(&self.pool)
             .await?;
-        let mut by_pool: HashMap<i64, Vec<PoolMember>> = HashMap::new();
+        let mut by_pool: HashMap<PoolId, Vec<PoolMember>> = HashMap::new();
         for r in &members {
             let (pool_id, m) = member_from_row(r)?;
             by_pool.entry(pool_id).or_default().push(m);
@@ -102,7 +103,7 @@ impl Store {
         Ok(pools)
     }
 
-    pub async fn pool(&self, id: i64) -> Result<Pool> {
+    pub async fn pool(&self, id: PoolId) -> Result<Pool> {
         let mut conn = self.pool.acquire().await?;
         load_pool(&mut conn, "id", PoolKey::Id(id)).await
     }
@@ -113,7 +114,7 @@ impl Store {
     }
 
     /// Tenants assigned to each pool, by pool id.
-    pub async fn pool_tenant_counts(&self) -> Result<HashMap<i64, (u64, u64)>> {
+    pub async fn pool_tenant_counts(&self) -> Result<HashMap<PoolId, (u64, u64)>> {
         let rows = sqlx::query(
             "SELECT pool_id, COUNT(*) AS tenants, CAST(SUM(expected_phones) AS BIGINT) AS phones \
              FROM tenants WHERE pool_id IS NOT NULL GROUP BY pool_id",
@@ -122,7 +123,7 @@ impl Store {
         .await?;
         let mut out = HashMap::new();
         for r in &rows {
-            let id: i64 = r.try_get("pool_id")?;
+            let id: PoolId = r.try_get("pool_id")?;
             let tenants: i64 = r.try_get("tenants")?;
             let phones: Option<i64> = r.try_get("phones")?;
             out.insert(id, (tenants as u64, phones.unwrap_or(0) as u64));
@@ -153,7 +154,7 @@ impl Store {
 
     pub async fn update_pool(
         &self,
-        id: i64,
+        id: PoolId,
         version: i64,
         p: &NewPool,
         actor: &str,
@@ -163,7 +164,7 @@ impl Store {
         let written = POOLS
             .update(
                 &mut tx,
-                &Bind::Int(id),
+                &Bind::Int(id.get()),
                 version,
                 actor,
                 &[
@@ -194,7 +195,7 @@ impl Store {
     /// Replaces the whole member list of a pool at `version`, in one transaction.
     pub async fn replace_members(
         &self,
-        id: i64,
+        id: PoolId,
         version: i64,
         members: &[NewMember],
         actor: &str,
@@ -204,7 +205,7 @@ impl Store {
         // The members belong to the pool: the pool's version is bumped first, which also holds
         // its row against every other writer until this transaction ends.
         POOLS
-            .update(&mut tx, &Bind::Int(id), version, actor, &[])
+            .update(&mut tx, &Bind::Int(id.get()), version, actor, &[])
             .await?;
         sqlx::query("DELETE FROM pool_members WHERE pool_id = $1")
             .bind(id)
@@ -242,7 +243,7 @@ impl Store {
 
     /// Deletes a pool no tenant uses, if it is still at `version`; refused with the tenant
     /// count otherwise.
-    pub async fn delete_pool(&self, id: i64, version: i64, actor: &str) -> Result<()> {
+    pub async fn delete_pool(&self, id: PoolId, version: i64, actor: &str) -> Result<()> {
         let mut tx = self.audited(actor).await?;
         let before = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
         let tenants: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tenants WHERE pool_id = $1")
@@ -258,7 +259,7 @@ impl Store {
                 if tenants == 1 { "it" } else { "them" },
             )));
         }
-        POOLS.delete(&mut tx, &Bind::Int(id), version).await?;
+        POOLS.delete(&mut tx, &Bind::Int(id.get()), version).await?;
         tx.record("delete", "pool", &before.name, pool_snapshot(&before), None)
             .await?;
         tx.commit().await?;
@@ -267,7 +268,7 @@ impl Store {
 }
 
 enum PoolKey<'a> {
-    Id(i64),
+    Id(PoolId),
     Name(&'a str),
 }
 

@@ -2,6 +2,7 @@
 //! transaction, and the counts pages read (per tenant and server), the phones' last servers and
 //! their moves are maintained right there, set-based, so no page has to scan registrations.
 
+use crate::domain::ids::{PoolId, ServerId, TenantId};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -48,7 +49,7 @@ pub struct IngestSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct Snapshot {
     pub id: i64,
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub received_at: i64,
     pub format: String,
     pub contacts: i64,
@@ -74,9 +75,9 @@ fn snapshot_from_row(r: &AnyRow) -> Result<Snapshot, sqlx::Error> {
 #[derive(Debug, Clone, Serialize)]
 pub struct PhoneRow {
     pub endpoint: String,
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub server: String,
-    pub tenant_id: Option<i64>,
+    pub tenant_id: Option<TenantId>,
     pub contact: String,
     pub user_agent: Option<String>,
     pub status: String,
@@ -100,9 +101,9 @@ fn phone_from_row(r: &AnyRow) -> Result<PhoneRow, sqlx::Error> {
 #[derive(Debug, Clone, Serialize)]
 pub struct PhoneMove {
     pub endpoint_key: String,
-    pub tenant_id: Option<i64>,
-    pub from_server_id: Option<i64>,
-    pub to_server_id: Option<i64>,
+    pub tenant_id: Option<TenantId>,
+    pub from_server_id: Option<ServerId>,
+    pub to_server_id: Option<ServerId>,
     pub at: i64,
 }
 
@@ -113,9 +114,9 @@ const PHONE_SELECT: &str = "SELECT r.endpoint, r.server_id, s.name AS server_nam
 /// A tenant's registered phones on one server, as the server page lists them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantPhones {
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub code: String,
-    pub pool_id: Option<i64>,
+    pub pool_id: Option<PoolId>,
     pub phones: u64,
 }
 
@@ -123,16 +124,16 @@ pub struct TenantPhones {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlappingMoves {
     pub endpoint: String,
-    pub tenant_id: Option<i64>,
+    pub tenant_id: Option<TenantId>,
     pub moves: u32,
-    pub server_ids: Vec<i64>,
+    pub server_ids: Vec<ServerId>,
 }
 
 impl Store {
     /// Replaces `server_id`'s current picture with `rows`, all or nothing.
     pub async fn ingest(
         &self,
-        server_id: i64,
+        server_id: ServerId,
         format: &str,
         rows: &[Registration],
         policy: &IngestPolicy,
@@ -315,7 +316,7 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
-    pub async fn snapshots_of(&self, server_id: i64, limit: u32) -> Result<Vec<Snapshot>> {
+    pub async fn snapshots_of(&self, server_id: ServerId, limit: u32) -> Result<Vec<Snapshot>> {
         let rows = sqlx::query(&format!(
             "SELECT * FROM snapshots WHERE server_id = $1 ORDER BY id DESC LIMIT {limit}"
         ))
@@ -329,7 +330,7 @@ impl Store {
     }
 
     /// Registered phones per (tenant id, server id).
-    pub async fn tenant_server_counts(&self) -> Result<Vec<(i64, i64, u64)>> {
+    pub async fn tenant_server_counts(&self) -> Result<Vec<(TenantId, ServerId, u64)>> {
         let rows = sqlx::query("SELECT tenant_id, server_id, phones FROM tenant_server_counts")
             .fetch_all(&self.pool)
             .await?;
@@ -346,7 +347,7 @@ impl Store {
     }
 
     /// Registered phones per (pool id, server id), summed over the pool's tenants in SQL.
-    pub async fn pool_server_counts(&self) -> Result<Vec<(Option<i64>, i64, u64)>> {
+    pub async fn pool_server_counts(&self) -> Result<Vec<(Option<PoolId>, ServerId, u64)>> {
         let rows = sqlx::query(
             "SELECT t.pool_id, c.server_id, CAST(SUM(c.phones) AS BIGINT) AS phones \
              FROM tenant_server_counts c JOIN tenants t ON t.id = c.tenant_id GROUP BY t.pool_id, c.server_id",
@@ -366,7 +367,10 @@ impl Store {
     }
 
     /// Phones of one tenant per server.
-    pub async fn tenant_phones_by_server(&self, tenant_id: i64) -> Result<HashMap<i64, u64>> {
+    pub async fn tenant_phones_by_server(
+        &self,
+        tenant_id: TenantId,
+    ) -> Result<HashMap<ServerId, u64>> {
         let rows =
             sqlx::query("SELECT server_id, phones FROM tenant_server_counts WHERE tenant_id = $1")
                 .bind(tenant_id)
@@ -384,7 +388,7 @@ impl Store {
     }
 
     /// Tenants with phones on a server, most phones first.
-    pub async fn tenants_on(&self, server_id: i64, limit: u32) -> Result<Vec<TenantPhones>> {
+    pub async fn tenants_on(&self, server_id: ServerId, limit: u32) -> Result<Vec<TenantPhones>> {
         let rows = sqlx::query(&format!(
             "SELECT t.id, t.code, t.pool_id, c.phones FROM tenant_server_counts c JOIN tenants t ON t.id = c.tenant_id \
              WHERE c.server_id = $1 ORDER BY c.phones DESC, t.code_key LIMIT {limit}"
@@ -408,22 +412,22 @@ impl Store {
     /// Registered contacts of a tenant, optionally excluding one server (its home).
     pub async fn tenant_phones(
         &self,
-        tenant_id: i64,
-        not_on: Option<i64>,
+        tenant_id: TenantId,
+        not_on: Option<ServerId>,
         limit: u32,
     ) -> Result<Vec<PhoneRow>> {
         let rows = sqlx::query(&format!(
             "{PHONE_SELECT} WHERE r.tenant_id = $1 AND r.registered = 1 AND r.server_id <> $2 ORDER BY r.endpoint_key LIMIT {limit}"
         ))
         .bind(tenant_id)
-        .bind(not_on.unwrap_or(-1))
+        .bind(not_on.map(ServerId::get).unwrap_or(-1))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(phone_from_row).collect::<Result<_, _>>()?)
     }
 
     /// Registrations on a server that match no tenant.
-    pub async fn unmatched_on(&self, server_id: i64, limit: u32) -> Result<Vec<PhoneRow>> {
+    pub async fn unmatched_on(&self, server_id: ServerId, limit: u32) -> Result<Vec<PhoneRow>> {
         let rows = sqlx::query(&format!(
             "{PHONE_SELECT} WHERE r.server_id = $1 AND r.tenant_id IS NULL AND r.registered = 1 ORDER BY r.endpoint_key LIMIT {limit}"
         ))
@@ -438,8 +442,8 @@ impl Store {
     /// rows of that server (index on server and tenant).
     pub async fn away_phones(
         &self,
-        server_id: i64,
-        tenant_ids: &[i64],
+        server_id: ServerId,
+        tenant_ids: &[TenantId],
         before: i64,
         limit: u32,
     ) -> Result<Vec<(PhoneRow, String)>> {
@@ -447,7 +451,7 @@ impl Store {
         for chunk in tenant_ids.chunks(500) {
             let ids = chunk
                 .iter()
-                .map(i64::to_string)
+                .map(|t| t.get().to_string())
                 .collect::<Vec<_>>()
                 .join(",");
             let rows = sqlx::query(&format!(
@@ -481,7 +485,7 @@ impl Store {
         let mut out = Vec::new();
         for r in &rows {
             let endpoint: String = r.try_get("endpoint_key")?;
-            let servers: Vec<i64> = sqlx::query(
+            let servers: Vec<ServerId> = sqlx::query(
                 "SELECT DISTINCT to_server_id AS s FROM phone_moves WHERE endpoint_key = $1 AND at >= $2 AND to_server_id IS NOT NULL \
                  UNION SELECT DISTINCT from_server_id FROM phone_moves WHERE endpoint_key = $1 AND at >= $2 AND from_server_id IS NOT NULL",
             )
@@ -490,7 +494,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(|r| r.try_get::<i64, _>(0))
+            .map(|r| r.try_get::<ServerId, _>(0))
             .collect::<Result<_, _>>()?;
             out.push(FlappingMoves {
                 endpoint,
@@ -503,7 +507,7 @@ impl Store {
     }
 
     /// The newest moves of a tenant's phones.
-    pub async fn tenant_moves(&self, tenant_id: i64, limit: u32) -> Result<Vec<PhoneMove>> {
+    pub async fn tenant_moves(&self, tenant_id: TenantId, limit: u32) -> Result<Vec<PhoneMove>> {
         let rows = sqlx::query(&format!(
             "SELECT * FROM phone_moves WHERE tenant_id = $1 ORDER BY at DESC, id DESC LIMIT {limit}"
         ))
@@ -525,7 +529,7 @@ impl Store {
     }
 
     /// Server report times: (id, last_report_at, reporting_since).
-    pub async fn report_times(&self) -> Result<HashMap<i64, (Option<i64>, Option<i64>)>> {
+    pub async fn report_times(&self) -> Result<HashMap<ServerId, (Option<i64>, Option<i64>)>> {
         let rows = sqlx::query("SELECT id, last_report_at, reporting_since FROM servers")
             .fetch_all(&self.pool)
             .await?;
@@ -542,11 +546,11 @@ impl Store {
 
     /// Test and demo support: shifts every recorded time back by `secs`, as if the history
     /// had happened that much earlier.
-    pub async fn age_history(&self, server_id: Option<i64>, secs: i64) -> Result<()> {
+    pub async fn age_history(&self, server_id: Option<ServerId>, secs: i64) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let (filter, id) = match server_id {
             Some(id) => ("WHERE server_id = $2", id),
-            None => ("WHERE $2 = $2", 0),
+            None => ("WHERE $2 = $2", ServerId::new(0)),
         };
         for (table, col) in [("snapshots", "received_at"), ("phones", "since")] {
             sqlx::query(&format!("UPDATE {table} SET {col} = {col} - $1 {filter}"))

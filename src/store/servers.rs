@@ -1,5 +1,6 @@
 //! Servers: the PBX hosts phones register with.
 
+use crate::domain::ids::ServerId;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -11,7 +12,7 @@ use crate::domain::model::{NewServer, Server};
 pub(super) fn server_from_row(r: &AnyRow) -> Result<Server> {
     let f = Fields::new(r, "servers")?;
     Ok(Server {
-        id: f.id(),
+        id: ServerId::new(f.id()),
         name: f.get("name")?,
         host: f.get("host")?,
         sip_port: f.u16("sip_port")?,
@@ -50,7 +51,7 @@ impl Store {
         rows.iter().map(server_from_row).collect()
     }
 
-    pub async fn server(&self, id: i64) -> Result<Server> {
+    pub async fn server(&self, id: ServerId) -> Result<Server> {
         let row = sqlx::query("SELECT * FROM servers WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -100,7 +101,7 @@ impl Store {
     /// Replaces a server's fields if it is still at `version`.
     pub async fn update_server(
         &self,
-        id: i64,
+        id: ServerId,
         version: i64,
         s: &NewServer,
         actor: &str,
@@ -108,7 +109,7 @@ impl Store {
         let mut tx = self.audited(actor).await?;
         let before = current_server(&mut tx, id).await?;
         let written = SERVERS
-            .update(&mut tx, &Bind::Int(id), version, actor, &fields(s))
+            .update(&mut tx, &Bind::Int(id.get()), version, actor, &fields(s))
             .await;
         name_taken(written, &s.name)?;
         let after = current_server(&mut tx, id).await?;
@@ -126,7 +127,7 @@ impl Store {
 
     /// Deletes a server that no pool lists, if it is still at `version`; refused (naming the
     /// pools) otherwise.
-    pub async fn delete_server(&self, id: i64, version: i64, actor: &str) -> Result<()> {
+    pub async fn delete_server(&self, id: ServerId, version: i64, actor: &str) -> Result<()> {
         let mut tx = self.audited(actor).await?;
         let before = current_server(&mut tx, id).await?;
         let pools: Vec<String> = sqlx::query(
@@ -148,7 +149,9 @@ impl Store {
                 if pools.len() > 1 { "them" } else { "it" },
             )));
         }
-        SERVERS.delete(&mut tx, &Bind::Int(id), version).await?;
+        SERVERS
+            .delete(&mut tx, &Bind::Int(id.get()), version)
+            .await?;
         tx.record(
             "delete",
             "server",
@@ -162,7 +165,7 @@ impl Store {
     }
 }
 
-async fn current_server(conn: &mut AnyConnection, id: i64) -> Result<Server> {
+async fn current_server(conn: &mut AnyConnection, id: ServerId) -> Result<Server> {
     let row = sqlx::query("SELECT * FROM servers WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *conn)

@@ -1,5 +1,6 @@
 //! Tenants and their pool assignment, including the bulk assignment of many tenants at once.
 
+use crate::domain::ids::{PoolId, TenantId};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -15,7 +16,7 @@ const TENANT_SELECT: &str = "SELECT t.*, p.name AS pool_name FROM tenants t \
 fn tenant_from_row(r: &AnyRow) -> Result<Tenant> {
     let f = Fields::new(r, "tenants")?;
     Ok(Tenant {
-        id: f.id(),
+        id: TenantId::new(f.id()),
         code: f.get("code")?,
         name: f.get("name")?,
         expected_phones: f.u32("expected_phones")?,
@@ -33,7 +34,7 @@ pub enum PoolFilter {
     #[default]
     Any,
     Unplaced,
-    Pool(i64),
+    Pool(PoolId),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,10 +122,10 @@ fn tenant_snapshot(t: &Tenant) -> Option<String> {
 /// Where one tenant is placed, as projections, alerts and plans read it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantPlacement {
-    pub id: i64,
+    pub id: TenantId,
     pub code: String,
     pub expected_phones: u32,
-    pub pool_id: Option<i64>,
+    pub pool_id: Option<PoolId>,
     pub version: i64,
 }
 
@@ -150,7 +151,7 @@ fn changed_meanwhile(codes: &[String]) -> Error {
     ))
 }
 
-async fn current_tenant(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Tenant> {
+async fn current_tenant(conn: &mut sqlx::AnyConnection, id: TenantId) -> Result<Tenant> {
     let row = sqlx::query(&format!("{TENANT_SELECT} WHERE t.id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -185,7 +186,7 @@ impl Store {
             PoolFilter::Any => {}
             PoolFilter::Unplaced => clauses.push("t.pool_id IS NULL".into()),
             PoolFilter::Pool(id) => {
-                binds.push(Bind::Int(id));
+                binds.push(Bind::Int(id.get()));
                 clauses.push(format!("t.pool_id = ${}", binds.len()));
             }
         }
@@ -225,7 +226,7 @@ impl Store {
         })
     }
 
-    pub async fn tenant(&self, id: i64) -> Result<Tenant> {
+    pub async fn tenant(&self, id: TenantId) -> Result<Tenant> {
         let mut conn = self.pool.acquire().await?;
         current_tenant(&mut conn, id).await
     }
@@ -258,7 +259,7 @@ impl Store {
         .bind(actor)
         .fetch_one(&mut *tx)
         .await;
-        let id: i64 = refused_input(row, &t.code)?.try_get("id")?;
+        let id: TenantId = refused_input(row, &t.code)?.try_get("id")?;
         let after = current_tenant(&mut tx, id).await?;
         tx.record(
             "create",
@@ -274,7 +275,7 @@ impl Store {
 
     pub async fn update_tenant(
         &self,
-        id: i64,
+        id: TenantId,
         version: i64,
         t: &NewTenant,
         actor: &str,
@@ -284,7 +285,7 @@ impl Store {
         let written = TENANTS
             .update(
                 &mut tx,
-                &Bind::Int(id),
+                &Bind::Int(id.get()),
                 version,
                 actor,
                 &[
@@ -292,7 +293,7 @@ impl Store {
                     ("code_key", Bind::Text(t.code.to_lowercase())),
                     ("name", Bind::Text(t.name.clone())),
                     ("expected_phones", Bind::Int(t.expected_phones.into())),
-                    ("pool_id", Bind::OptInt(t.pool_id)),
+                    ("pool_id", Bind::OptInt(t.pool_id.map(PoolId::get))),
                     ("notes", Bind::Text(t.notes.clone())),
                 ],
             )
@@ -314,9 +315,9 @@ impl Store {
     /// Moves one tenant to `pool_id` (or unplaces it) if it is still at `version`.
     pub async fn assign_tenant(
         &self,
-        id: i64,
+        id: TenantId,
         version: i64,
-        pool_id: Option<i64>,
+        pool_id: Option<PoolId>,
         actor: &str,
     ) -> Result<Tenant> {
         let mut tx = self.audited(actor).await?;
@@ -324,10 +325,10 @@ impl Store {
         let written = TENANTS
             .update(
                 &mut tx,
-                &Bind::Int(id),
+                &Bind::Int(id.get()),
                 version,
                 actor,
-                &[("pool_id", Bind::OptInt(pool_id))],
+                &[("pool_id", Bind::OptInt(pool_id.map(PoolId::get)))],
             )
             .await;
         refused_input(written, &before.code)?;
@@ -349,8 +350,13 @@ impl Store {
     /// conditional write as a single edit, at the version read here: a tenant changed by
     /// another instance meanwhile refuses the whole change. See [`Self::bulk_assign_versions`]
     /// to move tenants only if they are still as the admin saw them.
-    pub async fn bulk_assign(&self, ids: &[i64], pool_id: Option<i64>, actor: &str) -> Result<u64> {
-        let items: Vec<(i64, Option<i64>)> = ids.iter().map(|&id| (id, None)).collect();
+    pub async fn bulk_assign(
+        &self,
+        ids: &[TenantId],
+        pool_id: Option<PoolId>,
+        actor: &str,
+    ) -> Result<u64> {
+        let items: Vec<(TenantId, Option<i64>)> = ids.iter().map(|&id| (id, None)).collect();
         self.move_tenants(&items, pool_id, actor).await
     }
 
@@ -359,11 +365,11 @@ impl Store {
     /// tenant codes that changed.
     pub async fn bulk_assign_versions(
         &self,
-        ids_with_versions: &[(i64, i64)],
-        pool_id: Option<i64>,
+        ids_with_versions: &[(TenantId, i64)],
+        pool_id: Option<PoolId>,
         actor: &str,
     ) -> Result<u64> {
-        let items: Vec<(i64, Option<i64>)> = ids_with_versions
+        let items: Vec<(TenantId, Option<i64>)> = ids_with_versions
             .iter()
             .map(|&(id, version)| (id, Some(version)))
             .collect();
@@ -374,8 +380,8 @@ impl Store {
     /// tenant has when read here.
     async fn move_tenants(
         &self,
-        items: &[(i64, Option<i64>)],
-        pool_id: Option<i64>,
+        items: &[(TenantId, Option<i64>)],
+        pool_id: Option<PoolId>,
         actor: &str,
     ) -> Result<u64> {
         let mut tx = self.audited(actor).await?;
@@ -413,10 +419,10 @@ impl Store {
             let refused = TENANTS
                 .try_update(
                     &mut tx,
-                    &Bind::Int(id),
+                    &Bind::Int(id.get()),
                     version,
                     actor,
-                    &[("pool_id", Bind::OptInt(pool_id))],
+                    &[("pool_id", Bind::OptInt(pool_id.map(PoolId::get)))],
                 )
                 .await?;
             match refused {
@@ -451,10 +457,12 @@ impl Store {
         Ok(moved)
     }
 
-    pub async fn delete_tenant(&self, id: i64, version: i64, actor: &str) -> Result<()> {
+    pub async fn delete_tenant(&self, id: TenantId, version: i64, actor: &str) -> Result<()> {
         let mut tx = self.audited(actor).await?;
         let before = current_tenant(&mut tx, id).await?;
-        TENANTS.delete(&mut tx, &Bind::Int(id), version).await?;
+        TENANTS
+            .delete(&mut tx, &Bind::Int(id.get()), version)
+            .await?;
         tx.record(
             "delete",
             "tenant",
@@ -479,7 +487,7 @@ impl Store {
             .map(|r| {
                 let f = Fields::new(r, "tenants")?;
                 Ok(TenantPlacement {
-                    id: f.id(),
+                    id: TenantId::new(f.id()),
                     code: f.get("code")?,
                     expected_phones: f.u32("expected_phones")?,
                     pool_id: f.get("pool_id")?,

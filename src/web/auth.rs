@@ -13,6 +13,7 @@ use tower_sessions::Session;
 use super::forms::q;
 use super::{AppState, BODY_LIMIT, Error, api};
 use crate::domain::auth::{Role, Scope, api_allows, secret_digest};
+use crate::domain::ids::UserId;
 
 /// Session keys.
 pub const SESSION_USER: &str = "user_id";
@@ -23,7 +24,7 @@ pub const SESSION_CSRF: &str = "csrf";
 #[derive(Debug, Clone)]
 pub enum Principal {
     User {
-        id: i64,
+        id: UserId,
         name: String,
         role: Role,
         time_zone: Option<String>,
@@ -167,7 +168,11 @@ async fn session_principal(
     session: &Session,
 ) -> Result<Option<(Principal, String)>, Error> {
     let internal = |e: tower_sessions::session::Error| Error::internal(e);
-    let Some(user_id) = session.get::<i64>(SESSION_USER).await.map_err(internal)? else {
+    let Some(user_id) = session
+        .get::<UserId>(SESSION_USER)
+        .await
+        .map_err(internal)?
+    else {
         return Ok(None);
     };
     let auth_at = session

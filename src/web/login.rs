@@ -13,6 +13,7 @@ use super::auth::{SESSION_AUTH_AT, SESSION_CSRF, SESSION_USER};
 use super::{AppState, Error, PageCtx, Result, Routes, page, render_page};
 use crate::domain::FieldErrors;
 use crate::domain::auth::{Role, check_password, hash_password, new_secret, verify_password};
+use crate::domain::ids::UserId;
 use crate::domain::names::check_short_name;
 
 pub fn router() -> Routes {
@@ -61,7 +62,7 @@ async fn login_form(
     Query(p): Query<NextParam>,
 ) -> Result<Response> {
     if session
-        .get::<i64>(SESSION_USER)
+        .get::<UserId>(SESSION_USER)
         .await
         .ok()
         .flatten()
@@ -198,7 +199,7 @@ fn dummy_hash() -> &'static str {
 
 /// Logs `user_id` in: a fresh session id (no fixation), the login time for the absolute
 /// expiry, and a new CSRF token.
-async fn start_session(session: &Session, user_id: i64) -> Result<()> {
+async fn start_session(session: &Session, user_id: UserId) -> Result<()> {
     let internal = |e: tower_sessions::session::Error| Error::internal(e);
     session.cycle_id().await.map_err(internal)?;
     session

@@ -13,6 +13,7 @@ use super::shares::{ShareColumn, ShareTable, scenario_params, share_table};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
 use crate::app::inventory;
 use crate::domain::FieldErrors;
+use crate::domain::ids::{PoolId, ServerId};
 use crate::domain::model::{MemberInput, Pool, PoolInput, Server, Transport, validate_members};
 
 pub fn router() -> Routes {
@@ -109,7 +110,7 @@ async fn list(
 #[template(path = "pools/form.html")]
 struct FormPage {
     ctx: PageCtx,
-    id: Option<i64>,
+    id: Option<PoolId>,
     version: i64,
     input: PoolInput,
     errors: FieldErrors,
@@ -120,7 +121,7 @@ struct FormPage {
 refused_form!(FormPage);
 
 impl FormPage {
-    fn new(ctx: PageCtx, id: Option<i64>, version: i64, input: PoolInput) -> Self {
+    fn new(ctx: PageCtx, id: Option<PoolId>, version: i64, input: PoolInput) -> Self {
         Self {
             ctx,
             id,
@@ -225,7 +226,7 @@ impl DetailPage {
 async fn detail(
     State(st): State<AppState>,
     ctx: PageCtx,
-    Path(id): Path<i64>,
+    Path(id): Path<PoolId>,
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
     let pool = st.store().pool(id).await?;
@@ -257,7 +258,7 @@ async fn edit_form(
     _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
-    Path(id): Path<i64>,
+    Path(id): Path<PoolId>,
 ) -> Result<Response> {
     let p = st.store().pool(id).await?;
     Ok(page(&FormPage::new(
@@ -272,7 +273,7 @@ async fn update(
     State(st): State<AppState>,
     principal: Principal,
     ctx: PageCtx,
-    Path(id): Path<i64>,
+    Path(id): Path<PoolId>,
     form: EditForm<PoolInput>,
 ) -> Result<Response> {
     let version = form.version()?;
@@ -317,7 +318,7 @@ async fn members_form(
     _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
-    Path(id): Path<i64>,
+    Path(id): Path<PoolId>,
 ) -> Result<Response> {
     let pool = st.store().pool(id).await?;
     let servers = st.store().servers().await?;
@@ -347,7 +348,7 @@ async fn save_members(
     State(st): State<AppState>,
     principal: Principal,
     ctx: PageCtx,
-    Path(id): Path<i64>,
+    Path(id): Path<PoolId>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;
@@ -364,7 +365,7 @@ async fn save_members(
             port: ports.get(i).copied().unwrap_or("").to_string(),
         })
         .collect();
-    let by_name: HashMap<&str, (i64, u16)> = servers
+    let by_name: HashMap<&str, (ServerId, u16)> = servers
         .iter()
         .map(|s| (s.name.as_str(), (s.id, s.sip_port)))
         .collect();
@@ -407,7 +408,7 @@ async fn confirm_delete(
     _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
-    Path(id): Path<i64>,
+    Path(id): Path<PoolId>,
 ) -> Result<Response> {
     let p = st.store().pool(id).await?;
     Ok(page(&ConfirmPage {
@@ -428,7 +429,7 @@ async fn confirm_delete(
 async fn delete(
     State(st): State<AppState>,
     principal: Principal,
-    Path(id): Path<i64>,
+    Path(id): Path<PoolId>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;

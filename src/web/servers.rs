@@ -12,6 +12,7 @@ use super::{AppState, Flash, PageCtx, Result, Routes, page};
 use crate::app::inventory;
 use crate::app::tenants::TenantOnServer;
 use crate::domain::FieldErrors;
+use crate::domain::ids::ServerId;
 use crate::domain::model::{Pool, Server, ServerInput, ServerState};
 
 pub fn router() -> Routes {
@@ -106,7 +107,7 @@ async fn list(
     }))
 }
 
-fn pools_of(pools: &[Pool], server_id: i64) -> Vec<String> {
+fn pools_of(pools: &[Pool], server_id: ServerId) -> Vec<String> {
     pools
         .iter()
         .filter(|p| p.members.iter().any(|m| m.server_id == server_id))
@@ -118,7 +119,7 @@ fn pools_of(pools: &[Pool], server_id: i64) -> Vec<String> {
 #[template(path = "servers/form.html")]
 struct FormPage {
     ctx: PageCtx,
-    id: Option<i64>,
+    id: Option<ServerId>,
     version: i64,
     input: ServerInput,
     errors: FieldErrors,
@@ -129,7 +130,7 @@ struct FormPage {
 refused_form!(FormPage);
 
 impl FormPage {
-    fn new(ctx: PageCtx, id: Option<i64>, version: i64, input: ServerInput) -> Self {
+    fn new(ctx: PageCtx, id: Option<ServerId>, version: i64, input: ServerInput) -> Self {
         Self {
             ctx,
             id,
@@ -187,7 +188,11 @@ struct DetailPage {
     snapshots: Vec<crate::store::Snapshot>,
 }
 
-async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+async fn detail(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<ServerId>,
+) -> Result<Response> {
     let server = st.store().server(id).await?;
     let pools = st
         .store()
@@ -213,7 +218,7 @@ async fn edit_form(
     _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
-    Path(id): Path<i64>,
+    Path(id): Path<ServerId>,
 ) -> Result<Response> {
     let s = st.store().server(id).await?;
     Ok(page(&FormPage::new(
@@ -228,7 +233,7 @@ async fn update(
     State(st): State<AppState>,
     principal: Principal,
     ctx: PageCtx,
-    Path(id): Path<i64>,
+    Path(id): Path<ServerId>,
     form: EditForm<ServerInput>,
 ) -> Result<Response> {
     let version = form.version()?;
@@ -253,7 +258,7 @@ async fn confirm_delete(
     _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
-    Path(id): Path<i64>,
+    Path(id): Path<ServerId>,
 ) -> Result<Response> {
     let s = st.store().server(id).await?;
     Ok(page(&ConfirmPage {
@@ -273,7 +278,7 @@ async fn confirm_delete(
 async fn delete(
     State(st): State<AppState>,
     principal: Principal,
-    Path(id): Path<i64>,
+    Path(id): Path<ServerId>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;

@@ -17,6 +17,7 @@ use super::{AppState, Error, Flash, PageCtx, Result, Routes, page};
 use crate::app::inventory;
 use crate::app::tenants::{self, TenantRegistrations};
 use crate::domain::FieldErrors;
+use crate::domain::ids::{PoolId, TenantId};
 use crate::domain::model::{Pool, Tenant, TenantInput};
 use crate::store::{PoolFilter, TenantPage, TenantQuery, TenantSort};
 
@@ -148,7 +149,7 @@ async fn bulk_assign(
 ) -> Result<Response> {
     let ids = all(&pairs, "tenant")
         .map(|v| {
-            v.parse::<i64>()
+            v.parse::<TenantId>()
                 .map_err(|_| Error::BadRequest(format!("{v:?} is not a tenant id")))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -198,12 +199,16 @@ struct DetailPage {
 }
 
 impl DetailPage {
-    fn is_current(&self, pool_id: &i64) -> bool {
+    fn is_current(&self, pool_id: &PoolId) -> bool {
         self.tenant.pool_id == Some(*pool_id)
     }
 }
 
-async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -> Result<Response> {
+async fn detail(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<TenantId>,
+) -> Result<Response> {
     let tenant = st.store().tenant(id).await?;
     let pools = st.store().pools().await?;
     let registrations = tenants::registrations(&st.app, &tenant, &pools).await?;
@@ -218,7 +223,7 @@ async fn detail(State(st): State<AppState>, ctx: PageCtx, Path(id): Path<i64>) -
 async fn assign(
     State(st): State<AppState>,
     principal: Principal,
-    Path(id): Path<i64>,
+    Path(id): Path<TenantId>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;
@@ -243,7 +248,7 @@ async fn assign(
 #[template(path = "tenants/form.html")]
 struct FormPage {
     ctx: PageCtx,
-    id: Option<i64>,
+    id: Option<TenantId>,
     version: i64,
     input: TenantInput,
     pools: Vec<Pool>,
@@ -270,7 +275,7 @@ async fn save(
     st: &AppState,
     principal: &Principal,
     ctx: PageCtx,
-    id: Option<i64>,
+    id: Option<TenantId>,
     submitted: EditForm<TenantInput>,
 ) -> Result<Response> {
     let version = if id.is_some() {
@@ -326,7 +331,7 @@ async fn update(
     State(st): State<AppState>,
     principal: Principal,
     ctx: PageCtx,
-    Path(id): Path<i64>,
+    Path(id): Path<TenantId>,
     form: EditForm<TenantInput>,
 ) -> Result<Response> {
     save(&st, &principal, ctx, Some(id), form).await
@@ -336,7 +341,7 @@ async fn edit_form(
     _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
-    Path(id): Path<i64>,
+    Path(id): Path<TenantId>,
 ) -> Result<Response> {
     let t = st.store().tenant(id).await?;
     let pools = st.store().pools().await?;
@@ -355,7 +360,7 @@ async fn confirm_delete(
     _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
-    Path(id): Path<i64>,
+    Path(id): Path<TenantId>,
 ) -> Result<Response> {
     let t = st.store().tenant(id).await?;
     Ok(page(&ConfirmPage {
@@ -376,7 +381,7 @@ async fn confirm_delete(
 async fn delete(
     State(st): State<AppState>,
     principal: Principal,
-    Path(id): Path<i64>,
+    Path(id): Path<TenantId>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;

@@ -3,6 +3,7 @@
 
 use pbx_pools::domain::auth::{Role, Scope};
 use pbx_pools::domain::demo::{GeneratorSpec, generate_cluster, source_document_cluster};
+use pbx_pools::domain::ids::{PoolId, TenantId};
 use pbx_pools::domain::model::{NewMember, NewPool, NewServer, NewTenant, ServerState, Transport};
 use pbx_pools::store::{AuditQuery, Error, PoolFilter, Store, TenantQuery, TenantSort};
 
@@ -28,7 +29,7 @@ fn pool(name: &str) -> NewPool {
     }
 }
 
-fn tenant(code: &str, pool_id: Option<i64>) -> NewTenant {
+fn tenant(code: &str, pool_id: Option<PoolId>) -> NewTenant {
     NewTenant {
         code: code.into(),
         name: format!("{code} Srl"),
@@ -311,7 +312,7 @@ async fn bulk_assign_is_all_or_nothing() {
 
         // One unknown id: nothing moves.
         let mut with_bad = ids.clone();
-        with_bad.push(999_999);
+        with_bad.push(TenantId::new(999_999));
         assert!(matches!(
             store.bulk_assign(&with_bad, Some(a.id), "alice").await,
             Err(Error::NotFound { .. })
@@ -331,7 +332,7 @@ async fn bulk_assign_is_all_or_nothing() {
         // An unknown pool: refused.
         assert!(
             store
-                .bulk_assign(&ids, Some(424_242), "alice")
+                .bulk_assign(&ids, Some(PoolId::new(424_242)), "alice")
                 .await
                 .is_err()
         );
@@ -866,7 +867,7 @@ async fn bulk_assign_at_versions_refuses_everything_when_one_changed() {
         assert_eq!(by_alice, 0, "{label}: nothing audited");
 
         // At the current versions everything moves.
-        let current: Vec<(i64, i64)> = {
+        let current: Vec<(TenantId, i64)> = {
             let mut v = Vec::new();
             for &(id, _) in &seen {
                 v.push((id, store.tenant(id).await.unwrap().version));
@@ -887,7 +888,7 @@ async fn bulk_assign_at_versions_refuses_everything_when_one_changed() {
             .delete_tenant(gone.id, gone.version, "bob")
             .await
             .unwrap();
-        let after: Vec<(i64, i64)> = vec![(gone.id, gone.version)];
+        let after: Vec<(TenantId, i64)> = vec![(gone.id, gone.version)];
         assert!(matches!(
             store
                 .bulk_assign_versions(&after, Some(a.id), "alice")

@@ -2,8 +2,9 @@
 //! bulk-assign them; bad input is refused next to its field and stores nothing; stale edits get 409.
 
 use crate::helpers::TestApp;
+use pbx_pools::domain::ids::ServerId;
 
-async fn create_server(app: &TestApp, name: &str) -> i64 {
+async fn create_server(app: &TestApp, name: &str) -> ServerId {
     let res = app
         .post_form(
             "/servers",
