@@ -2,6 +2,7 @@
 //! realistic clusters for benchmarks and load tests.
 
 use super::model::{NewServer, ServerState, Transport};
+use super::names::{HostName, ServerName};
 
 /// A member of a demo pool, naming its server by short name.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +45,8 @@ impl DemoCluster {
 
 fn server(name: &str, domain: &str, capacity: Option<u32>, site: &str) -> NewServer {
     NewServer {
-        name: name.to_string(),
-        host: format!("{name}.{domain}"),
+        name: ServerName::parse(name).expect("demo server names are valid"),
+        host: HostName::parse(&format!("{name}.{domain}")).expect("demo host names are valid"),
         sip_port: 5060,
         capacity,
         site: Some(site.to_string()),

@@ -119,7 +119,7 @@ pub fn generated_registrations(cluster: &DemoCluster, seed: u64) -> Round {
     let mut by_server: Vec<(String, Vec<Registration>)> = cluster
         .servers
         .iter()
-        .map(|s| (s.name.clone(), Vec::new()))
+        .map(|s| (s.name.to_string(), Vec::new()))
         .collect();
     let index = |name: &str| cluster.servers.iter().position(|s| s.name == name);
     for t in &cluster.tenants {

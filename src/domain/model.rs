@@ -7,7 +7,8 @@ use std::str::FromStr;
 
 use super::FieldErrors;
 use super::ids::{PoolId, ServerId, TenantId};
-use super::names::{check_notes, check_short_name, check_tenant_code, check_text, normalise_fqdn};
+use super::names::{HostName, PoolName, ServerName, TenantCode};
+use super::names::{check_notes, check_text};
 
 pub const DEFAULT_SIP_PORT: u16 = 5060;
 /// The source document publishes its SRV records with a one-day TTL.
@@ -259,8 +260,8 @@ pub struct Tenant {
 /// A validated server, ready to insert or to replace an existing row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewServer {
-    pub name: String,
-    pub host: String,
+    pub name: ServerName,
+    pub host: HostName,
     pub sip_port: u16,
     pub capacity: Option<u32>,
     pub site: Option<String>,
@@ -269,8 +270,8 @@ pub struct NewServer {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewPool {
-    pub name: String,
-    pub srv_name: String,
+    pub name: PoolName,
+    pub srv_name: HostName,
     pub ttl: u32,
     pub transports: Vec<Transport>,
 }
@@ -286,7 +287,7 @@ pub struct NewMember {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewTenant {
-    pub code: String,
+    pub code: TenantCode,
     pub name: String,
     pub expected_phones: u32,
     pub pool_id: Option<PoolId>,
@@ -324,8 +325,8 @@ impl ServerInput {
 
     pub fn validate(&self) -> Result<NewServer, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let name = errors.check("name", check_short_name(&self.name));
-        let host = errors.check("host", normalise_fqdn(self.host.trim()));
+        let name = errors.check("name", ServerName::parse(&self.name));
+        let host = errors.check("host", HostName::parse(self.host.trim()));
         let sip_port = if self.sip_port.trim().is_empty() {
             Some(DEFAULT_SIP_PORT)
         } else {
@@ -341,10 +342,13 @@ impl ServerInput {
         } else {
             errors.check("state", self.state.parse())
         };
+        let (Some(name), Some(host)) = (name, host) else {
+            return Err(errors);
+        };
         errors.finish()?;
         Ok(NewServer {
-            name: name.unwrap_or_default(),
-            host: host.unwrap_or_default(),
+            name,
+            host,
             sip_port: sip_port.unwrap_or(DEFAULT_SIP_PORT),
             capacity: capacity.flatten(),
             site: site.filter(|s| !s.is_empty()),
@@ -378,18 +382,21 @@ impl PoolInput {
 
     pub fn validate(&self) -> Result<NewPool, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let name = errors.check("name", check_short_name(&self.name));
-        let srv_name = errors.check("srv_name", normalise_fqdn(self.srv_name.trim()));
+        let name = errors.check("name", PoolName::parse(&self.name));
+        let srv_name = errors.check("srv_name", HostName::parse(self.srv_name.trim()));
         let ttl = if self.ttl.trim().is_empty() {
             Some(DEFAULT_TTL)
         } else {
             errors.check("ttl", parse_ttl(&self.ttl))
         };
         let transports = errors.check("transports", transports_from_str(&self.transports));
+        let (Some(name), Some(srv_name)) = (name, srv_name) else {
+            return Err(errors);
+        };
         errors.finish()?;
         Ok(NewPool {
-            name: name.unwrap_or_default(),
-            srv_name: srv_name.unwrap_or_default(),
+            name,
+            srv_name,
             ttl: ttl.unwrap_or(DEFAULT_TTL),
             transports: transports.unwrap_or_default(),
         })
@@ -507,7 +514,7 @@ impl TenantInput {
         pools: impl Fn(&str) -> Option<PoolId>,
     ) -> Result<NewTenant, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let code = errors.check("code", check_tenant_code(&self.code));
+        let code = errors.check("code", TenantCode::parse(&self.code));
         let name = errors.check("name", check_text(&self.name, 200, true));
         let expected_phones = if self.expected_phones.trim().is_empty() {
             Some(0)
@@ -529,9 +536,12 @@ impl TenantInput {
             }
         };
         let notes = errors.check("notes", check_notes(&self.notes, 2000));
+        let Some(code) = code else {
+            return Err(errors);
+        };
         errors.finish()?;
         Ok(NewTenant {
-            code: code.unwrap_or_default(),
+            code,
             name: name.unwrap_or_default(),
             expected_phones: expected_phones.unwrap_or(0),
             pool_id: pool_id.flatten(),

@@ -8,6 +8,7 @@ use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
 
 use crate::domain::ids::{PoolId, ServerId, TenantId, UserId};
+use crate::domain::names::{HostName, PoolName, ServerName, TenantCode};
 
 macro_rules! sql_id {
     ($name:ident) => {
@@ -41,3 +42,31 @@ sql_id!(TenantId);
 sql_id!(PoolId);
 sql_id!(ServerId);
 sql_id!(UserId);
+
+/// The validated names of `domain::names` as SQL text.
+macro_rules! sql_name {
+    ($name:ident) => {
+        impl Type<Any> for $name {
+            fn type_info() -> AnyTypeInfo {
+                <String as Type<Any>>::type_info()
+            }
+            fn compatible(ty: &AnyTypeInfo) -> bool {
+                <String as Type<Any>>::compatible(ty)
+            }
+        }
+
+        impl<'q> Encode<'q, Any> for $name {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <Any as Database>::ArgumentBuffer<'q>,
+            ) -> Result<IsNull, BoxDynError> {
+                <String as Encode<'q, Any>>::encode_by_ref(&self.as_str().to_owned(), buf)
+            }
+        }
+    };
+}
+
+sql_name!(TenantCode);
+sql_name!(ServerName);
+sql_name!(PoolName);
+sql_name!(HostName);

@@ -168,8 +168,8 @@ impl Store {
                 version,
                 actor,
                 &[
-                    ("name", Bind::Text(p.name.clone())),
-                    ("srv_name", Bind::Text(p.srv_name.clone())),
+                    ("name", Bind::Text(p.name.to_string())),
+                    ("srv_name", Bind::Text(p.srv_name.to_string())),
                     ("ttl", Bind::Int(p.ttl.into())),
                     (
                         "transports",

@@ -34,8 +34,8 @@ fn name_taken<T>(res: Result<T, impl Into<Error>>, name: &str) -> Result<T> {
 
 fn fields(s: &NewServer) -> [(&'static str, Bind); 6] {
     [
-        ("name", Bind::Text(s.name.clone())),
-        ("host", Bind::Text(s.host.clone())),
+        ("name", Bind::Text(s.name.to_string())),
+        ("host", Bind::Text(s.host.to_string())),
         ("sip_port", Bind::Int(s.sip_port.into())),
         ("capacity", Bind::OptInt(s.capacity.map(i64::from))),
         ("site", Bind::OptText(s.site.clone())),
@@ -177,13 +177,25 @@ async fn current_server(conn: &mut AnyConnection, id: ServerId) -> Result<Server
     server_from_row(&row)
 }
 
-pub(super) fn editable(s: &Server) -> NewServer {
-    NewServer {
-        name: s.name.clone(),
-        host: s.host.clone(),
+/// The editable fields of a stored server, as its audit snapshot records them (the same
+/// document a `NewServer` makes).
+#[derive(serde::Serialize)]
+pub(super) struct Editable<'a> {
+    name: &'a str,
+    host: &'a str,
+    sip_port: u16,
+    capacity: Option<u32>,
+    site: Option<&'a str>,
+    state: crate::domain::model::ServerState,
+}
+
+pub(super) fn editable(s: &Server) -> Editable<'_> {
+    Editable {
+        name: &s.name,
+        host: &s.host,
         sip_port: s.sip_port,
         capacity: s.capacity,
-        site: s.site.clone(),
+        site: s.site.as_deref(),
         state: s.state,
     }
 }

@@ -289,7 +289,7 @@ impl Store {
                 version,
                 actor,
                 &[
-                    ("code", Bind::Text(t.code.clone())),
+                    ("code", Bind::Text(t.code.to_string())),
                     ("code_key", Bind::Text(t.code.to_lowercase())),
                     ("name", Bind::Text(t.name.clone())),
                     ("expected_phones", Bind::Int(t.expected_phones.into())),

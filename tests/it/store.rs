@@ -5,14 +5,15 @@ use pbx_pools::domain::auth::{Role, Scope};
 use pbx_pools::domain::demo::{GeneratorSpec, generate_cluster, source_document_cluster};
 use pbx_pools::domain::ids::{PoolId, TenantId};
 use pbx_pools::domain::model::{NewMember, NewPool, NewServer, NewTenant, ServerState, Transport};
+use pbx_pools::domain::names::{HostName, PoolName, ServerName, TenantCode};
 use pbx_pools::store::{AuditQuery, Error, PoolFilter, Store, TenantQuery, TenantSort};
 
 use crate::helpers;
 
 fn server(name: &str) -> NewServer {
     NewServer {
-        name: name.into(),
-        host: format!("{name}.example.com"),
+        name: ServerName::parse(name).unwrap(),
+        host: HostName::parse(&format!("{name}.example.com")).unwrap(),
         sip_port: 5060,
         capacity: Some(500),
         site: None,
@@ -22,8 +23,8 @@ fn server(name: &str) -> NewServer {
 
 fn pool(name: &str) -> NewPool {
     NewPool {
-        name: name.into(),
-        srv_name: format!("{}.example.com", name.to_lowercase()),
+        name: PoolName::parse(name).unwrap(),
+        srv_name: HostName::parse(&format!("{}.example.com", name.to_lowercase())).unwrap(),
         ttl: 86_400,
         transports: vec![Transport::Udp, Transport::Tls],
     }
@@ -31,7 +32,7 @@ fn pool(name: &str) -> NewPool {
 
 fn tenant(code: &str, pool_id: Option<PoolId>) -> NewTenant {
     NewTenant {
-        code: code.into(),
+        code: TenantCode::parse(code).unwrap(),
         name: format!("{code} Srl"),
         expected_phones: 10,
         pool_id,

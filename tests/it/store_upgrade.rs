@@ -364,8 +364,8 @@ async fn upgrading_a_populated_database_keeps_every_row_and_adds_the_rules() {
         assert_eq!(db.counts().await, before, "{label}: nothing was written");
         // Valid writes still pass.
         let mut edit = pbx_pools::domain::model::NewServer {
-            name: voip1.name.clone(),
-            host: voip1.host.clone(),
+            name: pbx_pools::domain::names::ServerName::parse(&voip1.name).unwrap(),
+            host: pbx_pools::domain::names::HostName::parse(&voip1.host).unwrap(),
             sip_port: voip1.sip_port,
             capacity: voip1.capacity,
             site: voip1.site.clone(),
