@@ -197,7 +197,7 @@ pub(crate) fn now() -> i64 {
 }
 
 /// Maps the constraint violations of a failed write to errors the admin can act on, one place for
-/// every module (after realworld-axum-sqlx's `on_constraint`). PostgreSQL names the violated
+/// every module (after the realworld example app's `on_constraint`). PostgreSQL names the violated
 /// constraint; SQLite names the table and column instead (`UNIQUE constraint failed:
 /// servers.name`), so both are recognised.
 trait ResultExt<T> {
