@@ -738,3 +738,50 @@ async fn the_openapi_document_describes_every_api_route() {
     assert_eq!(ingest["parameters"][0]["name"], "server");
     app.db.cleanup().await;
 }
+
+/// A log sink for one test: the fmt subscriber writes into a shared buffer.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn requests_are_logged_by_route_with_an_id_never_with_their_query() {
+    let logs = LogBuffer::default();
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    // The test runtime is single-threaded, so the default holds for every await below.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let app = TestApp::sqlite().await;
+    let res = app.get("/setup?token=SECRET-TOKEN-123").await;
+    let id = res
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("every response carries its request id")
+        .to_string();
+    assert!(!id.is_empty());
+    let res = app.get("/servers/42/edit?csrf=CSRF-IN-URL").await;
+    assert!(res.headers.get("x-request-id").is_some());
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("route=\"/setup\""), "{text}");
+    assert!(text.contains("route=\"/servers/{id}/edit\""), "{text}");
+    assert!(text.contains(&id), "the log names the request id: {text}");
+    assert!(text.contains("status="), "{text}");
+    assert!(
+        !text.contains("SECRET-TOKEN-123") && !text.contains("CSRF-IN-URL"),
+        "a query string reached the log: {text}"
+    );
+}
