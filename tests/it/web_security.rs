@@ -753,33 +753,57 @@ impl std::io::Write for LogBuffer {
     }
 }
 
+/// The log of the whole test binary, captured once: a scoped subscriber would miss spans whose
+/// callsites other test threads registered first (tracing caches their interest globally).
+fn captured_logs() -> LogBuffer {
+    static LOGS: std::sync::OnceLock<LogBuffer> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = LogBuffer::default();
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        // Another test binary module may have installed one first; then this test fails loudly.
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in the test binary");
+        logs
+    })
+    .clone()
+}
+
 #[tokio::test]
 async fn requests_are_logged_by_route_with_an_id_never_with_their_query() {
-    let logs = LogBuffer::default();
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    // The test runtime is single-threaded, so the default holds for every await below.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = captured_logs();
     let app = TestApp::sqlite().await;
-    let res = app.get("/setup?token=SECRET-TOKEN-123").await;
-    let id = res
-        .headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .expect("every response carries its request id")
-        .to_string();
-    assert!(!id.is_empty());
-    let res = app.get("/servers/42/edit?csrf=CSRF-IN-URL").await;
-    assert!(res.headers.get("x-request-id").is_some());
+    let mut ids = Vec::new();
+    for path in [
+        "/setup?token=SECRET-TOKEN-123",
+        "/servers/42/edit?csrf=CSRF-IN-URL",
+    ] {
+        let res = app.get(path).await;
+        let id = res
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .expect("every response carries its request id")
+            .to_string();
+        assert!(!id.is_empty());
+        ids.push(id);
+    }
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(text.contains("route=\"/setup\""), "{text}");
-    assert!(text.contains("route=\"/servers/{id}/edit\""), "{text}");
-    assert!(text.contains(&id), "the log names the request id: {text}");
-    assert!(text.contains("status="), "{text}");
+    for (id, route) in ids.iter().zip(["/setup", "/servers/{id}/edit"]) {
+        let line = text
+            .lines()
+            .find(|l| l.contains(id.as_str()) && l.contains("status="))
+            .unwrap_or_else(|| panic!("no response line for request {id}: {text}"));
+        assert!(line.contains(&format!("route=\"{route}\"")), "{line}");
+        assert!(
+            line.contains("method=GET") && line.contains("latency="),
+            "{line}"
+        );
+    }
     assert!(
         !text.contains("SECRET-TOKEN-123") && !text.contains("CSRF-IN-URL"),
         "a query string reached the log: {text}"
