@@ -175,13 +175,10 @@ async fn build(app: &App) -> Result<ClusterView> {
     for (j, s) in servers.iter().enumerate() {
         let snap = snapshots.iter().find(|x| x.server_id == s.id);
         let (mut home, mut away) = (0, 0);
-        for (pool_id, server_id, phones) in &counts {
-            if *server_id != s.id {
-                continue;
-            }
-            match pool_id.and_then(|p| home_sets.get(&p)) {
-                Some(set) if set.contains(&s.id) => home += phones,
-                Some(_) => away += phones,
+        for c in counts.iter().filter(|c| c.server_id == s.id) {
+            match c.pool_id.and_then(|p| home_sets.get(&p)) {
+                Some(set) if set.contains(&s.id) => home += c.phones,
+                Some(_) => away += c.phones,
                 None => {}
             }
         }
@@ -213,15 +210,13 @@ async fn build(app: &App) -> Result<ClusterView> {
             let set = home_sets.get(&p.id).cloned().unwrap_or_default();
             let (mut registered, mut home_phones) = (0, 0);
             let mut by_server = Vec::new();
-            for (pool_id, server_id, phones) in &counts {
-                if *pool_id == Some(p.id) {
-                    registered += phones;
-                    if set.contains(server_id) {
-                        home_phones += phones;
-                    }
-                    if let Some(s) = servers.iter().find(|s| s.id == *server_id) {
-                        by_server.push((s.name.clone(), *phones));
-                    }
+            for c in counts.iter().filter(|c| c.pool_id == Some(p.id)) {
+                registered += c.phones;
+                if set.contains(&c.server_id) {
+                    home_phones += c.phones;
+                }
+                if let Some(s) = servers.iter().find(|s| s.id == c.server_id) {
+                    by_server.push((s.name.clone(), c.phones));
                 }
             }
             by_server.sort_by_key(|(name, n)| {
@@ -273,8 +268,9 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
         tenants.iter().map(|t| (t.id, t.pool_id)).collect();
     // Tenants with phones away from home, per server: the only rows failback lag needs.
     let mut away_tenants: HashMap<ServerId, Vec<TenantId>> = HashMap::new();
-    for (t, s, n) in counts {
-        by_tenant.entry(t).or_default().push((name(s), n));
+    for c in counts {
+        let (t, s) = (c.tenant_id, c.server_id);
+        by_tenant.entry(t).or_default().push((name(s), c.phones));
         let home_set = pool_of_tenant
             .get(&t)
             .copied()

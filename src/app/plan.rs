@@ -183,8 +183,8 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
         .collect();
     let registered: HashMap<TenantId, u64> = if req.counts == "registered" {
         let mut m = HashMap::new();
-        for (t, _, n) in app.store().tenant_server_counts().await? {
-            *m.entry(t).or_default() += n;
+        for c in app.store().tenant_server_counts().await? {
+            *m.entry(c.tenant_id).or_default() += c.phones;
         }
         m
     } else {

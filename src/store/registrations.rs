@@ -111,6 +111,23 @@ const PHONE_SELECT: &str = "SELECT r.endpoint, r.server_id, s.name AS server_nam
      FROM registrations r JOIN servers s ON s.id = r.server_id \
      LEFT JOIN phones p ON p.endpoint_key = r.endpoint_key AND p.server_id = r.server_id";
 
+/// Registered phones of one tenant on one server (maintained at ingest).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TenantServerCount {
+    pub tenant_id: TenantId,
+    pub server_id: ServerId,
+    pub phones: u64,
+}
+
+/// Registered phones of one pool's tenants on one server; `pool_id` is `None` for unplaced
+/// tenants.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolServerCount {
+    pub pool_id: Option<PoolId>,
+    pub server_id: ServerId,
+    pub phones: u64,
+}
+
 /// A tenant's registered phones on one server, as the server page lists them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantPhones {
@@ -330,24 +347,24 @@ impl Store {
     }
 
     /// Registered phones per (tenant id, server id).
-    pub async fn tenant_server_counts(&self) -> Result<Vec<(TenantId, ServerId, u64)>> {
+    pub async fn tenant_server_counts(&self) -> Result<Vec<TenantServerCount>> {
         let rows = sqlx::query("SELECT tenant_id, server_id, phones FROM tenant_server_counts")
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get("tenant_id")?,
-                    r.try_get("server_id")?,
-                    r.try_get::<i64, _>("phones")? as u64,
-                ))
+                Ok(TenantServerCount {
+                    tenant_id: r.try_get("tenant_id")?,
+                    server_id: r.try_get("server_id")?,
+                    phones: r.try_get::<i64, _>("phones")? as u64,
+                })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .map_err(Into::into)
     }
 
     /// Registered phones per (pool id, server id), summed over the pool's tenants in SQL.
-    pub async fn pool_server_counts(&self) -> Result<Vec<(Option<PoolId>, ServerId, u64)>> {
+    pub async fn pool_server_counts(&self) -> Result<Vec<PoolServerCount>> {
         let rows = sqlx::query(
             "SELECT t.pool_id, c.server_id, CAST(SUM(c.phones) AS BIGINT) AS phones \
              FROM tenant_server_counts c JOIN tenants t ON t.id = c.tenant_id GROUP BY t.pool_id, c.server_id",
@@ -356,11 +373,11 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get("pool_id")?,
-                    r.try_get("server_id")?,
-                    r.try_get::<i64, _>("phones")? as u64,
-                ))
+                Ok(PoolServerCount {
+                    pool_id: r.try_get("pool_id")?,
+                    server_id: r.try_get("server_id")?,
+                    phones: r.try_get::<i64, _>("phones")? as u64,
+                })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .map_err(Into::into)

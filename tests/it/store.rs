@@ -498,7 +498,7 @@ async fn ingest_maintains_counts_and_moves_on_every_backend() {
         assert_eq!(flapping[0].endpoint, "101-esposito");
         assert_eq!(flapping[0].server_ids.len(), 2);
         let pools = store.pool_server_counts().await.unwrap();
-        assert!(pools.iter().any(|(p, _, n)| p.is_some() && *n > 0));
+        assert!(pools.iter().any(|c| c.pool_id.is_some() && c.phones > 0));
         let voip2 = store.server_by_name("voip2").await.unwrap();
         let unmatched = store.unmatched_on(voip2.id, 10).await.unwrap();
         assert_eq!(unmatched.len(), 2, "{label}");
