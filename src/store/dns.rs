@@ -48,42 +48,21 @@ impl Store {
     /// has it: with several instances on one database only the holder runs the job.
     pub async fn try_lease(&self, name: &str, holder: &str, secs: i64) -> Result<bool> {
         let at = now();
-        let mut tx = self.begin_write().await?;
-        let current = sqlx::query("SELECT holder, expires_at FROM job_leases WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let mine = match current {
-            None => {
-                sqlx::query(
-                    "INSERT INTO job_leases (name, holder, expires_at) VALUES ($1, $2, $3)",
-                )
-                .bind(name)
-                .bind(holder)
-                .bind(at + secs)
-                .execute(&mut *tx)
-                .await?;
-                true
-            }
-            Some(r) => {
-                let h: String = r.try_get("holder")?;
-                let exp: i64 = r.try_get("expires_at")?;
-                if h == holder || exp < at {
-                    sqlx::query(
-                        "UPDATE job_leases SET holder = $1, expires_at = $2 WHERE name = $3",
-                    )
-                    .bind(holder)
-                    .bind(at + secs)
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await?;
-                    true
-                } else {
-                    false
-                }
-            }
-        };
-        tx.commit().await?;
-        Ok(mine)
+        // One conditional statement: the row is taken only when it is free, expired or already
+        // ours. A read followed by an update would let two instances both see the same expired
+        // lease under READ COMMITTED and both take it.
+        let taken = sqlx::query(
+            "INSERT INTO job_leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE job_leases.expires_at < $4 OR job_leases.holder = excluded.holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(at + secs)
+        .bind(at)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(taken == 1)
     }
 }

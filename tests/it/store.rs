@@ -928,3 +928,45 @@ async fn stale_settings_saves_are_refused_naming_who_saved() {
     })
     .await;
 }
+
+/// Two dashboard instances on one database race for an expired lease: exactly one takes it,
+/// every time (the background DNS check must run on one instance only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_expired_lease_is_taken_by_exactly_one_of_two_instances() {
+    for db in helpers::all_backends().await {
+        let other = Store::connect(&db.url).await.expect("second instance");
+        for round in 0..20 {
+            let name = format!("race-{round}");
+            // A lease that expired a minute ago, held by an instance that died.
+            assert!(db.store.try_lease(&name, "dead", -60).await.unwrap());
+            let attempts: Vec<_> = (0..16)
+                .map(|i| {
+                    let store = if i % 2 == 0 {
+                        db.store.clone()
+                    } else {
+                        other.clone()
+                    };
+                    let name = name.clone();
+                    tokio::spawn(
+                        async move { store.try_lease(&name, &format!("holder-{i}"), 60).await },
+                    )
+                })
+                .collect();
+            let mut won = 0;
+            for a in attempts {
+                if a.await.unwrap().unwrap() {
+                    won += 1;
+                }
+            }
+            assert_eq!(
+                won, 1,
+                "{}: round {round}: {won} instances took the lease",
+                db.label
+            );
+            // The holder keeps it; nobody else gets it before it expires.
+            assert!(!other.try_lease(&name, "latecomer", 60).await.unwrap());
+        }
+        other.close().await;
+        db.cleanup().await;
+    }
+}
