@@ -132,7 +132,7 @@ async fn build(app: &App) -> Result<ClusterView> {
     let (settings, _) = app.store.settings().await?;
     let expected = app.store.pool_tenant_counts().await?;
     let snapshots = app.store.latest_snapshots().await?;
-    let times = app.store.report_times().await?;
+    let report_times = app.store.report_times().await?;
     let counts = app.store.pool_server_counts().await?;
     let refs: Vec<_> = servers.iter().map(Server::projection_ref).collect();
     let mut homes: HashMap<PoolId, Option<ServerId>> = HashMap::new();
@@ -149,7 +149,7 @@ async fn build(app: &App) -> Result<ClusterView> {
         .enumerate()
         .map(|(i, p)| TenantRef {
             code: p.name.clone(),
-            phones: expected.get(&p.id).map(|e| e.1).unwrap_or(0),
+            phones: expected.get(&p.id).map(|e| e.expected_phones).unwrap_or(0),
             pool: Some(i),
         })
         .collect();
@@ -188,7 +188,7 @@ async fn build(app: &App) -> Result<ClusterView> {
             .filter(|(i, _)| *i != j)
             .map(|(i, p)| (servers[i].name.clone(), p.servers[j].phones))
             .max_by(|a, b| a.1.total_cmp(&b.1));
-        let (last, since) = times.get(&s.id).copied().unwrap_or((None, None));
+        let times = report_times.get(&s.id).copied().unwrap_or_default();
         stats.push(ServerStats {
             server: s.name.clone(),
             state: s.state,
@@ -198,8 +198,8 @@ async fn build(app: &App) -> Result<ClusterView> {
             unmatched: snap.map(|x| x.unmatched as u64).unwrap_or(0),
             projected: normal.servers[j].phones,
             capacity: s.capacity,
-            last_report_at: last,
-            reporting_since: since,
+            last_report_at: times.last_report_at,
+            reporting_since: times.reporting_since,
             worst_n1,
         });
     }
@@ -241,7 +241,7 @@ async fn build(app: &App) -> Result<ClusterView> {
         })
         .collect();
     let tenants: u64 = app.store.tenant_count().await?;
-    let placed: u64 = expected.values().map(|(t, _)| t).sum();
+    let placed: u64 = expected.values().map(|e| e.tenants).sum();
     Ok(ClusterView {
         any_registrations: !snapshots.is_empty(),
         tenants,

@@ -35,6 +35,7 @@ pub use audit::{AuditEntry, AuditQuery};
 pub use demo::DemoSummary;
 pub use import::ImportOutcome;
 pub use plans::PlannedMove;
+pub use pools::PoolLoad;
 pub use registrations::{
     DataVersion, FlappingMoves, IngestPolicy, IngestSummary, PhoneMove, PhoneRow, Snapshot,
     TenantPhones,

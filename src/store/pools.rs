@@ -82,6 +82,13 @@ fn name_taken<T>(res: Result<T, impl Into<Error>>, name: &str) -> Result<T> {
     })
 }
 
+/// The tenants a pool carries and their expected phones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolLoad {
+    pub tenants: u64,
+    pub expected_phones: u64,
+}
+
 impl Store {
     /// All pools with their members, by name.
     pub async fn pools(&self) -> Result<Vec<Pool>> {
@@ -114,7 +121,7 @@ impl Store {
     }
 
     /// Tenants assigned to each pool, by pool id.
-    pub async fn pool_tenant_counts(&self) -> Result<HashMap<PoolId, (u64, u64)>> {
+    pub async fn pool_tenant_counts(&self) -> Result<HashMap<PoolId, PoolLoad>> {
         let rows = sqlx::query(
             "SELECT pool_id, COUNT(*) AS tenants, CAST(SUM(expected_phones) AS BIGINT) AS phones \
              FROM tenants WHERE pool_id IS NOT NULL GROUP BY pool_id",
@@ -126,7 +133,13 @@ impl Store {
             let id: PoolId = r.try_get("pool_id")?;
             let tenants: i64 = r.try_get("tenants")?;
             let phones: Option<i64> = r.try_get("phones")?;
-            out.insert(id, (tenants as u64, phones.unwrap_or(0) as u64));
+            out.insert(
+                id,
+                PoolLoad {
+                    tenants: tenants as u64,
+                    expected_phones: phones.unwrap_or(0) as u64,
+                },
+            );
         }
         Ok(out)
     }

@@ -111,6 +111,13 @@ const PHONE_SELECT: &str = "SELECT r.endpoint, r.server_id, s.name AS server_nam
      FROM registrations r JOIN servers s ON s.id = r.server_id \
      LEFT JOIN phones p ON p.endpoint_key = r.endpoint_key AND p.server_id = r.server_id";
 
+/// When a server last reported, and since when it has been reporting without a gap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportTimes {
+    pub last_report_at: Option<i64>,
+    pub reporting_since: Option<i64>,
+}
+
 /// Registered phones of one tenant on one server (maintained at ingest).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TenantServerCount {
@@ -546,7 +553,7 @@ impl Store {
     }
 
     /// Server report times: (id, last_report_at, reporting_since).
-    pub async fn report_times(&self) -> Result<HashMap<ServerId, (Option<i64>, Option<i64>)>> {
+    pub async fn report_times(&self) -> Result<HashMap<ServerId, ReportTimes>> {
         let rows = sqlx::query("SELECT id, last_report_at, reporting_since FROM servers")
             .fetch_all(&self.pool)
             .await?;
@@ -554,7 +561,10 @@ impl Store {
             .map(|r| {
                 Ok((
                     r.try_get("id")?,
-                    (r.try_get("last_report_at")?, r.try_get("reporting_since")?),
+                    ReportTimes {
+                        last_report_at: r.try_get("last_report_at")?,
+                        reporting_since: r.try_get("reporting_since")?,
+                    },
                 ))
             })
             .collect::<Result<HashMap<_, _>, sqlx::Error>>()

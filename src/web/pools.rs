@@ -78,8 +78,8 @@ async fn list(
         .await?
         .into_iter()
         .map(|p| {
-            let (tenants, phones) = counts.get(&p.id).copied().unwrap_or((0, 0));
-            (p, tenants, phones)
+            let load = counts.get(&p.id).copied().unwrap_or_default();
+            (p, load.tenants, load.expected_phones)
         })
         .collect();
     let needle = params.q.trim().to_lowercase();
@@ -237,13 +237,14 @@ async fn detail(
         .filter(|d| pool.members.iter().any(|m| &m.server_name == d))
         .collect();
     let table = share_table(&pool, &servers, &custom);
-    let (tenants, phones) = st
+    let load = st
         .store()
         .pool_tenant_counts()
         .await?
         .get(&id)
         .copied()
-        .unwrap_or((0, 0));
+        .unwrap_or_default();
+    let (tenants, phones) = (load.tenants, load.expected_phones);
     Ok(page(&DetailPage {
         ctx,
         pool,

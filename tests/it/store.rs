@@ -108,7 +108,10 @@ async fn inventory_round_trip() {
         assert_eq!(pools.len(), 1);
         assert_eq!(pools[0].members.len(), 3);
         let counts = store.pool_tenant_counts().await.unwrap();
-        assert_eq!(counts[&p.id], (1, 10));
+        assert_eq!(
+            (counts[&p.id].tenants, counts[&p.id].expected_phones),
+            (1, 10)
+        );
 
         let (entries, total) = store
             .audit_entries(&AuditQuery {
