@@ -183,3 +183,23 @@ impl IntoResponse for ApiError {
         res
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_error_keeps_its_cause_for_the_log_and_shows_none_of_it() {
+        let io = std::io::Error::other("disk on fire");
+        let e = Error::from(app::Error::Store(store::Error::Database(sqlx::Error::Io(
+            io,
+        ))));
+        let Error::Internal(cause) = &e else {
+            panic!("a storage failure is internal: {e:?}");
+        };
+        let logged = chain(cause.as_ref());
+        assert!(logged.contains("disk on fire"), "{logged}");
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.public_detail().contains("disk on fire"));
+    }
+}
