@@ -111,15 +111,18 @@ pub async fn on_server(app: &App, server_id: ServerId, limit: u32) -> Result<Vec
         .collect())
 }
 
-/// Moves the tenants `ids` to `pool_id` (`None`: unplaced) in one transaction; returns how
-/// many changed.
+/// Moves the tenants to `pool_id` (`None`: unplaced) in one transaction, each at the version
+/// the admin saw; any tenant changed since refuses the whole move. Returns how many changed.
 pub async fn bulk_assign(
     app: &App,
-    ids: &[TenantId],
+    tenants: &[(TenantId, i64)],
     pool_id: Option<PoolId>,
     actor: &str,
 ) -> Result<u64> {
-    let moved = app.store().bulk_assign(ids, pool_id, actor).await?;
+    let moved = app
+        .store()
+        .bulk_assign_versions(tenants, pool_id, actor)
+        .await?;
     app.changed();
     Ok(moved)
 }

@@ -147,12 +147,21 @@ async fn bulk_assign(
     principal: Principal,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
+    // Each checkbox carries the tenant and the version the list showed: a tenant changed since
+    // refuses the whole move (409) instead of being moved from a stale view.
     let ids = all(&pairs, "tenant")
         .map(|v| {
-            v.parse::<TenantId>()
-                .map_err(|_| Error::BadRequest(format!("{v:?} is not a tenant id")))
+            v.split_once(':')
+                .and_then(|(id, version)| {
+                    Some((id.parse::<TenantId>().ok()?, version.parse().ok()?))
+                })
+                .ok_or_else(|| {
+                    Error::BadRequest(format!(
+                        "{v:?} is not a tenant and its version; reload the list and select again"
+                    ))
+                })
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<(TenantId, i64)>>>()?;
     let back = one(&pairs, "return");
     // Only ever redirect within the tenants list.
     let back = if back.starts_with("/tenants") && !back.starts_with("//") {

@@ -148,14 +148,8 @@ async fn admin_builds_a_cluster_through_the_forms() {
             )
             .await;
         assert_eq!(res.status, 303, "{}", res.body);
-        ids.push(
-            app.store()
-                .tenant_by_code(&code)
-                .await
-                .unwrap()
-                .id
-                .to_string(),
-        );
+        let t = app.store().tenant_by_code(&code).await.unwrap();
+        ids.push(format!("{}:{}", t.id, t.version));
     }
     let mut form: Vec<(&str, &str)> = ids.iter().map(|id| ("tenant", id.as_str())).collect();
     form.push(("pool", "pbxA"));
@@ -169,6 +163,23 @@ async fn admin_builds_a_cluster_through_the_forms() {
     for i in 0..10 {
         assert!(list.body.contains(&format!("BULK{i}")));
     }
+    // The same selection again, from the list as it was before the move: every row is stale, so
+    // nothing moves and the refusal names the tenants that changed.
+    let mut stale: Vec<(&str, &str)> = ids.iter().map(|id| ("tenant", id.as_str())).collect();
+    stale.push(("pool", "-"));
+    let res = app.post_form("/tenants/bulk-assign", &stale).await;
+    assert_eq!(res.status, 409, "{}", res.body);
+    assert!(
+        res.body.contains("BULK0") && res.body.contains("BULK9"),
+        "{}",
+        res.body
+    );
+    let list = app.get("/tenants?pool=pbxA&per_page=50").await;
+    assert!(
+        list.body.contains("11 tenants"),
+        "nothing moved: {}",
+        list.body
+    );
 
     // Every page renders with this data.
     for path in [
