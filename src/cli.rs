@@ -159,7 +159,7 @@ pub enum TokenCommand {
         /// A name that says where the token is used, e.g. voip1-cron.
         #[arg(long)]
         name: String,
-        /// read, admin or ingest:<server>.
+        /// read, admin or ingest:SERVER.
         #[arg(long)]
         scope: String,
         #[command(flatten)]
