@@ -229,15 +229,6 @@ pub fn page<T: Template>(page: &T) -> Response {
     render_page(StatusCode::OK, page)
 }
 
-/// A Unix time in UTC, as the command line prints it (pages use `filters::datetime`, in the
-/// viewer's time zone).
-pub fn fmt_time(at: impl std::borrow::Borrow<i64>) -> String {
-    let at = *at.borrow();
-    jiff::Timestamp::from_second(at)
-        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
-}
-
 /// Width of a utilisation bar, capped at the full width (overloads show in colour and number).
 pub fn bar_width(utilisation: f64, full: f64) -> f64 {
     (utilisation.clamp(0.0, 1.0)) * full
