@@ -6,8 +6,8 @@
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+use super::cache::{Seen, ViewKey};
 use super::{App, Result};
 use crate::domain::alerts::{
     Alert, AwayPhone, ClusterFacts, FlappingPhone, PoolFacts, ServerFacts, TenantFacts, evaluate,
@@ -21,18 +21,8 @@ use crate::domain::settings::Settings;
 use crate::domain::srv::{ClientModel, pool_lint};
 use crate::store::DataVersion;
 
-/// How long computed alerts are reused while the data does not change: some rules depend on the
-/// clock (stale reports, failback lag, flapping windows).
-const ALERT_TTL: Duration = Duration::from_secs(30);
 /// Away phones examined for failback lag, at most.
 const MAX_AWAY: u32 = 20_000;
-
-/// The newest view and alerts this instance computed, with the data version they belong to.
-#[derive(Default)]
-pub(super) struct Cache {
-    view: Option<(DataVersion, Arc<ClusterView>)>,
-    alerts: Option<(Instant, DataVersion, Arc<Vec<Alert>>)>,
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerStats {
@@ -78,6 +68,11 @@ pub struct PoolStats {
 
 #[derive(Clone)]
 pub struct ClusterView {
+    /// The data version it includes, at least.
+    pub version: DataVersion,
+    /// When it was computed (Unix seconds): a page served an older view while a new one builds
+    /// can say how old its figures are.
+    pub as_of: i64,
     pub servers: Vec<Server>,
     pub pools: Vec<Pool>,
     pub settings: Settings,
@@ -99,7 +94,7 @@ impl ClusterView {
         self.servers
             .iter()
             .find(|s| s.id == id)
-            .map(|s| s.name.clone())
+            .map(|s| s.name.to_string())
             .unwrap_or_else(|| format!("#{id}"))
     }
     pub fn home_of(&self, pool_id: Option<PoolId>) -> Option<&Server> {
@@ -108,25 +103,23 @@ impl ClusterView {
     }
 }
 
-/// The view for the current data: reused while nothing changed (every change moves the data
-/// version, on any instance); report ages are computed when a page is rendered.
-pub async fn load(app: &App) -> Result<Arc<ClusterView>> {
-    let version = app.store.data_version().await?;
-    if let Ok(cache) = app.shared.cache.lock()
-        && let Some((v, view)) = cache.view.as_ref()
-        && *v == version
-    {
-        return Ok(view.clone());
-    }
-    let view = Arc::new(build(app).await?);
-    if let Ok(mut cache) = app.shared.cache.lock() {
-        cache.view = Some((version, view.clone()));
-    }
-    Ok(view)
+/// The view of the current data and clock tick (see [`super::cache`]): one rebuild per change
+/// however many requests ask, the previous view served meanwhile to readers that have not
+/// written since. Report ages are computed when a page is rendered.
+pub async fn load(app: &App, seen: Seen) -> Result<Arc<ClusterView>> {
+    let key = ViewKey::now(app.store.data_version().await?);
+    let builder = app.clone();
+    let cached = app
+        .shared
+        .view
+        .get(key, seen, move || async move { build(&builder, key).await })
+        .await?;
+    Ok(cached.value)
 }
 
 /// Builds the view: a handful of small queries, whatever the number of phones.
-async fn build(app: &App) -> Result<ClusterView> {
+async fn build(app: &App, key: ViewKey) -> Result<ClusterView> {
+    let as_of = jiff::Timestamp::now().as_second();
     let servers = app.store.servers().await?;
     let pools = app.store.pools().await?;
     let (settings, _) = app.store.settings().await?;
@@ -148,7 +141,7 @@ async fn build(app: &App) -> Result<ClusterView> {
         .iter()
         .enumerate()
         .map(|(i, p)| TenantRef {
-            code: p.name.clone(),
+            code: p.name.to_string(),
             phones: expected.get(&p.id).map(|e| e.expected_phones).unwrap_or(0),
             pool: Some(i),
         })
@@ -165,7 +158,7 @@ async fn build(app: &App) -> Result<ClusterView> {
         .map(|s| {
             let sc = Scenario {
                 name: format!("{} down", s.name),
-                down: vec![s.name.clone()],
+                down: vec![s.name.to_string()],
             };
             project(&refs, &pool_refs, &per_pool, &sc, ClientModel::Weighted)
         })
@@ -186,11 +179,11 @@ async fn build(app: &App) -> Result<ClusterView> {
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != j)
-            .map(|(i, p)| (servers[i].name.clone(), p.servers[j].phones))
+            .map(|(i, p)| (servers[i].name.to_string(), p.servers[j].phones))
             .max_by(|a, b| a.1.total_cmp(&b.1));
         let times = report_times.get(&s.id).copied().unwrap_or_default();
         stats.push(ServerStats {
-            server: s.name.clone(),
+            server: s.name.to_string(),
             state: s.state,
             registered: snap.map(|x| x.registered as u64).unwrap_or(0),
             home,
@@ -216,7 +209,7 @@ async fn build(app: &App) -> Result<ClusterView> {
                     home_phones += c.phones;
                 }
                 if let Some(s) = servers.iter().find(|s| s.id == c.server_id) {
-                    by_server.push((s.name.clone(), c.phones));
+                    by_server.push((s.name.to_string(), c.phones));
                 }
             }
             by_server.sort_by_key(|(name, n)| {
@@ -228,11 +221,11 @@ async fn build(app: &App) -> Result<ClusterView> {
                 )
             });
             PoolStats {
-                pool: p.name.clone(),
+                pool: p.name.to_string(),
                 pool_id: p.id,
                 home: home
                     .and_then(|h| servers.iter().find(|s| s.id == h))
-                    .map(|s| s.name.clone()),
+                    .map(|s| s.name.to_string()),
                 registered,
                 home_phones,
                 away_phones: registered - home_phones,
@@ -243,6 +236,8 @@ async fn build(app: &App) -> Result<ClusterView> {
     let tenants: u64 = app.store.tenant_count().await?;
     let placed: u64 = expected.values().map(|e| e.tenants).sum();
     Ok(ClusterView {
+        version: key.version,
+        as_of,
         any_registrations: !snapshots.is_empty(),
         tenants,
         unplaced: tenants.saturating_sub(placed),
@@ -287,8 +282,8 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
             let pool = t.pool_id.and_then(|p| pool_by_id.get(&p).copied());
             TenantFacts {
                 code: t.code.clone(),
-                pool: pool.map(|p| p.name.clone()),
-                home: view.home_of(t.pool_id).map(|s| s.name.clone()),
+                pool: pool.map(|p| p.name.to_string()),
+                home: view.home_of(t.pool_id).map(|s| s.name.to_string()),
                 pool_servers: pool.map(|p| p.server_names()).unwrap_or_default(),
                 expected_phones: t.expected_phones,
                 phones_by_server: by_tenant.remove(&t.id).unwrap_or_default(),
@@ -300,7 +295,7 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
         .iter()
         .zip(&view.stats)
         .map(|(s, stat)| ServerFacts {
-            name: s.name.clone(),
+            name: s.name.to_string(),
             state: s.state.to_string(),
             capacity: s.capacity,
             last_report_at: stat.last_report_at,
@@ -319,13 +314,13 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
                 .iter()
                 .filter_map(|m| view.servers.iter().find(|s| s.id == m.server_id))
                 .filter(|s| s.state != ServerState::Active)
-                .map(|s| (s.host.clone(), s.state.to_string()))
+                .map(|s| (s.host.to_string(), s.state.to_string()))
                 .collect();
             let oos: Vec<(&str, &str)> =
                 oos.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
             let stat = view.pool_stats.iter().find(|x| x.pool_id == p.id);
             PoolFacts {
-                name: p.name.clone(),
+                name: p.name.to_string(),
                 home: stat.and_then(|x| x.home.clone()),
                 member_servers: p.server_names(),
                 phones_by_server: Vec::new(),
@@ -338,7 +333,7 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
     for stat in view.stats.iter().filter(|s| s.unmatched > 0) {
         if let Some(s) = view.servers.iter().find(|x| x.name == stat.server) {
             for p in app.store.unmatched_on(s.id, 5).await? {
-                unmatched.push((s.name.clone(), p.endpoint));
+                unmatched.push((s.name.to_string(), p.endpoint));
             }
         }
     }
@@ -381,8 +376,8 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
             away.push(AwayPhone {
                 endpoint: phone.endpoint,
                 tenant: code,
-                server: s.name.clone(),
-                home: home.name.clone(),
+                server: s.name.to_string(),
+                home: home.name.to_string(),
                 user_agent: phone.user_agent,
                 away_since: phone.since.unwrap_or(now),
             });
@@ -432,25 +427,23 @@ fn home_names(view: &ClusterView, pool_id: PoolId) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Current alerts, computed at most every few seconds.
-/// Reused while the data is unchanged (any instance's change moves `data_version`) and for at
-/// most a few seconds, since some rules depend on the clock (stale reports, failback lag).
-pub async fn alerts(app: &App) -> Result<Arc<Vec<Alert>>> {
-    let version = app.store.data_version().await?;
-    if let Ok(cache) = app.shared.cache.lock()
-        && let Some((at, v, alerts)) = cache.alerts.as_ref()
-        && *v == version
-        && at.elapsed() < ALERT_TTL
-    {
-        return Ok(alerts.clone());
-    }
-    refresh_alerts(app, version).await
+/// The current alerts, cached like the view (see [`load`]).
+pub async fn alerts(app: &App, seen: Seen) -> Result<Arc<Vec<Alert>>> {
+    let key = ViewKey::now(app.store.data_version().await?);
+    let builder = app.clone();
+    let cached = app
+        .shared
+        .alerts
+        .get(key, seen, move || async move {
+            evaluate_alerts(&builder, key).await
+        })
+        .await?;
+    Ok(cached.value)
 }
 
-/// Computes the alerts of `version` and puts them in the cache. The previous alerts stay
-/// served until the new ones are ready: the cache is never emptied first.
-pub async fn refresh_alerts(app: &App, version: DataVersion) -> Result<Arc<Vec<Alert>>> {
-    let view = load(app).await?;
+/// Evaluates every rule over the view of `key`'s version (or newer) and the newest DNS check.
+async fn evaluate_alerts(app: &App, key: ViewKey) -> Result<Vec<Alert>> {
+    let view = load(app, Seen(key.version)).await?;
     let facts = facts(app, &view).await?;
     let mut alerts = evaluate(&facts, &view.settings.alerts);
     if let Some((report, _)) = app.store.latest_dns_check().await? {
@@ -458,18 +451,5 @@ pub async fn refresh_alerts(app: &App, version: DataVersion) -> Result<Arc<Vec<A
         // Worst first, as the rules order them.
         alerts.sort_by_key(|a| std::cmp::Reverse(a.severity));
     }
-    let alerts = Arc::new(alerts);
-    if let Ok(mut cache) = app.shared.cache.lock() {
-        cache.alerts = Some((Instant::now(), version, alerts.clone()));
-    }
     Ok(alerts)
-}
-
-/// Whether the cached alerts are of `version` and young enough to serve for a while longer.
-pub fn alerts_fresh(app: &App, version: &DataVersion, margin: Duration) -> bool {
-    app.shared.cache.lock().ok().is_some_and(|c| {
-        c.alerts
-            .as_ref()
-            .is_some_and(|(at, v, _)| v == version && at.elapsed() + margin < ALERT_TTL)
-    })
 }

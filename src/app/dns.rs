@@ -47,7 +47,6 @@ pub async fn run_check_with(app: &App, request: &CheckRequest, actor: &str) -> R
     let options = crate::dnscheck::options(&settings, &request.nameservers);
     let report = crate::dnscheck::check(&options, &pools, &request.pools).await;
     app.store().save_dns_check(&report, actor).await?;
-    app.changed();
     Ok(report)
 }
 
@@ -157,16 +156,11 @@ pub async fn import_zone(
     let proposal =
         propose_import(&parsed.records).map_err(|e| (Error::BadInput(e.to_string()), None))?;
     match app.store().import(&proposal, actor, apply).await {
-        Ok(outcome) => {
-            if apply {
-                app.changed();
-            }
-            Ok(ZoneImport {
-                parsed,
-                proposal,
-                outcome,
-            })
-        }
+        Ok(outcome) => Ok(ZoneImport {
+            parsed,
+            proposal,
+            outcome,
+        }),
         Err(e) => Err((e.into(), Some((parsed, proposal)))),
     }
 }

@@ -60,7 +60,7 @@ pub async fn tenants(app: &App, text: &str) -> Result<Result<DryRun<NewTenant>, 
         .pools()
         .await?
         .into_iter()
-        .map(|p| (p.name, p.id))
+        .map(|p| (p.name.into_string(), p.id))
         .collect();
     let existing = app.store().all_tenants().await?;
     Ok(tenants_dry_run(text, &existing, &pools))
@@ -80,7 +80,6 @@ pub fn start<T: Importable>(app: &App, rows: Vec<T>, actor: String) -> String {
     let app = app.clone();
     tokio::spawn(async move {
         let outcome = T::store(app.store(), &rows, &actor, &|i| job.progress(i)).await;
-        app.changed();
         job.finish(
             outcome
                 .map(|(c, u)| format!("{}: {c} created, {u} changed.", T::LABEL))

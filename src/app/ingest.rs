@@ -44,7 +44,6 @@ pub async fn ingest(
         .store()
         .ingest(server.id, format.as_str(), &rows, &policy, actor)
         .await?;
-    app.changed();
     tracing::info!(server = %server.name, contacts = summary.contacts, registered = summary.registered, "snapshot stored");
     Ok(summary)
 }

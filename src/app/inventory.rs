@@ -1,6 +1,6 @@
 //! Changes to the inventory (servers, pools and their members, tenants) and the settings. Each
-//! is one audited transaction in the store, refused when the admin's version is stale; after
-//! it, the cached cluster view is dropped so the writer's next page includes the change.
+//! is one audited transaction in the store, refused when the admin's version is stale; the
+//! data version it moves tells every instance that its cached cluster view is out of date.
 //!
 //! Plain reads of the inventory go to the store directly ([`App::store`]): they involve no rule.
 
@@ -9,15 +9,14 @@ use crate::domain::ids::{PoolId, ServerId, TenantId};
 use crate::domain::model::{NewMember, NewPool, NewServer, NewTenant, Pool, Server, Tenant};
 use crate::domain::settings::Settings;
 
-/// Runs one write and drops the cached view once it committed.
-async fn write<T>(app: &App, change: impl Future<Output = crate::store::Result<T>>) -> Result<T> {
-    let done = change.await?;
-    app.changed();
-    Ok(done)
+/// Runs one store write, its error as the application's. (Readers see the change through the
+/// data version the store's triggers move.)
+async fn write<T>(change: impl Future<Output = crate::store::Result<T>>) -> Result<T> {
+    Ok(change.await?)
 }
 
 pub async fn create_server(app: &App, new: &NewServer, actor: &str) -> Result<Server> {
-    write(app, app.store().create_server(new, actor)).await
+    write(app.store().create_server(new, actor)).await
 }
 
 pub async fn update_server(
@@ -27,15 +26,15 @@ pub async fn update_server(
     new: &NewServer,
     actor: &str,
 ) -> Result<Server> {
-    write(app, app.store().update_server(id, version, new, actor)).await
+    write(app.store().update_server(id, version, new, actor)).await
 }
 
 pub async fn delete_server(app: &App, id: ServerId, version: i64, actor: &str) -> Result<()> {
-    write(app, app.store().delete_server(id, version, actor)).await
+    write(app.store().delete_server(id, version, actor)).await
 }
 
 pub async fn create_pool(app: &App, new: &NewPool, actor: &str) -> Result<Pool> {
-    write(app, app.store().create_pool(new, actor)).await
+    write(app.store().create_pool(new, actor)).await
 }
 
 pub async fn update_pool(
@@ -45,7 +44,7 @@ pub async fn update_pool(
     new: &NewPool,
     actor: &str,
 ) -> Result<Pool> {
-    write(app, app.store().update_pool(id, version, new, actor)).await
+    write(app.store().update_pool(id, version, new, actor)).await
 }
 
 /// Replaces a pool's whole member list (its SRV records).
@@ -56,19 +55,15 @@ pub async fn replace_members(
     members: &[NewMember],
     actor: &str,
 ) -> Result<Pool> {
-    write(
-        app,
-        app.store().replace_members(id, version, members, actor),
-    )
-    .await
+    write(app.store().replace_members(id, version, members, actor)).await
 }
 
 pub async fn delete_pool(app: &App, id: PoolId, version: i64, actor: &str) -> Result<()> {
-    write(app, app.store().delete_pool(id, version, actor)).await
+    write(app.store().delete_pool(id, version, actor)).await
 }
 
 pub async fn create_tenant(app: &App, new: &NewTenant, actor: &str) -> Result<Tenant> {
-    write(app, app.store().create_tenant(new, actor)).await
+    write(app.store().create_tenant(new, actor)).await
 }
 
 pub async fn update_tenant(
@@ -78,11 +73,11 @@ pub async fn update_tenant(
     new: &NewTenant,
     actor: &str,
 ) -> Result<Tenant> {
-    write(app, app.store().update_tenant(id, version, new, actor)).await
+    write(app.store().update_tenant(id, version, new, actor)).await
 }
 
 pub async fn delete_tenant(app: &App, id: TenantId, version: i64, actor: &str) -> Result<()> {
-    write(app, app.store().delete_tenant(id, version, actor)).await
+    write(app.store().delete_tenant(id, version, actor)).await
 }
 
 /// Saves the settings document; returns its new version.
@@ -92,5 +87,5 @@ pub async fn save_settings(
     version: i64,
     actor: &str,
 ) -> Result<i64> {
-    write(app, app.store().save_settings(settings, version, actor)).await
+    write(app.store().save_settings(settings, version, actor)).await
 }

@@ -12,10 +12,12 @@
 //!
 //! May import: [`crate::domain`] (the rules), [`crate::store`] (persistence) and
 //! [`crate::dnscheck`] (DNS lookups); never the HTTP framework or anything of the web layer.
-//! Callers hold an [`App`], which is cheap to clone. Writes go through the use cases (which drop
-//! the cached view after they commit); plain reads with no rule of their own (an inventory list,
+//! Callers hold an [`App`], which is cheap to clone. Writes go through the use cases; a reader
+//! that wrote passes the data version it saw ([`cache::Seen`]) so that the cached view it gets
+//! includes its change. Plain reads with no rule of their own (an inventory list,
 //! a user) may go to [`App::store`] directly.
 
+pub mod cache;
 pub mod cluster;
 pub mod dns;
 mod error;
@@ -27,9 +29,10 @@ pub mod plan;
 pub mod tenants;
 pub mod whatif;
 
+pub use cache::Seen;
 pub use error::{Error, Result};
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::store::Store;
 
@@ -41,8 +44,9 @@ pub struct App {
 }
 
 struct Shared {
-    /// The cluster view and alerts of the newest data version (see [`cluster`]).
-    cache: Mutex<cluster::Cache>,
+    /// The cluster view and the alerts of the newest data version (see [`cache`]).
+    view: cache::Slot<cluster::ClusterView>,
+    alerts: cache::Slot<Vec<crate::domain::alerts::Alert>>,
     /// Background work started by this instance (large imports).
     jobs: jobs::Jobs,
 }
@@ -52,7 +56,8 @@ impl App {
         Self {
             store,
             shared: Arc::new(Shared {
-                cache: Mutex::new(cluster::Cache::default()),
+                view: cache::Slot::default(),
+                alerts: cache::Slot::default(),
                 jobs: jobs::Jobs::default(),
             }),
         }
@@ -66,13 +71,5 @@ impl App {
 
     pub fn jobs(&self) -> &jobs::Jobs {
         &self.shared.jobs
-    }
-
-    /// Drops the cached view and alerts after a write, so that the writer's next read includes
-    /// its own change (other instances see it through the data version).
-    pub fn changed(&self) {
-        if let Ok(mut cache) = self.shared.cache.lock() {
-            *cache = cluster::Cache::default();
-        }
     }
 }

@@ -176,7 +176,7 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
         .iter()
         .enumerate()
         .map(|(i, p)| PlanPool {
-            name: p.name.clone(),
+            name: p.name.to_string(),
             shares: shares.iter().map(|per_pool| per_pool[i].clone()).collect(),
             closed: closed[i],
         })
@@ -222,7 +222,7 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
         servers: servers
             .iter()
             .map(|s| PlanServer {
-                name: s.name.clone(),
+                name: s.name.to_string(),
                 capacity: s.capacity.unwrap_or(1) as f64,
             })
             .collect(),
@@ -244,8 +244,8 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
                 tenant: t.code.clone(),
                 tenant_id: t.id,
                 version: t.version,
-                from: m.from.map(|f| pools[f].name.clone()),
-                to: pools[m.to].name.clone(),
+                from: m.from.map(|f| pools[f].name.to_string()),
+                to: pools[m.to].name.to_string(),
                 from_pool: t.pool_id,
                 to_pool: pools[m.to].id,
                 phones: m.phones,
@@ -255,19 +255,19 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
     Ok(PlanOutcome {
         id,
         request: req.clone(),
-        servers: servers.iter().map(|s| s.name.clone()).collect(),
+        servers: servers.iter().map(|s| s.name.to_string()).collect(),
         capacities: input.servers.iter().map(|s| s.capacity).collect(),
         scenarios: input.scenarios.clone(),
         uncapped: servers_all
             .iter()
             .filter(|s| s.capacity.is_none())
-            .map(|s| s.name.clone())
+            .map(|s| s.name.to_string())
             .collect(),
         closed_pools: pools
             .iter()
             .zip(&closed)
             .filter(|(_, c)| **c)
-            .map(|(p, _)| p.name.clone())
+            .map(|(p, _)| p.name.to_string())
             .collect(),
         lpt_value: lpt.value,
         plan: result,
@@ -301,6 +301,5 @@ pub async fn apply(
         })
         .collect();
     let n = app.store().apply_plan(id, &moves, actor).await?;
-    app.changed();
     Ok(n)
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{App, Result, cluster};
+use super::{App, Result, Seen, cluster};
 use crate::domain::alerts::{SplitStatus, TenantFacts, tenant_split};
 use crate::domain::ids::{PoolId, ServerId, TenantId};
 use crate::domain::model::{Pool, Tenant};
@@ -35,8 +35,9 @@ pub async fn registrations(
     app: &App,
     tenant: &Tenant,
     pools: &[Pool],
+    seen: Seen,
 ) -> Result<TenantRegistrations> {
-    let view = cluster::load(app).await?;
+    let view = cluster::load(app, seen).await?;
     let name = |id: Option<ServerId>| {
         id.map(|id| view.server_name(id))
             .unwrap_or_else(|| "?".into())
@@ -45,14 +46,14 @@ pub async fn registrations(
         .pool_id
         .and_then(|id| pools.iter().find(|p| p.id == id));
     let home_server = view.home_of(tenant.pool_id);
-    let home = home_server.map(|s| s.name.clone());
+    let home = home_server.map(|s| s.name.to_string());
     let counts = app.store().tenant_phones_by_server(tenant.id).await?;
     let mut phones_by_server: Vec<(String, u64)> =
         counts.iter().map(|(s, n)| (name(Some(*s)), *n)).collect();
     phones_by_server.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let facts = TenantFacts {
-        code: tenant.code.clone(),
-        pool: pool.map(|p| p.name.clone()),
+        code: tenant.code.to_string(),
+        pool: pool.map(|p| p.name.to_string()),
         home: home.clone(),
         pool_servers: pool.map(|p| p.server_names()).unwrap_or_default(),
         expected_phones: tenant.expected_phones,
@@ -96,8 +97,13 @@ pub struct TenantOnServer {
 }
 
 /// The tenants with phones on `server_id` (at most `limit`), most phones first.
-pub async fn on_server(app: &App, server_id: ServerId, limit: u32) -> Result<Vec<TenantOnServer>> {
-    let view = cluster::load(app).await?;
+pub async fn on_server(
+    app: &App,
+    server_id: ServerId,
+    limit: u32,
+    seen: Seen,
+) -> Result<Vec<TenantOnServer>> {
+    let view = cluster::load(app, seen).await?;
     Ok(app
         .store()
         .tenants_on(server_id, limit)
@@ -123,7 +129,6 @@ pub async fn bulk_assign(
         .store()
         .bulk_assign_versions(tenants, pool_id, actor)
         .await?;
-    app.changed();
     Ok(moved)
 }
 
@@ -139,6 +144,5 @@ pub async fn assign(
         .store()
         .assign_tenant(id, version, pool_id, actor)
         .await?;
-    app.changed();
     Ok(tenant)
 }

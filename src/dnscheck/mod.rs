@@ -41,7 +41,7 @@ pub async fn check(opts: &ResolverOptions, pools: &[Pool], only: &[String]) -> C
             let problem = LookupProblem::from(e);
             let pools = pools
                 .iter()
-                .filter(|p| only.is_empty() || only.contains(&p.name))
+                .filter(|p| only.is_empty() || only.iter().any(|n| n == p.name.as_str()))
                 .map(|p| unknown(p, problem.clone()))
                 .collect();
             return CheckReport {
@@ -56,7 +56,7 @@ pub async fn check(opts: &ResolverOptions, pools: &[Pool], only: &[String]) -> C
     let mut tasks = tokio::task::JoinSet::new();
     for (index, pool) in pools
         .iter()
-        .filter(|p| only.is_empty() || only.contains(&p.name))
+        .filter(|p| only.is_empty() || only.iter().any(|n| n == p.name.as_str()))
         .enumerate()
     {
         let (resolver, pool) = (resolver.clone(), pool.clone());
@@ -144,7 +144,7 @@ async fn check_pool(resolver: &Resolver, pool: &Pool) -> PoolCheck {
         }
     }
     PoolCheck {
-        pool: pool.name.clone(),
+        pool: pool.name.to_string(),
         status: pool_status(&owners, &targets),
         owners,
         targets,
@@ -153,14 +153,14 @@ async fn check_pool(resolver: &Resolver, pool: &Pool) -> PoolCheck {
 
 fn unknown(pool: &Pool, problem: LookupProblem) -> PoolCheck {
     let owner = crate::domain::dnscheck::OwnerCheck {
-        owner: pool.srv_name.clone(),
+        owner: pool.srv_name.to_string(),
         problem: Some(problem),
         missing: Vec::new(),
         unexpected: Vec::new(),
         different: Vec::new(),
     };
     PoolCheck {
-        pool: pool.name.clone(),
+        pool: pool.name.to_string(),
         status: crate::domain::dnscheck::PoolStatus::Unknown,
         owners: vec![owner],
         targets: Vec::new(),

@@ -258,10 +258,13 @@ pub fn tenants_csv(tenants: &[Tenant]) -> String {
     let mut rows = vec![TENANT_COLUMNS.iter().map(|s| s.to_string()).collect()];
     rows.extend(tenants.iter().map(|t| {
         vec![
-            t.code.clone(),
+            t.code.to_string(),
             t.name.clone(),
             t.expected_phones.to_string(),
-            t.pool_name.clone().unwrap_or_default(),
+            t.pool_name
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             t.notes.clone(),
         ]
     }));
@@ -272,8 +275,8 @@ pub fn servers_csv(servers: &[Server]) -> String {
     let mut rows = vec![SERVER_COLUMNS.iter().map(|s| s.to_string()).collect()];
     rows.extend(servers.iter().map(|s| {
         vec![
-            s.name.clone(),
-            s.host.clone(),
+            s.name.to_string(),
+            s.host.to_string(),
             s.sip_port.to_string(),
             s.capacity.map(|c| c.to_string()).unwrap_or_default(),
             s.site.clone().unwrap_or_default(),
@@ -291,11 +294,11 @@ mod tests {
     fn tenant(code: &str, pool: Option<(&str, i64)>) -> Tenant {
         Tenant {
             id: TenantId::new(1),
-            code: code.into(),
+            code: code.parse().unwrap(),
             name: format!("{code} Srl"),
             expected_phones: 10,
             pool_id: pool.map(|p| PoolId::new(p.1)),
-            pool_name: pool.map(|p| p.0.to_string()),
+            pool_name: pool.map(|p| p.0.parse().unwrap()),
             notes: String::new(),
             version: 1,
             updated_at: 0,
@@ -363,8 +366,8 @@ mod tests {
     fn servers_round_trip() {
         let s = Server {
             id: ServerId::new(1),
-            name: "voip1".into(),
-            host: "voip1.example.com".into(),
+            name: "voip1".parse().unwrap(),
+            host: "voip1.example.com".parse().unwrap(),
             sip_port: 5060,
             capacity: Some(400),
             site: Some("Milan".into()),

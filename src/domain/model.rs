@@ -134,8 +134,8 @@ pub fn transports_from_str(s: &str) -> Result<Vec<Transport>, String> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Server {
     pub id: ServerId,
-    pub name: String,
-    pub host: String,
+    pub name: ServerName,
+    pub host: HostName,
     pub sip_port: u16,
     pub capacity: Option<u32>,
     pub site: Option<String>,
@@ -148,9 +148,9 @@ pub struct Server {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Pool {
     pub id: PoolId,
-    pub name: String,
+    pub name: PoolName,
     /// SRV owner name without the service prefix, e.g. `pbxa.example.com`.
-    pub srv_name: String,
+    pub srv_name: HostName,
     pub ttl: u32,
     pub transports: Vec<Transport>,
     pub members: Vec<PoolMember>,
@@ -169,14 +169,19 @@ impl Pool {
         self.members
             .iter()
             .map(|m| {
-                super::srv::SrvRecord::new(m.priority, m.weight, m.effective_port, m.host.clone())
+                super::srv::SrvRecord::new(
+                    m.priority,
+                    m.weight,
+                    m.effective_port,
+                    m.host.to_string(),
+                )
             })
             .collect()
     }
 
     pub fn projection_ref(&self) -> super::projection::PoolRef {
         super::projection::PoolRef {
-            name: self.name.clone(),
+            name: self.name.to_string(),
             records: self.srv_records(),
         }
     }
@@ -211,8 +216,8 @@ impl Pool {
     pub fn server_names(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for m in &self.members {
-            if !names.contains(&m.server_name) {
-                names.push(m.server_name.clone());
+            if !names.iter().any(|n| n == m.server_name.as_str()) {
+                names.push(m.server_name.to_string());
             }
         }
         names
@@ -222,8 +227,8 @@ impl Pool {
 impl Server {
     pub fn projection_ref(&self) -> super::projection::ServerRef {
         super::projection::ServerRef {
-            name: self.name.clone(),
-            host: self.host.clone(),
+            name: self.name.to_string(),
+            host: self.host.to_string(),
             capacity: self.capacity,
         }
     }
@@ -234,8 +239,8 @@ impl Server {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PoolMember {
     pub server_id: ServerId,
-    pub server_name: String,
-    pub host: String,
+    pub server_name: ServerName,
+    pub host: HostName,
     pub priority: u16,
     pub weight: u16,
     /// Explicit port; `None` publishes the server's own SIP port.
@@ -246,11 +251,11 @@ pub struct PoolMember {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tenant {
     pub id: TenantId,
-    pub code: String,
+    pub code: TenantCode,
     pub name: String,
     pub expected_phones: u32,
     pub pool_id: Option<PoolId>,
-    pub pool_name: Option<String>,
+    pub pool_name: Option<PoolName>,
     pub notes: String,
     pub version: i64,
     pub updated_at: i64,
@@ -314,8 +319,8 @@ pub struct ServerInput {
 impl ServerInput {
     pub fn from_server(s: &Server) -> Self {
         Self {
-            name: s.name.clone(),
-            host: s.host.clone(),
+            name: s.name.to_string(),
+            host: s.host.to_string(),
             sip_port: s.sip_port.to_string(),
             capacity: s.capacity.map(|c| c.to_string()).unwrap_or_default(),
             site: s.site.clone().unwrap_or_default(),
@@ -373,8 +378,8 @@ pub struct PoolInput {
 impl PoolInput {
     pub fn from_pool(p: &Pool) -> Self {
         Self {
-            name: p.name.clone(),
-            srv_name: p.srv_name.clone(),
+            name: p.name.to_string(),
+            srv_name: p.srv_name.to_string(),
             ttl: p.ttl.to_string(),
             transports: p.transports_label(),
         }
@@ -500,10 +505,14 @@ pub struct TenantInput {
 impl TenantInput {
     pub fn from_tenant(t: &Tenant) -> Self {
         Self {
-            code: t.code.clone(),
+            code: t.code.to_string(),
             name: t.name.clone(),
             expected_phones: t.expected_phones.to_string(),
-            pool: t.pool_name.clone().unwrap_or_default(),
+            pool: t
+                .pool_name
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             notes: t.notes.clone(),
         }
     }

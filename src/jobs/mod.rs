@@ -9,19 +9,14 @@ use std::time::Duration;
 
 use crate::app::{self, App};
 
-/// Recomputes the cluster view and the alerts soon after the data changes (and before the
-/// alerts' time-to-live runs out), so that pages find them ready instead of paying for the
-/// evaluation over every tenant themselves.
+/// Asks for the alerts (and so the view) every two seconds, like a reader that wrote nothing: a
+/// change or a new clock tick then starts the one background rebuild, and pages find the new
+/// view ready instead of waiting for it.
 pub async fn keep_views_warm(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
         tick.tick().await;
-        let Ok(version) = app.store().data_version().await else {
-            continue;
-        };
-        if !app::cluster::alerts_fresh(&app, &version, Duration::from_secs(4))
-            && let Err(e) = app::cluster::refresh_alerts(&app, version).await
-        {
+        if let Err(e) = app::cluster::alerts(&app, app::Seen::default()).await {
             tracing::warn!(error = %e, "refreshing the cluster view and alerts failed");
         }
     }

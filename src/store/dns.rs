@@ -13,6 +13,9 @@ impl Store {
         let json =
             serde_json::to_string(report).map_err(|e| super::Error::Conflict(e.to_string()))?;
         let mut tx = self.begin_write().await?;
+        // Ids in commit order, so "the newest check" is the last one to commit.
+        self.serialise(&mut tx, super::LockKind::DnsCheck, 0)
+            .await?;
         let id: i64 = sqlx::query("INSERT INTO dns_checks (at, exit_code, report, actor) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(report.at)
             .bind(report.exit_code() as i64)

@@ -118,7 +118,8 @@ impl Store {
             .await?
             .try_get("id")?;
             for (i, m) in p.members.iter().enumerate() {
-                let Some((server_id, default_port)) = by_host.get(&m.target).copied() else {
+                let Some((server_id, default_port)) = by_host.get(m.target.as_str()).copied()
+                else {
                     errors.add(
                         "zone",
                         format!(

@@ -47,6 +47,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "value_rules",
         include_str!("../../migrations/sqlite/0007_value_rules.sql"),
     ),
+    (
+        8,
+        "data_version",
+        include_str!("../../migrations/sqlite/0008_data_version.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -84,6 +89,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         7,
         "value_rules",
         include_str!("../../migrations/postgres/0007_value_rules.sql"),
+    ),
+    (
+        8,
+        "data_version",
+        include_str!("../../migrations/postgres/0008_data_version.sql"),
     ),
 ];
 

@@ -96,6 +96,14 @@ pub enum Backend {
     Postgres,
 }
 
+/// The first key of the advisory locks [`Store::serialise`] takes; the second is the object's id.
+#[derive(Debug, Clone, Copy)]
+#[repr(i32)]
+pub(crate) enum LockKind {
+    Ingest = 7_001,
+    DnsCheck = 7_002,
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -181,6 +189,29 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         })
+    }
+
+    /// Serialises one kind of "replace the whole set" write (a server's registration picture,
+    /// the DNS-check results) across instances: on PostgreSQL a transaction-scoped advisory lock
+    /// taken before anything is read, so the later writer reads what the earlier one committed.
+    /// SQLite needs nothing: a write transaction holds the database's one write lock.
+    async fn serialise(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        kind: LockKind,
+        key: i64,
+    ) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            // The void result is wrapped: the Any driver cannot decode a void column.
+            sqlx::query(
+                "SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock($1, CAST($2 AS INTEGER))) AS l",
+            )
+            .bind(kind as i32)
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
     }
 
     pub async fn ping(&self) -> Result<()> {
@@ -316,6 +347,21 @@ impl<'r> Fields<'r> {
         let text: String = self.get(column)?;
         parse(&text)
             .map_err(|e| self.corrupt(format!("{column} {} is not readable: {e}", excerpt(&text))))
+    }
+
+    /// A text column that may be NULL, parsed when present.
+    fn parse_opt<T>(
+        &self,
+        column: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>> {
+        let text: Option<String> = self.get(column)?;
+        text.map(|text| {
+            parse(&text).map_err(|e| {
+                self.corrupt(format!("{column} {} is not readable: {e}", excerpt(&text)))
+            })
+        })
+        .transpose()
     }
 }
 

@@ -14,12 +14,14 @@ use crate::domain::model::{
     NewMember, NewPool, Pool, PoolMember, transports_from_str, transports_to_string,
 };
 
+use crate::domain::names::{HostName, PoolName, ServerName};
+
 fn pool_from_row(r: &AnyRow) -> Result<Pool> {
     let f = Fields::new(r, "pools")?;
     Ok(Pool {
         id: PoolId::new(f.id()),
-        name: f.get("name")?,
-        srv_name: f.get("srv_name")?,
+        name: f.parse("name", PoolName::parse)?,
+        srv_name: f.parse("srv_name", HostName::parse)?,
         ttl: f.u32("ttl")?,
         transports: f.parse("transports", transports_from_str)?,
         members: Vec::new(),
@@ -38,8 +40,8 @@ fn member_from_row(r: &AnyRow) -> Result<(PoolId, PoolMember)> {
         f.get("pool_id")?,
         PoolMember {
             server_id: f.get("server_id")?,
-            server_name: f.get("server_name")?,
-            host: f.get("host")?,
+            server_name: f.parse("server_name", ServerName::parse)?,
+            host: f.parse("host", HostName::parse)?,
             priority: f.u16("priority")?,
             weight: f.u16("weight")?,
             port,
@@ -70,7 +72,7 @@ fn pool_snapshot(p: &Pool) -> Option<String> {
         members: p
             .members
             .iter()
-            .map(|m| (m.server_name.clone(), m.priority, m.weight, m.port))
+            .map(|m| (m.server_name.to_string(), m.priority, m.weight, m.port))
             .collect(),
     })
 }

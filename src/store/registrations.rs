@@ -8,11 +8,14 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::HashMap;
 
-use super::{Result, Store, now};
+use super::{LockKind, Result, Store, now};
 use crate::domain::registrations::{Registration, TenantMatcher, normalise_tenant_code};
 
 /// Newest ids of the audit log, snapshots and DNS checks: it moves with every change.
-pub type DataVersion = (i64, i64, i64);
+/// The data version: a counter every committed change of inventory, settings, registrations or
+/// DNS checks moves (by trigger, in commit order; migration 0008). Views computed from the data
+/// are cached under it.
+pub type DataVersion = i64;
 
 /// Rows per multi-row INSERT (8 parameters each): far below both backends' limits.
 const BATCH: usize = 500;
@@ -165,6 +168,11 @@ impl Store {
     ) -> Result<IngestSummary> {
         let at = now();
         let mut tx = self.begin_write().await?;
+        // One push per server at a time, the later one replacing the earlier whole: without it
+        // two READ COMMITTED transactions each delete the (still empty) old picture and both
+        // insert, leaving the union. SQLite's BEGIN IMMEDIATE already serialises all writers.
+        self.serialise(&mut tx, LockKind::Ingest, server_id.get())
+            .await?;
         let last: Option<i64> = sqlx::query("SELECT last_report_at FROM servers WHERE id = $1")
             .bind(server_id)
             .fetch_optional(&mut *tx)
@@ -318,13 +326,10 @@ impl Store {
     /// Changes whenever anything alerts depend on changes: every edit writes an audit entry and
     /// every report a snapshot. Cheap enough to ask on every page.
     pub async fn data_version(&self) -> Result<DataVersion> {
-        let r = sqlx::query(
-            "SELECT COALESCE((SELECT MAX(id) FROM audit_log), 0) AS a, COALESCE((SELECT MAX(id) FROM snapshots), 0) AS s, \
-             COALESCE((SELECT MAX(id) FROM dns_checks), 0) AS d",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok((r.try_get("a")?, r.try_get("s")?, r.try_get("d")?))
+        let r = sqlx::query("SELECT version FROM data_version WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(r.try_get("version")?)
     }
 
     /// The newest snapshot of every server that has reported.

@@ -8,13 +8,14 @@ use super::audit::snapshot;
 use super::versioned::SERVERS;
 use super::{Bind, Error, Fields, Result, ResultExt, Store, now};
 use crate::domain::model::{NewServer, Server};
+use crate::domain::names::{HostName, ServerName};
 
 pub(super) fn server_from_row(r: &AnyRow) -> Result<Server> {
     let f = Fields::new(r, "servers")?;
     Ok(Server {
         id: ServerId::new(f.id()),
-        name: f.get("name")?,
-        host: f.get("host")?,
+        name: f.parse("name", ServerName::parse)?,
+        host: f.parse("host", HostName::parse)?,
         sip_port: f.u16("sip_port")?,
         capacity: f.opt_u32("capacity")?,
         site: f.get("site")?,

@@ -13,15 +13,17 @@ use crate::domain::model::{NewTenant, Tenant};
 const TENANT_SELECT: &str = "SELECT t.*, p.name AS pool_name FROM tenants t \
      LEFT JOIN pools p ON p.id = t.pool_id";
 
+use crate::domain::names::{PoolName, TenantCode};
+
 fn tenant_from_row(r: &AnyRow) -> Result<Tenant> {
     let f = Fields::new(r, "tenants")?;
     Ok(Tenant {
         id: TenantId::new(f.id()),
-        code: f.get("code")?,
+        code: f.parse("code", TenantCode::parse)?,
         name: f.get("name")?,
         expected_phones: f.u32("expected_phones")?,
         pool_id: f.get("pool_id")?,
-        pool_name: f.get("pool_name")?,
+        pool_name: f.parse_opt("pool_name", PoolName::parse)?,
         notes: f.get("notes")?,
         version: f.get("version")?,
         updated_at: f.get("updated_at")?,
@@ -412,7 +414,7 @@ impl Store {
             let version = expected.unwrap_or(before.version);
             if before.pool_id == pool_id {
                 if version != before.version {
-                    changed.push(before.code);
+                    changed.push(before.code.into_string());
                 }
                 continue;
             }

@@ -195,7 +195,7 @@ async fn tokens_page(
         .servers()
         .await?
         .into_iter()
-        .map(|s| s.name)
+        .map(|s| s.name.into_string())
         .collect();
     Ok(TokensPage {
         ctx,

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{ApiError, AppState, Error, PageCtx, Result, Routes, page};
+use crate::app::Seen;
 use crate::app::cluster::alerts;
 use crate::domain::FieldErrors;
 use crate::domain::alerts::{Alert, AlertCounts, AlertKind, ObjectKind, ObjectRef, count};
@@ -101,9 +102,10 @@ pub fn object_href(o: &ObjectRef) -> Option<String> {
 async fn list(
     State(st): State<AppState>,
     ctx: PageCtx,
+    seen: Seen,
     Query(filter): Query<Filter>,
 ) -> Result<Response> {
-    let all = alerts(&st.app).await?;
+    let all = alerts(&st.app, seen).await?;
     let shown = filtered(&all, &filter)?;
     Ok(page(&ListPage {
         ctx,
@@ -117,9 +119,10 @@ async fn list(
 
 async fn api_list(
     State(st): State<AppState>,
+    seen: Seen,
     Query(filter): Query<Filter>,
 ) -> Result<Json<Vec<Alert>>, ApiError> {
-    let all = alerts(&st.app).await?;
+    let all = alerts(&st.app, seen).await?;
     Ok(Json(filtered(&all, &filter)?))
 }
 

@@ -104,10 +104,14 @@ struct TenantDetail {
     registrations: crate::app::tenants::TenantRegistrations,
 }
 
-async fn tenant(State(st): State<AppState>, Path(code): Path<String>) -> ApiResult<TenantDetail> {
+async fn tenant(
+    State(st): State<AppState>,
+    seen: crate::app::Seen,
+    Path(code): Path<String>,
+) -> ApiResult<TenantDetail> {
     let tenant = st.store().tenant_by_code(&code).await?;
     let pools = st.store().pools().await?;
-    let registrations = crate::app::tenants::registrations(&st.app, &tenant, &pools).await?;
+    let registrations = crate::app::tenants::registrations(&st.app, &tenant, &pools, seen).await?;
     Ok(Json(TenantDetail {
         tenant,
         registrations,

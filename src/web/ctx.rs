@@ -68,7 +68,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
     }
 }
 
-fn cookie(parts: &Parts, name: &str) -> Option<String> {
+pub(super) fn cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)

@@ -47,12 +47,14 @@ async fn api_check(
     State(st): State<AppState>,
     principal: Principal,
     axum::extract::Query(p): axum::extract::Query<CheckParams>,
-) -> Result<axum::Json<CheckReport>, ApiError> {
+) -> Result<Response, ApiError> {
     let fresh = p.run.as_deref().is_some_and(|v| v == "1" || v == "true");
     if !fresh && let Some((report, _)) = st.app.store().latest_dns_check().await? {
-        return Ok(axum::Json(report));
+        return Ok(axum::Json(report).into_response());
     }
-    Ok(axum::Json(run_check(&st.app, &principal.actor()).await?))
+    let report = run_check(&st.app, &principal.actor()).await?;
+    // A GET that stored a result: the client is told the data version that includes it.
+    Ok((axum::Extension(super::seen::Wrote), axum::Json(report)).into_response())
 }
 
 fn list(v: &str) -> impl Iterator<Item = String> + '_ {

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 
 use super::{AppState, Result, Routes};
+use crate::app::Seen;
 use crate::app::cluster::{alerts, load};
 
 pub fn router() -> Routes {
@@ -31,9 +32,9 @@ fn label(k: &str, v: &str) -> Labels {
     vec![(k.to_string(), v.to_string())]
 }
 
-async fn metrics(State(st): State<AppState>) -> Result<Response> {
-    let view = load(&st.app).await?;
-    let all = alerts(&st.app).await?;
+async fn metrics(State(st): State<AppState>, seen: Seen) -> Result<Response> {
+    let view = load(&st.app, seen).await?;
+    let all = alerts(&st.app, seen).await?;
     let now = jiff::Timestamp::now().as_second();
     let mut registry = Registry::with_prefix("pbx_pools");
     let phones = family(

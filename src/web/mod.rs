@@ -29,6 +29,7 @@ mod plan;
 mod pools;
 mod registrations;
 mod routes;
+mod seen;
 mod servers;
 mod settings;
 mod shares;
@@ -161,6 +162,10 @@ pub fn router(state: AppState) -> Router {
         .router
         .fallback(|| async { Error::NotFound("There is no page at this address.".into()) })
         .layer(axum::middleware::from_fn(ctx::flash_cleanup))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            seen::remember_writes,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

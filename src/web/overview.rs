@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::filters;
 use super::{ApiError, AppState, PageCtx, Result, Routes, page};
+use crate::app::Seen;
 use crate::app::cluster::{ClusterView, PoolStats, ServerStats, alerts, load};
 use crate::domain::alerts::{Alert, AlertCounts, count};
 
@@ -44,9 +45,9 @@ impl OverviewPage {
     }
 }
 
-async fn overview(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {
-    let view = load(&st.app).await?;
-    let all = alerts(&st.app).await?;
+async fn overview(State(st): State<AppState>, ctx: PageCtx, seen: Seen) -> Result<Response> {
+    let view = load(&st.app, seen).await?;
+    let all = alerts(&st.app, seen).await?;
     Ok(page(&OverviewPage {
         ctx,
         counts: count(&all),
@@ -55,6 +56,9 @@ async fn overview(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> 
     }))
 }
 
-async fn api_stats(State(st): State<AppState>) -> Result<Json<Vec<ServerStats>>, ApiError> {
-    Ok(Json(load(&st.app).await?.stats.clone()))
+async fn api_stats(
+    State(st): State<AppState>,
+    seen: Seen,
+) -> Result<Json<Vec<ServerStats>>, ApiError> {
+    Ok(Json(load(&st.app, seen).await?.stats.clone()))
 }

@@ -327,7 +327,7 @@ async fn members_form(
         .members
         .iter()
         .map(|m| MemberInput {
-            server: m.server_name.clone(),
+            server: m.server_name.to_string(),
             priority: m.priority.to_string(),
             weight: m.weight.to_string(),
             port: m.port.map(|p| p.to_string()).unwrap_or_default(),
@@ -416,7 +416,7 @@ async fn confirm_delete(
         ctx,
         verb: "Delete",
         kind: "pool",
-        name: p.name.clone(),
+        name: p.name.to_string(),
         action: format!("/pools/{id}/delete"),
         back: format!("/pools/{id}"),
         version: p.version,

@@ -81,7 +81,7 @@ async fn list_page(
     let mut history = Vec::new();
     for s in &servers {
         for snap in st.store().snapshots_of(s.id, 5).await? {
-            history.push((s.name.clone(), snap));
+            history.push((s.name.to_string(), snap));
         }
     }
     history.sort_by_key(|h| std::cmp::Reverse(h.1.received_at));

@@ -111,7 +111,7 @@ fn pools_of(pools: &[Pool], server_id: ServerId) -> Vec<String> {
     pools
         .iter()
         .filter(|p| p.members.iter().any(|m| m.server_id == server_id))
-        .map(|p| p.name.clone())
+        .map(|p| p.name.to_string())
         .collect()
 }
 
@@ -191,6 +191,7 @@ struct DetailPage {
 async fn detail(
     State(st): State<AppState>,
     ctx: PageCtx,
+    seen: crate::app::Seen,
     Path(id): Path<ServerId>,
 ) -> Result<Response> {
     let server = st.store().server(id).await?;
@@ -201,7 +202,7 @@ async fn detail(
         .into_iter()
         .filter(|p| p.members.iter().any(|m| m.server_id == id))
         .collect();
-    let tenants = crate::app::tenants::on_server(&st.app, id, 500).await?;
+    let tenants = crate::app::tenants::on_server(&st.app, id, 500, seen).await?;
     let unmatched = st.store().unmatched_on(id, 100).await?;
     let snapshots = st.store().snapshots_of(id, 10).await?;
     Ok(page(&DetailPage {
@@ -265,7 +266,7 @@ async fn confirm_delete(
         ctx,
         verb: "Delete",
         kind: "server",
-        name: s.name.clone(),
+        name: s.name.to_string(),
         action: format!("/servers/{id}/delete"),
         back: format!("/servers/{id}"),
         version: s.version,

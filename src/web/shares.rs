@@ -82,7 +82,7 @@ pub fn share_table(pool: &Pool, servers: &[Server], custom: &[String]) -> ShareT
         servers
             .iter()
             .find(|s| s.name == name)
-            .map(|s| s.host.clone())
+            .map(|s| s.host.to_string())
     };
     let column = |title: String, down: Vec<String>| {
         let hosts: Vec<String> = down.iter().filter_map(|d| host_of(d)).collect();
@@ -109,7 +109,7 @@ pub fn share_table(pool: &Pool, servers: &[Server], custom: &[String]) -> ShareT
         .iter()
         .filter_map(|m| servers.iter().find(|s| s.id == m.server_id))
         .filter(|s| s.state != crate::domain::model::ServerState::Active)
-        .map(|s| (s.host.clone(), s.state.to_string()))
+        .map(|s| (s.host.to_string(), s.state.to_string()))
         .collect();
     let oos: Vec<(&str, &str)> = out_of_service
         .iter()
@@ -298,12 +298,12 @@ async fn api_pool_shares(
     check_down(&servers, &params.down)?;
     let hosts: Vec<&str> = servers
         .iter()
-        .filter(|s| params.down.contains(&s.name))
+        .filter(|s| params.down.iter().any(|d| d == s.name.as_str()))
         .map(|s| s.host.as_str())
         .collect();
     let shares = srv_shares(&pool.srv_records(), &hosts, params.model);
     Ok(Json(PoolSharesResponse {
-        pool: pool.name,
+        pool: pool.name.into_string(),
         down: params.down,
         shares: shares_response(params.model, shares),
     }))

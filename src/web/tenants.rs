@@ -216,11 +216,12 @@ impl DetailPage {
 async fn detail(
     State(st): State<AppState>,
     ctx: PageCtx,
+    seen: crate::app::Seen,
     Path(id): Path<TenantId>,
 ) -> Result<Response> {
     let tenant = st.store().tenant(id).await?;
     let pools = st.store().pools().await?;
-    let registrations = tenants::registrations(&st.app, &tenant, &pools).await?;
+    let registrations = tenants::registrations(&st.app, &tenant, &pools, seen).await?;
     Ok(page(&DetailPage {
         ctx,
         tenant,
@@ -376,7 +377,7 @@ async fn confirm_delete(
         ctx,
         verb: "Delete",
         kind: "tenant",
-        name: t.code.clone(),
+        name: t.code.to_string(),
         action: format!("/tenants/{id}/delete"),
         back: format!("/tenants/{id}"),
         version: t.version,

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::domain::names::{MAX_LABEL_LEN, MAX_NAME_LEN, check_short_name, normalise_fqdn};
+use crate::domain::names::{HostName, MAX_LABEL_LEN, MAX_NAME_LEN, PoolName, normalise_fqdn};
 
 use super::parse::parse_decimal;
 use super::{
@@ -19,8 +19,8 @@ use super::{
 
 /// A pool after validation: canonical names, transports in export order, members sorted.
 pub(super) struct CheckedPool {
-    pub(super) name: String,
-    pub(super) owner: String,
+    pub(super) name: PoolName,
+    pub(super) owner: HostName,
     pub(super) ttl: u32,
     pub(super) transports: Vec<Transport>,
     pub(super) members: Vec<ZoneMember>,
@@ -45,7 +45,7 @@ impl CheckedPool {
                 priority: m.priority,
                 weight: m.weight,
                 port: m.port,
-                target: m.target.clone(),
+                target: m.target.to_string(),
             })
         })
     }
@@ -64,18 +64,14 @@ pub(super) fn member_order(a: &ZoneMember, b: &ZoneMember) -> Ordering {
 
 pub(super) fn check_pools(pools: &[ZonePool]) -> Result<Vec<CheckedPool>, ZoneError> {
     let mut checked: Vec<CheckedPool> = Vec::with_capacity(pools.len());
-    let mut owners: HashMap<String, usize> = HashMap::with_capacity(pools.len());
-    for (index, pool) in pools.iter().enumerate() {
-        let name = check_short_name(&pool.name).map_err(|e| {
-            ZoneError::new(format!(
-                "pool #{}: name {} {e}",
-                index + 1,
-                shown(&pool.name)
-            ))
-        })?;
+    let mut owners: HashMap<HostName, usize> = HashMap::with_capacity(pools.len());
+    for pool in pools {
+        // The names are `PoolName` and `HostName`, checked when they were made: what is left to
+        // check here is what only the whole pool shows (owner length with its service prefix,
+        // duplicate records, two pools on one owner) and the numbers.
+        let name = pool.name.clone();
+        let owner = pool.owner.clone();
         let field = |what: &str, e: String| ZoneError::new(format!("pool {name}: {what} {e}"));
-        let owner = normalise_fqdn(&pool.owner)
-            .map_err(|e| field(&format!("owner {}", shown(&pool.owner)), e))?;
         let ttl = check_ttl(pool.ttl).map_err(|e| ZoneError::new(format!("pool {name}: {e}")))?;
         let mut transports = pool.transports.clone();
         transports.sort();
@@ -94,22 +90,13 @@ pub(super) fn check_pools(pools: &[ZonePool]) -> Result<Vec<CheckedPool>, ZoneEr
         }
         let mut members = Vec::with_capacity(pool.members.len());
         for (i, member) in pool.members.iter().enumerate() {
-            let target = normalise_fqdn(&member.target).map_err(|e| {
-                field(
-                    &format!("member {} target {}", i + 1, shown(&member.target)),
-                    e,
-                )
-            })?;
             if member.port == 0 {
                 return Err(field(
-                    &format!("member {} ({target}) port 0", i + 1),
+                    &format!("member {} ({}) port 0", i + 1, member.target),
                     "is not a port: use 1–65535".into(),
                 ));
             }
-            members.push(ZoneMember {
-                target,
-                ..member.clone()
-            });
+            members.push(member.clone());
         }
         members.sort_by(member_order);
         if let Some(pair) = members.windows(2).find(|w| w[0] == w[1]) {
@@ -143,7 +130,7 @@ pub(super) fn check_pools(pools: &[ZonePool]) -> Result<Vec<CheckedPool>, ZoneEr
     Ok(checked)
 }
 
-/// The SRV records of `pools`: one per (pool, transport, member), every name re-validated.
+/// The SRV records of `pools`: one per (pool, transport, member).
 ///
 /// Order: pools as given; within a pool the transports udp, tcp, tls (duplicates dropped); within
 /// a transport the members by priority ascending, weight descending, then target and port

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::names::{MAX_LABEL_LEN, normalise_fqdn};
+use crate::domain::names::{HostName, MAX_LABEL_LEN, normalise_fqdn};
 
 use super::export::member_order;
 use super::{Transport, ZoneError, ZoneMember, ZoneRecord, check_ttl, shown};
@@ -111,7 +111,7 @@ pub fn propose_import(records: &[ZoneRecord]) -> Result<ImportProposal, ZoneErro
             continue;
         };
         let pool_owner = normalise_fqdn(pool_owner).map_err(|e| refuse(format!("owner {e}")))?;
-        let target = normalise_fqdn(&record.target)
+        let target = HostName::parse(&record.target)
             .map_err(|e| refuse(format!("target {} {e}", shown(&record.target))))?;
         let ttl = check_ttl(record.ttl).map_err(refuse)?;
         if record.port == 0 {
@@ -123,6 +123,7 @@ pub fn propose_import(records: &[ZoneRecord]) -> Result<ImportProposal, ZoneErro
             port: record.port,
             target: target.clone(),
         };
+        let target = target.into_string();
         let index = *owner_index.entry(pool_owner.clone()).or_insert_with(|| {
             owners.push((pool_owner, BTreeMap::new()));
             owners.len() - 1

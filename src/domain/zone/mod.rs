@@ -35,6 +35,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::names::{HostName, PoolName};
+
 /// RFC 2181 §8: a TTL is an unsigned 32-bit number whose top bit must be zero.
 pub const MAX_TTL: u32 = 2_147_483_647;
 
@@ -47,7 +49,7 @@ pub struct ZoneMember {
     pub weight: u16,
     pub port: u16,
     /// Canonical FQDN, no trailing dot.
-    pub target: String,
+    pub target: HostName,
 }
 
 /// A pool as the export sees it: the owner name and TTL it is published under, and its members
@@ -55,9 +57,9 @@ pub struct ZoneMember {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZonePool {
     /// Short pool name, e.g. `pbxA`; appears only in comments.
-    pub name: String,
+    pub name: PoolName,
     /// FQDN the transports' service labels are put in front of, e.g. `pbxa.example.com`.
-    pub owner: String,
+    pub owner: HostName,
     pub ttl: u32,
     pub transports: Vec<Transport>,
     pub members: Vec<ZoneMember>,

@@ -307,6 +307,12 @@ impl Client {
             req.headers_mut()
                 .insert("authorization", format!("Bearer {b}").parse().unwrap());
         }
+        // The test is one observer who knows of every committed write, through the API or
+        // the store: each request asks for a view that includes them (read-your-writes), so
+        // no assertion depends on how fast a background rebuild is.
+        let seen = app.store().data_version().await.unwrap();
+        req.headers_mut()
+            .insert("x-seen-version", seen.to_string().parse().unwrap());
         let res = app.raw(req).await;
         self.remember(&res);
         res

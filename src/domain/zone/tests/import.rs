@@ -30,7 +30,7 @@ fn import_rebuilds_the_demo_servers_and_pools() {
         .zip(demo_pools())
         .map(|(p, original)| ZonePool {
             name: original.name,
-            owner: p.owner.clone(),
+            owner: p.owner.parse().unwrap(),
             ttl: p.ttl,
             transports: p.transports.clone(),
             members: p.members.clone(),

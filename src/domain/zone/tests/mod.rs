@@ -11,13 +11,14 @@ use super::*;
 use super::export::{check_pools, natural_cmp, zone_name};
 use super::import::UniqueNames;
 use super::parse::parse_ttl;
+use crate::domain::names::{HostName, PoolName};
 
 fn member(target: &str, priority: u16, weight: u16, port: u16) -> ZoneMember {
     ZoneMember {
         priority,
         weight,
         port,
-        target: target.into(),
+        target: target.parse().unwrap(),
     }
 }
 
@@ -27,8 +28,8 @@ fn member(target: &str, priority: u16, weight: u16, port: u16) -> ZoneMember {
 fn demo_pools() -> Vec<ZonePool> {
     vec![
         ZonePool {
-            name: "pbxA".into(),
-            owner: "pbxa.example.com".into(),
+            name: "pbxA".parse().unwrap(),
+            owner: "pbxa.example.com".parse().unwrap(),
             ttl: 86_400,
             transports: vec![Transport::Udp],
             members: vec![
@@ -37,8 +38,8 @@ fn demo_pools() -> Vec<ZonePool> {
             ],
         },
         ZonePool {
-            name: "pbxB".into(),
-            owner: "PBXB.example.com.".into(),
+            name: "pbxB".parse().unwrap(),
+            owner: "PBXB.example.com.".parse().unwrap(),
             ttl: 86_400,
             transports: vec![Transport::Udp],
             members: vec![
@@ -47,8 +48,8 @@ fn demo_pools() -> Vec<ZonePool> {
             ],
         },
         ZonePool {
-            name: "wiki".into(),
-            owner: "example.com".into(),
+            name: "wiki".parse().unwrap(),
+            owner: "example.com".parse().unwrap(),
             ttl: 86_400,
             transports: vec![Transport::Tcp],
             members: vec![
