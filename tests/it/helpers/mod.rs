@@ -20,7 +20,12 @@ pub struct TestDb {
 
 enum Cleanup {
     File(tempfile_path::TempPath),
-    Schema { admin_url: String, schema: String },
+    Schema {
+        admin_url: String,
+        schema: String,
+    },
+    /// A second handle on another instance's database: that instance removes it.
+    Shared,
 }
 
 /// A tiny temp-dir holder so tests need no extra crate.
@@ -114,6 +119,7 @@ impl TestDb {
         match self.cleanup {
             // The store is closed: the directory goes now, with the database file in it.
             Cleanup::File(dir) => drop(dir),
+            Cleanup::Shared => {}
             Cleanup::Schema { admin_url, schema } => {
                 if let Ok(admin) = sqlx::AnyPool::connect(&admin_url).await {
                     let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
@@ -182,6 +188,26 @@ impl TestApp {
 
     pub fn store(&self) -> &Store {
         &self.db.store
+    }
+
+    /// A second dashboard instance on the same database (its own store, pool and caches), as
+    /// behind a load balancer. Its `admin` is this instance's admin client: sessions live in
+    /// the database, so the same browser is logged in on both.
+    pub async fn second_instance(&self) -> TestApp {
+        let store = Store::open(&self.db.url)
+            .await
+            .expect("open the shared database");
+        let router = pbx_pools::web::router(pbx_pools::web::AppState::new(store.clone()));
+        TestApp {
+            db: TestDb {
+                store,
+                label: self.db.label,
+                url: self.db.url.clone(),
+                cleanup: Cleanup::Shared,
+            },
+            router,
+            admin: self.admin.clone(),
+        }
     }
 
     pub async fn add_user(&self, name: &str, role: pbx_pools::domain::auth::Role, password: &str) {
@@ -269,6 +295,11 @@ impl Client {
 
     pub fn csrf(&self) -> String {
         self.csrf.lock().unwrap().clone()
+    }
+
+    /// The API token secret of a client made by `token_client`.
+    pub fn bearer_secret(&self) -> Option<String> {
+        self.bearer.clone()
     }
 
     fn cookie_header(&self) -> String {
