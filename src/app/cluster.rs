@@ -446,7 +446,7 @@ async fn evaluate_alerts(app: &App, key: ViewKey) -> Result<Vec<Alert>> {
     let view = load(app, Seen(key.version)).await?;
     let facts = facts(app, &view).await?;
     let mut alerts = evaluate(&facts, &view.settings.alerts);
-    if let Some((report, _)) = app.store.latest_dns_check().await? {
+    if let Some(crate::store::StoredCheck { report, .. }) = app.store.latest_dns_check().await? {
         alerts.extend(report.alerts());
         // Worst first, as the rules order them.
         alerts.sort_by_key(|a| std::cmp::Reverse(a.severity));

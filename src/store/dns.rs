@@ -5,6 +5,13 @@ use sqlx::Row;
 use super::{Fields, Result, Store, now};
 use crate::domain::dnscheck::CheckReport;
 
+/// A stored DNS check: its report and who ran it.
+#[derive(Debug, Clone)]
+pub struct StoredCheck {
+    pub report: CheckReport,
+    pub actor: String,
+}
+
 /// How many check results are kept.
 const KEEP_CHECKS: i64 = 500;
 
@@ -33,7 +40,7 @@ impl Store {
     }
 
     /// The newest check and who ran it.
-    pub async fn latest_dns_check(&self) -> Result<Option<(CheckReport, String)>> {
+    pub async fn latest_dns_check(&self) -> Result<Option<StoredCheck>> {
         let row = sqlx::query("SELECT id, report, actor FROM dns_checks ORDER BY id DESC LIMIT 1")
             .fetch_optional(&self.pool)
             .await?;
@@ -44,7 +51,10 @@ impl Store {
         let report = f.parse("report", |text| {
             serde_json::from_str(text).map_err(|e| e.to_string())
         })?;
-        Ok(Some((report, f.get("actor")?)))
+        Ok(Some(StoredCheck {
+            report,
+            actor: f.get("actor")?,
+        }))
     }
 
     /// Takes or renews the lease `name` for `holder` for `secs` seconds. True when this holder

@@ -33,6 +33,7 @@ mod versioned;
 pub use accounts::{ApiToken, User};
 pub use audit::{AuditEntry, AuditQuery};
 pub use demo::DemoSummary;
+pub use dns::StoredCheck;
 pub use import::ImportOutcome;
 pub use plans::PlannedMove;
 pub use pools::PoolLoad;

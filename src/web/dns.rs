@@ -11,7 +11,6 @@ use super::filters;
 use super::{ApiError, AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
 use crate::app::dns::{ExportParams, ZoneImport, export_text, import_zone, run_check};
 use crate::domain::FieldErrors;
-use crate::domain::dnscheck::CheckReport;
 use crate::domain::model::{Pool, Transport};
 use crate::domain::zone::{ExportFormat, ImportProposal, ParsedZone};
 use crate::store::ImportOutcome;
@@ -49,8 +48,8 @@ async fn api_check(
     axum::extract::Query(p): axum::extract::Query<CheckParams>,
 ) -> Result<Response, ApiError> {
     let fresh = p.run.as_deref().is_some_and(|v| v == "1" || v == "true");
-    if !fresh && let Some((report, _)) = st.app.store().latest_dns_check().await? {
-        return Ok(axum::Json(report).into_response());
+    if !fresh && let Some(last) = st.app.store().latest_dns_check().await? {
+        return Ok(axum::Json(last.report).into_response());
     }
     let report = run_check(&st.app, &principal.actor()).await?;
     // A GET that stored a result: the client is told the data version that includes it.
@@ -109,7 +108,7 @@ struct ExportPage {
     preview: Option<String>,
     error: Option<String>,
     download_href: String,
-    check: Option<(CheckReport, String)>,
+    check: Option<crate::store::StoredCheck>,
 }
 
 impl ExportPage {

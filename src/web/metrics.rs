@@ -120,7 +120,7 @@ async fn metrics(State(st): State<AppState>, seen: Seen) -> Result<Response> {
         "dns_check_age_seconds",
         "Seconds since the last DNS check",
     );
-    if let Some((report, _)) = st.store().latest_dns_check().await? {
+    if let Some(crate::store::StoredCheck { report, .. }) = st.store().latest_dns_check().await? {
         for p in &report.pools {
             let v = match p.status {
                 crate::domain::dnscheck::PoolStatus::InSync => 1.0,

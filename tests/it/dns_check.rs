@@ -171,7 +171,10 @@ async fn the_command_exits_0_in_sync_1_on_drift_2_when_dns_cannot_be_asked() {
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("UNKNOWN"), "{text}");
     assert!(!text.contains("in sync"), "{text}");
-    let (latest, actor) = db.store.latest_dns_check().await.unwrap().unwrap();
+    let pbx_pools::store::StoredCheck {
+        report: latest,
+        actor,
+    } = db.store.latest_dns_check().await.unwrap().unwrap();
     assert_eq!(latest.exit_code(), 2);
     assert!(actor.starts_with("cli:"));
     db.cleanup().await;
