@@ -10,6 +10,7 @@ mod helpers;
 
 mod browser;
 mod dns_check;
+mod jobs_shared;
 mod store;
 mod store_upgrade;
 mod web_bulk;

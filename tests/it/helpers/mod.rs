@@ -20,7 +20,12 @@ pub struct TestDb {
 
 enum Cleanup {
     File(tempfile_path::TempPath),
-    Schema { admin_url: String, schema: String },
+    Schema {
+        admin_url: String,
+        schema: String,
+    },
+    /// Another instance's connection to a database that its first `TestDb` removes.
+    Nothing,
 }
 
 /// A tiny temp-dir holder so tests need no extra crate.
@@ -122,6 +127,7 @@ impl TestDb {
                     admin.close().await;
                 }
             }
+            Cleanup::Nothing => {}
         }
     }
 }
@@ -182,6 +188,27 @@ impl TestApp {
 
     pub fn store(&self) -> &Store {
         &self.db.store
+    }
+
+    /// A second dashboard instance on this app's database, as a load balancer would put beside
+    /// the first: its own `Store` (connections), `App` (caches, instance name) and router. Its
+    /// `admin` is the same browser as the first's (one session cookie), so a request may go to
+    /// either instance. Clean it up before the first: only the first removes the database.
+    pub async fn second_instance(&self) -> TestApp {
+        let store = Store::open(&self.db.url)
+            .await
+            .expect("open the database again for a second instance");
+        let router = pbx_pools::web::router(pbx_pools::web::AppState::new(store.clone()));
+        TestApp {
+            db: TestDb {
+                store,
+                label: self.db.label,
+                url: self.db.url.clone(),
+                cleanup: Cleanup::Nothing,
+            },
+            router,
+            admin: self.admin.clone(),
+        }
     }
 
     pub async fn add_user(&self, name: &str, role: pbx_pools::domain::auth::Role, password: &str) {
