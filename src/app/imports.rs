@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{App, Result};
+use super::{App, Error, Result, jobs};
 use crate::domain::csvio::{DryRun, servers_dry_run, tenants_dry_run};
 use crate::domain::ids::PoolId;
 use crate::domain::model::{NewServer, NewTenant};
@@ -17,6 +17,8 @@ type StoreImport<'a> = std::pin::Pin<
 /// Rows an import can store, and where its job leads afterwards.
 pub trait Importable: Sized + Send + Sync + 'static {
     const LABEL: &'static str;
+    /// The job's kind, for the log.
+    const KIND: &'static str;
     const NEXT: &'static str;
     fn store<'a>(
         store: &'a Store,
@@ -28,6 +30,7 @@ pub trait Importable: Sized + Send + Sync + 'static {
 
 impl Importable for NewTenant {
     const LABEL: &'static str = "Tenant import";
+    const KIND: &'static str = "import-tenants";
     const NEXT: &'static str = "/tenants";
     fn store<'a>(
         store: &'a Store,
@@ -41,6 +44,7 @@ impl Importable for NewTenant {
 
 impl Importable for NewServer {
     const LABEL: &'static str = "Server import";
+    const KIND: &'static str = "import-servers";
     const NEXT: &'static str = "/servers";
     fn store<'a>(
         store: &'a Store,
@@ -72,19 +76,29 @@ pub async fn servers(app: &App, text: &str) -> Result<Result<DryRun<NewServer>, 
     Ok(servers_dry_run(text, &existing))
 }
 
-/// Starts applying `rows` in the background (one transaction) and returns the job's id.
-pub fn start<T: Importable>(app: &App, rows: Vec<T>, actor: String) -> String {
-    let (id, job) = app
-        .jobs()
-        .start(T::LABEL.into(), rows.len(), T::NEXT.into(), actor.clone());
-    let app = app.clone();
-    tokio::spawn(async move {
-        let outcome = T::store(app.store(), &rows, &actor, &|i| job.progress(i)).await;
-        job.finish(
-            outcome
-                .map(|(c, u)| format!("{}: {c} created, {u} changed.", T::LABEL))
-                .map_err(|e| e.to_string()),
-        );
-    });
-    id
+/// Starts applying `rows` in the background (one transaction) as a job of `actor` and returns
+/// the job's id, once any instance can show it.
+pub async fn start<T: Importable>(app: &App, rows: Vec<T>, actor: String) -> Result<String> {
+    let spec = jobs::Spec {
+        kind: T::KIND,
+        title: T::LABEL.into(),
+        total: rows.len() as u64,
+        next: T::NEXT.into(),
+        owner: actor.clone(),
+    };
+    let store = app.store().clone();
+    jobs::spawn(app, spec, move |progress| async move {
+        let outcome = T::store(&store, &rows, &actor, &|i| progress.set(i as u64)).await;
+        match outcome.map_err(Error::from) {
+            Ok((c, u)) => Ok(format!("{}: {c} created, {u} changed.", T::LABEL)),
+            // A storage failure keeps its cause for the log; its owner reads only that it
+            // failed, as on any page.
+            Err(Error::Store(cause)) => {
+                tracing::error!(kind = T::KIND, %actor, error = %cause, "an import failed");
+                Err("The database failed (the log says why).".into())
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    })
+    .await
 }

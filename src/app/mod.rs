@@ -8,7 +8,8 @@
 //! - [`plan`]: compute and apply a rebalance plan;
 //! - [`dns`]: run the live DNS check, render an export, import a zone file;
 //! - [`ingest`]: store a server's registration report;
-//! - [`imports`]: CSV imports of tenants and servers as background jobs ([`jobs`]).
+//! - [`imports`]: CSV imports of tenants and servers as background jobs ([`jobs`]), which any
+//!   instance on the database can show.
 //!
 //! May import: [`crate::domain`] (the rules), [`crate::store`] (persistence) and
 //! [`crate::dnscheck`] (DNS lookups); never the HTTP framework or anything of the web layer.
@@ -47,8 +48,9 @@ struct Shared {
     /// The cluster view and the alerts of the newest data version (see [`cache`]).
     view: cache::Slot<cluster::ClusterView>,
     alerts: cache::Slot<Vec<crate::domain::alerts::Alert>>,
-    /// Background work started by this instance (large imports).
-    jobs: jobs::Jobs,
+    /// This instance, as the jobs it runs name it (see [`jobs`]): the process and a random
+    /// part, so that a restarted process is another instance.
+    instance: String,
 }
 
 impl App {
@@ -58,7 +60,7 @@ impl App {
             shared: Arc::new(Shared {
                 view: cache::Slot::default(),
                 alerts: cache::Slot::default(),
-                jobs: jobs::Jobs::default(),
+                instance: instance_name(),
             }),
         }
     }
@@ -68,8 +70,11 @@ impl App {
     pub fn store(&self) -> &Store {
         &self.store
     }
+}
 
-    pub fn jobs(&self) -> &jobs::Jobs {
-        &self.shared.jobs
-    }
+fn instance_name() -> String {
+    let random = crate::domain::auth::new_secret("")
+        .map(|s| s[..8].to_string())
+        .unwrap_or_else(|_| format!("{:08x}", fastrand::u32(..)));
+    format!("pid{}-{random}", std::process::id())
 }

@@ -20,6 +20,7 @@ mod demo;
 mod dns;
 mod ids;
 mod import;
+mod jobs;
 mod migrate;
 mod plans;
 mod pools;
@@ -35,6 +36,7 @@ pub use audit::{AuditEntry, AuditQuery};
 pub use demo::DemoSummary;
 pub use dns::StoredCheck;
 pub use import::ImportOutcome;
+pub use jobs::{JobRecord, JobState, NewJob};
 pub use plans::PlannedMove;
 pub use pools::PoolLoad;
 pub use registrations::{
@@ -279,11 +281,12 @@ impl<T, E: Into<Error>> ResultExt<T> for std::result::Result<T, E> {
 }
 
 /// One stored row being read: every value the application cannot represent becomes
-/// [`Error::Corrupt`] naming the table, the row and the value, never a silent default.
-struct Fields<'r> {
+/// [`Error::Corrupt`] naming the table, the row and the value, never a silent default. `K` is
+/// the type of the key that names the row: an integer id, or the text id of a job.
+struct Fields<'r, K = i64> {
     row: &'r AnyRow,
     table: &'static str,
-    id: i64,
+    id: K,
 }
 
 impl<'r> Fields<'r> {
@@ -304,7 +307,20 @@ impl<'r> Fields<'r> {
     fn id(&self) -> i64 {
         self.id
     }
+}
 
+impl<'r> Fields<'r, String> {
+    /// A row of `table` whose key is text (`jobs`): errors name the row by that text.
+    fn with_text_id(row: &'r AnyRow, table: &'static str) -> Result<Self> {
+        Ok(Self {
+            row,
+            table,
+            id: row.try_get("id")?,
+        })
+    }
+}
+
+impl<'r, K: std::fmt::Display> Fields<'r, K> {
     fn get<T>(&self, column: &str) -> Result<T>
     where
         T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
@@ -313,7 +329,7 @@ impl<'r> Fields<'r> {
     }
 
     fn corrupt(&self, detail: impl Into<String>) -> Error {
-        corrupt(self.table, self.id, detail)
+        corrupt(self.table, &self.id, detail)
     }
 
     fn int<T: TryFrom<i64>>(&self, column: &str, v: i64) -> Result<T> {

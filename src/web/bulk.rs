@@ -159,18 +159,18 @@ async fn read_form(mut form: Multipart) -> Result<(String, bool)> {
 
 /// Shows the dry run, or, when asked to apply a file without refused lines, starts the import
 /// in the background and sends the admin to its progress page.
-fn dry_run_or_apply<T: imports::Importable>(
+async fn dry_run_or_apply<T: imports::Importable>(
     st: &AppState,
     mut p: ImportPage,
     dry: std::result::Result<DryRun<T>, String>,
     apply: bool,
     principal: &Principal,
-) -> Response {
+) -> Result<Response> {
     let dry = match dry {
         Ok(d) => d,
         Err(e) => {
             p.error = Some(e);
-            return render_page(StatusCode::UNPROCESSABLE_ENTITY, &p);
+            return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &p));
         }
     };
     p.refused = dry.refused();
@@ -187,14 +187,14 @@ fn dry_run_or_apply<T: imports::Importable>(
             "{} lines are refused; fix them and try again — nothing was imported.",
             p.refused
         ));
-        return render_page(StatusCode::UNPROCESSABLE_ENTITY, &p);
+        return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &p));
     }
     if !apply {
-        return page(&p);
+        return Ok(page(&p));
     }
     let rows: Vec<T> = dry.lines.into_iter().filter_map(|l| l.row).collect();
-    let id = imports::start(&st.app, rows, principal.actor());
-    Redirect::to(&format!("/jobs/{id}")).into_response()
+    let id = imports::start(&st.app, rows, principal.actor()).await?;
+    Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
 }
 
 async fn tenants_import(
@@ -207,7 +207,7 @@ async fn tenants_import(
     let mut p = empty_page(ctx, "tenants");
     let dry = imports::tenants(&st.app, &text).await?;
     p.text = text;
-    Ok(dry_run_or_apply(&st, p, dry, apply, &principal))
+    dry_run_or_apply(&st, p, dry, apply, &principal).await
 }
 
 async fn servers_import(
@@ -220,5 +220,5 @@ async fn servers_import(
     let mut p = empty_page(ctx, "servers");
     let dry = imports::servers(&st.app, &text).await?;
     p.text = text;
-    Ok(dry_run_or_apply(&st, p, dry, apply, &principal))
+    dry_run_or_apply(&st, p, dry, apply, &principal).await
 }

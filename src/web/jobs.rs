@@ -1,12 +1,13 @@
-//! The page of a background job (`app::jobs`): its progress, refreshing itself (no JavaScript
-//! needed) until the work is done, then its outcome.
+//! The page of a background job (`app::jobs`), read from the database, so that it shows on any
+//! instance: its progress, refreshing itself (no JavaScript needed) while the work runs, then
+//! its outcome, or that it was interrupted. Only the user who started a job sees it.
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use std::sync::atomic::Ordering;
 
-use super::{AppState, Error, PageCtx, Result, Routes, page};
+use super::{AppState, Error, PageCtx, Result, Routes, filters, page};
+use crate::app::jobs::{self, Job, Status};
 
 pub fn router() -> Routes {
     Routes::new().get("/jobs/{id}", show)
@@ -16,16 +17,18 @@ pub fn router() -> Routes {
 #[template(path = "job.html")]
 struct JobPage {
     ctx: PageCtx,
-    title: String,
-    done: usize,
-    total: usize,
-    outcome: Option<std::result::Result<String, String>>,
-    next: String,
+    job: Job,
 }
 
 impl JobPage {
-    fn percent(&self) -> usize {
-        (self.done * 100).checked_div(self.total).unwrap_or(100)
+    fn percent(&self) -> u64 {
+        (self.job.done * 100)
+            .checked_div(self.job.total)
+            .unwrap_or(100)
+    }
+
+    fn running(&self) -> bool {
+        self.job.status == Status::Running
     }
 }
 
@@ -34,19 +37,14 @@ async fn show(
     ctx: PageCtx,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let job = st
-        .app
-        .jobs()
-        .get(&id)
-        .filter(|j| ctx.user.as_deref() == Some(j.owner.as_str()))
-        .ok_or_else(|| Error::NotFound("This job is not known here (finished over an hour ago, or started on another instance).".into()))?;
-    let outcome = job.outcome.lock().ok().and_then(|o| o.clone());
-    Ok(page(&JobPage {
-        ctx,
-        title: job.title.clone(),
-        done: job.done.load(Ordering::Relaxed),
-        total: job.total,
-        outcome,
-        next: job.next.clone(),
-    }))
+    let job = match ctx.user.as_deref() {
+        Some(user) => jobs::get(&st.app, &id, user).await?,
+        None => None,
+    }
+    .ok_or_else(|| {
+        Error::NotFound(
+            "You have no job of this id (a finished job is kept for a day after it ends).".into(),
+        )
+    })?;
+    Ok(page(&JobPage { ctx, job }))
 }

@@ -11,6 +11,7 @@ mod helpers;
 mod browser;
 mod dns_check;
 mod instances;
+mod jobs_shared;
 mod store;
 mod store_upgrade;
 mod web_bulk;

@@ -24,8 +24,8 @@ enum Cleanup {
         admin_url: String,
         schema: String,
     },
-    /// A second handle on another instance's database: that instance removes it.
-    Shared,
+    /// Another instance's connection to a database that its first `TestDb` removes.
+    Nothing,
 }
 
 /// A tiny temp-dir holder so tests need no extra crate.
@@ -119,7 +119,6 @@ impl TestDb {
         match self.cleanup {
             // The store is closed: the directory goes now, with the database file in it.
             Cleanup::File(dir) => drop(dir),
-            Cleanup::Shared => {}
             Cleanup::Schema { admin_url, schema } => {
                 if let Ok(admin) = sqlx::AnyPool::connect(&admin_url).await {
                     let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
@@ -128,6 +127,7 @@ impl TestDb {
                     admin.close().await;
                 }
             }
+            Cleanup::Nothing => {}
         }
     }
 }
@@ -190,20 +190,21 @@ impl TestApp {
         &self.db.store
     }
 
-    /// A second dashboard instance on the same database (its own store, pool and caches), as
-    /// behind a load balancer. Its `admin` is this instance's admin client: sessions live in
-    /// the database, so the same browser is logged in on both.
+    /// A second dashboard instance on this app's database, as a load balancer would put beside
+    /// the first: its own `Store` (connections), `App` (caches, instance name) and router. Its
+    /// `admin` is the same browser as the first's (one session cookie), so a request may go to
+    /// either instance. Clean it up before the first: only the first removes the database.
     pub async fn second_instance(&self) -> TestApp {
         let store = Store::open(&self.db.url)
             .await
-            .expect("open the shared database");
+            .expect("open the database again for a second instance");
         let router = pbx_pools::web::router(pbx_pools::web::AppState::new(store.clone()));
         TestApp {
             db: TestDb {
                 store,
                 label: self.db.label,
                 url: self.db.url.clone(),
-                cleanup: Cleanup::Shared,
+                cleanup: Cleanup::Nothing,
             },
             router,
             admin: self.admin.clone(),
