@@ -1,22 +1,39 @@
 //! CSV imports applied in one transaction: every line or none.
 
 use super::audit::snapshot;
-use super::{Result, ResultExt, Store, now};
+use sqlx::Row;
+
+use super::{Error, Result, ResultExt, Store, now};
 use crate::domain::model::{NewServer, NewTenant};
 
 impl Store {
-    /// Creates or updates tenants by code (case-insensitive), all or nothing.
+    /// Creates or updates tenants by code (case-insensitive), all or nothing. Each row comes with
+    /// the version the dry run saw (`None`: it did not exist); a row changed, created or deleted
+    /// since refuses the whole import.
     pub async fn import_tenants(
         &self,
-        rows: &[NewTenant],
+        rows: &[(NewTenant, Option<i64>)],
         actor: &str,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<(u64, u64)> {
         let mut tx = self.audited(actor).await?;
         let at = now();
         let (mut created, mut changed) = (0, 0);
-        for (i, t) in rows.iter().enumerate() {
+        for (i, (t, seen)) in rows.iter().enumerate() {
             progress(i);
+            if let Some(seen) = seen {
+                let now = current_version(
+                    &mut tx,
+                    self.backend,
+                    "tenants",
+                    "code_key",
+                    &t.code.to_lowercase(),
+                )
+                .await?;
+                if now != Some(*seen) {
+                    return Err(stale("tenant", &t.code));
+                }
+            }
             let updated = sqlx::query(
                 "UPDATE tenants SET code = $1, name = $2, expected_phones = $3, pool_id = $4, notes = $5, \
                  version = version + 1, updated_at = $6, updated_by = $7 \
@@ -41,6 +58,9 @@ impl Store {
                     .await?;
                 continue;
             }
+            if seen.is_some() {
+                continue; // unchanged
+            }
             let inserted = sqlx::query(
                 "INSERT INTO tenants (code, code_key, name, expected_phones, pool_id, notes, updated_at, updated_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (code_key) DO NOTHING",
@@ -57,28 +77,37 @@ impl Store {
             .await
             .on_foreign_key("file", || format!("tenant {}: its pool no longer exists", t.code))?
             .rows_affected();
-            if inserted > 0 {
-                created += 1;
-                tx.record("import", "tenant", &t.code, None, snapshot(t))
-                    .await?;
+            if inserted == 0 {
+                return Err(stale("tenant", &t.code));
             }
+            created += 1;
+            tx.record("import", "tenant", &t.code, None, snapshot(t))
+                .await?;
         }
         tx.commit().await?;
         Ok((created, changed))
     }
 
-    /// Creates or updates servers by name, all or nothing.
+    /// Creates or updates servers by name, all or nothing, each at the version the dry run saw
+    /// (as [`Store::import_tenants`]).
     pub async fn import_servers(
         &self,
-        rows: &[NewServer],
+        rows: &[(NewServer, Option<i64>)],
         actor: &str,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<(u64, u64)> {
         let mut tx = self.audited(actor).await?;
         let at = now();
         let (mut created, mut changed) = (0, 0);
-        for (i, s) in rows.iter().enumerate() {
+        for (i, (s, seen)) in rows.iter().enumerate() {
             progress(i);
+            if let Some(seen) = seen {
+                let now =
+                    current_version(&mut tx, self.backend, "servers", "name", &s.name).await?;
+                if now != Some(*seen) {
+                    return Err(stale("server", &s.name));
+                }
+            }
             let updated = sqlx::query(
                 "UPDATE servers SET host = $1, sip_port = $2, capacity = $3, site = $4, state = $5, \
                  version = version + 1, updated_at = $6, updated_by = $7 WHERE name = $8 \
@@ -102,6 +131,9 @@ impl Store {
                     .await?;
                 continue;
             }
+            if seen.is_some() {
+                continue; // unchanged
+            }
             let inserted = sqlx::query(
                 "INSERT INTO servers (name, host, sip_port, capacity, site, state, updated_at, updated_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO NOTHING",
@@ -120,13 +152,43 @@ impl Store {
                 format!("server {} clashes with another", s.name)
             })?
             .rows_affected();
-            if inserted > 0 {
-                created += 1;
-                tx.record("import", "server", &s.name, None, snapshot(s))
-                    .await?;
+            if inserted == 0 {
+                return Err(stale("server", &s.name));
             }
+            created += 1;
+            tx.record("import", "server", &s.name, None, snapshot(s))
+                .await?;
         }
         tx.commit().await?;
         Ok((created, changed))
     }
+}
+
+/// The version of the row whose `column` is `key`, locked for the rest of the transaction
+/// (PostgreSQL; SQLite's write transaction already excludes other writers).
+async fn current_version(
+    tx: &mut super::audit::AuditedTx,
+    backend: super::Backend,
+    table: &str,
+    column: &str,
+    key: &str,
+) -> Result<Option<i64>> {
+    let lock = if backend == super::Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let row = sqlx::query(&format!(
+        "SELECT version FROM {table} WHERE {column} = $1{lock}"
+    ))
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|r| r.try_get("version")).transpose()?)
+}
+
+fn stale(kind: &str, key: &str) -> Error {
+    Error::Conflict(format!(
+        "{kind} {key} was changed, created or deleted by someone else since the dry run; nothing was imported — run the dry run again"
+    ))
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::auth::Principal;
 use super::{ApiError, AppState, Error, PageCtx, Result, Routes, page, render_page};
 use crate::app::imports;
-use crate::domain::csvio::{DryRun, LineAction, servers_csv, tenants_csv};
+use crate::domain::csvio::{LineAction, servers_csv, tenants_csv};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -76,6 +76,8 @@ struct ImportPage {
     lines: Vec<LineView>,
     summary: Option<String>,
     refused: usize,
+    /// The versions the dry run read (JSON), posted back with the apply.
+    basis: String,
 }
 
 fn view<T>(lines: &[crate::domain::csvio::DryRunLine<T>]) -> Vec<LineView> {
@@ -113,6 +115,7 @@ fn empty_page(ctx: PageCtx, kind: &'static str) -> ImportPage {
         lines: Vec::new(),
         summary: None,
         refused: 0,
+        basis: String::new(),
     }
 }
 
@@ -127,8 +130,17 @@ async fn servers_form(ctx: PageCtx) -> Response {
 /// Largest CSV accepted (10,000 tenants are about 500 KB).
 const MAX_CSV: usize = 16 * 1024 * 1024;
 
-async fn read_form(mut form: Multipart) -> Result<(String, bool)> {
+/// What the import form posts: the CSV, whether to apply it, and (from the dry-run page) the
+/// versions that dry run read.
+struct ImportForm {
+    text: String,
+    apply: bool,
+    basis: Option<imports::Basis>,
+}
+
+async fn read_form(mut form: Multipart) -> Result<ImportForm> {
     let (mut text, mut file, mut apply) = (String::new(), String::new(), false);
+    let mut basis = None;
     while let Some(field) = form
         .next_field()
         .await
@@ -148,31 +160,39 @@ async fn read_form(mut form: Multipart) -> Result<(String, bool)> {
             "csv" => text = value,
             "file" => file = value,
             "action" => apply = value == "apply",
+            "basis" if !value.is_empty() => {
+                basis = Some(serde_json::from_str(&value).map_err(|_| {
+                    Error::BadRequest("the dry run's versions could not be read".into())
+                })?)
+            }
             _ => {}
         }
     }
     if !file.trim().is_empty() {
         text = file;
     }
-    Ok((text, apply))
+    Ok(ImportForm { text, apply, basis })
 }
 
 /// Shows the dry run, or, when asked to apply a file without refused lines, starts the import
-/// in the background and sends the admin to its progress page.
+/// in the background and sends the admin to its progress page. An apply posted from a dry-run
+/// page is refused (409) when a row that dry run read has changed since.
 async fn dry_run_or_apply<T: imports::Importable>(
     st: &AppState,
     mut p: ImportPage,
-    dry: std::result::Result<DryRun<T>, String>,
-    apply: bool,
+    prepared: std::result::Result<imports::Prepared<T>, String>,
+    form: ImportForm,
     principal: &Principal,
 ) -> Result<Response> {
-    let dry = match dry {
+    let apply = form.apply;
+    let imports::Prepared { dry, basis } = match prepared {
         Ok(d) => d,
         Err(e) => {
             p.error = Some(e);
             return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &p));
         }
     };
+    p.basis = serde_json::to_string(&basis).unwrap_or_default();
     p.refused = dry.refused();
     p.lines = view(&dry.lines);
     p.summary = Some(format!(
@@ -192,7 +212,12 @@ async fn dry_run_or_apply<T: imports::Importable>(
     if !apply {
         return Ok(page(&p));
     }
-    let rows: Vec<T> = dry.lines.into_iter().filter_map(|l| l.row).collect();
+    // Without a dry-run page's versions (a scripted post) the versions read now are used: the
+    // store still writes each row only at them.
+    if let Some(seen) = &form.basis {
+        basis.check_unchanged_since(seen)?;
+    }
+    let rows = basis.rows(dry);
     let id = imports::start(&st.app, rows, principal.actor()).await?;
     Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
 }
@@ -203,11 +228,11 @@ async fn tenants_import(
     principal: Principal,
     form: Multipart,
 ) -> Result<Response> {
-    let (text, apply) = read_form(form).await?;
+    let mut form = read_form(form).await?;
     let mut p = empty_page(ctx, "tenants");
-    let dry = imports::tenants(&st.app, &text).await?;
-    p.text = text;
-    dry_run_or_apply(&st, p, dry, apply, &principal).await
+    let prepared = imports::tenants(&st.app, &form.text).await?;
+    p.text = std::mem::take(&mut form.text);
+    dry_run_or_apply(&st, p, prepared, form, &principal).await
 }
 
 async fn servers_import(
@@ -216,9 +241,9 @@ async fn servers_import(
     principal: Principal,
     form: Multipart,
 ) -> Result<Response> {
-    let (text, apply) = read_form(form).await?;
+    let mut form = read_form(form).await?;
     let mut p = empty_page(ctx, "servers");
-    let dry = imports::servers(&st.app, &text).await?;
-    p.text = text;
-    dry_run_or_apply(&st, p, dry, apply, &principal).await
+    let prepared = imports::servers(&st.app, &form.text).await?;
+    p.text = std::mem::take(&mut form.text);
+    dry_run_or_apply(&st, p, prepared, form, &principal).await
 }

@@ -10,6 +10,7 @@ mod helpers;
 
 mod browser;
 mod dns_check;
+mod import_versions;
 mod instances;
 mod jobs_shared;
 mod store;
