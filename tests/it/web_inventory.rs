@@ -471,6 +471,17 @@ async fn lists_sort_and_filter_with_their_state_in_the_url() {
         assert!(wiki < pbxb, "285 phones before 118");
         let res = app.get("/pools?server=bigbox").await;
         assert!(res.body.contains(">wiki<") && !res.body.contains(">pbxA<"));
+        // A tenant without a pool (GALLO) sorts as the lowest pool on every backend: first
+        // ascending, last descending (PostgreSQL puts NULL last ascending unless told).
+        for (dir, gallo_first) in [("asc", true), ("desc", false)] {
+            let res = app
+                .get(&format!("/tenants?sort=pool&dir={dir}&per_page=50"))
+                .await;
+            assert_eq!(res.status, 200);
+            let gallo = res.body.find(">GALLO<").expect("GALLO listed");
+            let rossi = res.body.find(">ROSSI<").expect("ROSSI listed");
+            assert_eq!(gallo < rossi, gallo_first, "sort=pool&dir={dir}");
+        }
         // Destructive actions ask first.
         let t = app.token_client("cron", "read").await;
         let _ = t;
