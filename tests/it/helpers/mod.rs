@@ -73,7 +73,7 @@ pub fn pg_admin_url() -> Option<String> {
             }
             PG_SKIP_NOTICE.call_once(|| {
                 eprintln!(
-                    "skipped: the PostgreSQL runs of the store and web tests (set PBX_POOLS_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test to run them)"
+                    "skipped: PostgreSQL runs of the store and web tests (set PBX_POOLS_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test to run them)"
                 );
             });
             None
