@@ -65,14 +65,20 @@ impl TenantSort {
             Self::Pool => "pool",
         }
     }
-    /// Whitelisted ORDER BY; the id tie-break keeps pages stable.
+    /// Whitelisted ORDER BY; the id tie-break keeps pages stable. A tenant without a pool sorts
+    /// as the lowest pool, first ascending and last descending, on both backends: SQLite
+    /// puts NULL first ascending by itself, PostgreSQL last unless told.
     fn order_by(self, desc: bool) -> String {
-        let dir = if desc { "DESC" } else { "ASC" };
+        let (dir, nulls) = if desc {
+            ("DESC", "NULLS LAST")
+        } else {
+            ("ASC", "NULLS FIRST")
+        };
         match self {
             Self::Code => format!("t.code_key {dir}, t.id"),
             Self::Name => format!("t.name {dir}, t.id"),
             Self::Phones => format!("t.expected_phones {dir}, t.id"),
-            Self::Pool => format!("p.name {dir}, t.code_key, t.id"),
+            Self::Pool => format!("p.name {dir} {nulls}, t.code_key, t.id"),
         }
     }
 }

@@ -172,6 +172,10 @@ struct App {
 
 impl App {
     /// The real router on a fresh database, served on 127.0.0.1:0.
+    ///
+    /// SQLite only, unlike the HTTP suite (`helpers::each_backend`): driving Chromium is slow,
+    /// and what the browser adds (scripts, focus, layout) does not depend on the backend, which
+    /// the in-process web tests already cover on PostgreSQL.
     async fn start(setup_token: Option<&str>) -> Self {
         let db = helpers::sqlite().await;
         let state = AppState::new(db.store.clone());

@@ -242,81 +242,83 @@ async fn the_check_agrees_with_bind() {
 /// feeds the DNS page, the DNS drift alert and /metrics.
 #[tokio::test]
 async fn drift_found_by_the_api_shows_on_the_page_as_an_alert_and_in_metrics() {
-    let app = helpers::TestApp::sqlite().await;
-    app.store()
-        .load_demo(&source_document_cluster(), "demo")
-        .await
-        .unwrap();
-    let pools = app.store().pools().await.unwrap();
-    let (export, _) = export_text(&pools, &ExportParams::default()).unwrap();
-    let drift = export.replace(
-        "SRV 20 10 5060 voip2.example.com.",
-        "SRV 20 99 5060 voip2.example.com.",
-    );
-    let server = TestDnsServer::start("example.com.", &format!("{HEADER}{ADDRESSES}{drift}")).await;
-    let (mut settings, version) = app.store().settings().await.unwrap();
-    settings.dns_nameservers = server.addr.to_string();
-    app.store()
-        .save_settings(&settings, version, "test")
-        .await
-        .unwrap();
+    helpers::each_backend(|app: helpers::TestApp| async move {
+        app.store()
+            .load_demo(&source_document_cluster(), "demo")
+            .await
+            .unwrap();
+        let pools = app.store().pools().await.unwrap();
+        let (export, _) = export_text(&pools, &ExportParams::default()).unwrap();
+        let drift = export.replace(
+            "SRV 20 10 5060 voip2.example.com.",
+            "SRV 20 99 5060 voip2.example.com.",
+        );
+        let server =
+            TestDnsServer::start("example.com.", &format!("{HEADER}{ADDRESSES}{drift}")).await;
+        let (mut settings, version) = app.store().settings().await.unwrap();
+        settings.dns_nameservers = server.addr.to_string();
+        app.store()
+            .save_settings(&settings, version, "test")
+            .await
+            .unwrap();
 
-    let reader = app.token_client("monitor", "read").await;
-    let res = reader
-        .json(&app, "GET", "/api/v1/dns/check?run=1", None)
-        .await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    let report = res.json();
-    let status: Vec<(String, String)> = report["pools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["pool"].as_str().unwrap().to_string(),
-                p["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        status,
-        vec![
-            ("pbxA".into(), "drift".into()),
-            ("pbxB".into(), "in_sync".into()),
-            ("wiki".into(), "in_sync".into())
-        ]
-    );
-    // Without run=1 the latest result comes back.
-    let again = reader
-        .json(&app, "GET", "/api/v1/dns/check", None)
-        .await
-        .json();
-    assert_eq!(again["at"], report["at"]);
+        let reader = app.token_client("monitor", "read").await;
+        let res = reader
+            .json(&app, "GET", "/api/v1/dns/check?run=1", None)
+            .await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let report = res.json();
+        let status: Vec<(String, String)> = report["pools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["pool"].as_str().unwrap().to_string(),
+                    p["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            status,
+            vec![
+                ("pbxA".into(), "drift".into()),
+                ("pbxB".into(), "in_sync".into()),
+                ("wiki".into(), "in_sync".into())
+            ]
+        );
+        // Without run=1 the latest result comes back.
+        let again = reader
+            .json(&app, "GET", "/api/v1/dns/check", None)
+            .await
+            .json();
+        assert_eq!(again["at"], report["at"]);
 
-    let alerts = reader
-        .json(&app, "GET", "/api/v1/alerts?kind=dns_drift", None)
-        .await
-        .json();
-    assert_eq!(alerts.as_array().unwrap().len(), 1, "{alerts}");
-    assert!(alerts[0]["summary"].as_str().unwrap().contains("pbxA"));
-    let page = app.get("/dns").await;
-    assert!(page.body.contains("different (weight)"), "{}", page.body);
-    assert!(page.body.contains("nsupdate script that fixes it"));
-    let metrics = helpers::Client::anonymous().get(&app, "/metrics").await;
-    assert!(
-        metrics
-            .body
-            .contains("pbx_pools_dns_pool_in_sync{pool=\"pbxA\"} 0"),
-        "{}",
-        metrics.body
-    );
-    assert!(
-        metrics
-            .body
-            .contains("pbx_pools_dns_pool_in_sync{pool=\"pbxB\"} 1")
-    );
-    // The page's button runs it too (admin, CSRF).
-    let res = app.post_form("/dns/check", &[]).await;
-    assert_eq!(res.status, 303);
-    app.db.cleanup().await;
+        let alerts = reader
+            .json(&app, "GET", "/api/v1/alerts?kind=dns_drift", None)
+            .await
+            .json();
+        assert_eq!(alerts.as_array().unwrap().len(), 1, "{alerts}");
+        assert!(alerts[0]["summary"].as_str().unwrap().contains("pbxA"));
+        let page = app.get("/dns").await;
+        assert!(page.body.contains("different (weight)"), "{}", page.body);
+        assert!(page.body.contains("nsupdate script that fixes it"));
+        let metrics = helpers::Client::anonymous().get(&app, "/metrics").await;
+        assert!(
+            metrics
+                .body
+                .contains("pbx_pools_dns_pool_in_sync{pool=\"pbxA\"} 0"),
+            "{}",
+            metrics.body
+        );
+        assert!(
+            metrics
+                .body
+                .contains("pbx_pools_dns_pool_in_sync{pool=\"pbxB\"} 1")
+        );
+        // The page's button runs it too (admin, CSRF).
+        let res = app.post_form("/dns/check", &[]).await;
+        assert_eq!(res.status, 303);
+    })
+    .await;
 }

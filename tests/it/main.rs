@@ -1,10 +1,12 @@
 //! The integration tests, built as one test binary (`cargo test --test it`) so that the crate and
 //! its dependencies are linked once rather than once per file.
 //!
-//! One module per capability (the store on both backends, the pages and API by area, the DNS
-//! check, the zone export under BIND, the browser suite); `helpers` is what they share: it spawns
-//! the real router over a fresh, migrated database per test (SQLite always, PostgreSQL when
-//! `PBX_POOLS_TEST_PG_URL` is set) and serves test zones from an in-process DNS server.
+//! One module per capability (the store, the pages and API by area, the DNS check, the zone
+//! export under BIND, the browser suite); `helpers` is what they share: it runs each store and
+//! HTTP test once per backend, on a fresh, migrated database each time (SQLite always,
+//! PostgreSQL when `PBX_POOLS_TEST_PG_URL` is set; `helpers::each_backend` gives the HTTP tests
+//! the real router), and serves test zones from an in-process DNS server. The browser suite and
+//! the DNS-check and BIND tests that need no router run on SQLite only.
 
 mod helpers;
 

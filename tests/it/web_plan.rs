@@ -3,250 +3,256 @@
 use pbx_pools::domain::demo::source_document_cluster;
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{self, TestApp};
 
-async fn demo_app() -> TestApp {
-    let app = TestApp::sqlite().await;
+async fn load_demo(app: &TestApp) {
     app.store()
         .load_demo(&source_document_cluster(), "demo")
         .await
         .unwrap();
-    app
 }
 
 #[tokio::test]
 async fn the_plan_fixes_the_demos_overloaded_single_failure() {
-    let app = demo_app().await;
-    let reader = app.token_client("reader", "read").await;
-    let before = reader
-        .json(&app, "GET", "/api/v1/whatif?down=voip1", None)
-        .await
-        .json();
-    assert_eq!(
-        before["overloaded"],
-        json!(["voip2"]),
-        "the demo contains an N-1 overload"
-    );
-
-    let res = reader
-        .json(&app, "POST", "/api/v1/plan", Some(json!({})))
-        .await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    let plan = res.json();
-    assert!(plan["plan"]["before_value"].as_f64().unwrap() > 1.0);
-    let value = plan["plan"]["value"].as_f64().unwrap();
-    let bound = plan["plan"]["lower_bound"].as_f64().unwrap();
-    assert!(value <= 1.0, "the plan removes the overload: {value}");
-    assert!(bound <= value + 1e-9);
-    assert!(plan["lpt_value"].as_f64().unwrap() >= value - 1e-9);
-    assert!(plan["plan"]["moved_phones"].as_u64().unwrap() <= plan["budget"].as_u64().unwrap());
-    let moves = plan["moves"].as_array().unwrap();
-    assert!(!moves.is_empty());
-    assert!(moves.iter().all(|m| m["to"] != "nowhere"));
-
-    // A read token may compute but not apply.
-    let apply = json!({"plan": plan["id"], "request": {}});
-    assert_eq!(
-        reader
-            .json(&app, "POST", "/api/v1/plan/apply", Some(apply.clone()))
+    helpers::each_backend(|app: TestApp| async move {
+        load_demo(&app).await;
+        let reader = app.token_client("reader", "read").await;
+        let before = reader
+            .json(&app, "GET", "/api/v1/whatif?down=voip1", None)
             .await
-            .status,
-        403
-    );
-    let admin = app.token_client("ops", "admin").await;
-    let res = admin
-        .json(&app, "POST", "/api/v1/plan/apply", Some(apply))
-        .await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    assert_eq!(res.json()["moved"].as_u64().unwrap(), moves.len() as u64);
-    let after = reader
-        .json(&app, "GET", "/api/v1/whatif?down=voip1", None)
-        .await
-        .json();
-    assert_eq!(
-        after["overloaded"],
-        json!([]),
-        "no single failure overloads a server any more"
-    );
-    let (entries, _) = app
-        .store()
-        .audit_entries(&pbx_pools::store::AuditQuery {
-            actor: Some("token:ops".into()),
-            per_page: 50,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(entries.len(), moves.len());
-    assert!(
-        entries
-            .iter()
-            .all(|e| e.action == format!("plan {}", plan["id"].as_str().unwrap())),
-        "audit names the plan"
-    );
-    app.db.cleanup().await;
+            .json();
+        assert_eq!(
+            before["overloaded"],
+            json!(["voip2"]),
+            "the demo contains an N-1 overload"
+        );
+
+        let res = reader
+            .json(&app, "POST", "/api/v1/plan", Some(json!({})))
+            .await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let plan = res.json();
+        assert!(plan["plan"]["before_value"].as_f64().unwrap() > 1.0);
+        let value = plan["plan"]["value"].as_f64().unwrap();
+        let bound = plan["plan"]["lower_bound"].as_f64().unwrap();
+        assert!(value <= 1.0, "the plan removes the overload: {value}");
+        assert!(bound <= value + 1e-9);
+        assert!(plan["lpt_value"].as_f64().unwrap() >= value - 1e-9);
+        assert!(plan["plan"]["moved_phones"].as_u64().unwrap() <= plan["budget"].as_u64().unwrap());
+        let moves = plan["moves"].as_array().unwrap();
+        assert!(!moves.is_empty());
+        assert!(moves.iter().all(|m| m["to"] != "nowhere"));
+
+        // A read token may compute but not apply.
+        let apply = json!({"plan": plan["id"], "request": {}});
+        assert_eq!(
+            reader
+                .json(&app, "POST", "/api/v1/plan/apply", Some(apply.clone()))
+                .await
+                .status,
+            403
+        );
+        let admin = app.token_client("ops", "admin").await;
+        let res = admin
+            .json(&app, "POST", "/api/v1/plan/apply", Some(apply))
+            .await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        assert_eq!(res.json()["moved"].as_u64().unwrap(), moves.len() as u64);
+        let after = reader
+            .json(&app, "GET", "/api/v1/whatif?down=voip1", None)
+            .await
+            .json();
+        assert_eq!(
+            after["overloaded"],
+            json!([]),
+            "no single failure overloads a server any more"
+        );
+        let (entries, _) = app
+            .store()
+            .audit_entries(&pbx_pools::store::AuditQuery {
+                actor: Some("token:ops".into()),
+                per_page: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(entries.len(), moves.len());
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.action == format!("plan {}", plan["id"].as_str().unwrap())),
+            "audit names the plan"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_plan_computed_on_data_that_changed_since_is_refused() {
-    let app = demo_app().await;
-    let page = app.get("/plan?run=1").await;
-    assert_eq!(page.status, 200);
-    assert!(
-        page.body.contains("Apply the selected moves"),
-        "{}",
-        page.body
-    );
-    let id = {
+    helpers::each_backend(|app: TestApp| async move {
+        load_demo(&app).await;
+        let page = app.get("/plan?run=1").await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains("Apply the selected moves"),
+            "{}",
+            page.body
+        );
+        let id = {
+            let marker = "name=\"plan\" value=\"";
+            let start = page.body.find(marker).unwrap() + marker.len();
+            page.body[start..start + 12].to_string()
+        };
+        let first_move = {
+            let marker = "name=\"move\" value=\"";
+            let start = page.body.find(marker).unwrap() + marker.len();
+            let end = page.body[start..].find('"').unwrap() + start;
+            page.body[start..end].to_string()
+        };
+        // Someone moves a tenant meanwhile.
+        let rossi = app.store().tenant_by_code("ROSSI").await.unwrap();
+        app.store()
+            .assign_tenant(rossi.id, rossi.version, rossi.pool_id, "someone")
+            .await
+            .unwrap();
+        let before = app.store().tenant_by_code(&first_move).await.unwrap();
+        let res = app
+            .post_form(
+                "/plan/apply",
+                &[
+                    ("plan", &id),
+                    ("budget_pct", "30"),
+                    ("counts", "expected"),
+                    ("pins", ""),
+                    ("move", &first_move),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 409, "{}", res.body);
+        assert!(res.body.contains("changed since plan"), "{}", res.body);
+        assert_eq!(
+            app.store()
+                .tenant_by_code(&first_move)
+                .await
+                .unwrap()
+                .pool_id,
+            before.pool_id,
+            "nothing applied"
+        );
+
+        // Recomputed, one chosen move applies alone.
+        let page = app.get("/plan?run=1").await;
         let marker = "name=\"plan\" value=\"";
         let start = page.body.find(marker).unwrap() + marker.len();
-        page.body[start..start + 12].to_string()
-    };
-    let first_move = {
-        let marker = "name=\"move\" value=\"";
-        let start = page.body.find(marker).unwrap() + marker.len();
-        let end = page.body[start..].find('"').unwrap() + start;
-        page.body[start..end].to_string()
-    };
-    // Someone moves a tenant meanwhile.
-    let rossi = app.store().tenant_by_code("ROSSI").await.unwrap();
-    app.store()
-        .assign_tenant(rossi.id, rossi.version, rossi.pool_id, "someone")
-        .await
-        .unwrap();
-    let before = app.store().tenant_by_code(&first_move).await.unwrap();
-    let res = app
-        .post_form(
-            "/plan/apply",
-            &[
-                ("plan", &id),
-                ("budget_pct", "30"),
-                ("counts", "expected"),
-                ("pins", ""),
-                ("move", &first_move),
-            ],
-        )
-        .await;
-    assert_eq!(res.status, 409, "{}", res.body);
-    assert!(res.body.contains("changed since plan"), "{}", res.body);
-    assert_eq!(
-        app.store()
-            .tenant_by_code(&first_move)
-            .await
-            .unwrap()
-            .pool_id,
-        before.pool_id,
-        "nothing applied"
-    );
-
-    // Recomputed, one chosen move applies alone.
-    let page = app.get("/plan?run=1").await;
-    let marker = "name=\"plan\" value=\"";
-    let start = page.body.find(marker).unwrap() + marker.len();
-    let id = page.body[start..start + 12].to_string();
-    let res = app
-        .post_form(
-            "/plan/apply",
-            &[
-                ("plan", &id),
-                ("budget_pct", "30"),
-                ("counts", "expected"),
-                ("pins", ""),
-                ("move", &first_move),
-            ],
-        )
-        .await;
-    assert_eq!(res.status, 303, "{}", res.body);
-    assert_ne!(
-        app.store()
-            .tenant_by_code(&first_move)
-            .await
-            .unwrap()
-            .pool_id,
-        before.pool_id
-    );
-    app.db.cleanup().await;
+        let id = page.body[start..start + 12].to_string();
+        let res = app
+            .post_form(
+                "/plan/apply",
+                &[
+                    ("plan", &id),
+                    ("budget_pct", "30"),
+                    ("counts", "expected"),
+                    ("pins", ""),
+                    ("move", &first_move),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        assert_ne!(
+            app.store()
+                .tenant_by_code(&first_move)
+                .await
+                .unwrap()
+                .pool_id,
+            before.pool_id
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn pins_budget_and_bad_parameters() {
-    let app = demo_app().await;
-    let reader = app.token_client("reader", "read").await;
-    let none = reader
-        .json(
-            &app,
-            "POST",
-            "/api/v1/plan",
-            Some(json!({"budget_pct": 0.0})),
-        )
-        .await
-        .json();
-    assert_eq!(
-        none["plan"]["moved_phones"], 0,
-        "a zero budget moves nothing"
-    );
-    let all = reader
-        .json(&app, "POST", "/api/v1/plan", Some(json!({})))
-        .await
-        .json();
-    let moved: Vec<String> = all["moves"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| !m["from"].is_null())
-        .map(|m| m["tenant"].as_str().unwrap().to_string())
-        .collect();
-    assert!(!moved.is_empty());
-    let res = reader
-        .json(&app, "POST", "/api/v1/plan", Some(json!({"pins": moved})))
-        .await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    let pinned = res.json();
-    for m in pinned["moves"].as_array().unwrap() {
-        assert!(
-            !moved.contains(&m["tenant"].as_str().unwrap().to_string()),
-            "pinned tenants never move"
+    helpers::each_backend(|app: TestApp| async move {
+        load_demo(&app).await;
+        let reader = app.token_client("reader", "read").await;
+        let none = reader
+            .json(
+                &app,
+                "POST",
+                "/api/v1/plan",
+                Some(json!({"budget_pct": 0.0})),
+            )
+            .await
+            .json();
+        assert_eq!(
+            none["plan"]["moved_phones"], 0,
+            "a zero budget moves nothing"
         );
-    }
-    for bad in [
-        json!({"budget_pct": 150.0}),
-        json!({"counts": "guessed"}),
-        json!({"pins": ["NOSUCH"]}),
-    ] {
+        let all = reader
+            .json(&app, "POST", "/api/v1/plan", Some(json!({})))
+            .await
+            .json();
+        let moved: Vec<String> = all["moves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| !m["from"].is_null())
+            .map(|m| m["tenant"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!moved.is_empty());
         let res = reader
-            .json(&app, "POST", "/api/v1/plan", Some(bad.clone()))
+            .json(&app, "POST", "/api/v1/plan", Some(json!({"pins": moved})))
             .await;
-        assert_eq!(res.status, 400, "{bad}: {}", res.body);
-    }
-    let page = app.get("/plan?run=1&budget_pct=abc").await;
-    assert_eq!(page.status, 422);
-    app.db.cleanup().await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let pinned = res.json();
+        for m in pinned["moves"].as_array().unwrap() {
+            assert!(
+                !moved.contains(&m["tenant"].as_str().unwrap().to_string()),
+                "pinned tenants never move"
+            );
+        }
+        for bad in [
+            json!({"budget_pct": 150.0}),
+            json!({"counts": "guessed"}),
+            json!({"pins": ["NOSUCH"]}),
+        ] {
+            let res = reader
+                .json(&app, "POST", "/api/v1/plan", Some(bad.clone()))
+                .await;
+            assert_eq!(res.status, 400, "{bad}: {}", res.body);
+        }
+        let page = app.get("/plan?run=1&budget_pct=abc").await;
+        assert_eq!(page.status, 422);
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn the_command_prints_and_applies_a_plan() {
-    let app = demo_app().await;
-    let url = app.db.url.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_pbx-pools"))
-            .args(["plan", "--database-url", &url, "--apply"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(text.contains("applied plan"), "{text}");
-    let reader = app.token_client("reader", "read").await;
-    let after = reader
-        .json(&app, "GET", "/api/v1/whatif?down=voip1", None)
+    helpers::each_backend(|app: TestApp| async move {
+        load_demo(&app).await;
+        let url = app.db.url.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_pbx-pools"))
+                .args(["plan", "--database-url", &url, "--apply"])
+                .output()
+                .unwrap()
+        })
         .await
-        .json();
-    assert_eq!(after["overloaded"], json!([]));
-    app.db.cleanup().await;
+        .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("applied plan"), "{text}");
+        let reader = app.token_client("reader", "read").await;
+        let after = reader
+            .json(&app, "GET", "/api/v1/whatif?down=voip1", None)
+            .await
+            .json();
+        assert_eq!(after["overloaded"], json!([]));
+    })
+    .await;
 }

@@ -7,8 +7,7 @@ use pbx_pools::domain::demo_registrations::source_document_rounds;
 use crate::helpers::{self, Client, TestApp};
 
 /// voip1/voip2 with pools pbxA/pbxB and three tenants.
-async fn cluster() -> TestApp {
-    let app = TestApp::sqlite().await;
+async fn build_cluster(app: &TestApp) {
     for s in ["voip1", "voip2"] {
         let host = format!("{s}.example.com");
         let res = app
@@ -67,7 +66,6 @@ async fn cluster() -> TestApp {
             .await;
         assert_eq!(res.status, 303);
     }
-    app
 }
 
 /// A `pjsip show contacts` dump as Asterisk prints it.
@@ -108,357 +106,367 @@ async fn push(
 
 #[tokio::test]
 async fn pushed_dumps_become_counts_splits_and_alerts() {
-    let app = cluster().await;
-    let voip1 = app.token_client("voip1-cron", "ingest:voip1").await;
-    let voip2 = app.token_client("voip2-cron", "ingest:voip2").await;
-    // ACME: 10 on voip1 (home), 10 on voip2 -> split; ROSSI whole on voip1; ROMANO whole on voip2;
-    // plus one endpoint that matches no tenant.
-    let mut on1 = eps("ACME", 100, 10);
-    on1.extend(eps("ROSSI", 100, 10));
-    let mut on2 = eps("ACME", 110, 10);
-    on2.extend(eps("ROMANO", 100, 10));
-    on2.push("reception".into());
-    let res = push(&app, &voip1, "voip1", pjsip(&on1), "pjsip-contacts").await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    assert_eq!(res.json()["registered"], 20);
-    // chan_sip output for voip2, recognised without ?format= from its header.
-    let mut peers = String::from(
-        "Name/username             Host                                    Dyn Forcerport Comedia    ACL Port     Status      Description\n",
-    );
-    for e in &on2 {
+    helpers::each_backend(|app: TestApp| async move {
+        build_cluster(&app).await;
+        let voip1 = app.token_client("voip1-cron", "ingest:voip1").await;
+        let voip2 = app.token_client("voip2-cron", "ingest:voip2").await;
+        // ACME: 10 on voip1 (home), 10 on voip2 -> split; ROSSI whole on voip1; ROMANO whole on voip2;
+        // plus one endpoint that matches no tenant.
+        let mut on1 = eps("ACME", 100, 10);
+        on1.extend(eps("ROSSI", 100, 10));
+        let mut on2 = eps("ACME", 110, 10);
+        on2.extend(eps("ROMANO", 100, 10));
+        on2.push("reception".into());
+        let res = push(&app, &voip1, "voip1", pjsip(&on1), "pjsip-contacts").await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        assert_eq!(res.json()["registered"], 20);
+        // chan_sip output for voip2, recognised without ?format= from its header.
+        let mut peers = String::from(
+            "Name/username             Host                                    Dyn Forcerport Comedia    ACL Port     Status      Description\n",
+        );
+        for e in &on2 {
+            peers.push_str(&format!(
+                "{e}/{e} 198.51.100.20 D  Auto (No)  Auto (No)  A  5060     OK (12 ms)\n"
+            ));
+        }
+        peers.push_str("offline-ROMANO/offline-ROMANO (Unspecified) D  Auto (No)  Auto (No)  A  0        UNKNOWN\n");
         peers.push_str(&format!(
-            "{e}/{e} 198.51.100.20 D  Auto (No)  Auto (No)  A  5060     OK (12 ms)\n"
+            "{} sip peers [Monitored: {} online, 1 offline Unmonitored: 0 online, 0 offline]\n",
+            on2.len() + 1,
+            on2.len()
         ));
-    }
-    peers.push_str("offline-ROMANO/offline-ROMANO (Unspecified) D  Auto (No)  Auto (No)  A  0        UNKNOWN\n");
-    peers.push_str(&format!(
-        "{} sip peers [Monitored: {} online, 1 offline Unmonitored: 0 online, 0 offline]\n",
-        on2.len() + 1,
-        on2.len()
-    ));
-    let req = axum::http::Request::post("/api/v1/servers/voip2/registrations")
-        .header("content-type", "text/plain")
-        .body(axum::body::Body::from(peers))
-        .unwrap();
-    let res = voip2.send(&app, req).await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    assert_eq!(
-        res.json()["registered"],
-        21,
-        "the unregistered peer is not a phone here"
-    );
-    assert_eq!(res.json()["unmatched"], 1);
+        let req = axum::http::Request::post("/api/v1/servers/voip2/registrations")
+            .header("content-type", "text/plain")
+            .body(axum::body::Body::from(peers))
+            .unwrap();
+        let res = voip2.send(&app, req).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        assert_eq!(
+            res.json()["registered"],
+            21,
+            "the unregistered peer is not a phone here"
+        );
+        assert_eq!(res.json()["unmatched"], 1);
 
-    let reader = app.token_client("grafana", "read").await;
-    let stats = reader
-        .json(&app, "GET", "/api/v1/servers/stats", None)
-        .await
-        .json();
-    let get = |name: &str| {
-        stats
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["server"] == name)
-            .unwrap()
-            .clone()
-    };
-    assert_eq!(get("voip1")["registered"], 20);
-    assert_eq!(get("voip1")["home"], 20);
-    assert_eq!(get("voip2")["registered"], 21);
-    assert_eq!(
-        get("voip2")["away"],
-        10,
-        "ACME's ten phones are away from voip1"
-    );
-    assert_eq!(get("voip2")["unmatched"], 1);
-    assert!(get("voip1")["last_report_at"].is_i64());
+        let reader = app.token_client("grafana", "read").await;
+        let stats = reader
+            .json(&app, "GET", "/api/v1/servers/stats", None)
+            .await
+            .json();
+        let get = |name: &str| {
+            stats
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["server"] == name)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(get("voip1")["registered"], 20);
+        assert_eq!(get("voip1")["home"], 20);
+        assert_eq!(get("voip2")["registered"], 21);
+        assert_eq!(
+            get("voip2")["away"],
+            10,
+            "ACME's ten phones are away from voip1"
+        );
+        assert_eq!(get("voip2")["unmatched"], 1);
+        assert!(get("voip1")["last_report_at"].is_i64());
 
-    let acme = reader
-        .json(&app, "GET", "/api/v1/tenants/ACME", None)
-        .await
-        .json();
-    let split = &acme["registrations"]["split"];
-    assert_eq!(split["away_phones"], 10);
-    assert_eq!(split["severity"], "warning");
-    assert_eq!(acme["registrations"]["home"], "voip1");
-    let rossi = reader
-        .json(&app, "GET", "/api/v1/tenants/ROSSI", None)
-        .await
-        .json();
-    assert!(rossi["registrations"]["split"].is_null());
+        let acme = reader
+            .json(&app, "GET", "/api/v1/tenants/ACME", None)
+            .await
+            .json();
+        let split = &acme["registrations"]["split"];
+        assert_eq!(split["away_phones"], 10);
+        assert_eq!(split["severity"], "warning");
+        assert_eq!(acme["registrations"]["home"], "voip1");
+        let rossi = reader
+            .json(&app, "GET", "/api/v1/tenants/ROSSI", None)
+            .await
+            .json();
+        assert!(rossi["registrations"]["split"].is_null());
 
-    let alerts = reader
-        .json(&app, "GET", "/api/v1/alerts?kind=tenant_split", None)
-        .await
-        .json();
-    let alerts = alerts.as_array().unwrap();
-    assert_eq!(alerts.len(), 1, "{alerts:?}");
-    assert!(alerts[0]["summary"].as_str().unwrap().contains("ACME"));
-    assert!(
-        alerts[0]["why"]
-            .as_str()
-            .unwrap()
-            .to_lowercase()
-            .contains("transfer")
-    );
-    let unmatched = reader
-        .json(&app, "GET", "/api/v1/alerts?kind=unmatched", None)
-        .await
-        .json();
-    assert!(unmatched.to_string().contains("reception"));
-    let bad = reader
-        .json(&app, "GET", "/api/v1/alerts?severity=loud", None)
-        .await;
-    assert_eq!(bad.status, 400);
+        let alerts = reader
+            .json(&app, "GET", "/api/v1/alerts?kind=tenant_split", None)
+            .await
+            .json();
+        let alerts = alerts.as_array().unwrap();
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert!(alerts[0]["summary"].as_str().unwrap().contains("ACME"));
+        assert!(
+            alerts[0]["why"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("transfer")
+        );
+        let unmatched = reader
+            .json(&app, "GET", "/api/v1/alerts?kind=unmatched", None)
+            .await
+            .json();
+        assert!(unmatched.to_string().contains("reception"));
+        let bad = reader
+            .json(&app, "GET", "/api/v1/alerts?severity=loud", None)
+            .await;
+        assert_eq!(bad.status, 400);
 
-    let overview = app.get("/").await;
-    assert_eq!(overview.status, 200);
-    assert!(
-        overview.body.contains("Tenant ACME is split"),
-        "{}",
-        overview.body
-    );
-    let page = app.get("/alerts?tenant=ACME").await;
-    assert!(
-        page.body.contains("/go/tenant/ACME"),
-        "alerts link their objects"
-    );
-    let tenant = app
-        .get(&format!(
-            "/tenants/{}",
-            app.store().tenant_by_code("ACME").await.unwrap().id
-        ))
-        .await;
-    assert!(tenant.body.contains("Phones away from home") && tenant.body.contains("110-ACME"));
-    let server = app
-        .get(&format!(
-            "/servers/{}",
-            app.store().server_by_name("voip2").await.unwrap().id
-        ))
-        .await;
-    assert!(server.body.contains("reception") && server.body.contains("away"));
-    let metrics = Client::anonymous().get(&app, "/metrics").await;
-    assert_eq!(metrics.status, 200);
-    assert!(
-        metrics
-            .body
-            .contains("pbx_pools_server_phones{server=\"voip1\"} 20"),
-        "{}",
-        metrics.body
-    );
-    assert!(
-        metrics
-            .body
-            .contains("pbx_pools_alerts{kind=\"tenant_split\",severity=\"warning\"} 1")
-    );
-    app.db.cleanup().await;
+        let overview = app.get("/").await;
+        assert_eq!(overview.status, 200);
+        assert!(
+            overview.body.contains("Tenant ACME is split"),
+            "{}",
+            overview.body
+        );
+        let page = app.get("/alerts?tenant=ACME").await;
+        assert!(
+            page.body.contains("/go/tenant/ACME"),
+            "alerts link their objects"
+        );
+        let tenant = app
+            .get(&format!(
+                "/tenants/{}",
+                app.store().tenant_by_code("ACME").await.unwrap().id
+            ))
+            .await;
+        assert!(tenant.body.contains("Phones away from home") && tenant.body.contains("110-ACME"));
+        let server = app
+            .get(&format!(
+                "/servers/{}",
+                app.store().server_by_name("voip2").await.unwrap().id
+            ))
+            .await;
+        assert!(server.body.contains("reception") && server.body.contains("away"));
+        let metrics = Client::anonymous().get(&app, "/metrics").await;
+        assert_eq!(metrics.status, 200);
+        assert!(
+            metrics
+                .body
+                .contains("pbx_pools_server_phones{server=\"voip1\"} 20"),
+            "{}",
+            metrics.body
+        );
+        assert!(
+            metrics
+                .body
+                .contains("pbx_pools_alerts{kind=\"tenant_split\",severity=\"warning\"} 1")
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_malformed_dump_is_refused_whole_and_the_previous_picture_stays() {
-    let app = cluster().await;
-    let voip1 = app.token_client("voip1-cron", "ingest:voip1").await;
-    let res = push(
-        &app,
-        &voip1,
-        "voip1",
-        pjsip(&eps("ACME", 100, 10)),
-        "pjsip-contacts",
-    )
+    helpers::each_backend(|app: TestApp| async move {
+        build_cluster(&app).await;
+        let voip1 = app.token_client("voip1-cron", "ingest:voip1").await;
+        let res = push(
+            &app,
+            &voip1,
+            "voip1",
+            pjsip(&eps("ACME", 100, 10)),
+            "pjsip-contacts",
+        )
+        .await;
+        assert_eq!(res.status, 200);
+        // Truncated: the footer promises more rows than there are.
+        let mut truncated = pjsip(&eps("ACME", 100, 5));
+        truncated = truncated.replace("Objects found: 5", "Objects found: 9");
+        let res = push(&app, &voip1, "voip1", truncated, "pjsip-contacts").await;
+        assert_eq!(res.status, 400);
+        assert_eq!(res.content_type, "application/problem+json");
+        assert!(
+            res.json()["detail"].as_str().unwrap().contains("line"),
+            "{}",
+            res.body
+        );
+        // Garbage in the middle names its line.
+        let mut garbage = pjsip(&eps("ACME", 100, 3));
+        garbage = garbage.replacen(
+            "  Contact:  101-ACME",
+            "this is not a contact row\n  Contact:  101-ACME",
+            1,
+        );
+        let res = push(&app, &voip1, "voip1", garbage, "pjsip-contacts").await;
+        assert_eq!(res.status, 400);
+        assert!(res.body.contains("line 6"), "{}", res.body);
+        let res = push(&app, &voip1, "voip1", "{not json".into(), "json").await;
+        assert_eq!(res.status, 400);
+        let res = push(&app, &voip1, "voip1", "whatever".into(), "carrier-pigeon").await;
+        assert_eq!(res.status, 400);
+        let reader = app.token_client("r", "read").await;
+        let stats = reader
+            .json(&app, "GET", "/api/v1/servers/stats", None)
+            .await
+            .json();
+        assert_eq!(stats[0]["registered"], 10, "the previous picture is intact");
+        let snaps = app.store().latest_snapshots().await.unwrap();
+        assert_eq!(snaps.len(), 1);
+    })
     .await;
-    assert_eq!(res.status, 200);
-    // Truncated: the footer promises more rows than there are.
-    let mut truncated = pjsip(&eps("ACME", 100, 5));
-    truncated = truncated.replace("Objects found: 5", "Objects found: 9");
-    let res = push(&app, &voip1, "voip1", truncated, "pjsip-contacts").await;
-    assert_eq!(res.status, 400);
-    assert_eq!(res.content_type, "application/problem+json");
-    assert!(
-        res.json()["detail"].as_str().unwrap().contains("line"),
-        "{}",
-        res.body
-    );
-    // Garbage in the middle names its line.
-    let mut garbage = pjsip(&eps("ACME", 100, 3));
-    garbage = garbage.replacen(
-        "  Contact:  101-ACME",
-        "this is not a contact row\n  Contact:  101-ACME",
-        1,
-    );
-    let res = push(&app, &voip1, "voip1", garbage, "pjsip-contacts").await;
-    assert_eq!(res.status, 400);
-    assert!(res.body.contains("line 6"), "{}", res.body);
-    let res = push(&app, &voip1, "voip1", "{not json".into(), "json").await;
-    assert_eq!(res.status, 400);
-    let res = push(&app, &voip1, "voip1", "whatever".into(), "carrier-pigeon").await;
-    assert_eq!(res.status, 400);
-    let reader = app.token_client("r", "read").await;
-    let stats = reader
-        .json(&app, "GET", "/api/v1/servers/stats", None)
-        .await
-        .json();
-    assert_eq!(stats[0]["registered"], 10, "the previous picture is intact");
-    let snaps = app.store().latest_snapshots().await.unwrap();
-    assert_eq!(snaps.len(), 1);
-    app.db.cleanup().await;
 }
 
 #[tokio::test]
 async fn phones_that_keep_moving_are_flapping() {
-    let app = cluster().await;
-    let voip1 = app.token_client("voip1-cron", "ingest:voip1").await;
-    let voip2 = app.token_client("voip2-cron", "ingest:voip2").await;
-    let phone = vec!["100-ACME".to_string()];
-    for (client, server) in [
-        (&voip1, "voip1"),
-        (&voip2, "voip2"),
-        (&voip1, "voip1"),
-        (&voip2, "voip2"),
-    ] {
-        // The other server's next report no longer lists the phone.
-        let other = if server == "voip1" {
-            ("voip2", &voip2)
-        } else {
-            ("voip1", &voip1)
-        };
-        push(&app, other.1, other.0, pjsip(&[]), "pjsip-contacts").await;
-        let res = push(&app, client, server, pjsip(&phone), "pjsip-contacts").await;
-        assert_eq!(res.status, 200, "{}", res.body);
-    }
-    let acme = app.store().tenant_by_code("ACME").await.unwrap();
-    let moves = app.store().tenant_moves(acme.id, 10).await.unwrap();
-    assert_eq!(moves.len(), 3, "{moves:?}");
-    let reader = app.token_client("r", "read").await;
-    let flapping = reader
-        .json(&app, "GET", "/api/v1/alerts?kind=flapping", None)
-        .await
-        .json();
-    assert!(flapping.to_string().contains("100-acme"), "{flapping}");
-    app.db.cleanup().await;
+    helpers::each_backend(|app: TestApp| async move {
+        build_cluster(&app).await;
+        let voip1 = app.token_client("voip1-cron", "ingest:voip1").await;
+        let voip2 = app.token_client("voip2-cron", "ingest:voip2").await;
+        let phone = vec!["100-ACME".to_string()];
+        for (client, server) in [
+            (&voip1, "voip1"),
+            (&voip2, "voip2"),
+            (&voip1, "voip1"),
+            (&voip2, "voip2"),
+        ] {
+            // The other server's next report no longer lists the phone.
+            let other = if server == "voip1" {
+                ("voip2", &voip2)
+            } else {
+                ("voip1", &voip1)
+            };
+            push(&app, other.1, other.0, pjsip(&[]), "pjsip-contacts").await;
+            let res = push(&app, client, server, pjsip(&phone), "pjsip-contacts").await;
+            assert_eq!(res.status, 200, "{}", res.body);
+        }
+        let acme = app.store().tenant_by_code("ACME").await.unwrap();
+        let moves = app.store().tenant_moves(acme.id, 10).await.unwrap();
+        assert_eq!(moves.len(), 3, "{moves:?}");
+        let reader = app.token_client("r", "read").await;
+        let flapping = reader
+            .json(&app, "GET", "/api/v1/alerts?kind=flapping", None)
+            .await
+            .json();
+        assert!(flapping.to_string().contains("100-acme"), "{flapping}");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn the_upload_form_stores_a_pasted_csv_dump() {
-    let app = cluster().await;
-    let csv = "endpoint,tenant,contact,user_agent,status\n100-ACME,,sip:100-ACME@192.0.2.1,Yealink,Avail\nfront-desk,ROSSI,sip:fd@192.0.2.2,Snom,Avail\n";
-    let boundary = "BOUNDARY";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"server\"\r\n\r\nvoip1\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\ncsv\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"dump\"\r\n\r\n{csv}\r\n--{boundary}--\r\n"
-    );
-    let req = axum::http::Request::post(format!("/registrations?csrf={}", app.admin.csrf()))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(axum::body::Body::from(body))
-        .unwrap();
-    let res = app.admin.send(&app, req).await;
-    assert_eq!(res.status, 303, "{}", res.body);
-    let page = app.get("/registrations").await;
-    assert!(
-        page.body.contains("2 phones registered, 2 matched"),
-        "{}",
-        page.body
-    );
-    let rossi = app.store().tenant_by_code("ROSSI").await.unwrap();
-    assert_eq!(
-        app.store()
-            .tenant_phones_by_server(rossi.id)
-            .await
-            .unwrap()
-            .values()
-            .sum::<u64>(),
-        1,
-        "explicit tenant column wins"
-    );
-    app.db.cleanup().await;
+    helpers::each_backend(|app: TestApp| async move {
+        build_cluster(&app).await;
+        let csv = "endpoint,tenant,contact,user_agent,status\n100-ACME,,sip:100-ACME@192.0.2.1,Yealink,Avail\nfront-desk,ROSSI,sip:fd@192.0.2.2,Snom,Avail\n";
+        let boundary = "BOUNDARY";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"server\"\r\n\r\nvoip1\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\ncsv\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"dump\"\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+        );
+        let req = axum::http::Request::post(format!("/registrations?csrf={}", app.admin.csrf()))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let res = app.admin.send(&app, req).await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let page = app.get("/registrations").await;
+        assert!(
+            page.body.contains("2 phones registered, 2 matched"),
+            "{}",
+            page.body
+        );
+        let rossi = app.store().tenant_by_code("ROSSI").await.unwrap();
+        assert_eq!(
+            app.store()
+                .tenant_phones_by_server(rossi.id)
+                .await
+                .unwrap()
+                .values()
+                .sum::<u64>(),
+            1,
+            "explicit tenant column wins"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn settings_are_validated_and_the_rule_tester_shows_matches() {
-    let app = TestApp::sqlite().await;
-    let page = app
-        .get("/settings?rule=%5E(%3FP%3Ctenant%3E%5Cd%2B)-&samples=100-ACME%0Abob")
-        .await;
-    assert_eq!(page.status, 200);
-    assert!(
-        page.body.contains("<code>100-ACME</code></td><td>100</td>"),
-        "{}",
-        page.body
-    );
-    let mut form = vec![
-        ("version", "0"),
-        ("normal_away_pct", "15"),
-        ("capacity_warning_pct", "85"),
-        ("stale_after_minutes", "10"),
-        ("flap_moves", "4"),
-        ("flap_window_minutes", "30"),
-        ("failback_after_minutes", "20"),
-        ("tenant_rule", "(unclosed"),
-        ("retention_days", "7"),
-        ("dns_check_minutes", "5"),
-        ("dns_nameservers", ""),
-        ("dns_timeout_ms", "2000"),
-        ("dns_attempts", "2"),
-    ];
-    let res = app.post_form("/settings", &form).await;
-    assert_eq!(res.status, 422);
-    assert!(res.body.contains("id=\"tenant_rule-error\""));
-    assert_eq!(app.store().settings().await.unwrap().1, 0, "nothing saved");
-    form[7] = ("tenant_rule", r"^\d+-(?P<tenant>[A-Za-z]+)$");
-    let res = app.post_form("/settings", &form).await;
-    assert_eq!(res.status, 303, "{}", res.body);
-    let (s, version) = app.store().settings().await.unwrap();
-    assert_eq!(version, 1);
-    assert_eq!(s.alerts.normal_away_share, 0.15);
-    assert_eq!(s.alerts.flap_moves, 4);
-    let stale = app.post_form("/settings", &form).await;
-    assert_eq!(stale.status, 409, "version 0 is stale now");
-    app.db.cleanup().await;
+    helpers::each_backend(|app: TestApp| async move {
+        let page = app
+            .get("/settings?rule=%5E(%3FP%3Ctenant%3E%5Cd%2B)-&samples=100-ACME%0Abob")
+            .await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains("<code>100-ACME</code></td><td>100</td>"),
+            "{}",
+            page.body
+        );
+        let mut form = vec![
+            ("version", "0"),
+            ("normal_away_pct", "15"),
+            ("capacity_warning_pct", "85"),
+            ("stale_after_minutes", "10"),
+            ("flap_moves", "4"),
+            ("flap_window_minutes", "30"),
+            ("failback_after_minutes", "20"),
+            ("tenant_rule", "(unclosed"),
+            ("retention_days", "7"),
+            ("dns_check_minutes", "5"),
+            ("dns_nameservers", ""),
+            ("dns_timeout_ms", "2000"),
+            ("dns_attempts", "2"),
+        ];
+        let res = app.post_form("/settings", &form).await;
+        assert_eq!(res.status, 422);
+        assert!(res.body.contains("id=\"tenant_rule-error\""));
+        assert_eq!(app.store().settings().await.unwrap().1, 0, "nothing saved");
+        form[7] = ("tenant_rule", r"^\d+-(?P<tenant>[A-Za-z]+)$");
+        let res = app.post_form("/settings", &form).await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let (s, version) = app.store().settings().await.unwrap();
+        assert_eq!(version, 1);
+        assert_eq!(s.alerts.normal_away_share, 0.15);
+        assert_eq!(s.alerts.flap_moves, 4);
+        let stale = app.post_form("/settings", &form).await;
+        assert_eq!(stale.status, 409, "version 0 is stale now");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn the_demo_shows_every_alert_kind() {
-    let app = TestApp::sqlite().await;
-    app.store()
-        .load_demo(&source_document_cluster(), "demo")
-        .await
-        .unwrap();
-    app.store()
-        .load_demo_registrations(&source_document_rounds(), 7200)
-        .await
-        .unwrap();
-    let reader = app.token_client("r", "read").await;
-    let alerts = reader
-        .json(&app, "GET", "/api/v1/alerts", None)
-        .await
-        .json();
-    let kinds: std::collections::BTreeSet<String> = alerts
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["kind"].as_str().unwrap().to_string())
-        .collect();
-    for kind in [
-        "tenant_split",
-        "pool_drift",
-        "outside_pool",
-        "capacity_n1",
-        "pool_lint",
-        "tenant_no_pool",
-        "tenant_no_phones",
-        "unmatched",
-        "flapping",
-        "failback_lag",
-        "stale_snapshot",
-    ] {
-        assert!(kinds.contains(kind), "{kind} missing from {kinds:?}");
-    }
-    let canistracci = reader
-        .json(&app, "GET", "/api/v1/tenants/CANISTRACCI", None)
-        .await
-        .json();
-    assert_eq!(canistracci["registrations"]["split"]["away_phones"], 24);
-    app.db.cleanup().await;
+    helpers::each_backend(|app: TestApp| async move {
+        app.store()
+            .load_demo(&source_document_cluster(), "demo")
+            .await
+            .unwrap();
+        app.store()
+            .load_demo_registrations(&source_document_rounds(), 7200)
+            .await
+            .unwrap();
+        let reader = app.token_client("r", "read").await;
+        let alerts = reader
+            .json(&app, "GET", "/api/v1/alerts", None)
+            .await
+            .json();
+        let kinds: std::collections::BTreeSet<String> = alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["kind"].as_str().unwrap().to_string())
+            .collect();
+        for kind in [
+            "tenant_split",
+            "pool_drift",
+            "outside_pool",
+            "capacity_n1",
+            "pool_lint",
+            "tenant_no_pool",
+            "tenant_no_phones",
+            "unmatched",
+            "flapping",
+            "failback_lag",
+            "stale_snapshot",
+        ] {
+            assert!(kinds.contains(kind), "{kind} missing from {kinds:?}");
+        }
+        let canistracci = reader
+            .json(&app, "GET", "/api/v1/tenants/CANISTRACCI", None)
+            .await
+            .json();
+        assert_eq!(canistracci["registrations"]["split"]["away_phones"], 24);
+    })
+    .await;
 }

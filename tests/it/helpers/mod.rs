@@ -26,6 +26,8 @@ enum Cleanup {
     },
     /// Another instance's connection to a database that its first `TestDb` removes.
     Nothing,
+    /// Removed by whoever took the cleanup out (`each_db`), after the test body is done.
+    Taken,
 }
 
 /// A tiny temp-dir holder so tests need no extra crate.
@@ -73,7 +75,7 @@ pub fn pg_admin_url() -> Option<String> {
             }
             PG_SKIP_NOTICE.call_once(|| {
                 eprintln!(
-                    "skipped: PostgreSQL store tests (set PBX_POOLS_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test to run them)"
+                    "skipped: PostgreSQL runs of the store and web tests (set PBX_POOLS_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test to run them)"
                 );
             });
             None
@@ -113,22 +115,104 @@ pub async fn all_backends() -> Vec<TestDb> {
     dbs
 }
 
+/// Runs `body` once per backend, each time on a fresh database: SQLite, then PostgreSQL when
+/// `PBX_POOLS_TEST_PG_URL` is set (see `pg_admin_url`). Each run is announced on stderr
+/// (`backend: sqlite`), so a failure's captured output names its backend. Every backend runs
+/// even if an earlier one failed, each database is removed afterwards whatever happened, and
+/// then the first failure is re-raised with the list of backends that failed.
+///
+/// For a test that builds its own router (for example with a setup token); most tests want
+/// `each_backend`.
+pub async fn each_db<F, Fut>(body: F)
+where
+    F: Fn(TestDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    // The PostgreSQL schema (a connection and the migrations: a few hundred milliseconds, mostly
+    // spent waiting for the server) is made while the SQLite run goes on; its run comes after.
+    let (first, pg) = tokio::join!(async { run_on(&body, sqlite().await).await }, postgres());
+    let mut outcomes = vec![first];
+    if let Some(db) = pg {
+        outcomes.push(run_on(&body, db).await);
+    }
+    let mut failed: Vec<_> = outcomes.into_iter().filter_map(Result::err).collect();
+    if !failed.is_empty() {
+        let labels: Vec<_> = failed.iter().map(|(label, _)| *label).collect();
+        eprintln!("failed on: {}", labels.join(", "));
+        std::panic::resume_unwind(failed.remove(0).1);
+    }
+}
+
+/// `each_db` with the real router and a logged-in admin (`TestApp::on`): the usual way a web
+/// test runs on every backend.
+pub async fn each_backend<F, Fut>(body: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let body = &body;
+    each_db(move |db| async move { body(TestApp::on(db).await).await }).await
+}
+
+type Failure = (&'static str, Box<dyn std::any::Any + Send>);
+
+/// One run of `body` on `db`, which is removed afterwards, also after a panic.
+async fn run_on<F, Fut>(body: &F, mut db: TestDb) -> Result<(), Failure>
+where
+    F: Fn(TestDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let label = db.label;
+    eprintln!("backend: {label}");
+    // The body owns the database (inside its TestApp); the removal stays here.
+    let store = db.store.clone();
+    let cleanup = std::mem::replace(&mut db.cleanup, Cleanup::Taken);
+    let outcome = CatchUnwind(Box::pin(body(db))).await;
+    remove(store, cleanup).await;
+    outcome.map_err(|panic| {
+        eprintln!("backend: {label} FAILED");
+        (label, panic)
+    })
+}
+
+/// A future that turns a panic while polling into `Err` (what `futures`' `catch_unwind` does).
+struct CatchUnwind<F>(std::pin::Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Err(panic) => std::task::Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+async fn remove(store: Store, cleanup: Cleanup) {
+    store.close().await;
+    match cleanup {
+        // The store is closed: the directory goes now, with the database file in it.
+        Cleanup::File(dir) => drop(dir),
+        Cleanup::Schema { admin_url, schema } => {
+            if let Ok(admin) = sqlx::AnyPool::connect(&admin_url).await {
+                let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                    .execute(&admin)
+                    .await;
+                admin.close().await;
+            }
+        }
+        Cleanup::Nothing | Cleanup::Taken => {}
+    }
+}
+
 impl TestDb {
     pub async fn cleanup(self) {
-        self.store.close().await;
-        match self.cleanup {
-            // The store is closed: the directory goes now, with the database file in it.
-            Cleanup::File(dir) => drop(dir),
-            Cleanup::Schema { admin_url, schema } => {
-                if let Ok(admin) = sqlx::AnyPool::connect(&admin_url).await {
-                    let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                        .execute(&admin)
-                        .await;
-                    admin.close().await;
-                }
-            }
-            Cleanup::Nothing => {}
-        }
+        remove(self.store, self.cleanup).await;
     }
 }
 
@@ -164,10 +248,6 @@ impl TestResponse {
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 
 impl TestApp {
-    pub async fn sqlite() -> Self {
-        Self::on(sqlite().await).await
-    }
-
     /// The app on `db`, with user `admin` created and logged in as `self.admin`.
     pub async fn on(db: TestDb) -> Self {
         let router = pbx_pools::web::router(pbx_pools::web::AppState::new(db.store.clone()));
@@ -212,7 +292,7 @@ impl TestApp {
     }
 
     pub async fn add_user(&self, name: &str, role: pbx_pools::domain::auth::Role, password: &str) {
-        let hash = pbx_pools::domain::auth::hash_password(password).unwrap();
+        let hash = password_hash(password);
         self.store()
             .create_user(name, &hash, role, "test", false)
             .await
@@ -280,6 +360,27 @@ impl TestApp {
             body: String::from_utf8_lossy(&bytes).into_owned(),
         }
     }
+}
+
+/// The Argon2id hash of `password`, made once per test binary: a hash costs a tenth of a second
+/// or more in a debug build, and every `TestApp` (one per backend) creates its admin. Any valid
+/// hash does for a test user; the login still verifies it the slow way.
+fn password_hash(password: &str) -> String {
+    static HASHES: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+    let known = HASHES
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(p, _)| p == password)
+        .map(|(_, h)| h.clone());
+    known.unwrap_or_else(|| {
+        let hash = pbx_pools::domain::auth::hash_password(password).unwrap();
+        HASHES
+            .lock()
+            .unwrap()
+            .push((password.to_string(), hash.clone()));
+        hash
+    })
 }
 
 pub fn extract_csrf(html: &str) -> Option<String> {
