@@ -8,7 +8,8 @@
 //! - [`plan`]: compute and apply a rebalance plan;
 //! - [`dns`]: run the live DNS check, render an export, import a zone file;
 //! - [`ingest`]: store a server's registration report;
-//! - [`imports`]: CSV imports of tenants and servers as background jobs ([`jobs`]).
+//! - [`imports`]: CSV imports of tenants and servers as background jobs ([`jobs`]);
+//! - [`accounts`]: logging in and checking a current password, under the throttle on guessing.
 //!
 //! May import: [`crate::domain`] (the rules), [`crate::store`] (persistence) and
 //! [`crate::dnscheck`] (DNS lookups); never the HTTP framework or anything of the web layer.
@@ -17,6 +18,7 @@
 //! includes its change. Plain reads with no rule of their own (an inventory list,
 //! a user) may go to [`App::store`] directly.
 
+pub mod accounts;
 pub mod cache;
 pub mod cluster;
 pub mod dns;

@@ -52,6 +52,12 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "data_version",
         include_str!("../../migrations/sqlite/0008_data_version.sql"),
     ),
+    // 9 and 10 are taken by changes on other branches; this one follows them.
+    (
+        11,
+        "login_throttle",
+        include_str!("../../migrations/sqlite/0011_login_throttle.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -94,6 +100,12 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         8,
         "data_version",
         include_str!("../../migrations/postgres/0008_data_version.sql"),
+    ),
+    // 9 and 10 are taken by changes on other branches; this one follows them.
+    (
+        11,
+        "login_throttle",
+        include_str!("../../migrations/postgres/0011_login_throttle.sql"),
     ),
 ];
 

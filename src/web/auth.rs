@@ -3,7 +3,7 @@
 //! token whose scope allows the call. Public: login, first-admin setup, health, metrics, static.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -12,13 +12,19 @@ use tower_sessions::Session;
 
 use super::forms::q;
 use super::{AppState, BODY_LIMIT, Error, api};
-use crate::domain::auth::{Role, Scope, api_allows, secret_digest};
+use crate::domain::auth::{
+    Role, Scope, api_allows, credentials_fingerprint, hash_password, new_secret, secret_digest,
+};
 use crate::domain::ids::UserId;
+use crate::store::User;
+use std::net::SocketAddr;
 
 /// Session keys.
 pub const SESSION_USER: &str = "user_id";
 pub const SESSION_AUTH_AT: &str = "auth_at";
 pub const SESSION_CSRF: &str = "csrf";
+/// The [`credentials_fingerprint`] of the password the session was opened with.
+pub const SESSION_CREDENTIALS: &str = "credentials";
 
 /// Who made the request.
 #[derive(Debug, Clone)]
@@ -184,8 +190,19 @@ async fn session_principal(
         session.flush().await.map_err(internal)?;
         return Ok(None);
     }
+    let opened_with = session
+        .get::<String>(SESSION_CREDENTIALS)
+        .await
+        .map_err(internal)?;
+    // A disabled account's sessions end, and so do those opened with a password since changed.
     let user = match st.store().user(user_id).await {
-        Ok(u) if !u.disabled => u,
+        Ok(u)
+            if !u.disabled
+                && opened_with.as_deref()
+                    == Some(credentials_fingerprint(&u.password_hash).as_str()) =>
+        {
+            u
+        }
         Ok(_) | Err(crate::store::Error::NotFound { .. }) => {
             session.flush().await.map_err(internal)?;
             return Ok(None);
@@ -206,6 +223,70 @@ async fn session_principal(
         },
         csrf,
     )))
+}
+
+/// Logs `user` in: a fresh session id (no fixation), the login time for the absolute expiry, the
+/// fingerprint of the password, and a new CSRF token.
+pub async fn start_session(session: &Session, user: &User) -> Result<(), Error> {
+    let internal = |e: tower_sessions::session::Error| Error::internal(e);
+    session.cycle_id().await.map_err(internal)?;
+    session
+        .insert(SESSION_USER, user.id)
+        .await
+        .map_err(internal)?;
+    session
+        .insert(SESSION_AUTH_AT, jiff::Timestamp::now().as_second())
+        .await
+        .map_err(internal)?;
+    session
+        .insert(
+            SESSION_CREDENTIALS,
+            credentials_fingerprint(&user.password_hash),
+        )
+        .await
+        .map_err(internal)?;
+    let csrf = new_secret("").map_err(Error::internal)?;
+    session.insert(SESSION_CSRF, csrf).await.map_err(internal)?;
+    Ok(())
+}
+
+/// Sets the password of the user `name`, which ends all their sessions; `own_session`, the
+/// session that made the change when it is that user's own, is kept.
+pub async fn set_password(
+    st: &AppState,
+    name: &str,
+    password: &str,
+    actor: &str,
+    own_session: Option<&Session>,
+) -> Result<(), Error> {
+    let hash = hash_password(password).map_err(Error::internal)?;
+    st.store()
+        .set_user_password(name, &hash, actor, own_session.is_some())
+        .await?;
+    if let Some(session) = own_session {
+        session
+            .insert(SESSION_CREDENTIALS, credentials_fingerprint(&hash))
+            .await
+            .map_err(Error::internal)?;
+    }
+    Ok(())
+}
+
+/// The client's address, for the login throttle: the peer of the connection when the server
+/// was started with connection info (tests run without, and share one address).
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        ))
+    }
 }
 
 async fn api_principal(

@@ -27,6 +27,7 @@ mod openapi;
 mod overview;
 mod plan;
 mod pools;
+mod redirect;
 mod registrations;
 mod routes;
 mod seen;
@@ -38,6 +39,7 @@ mod tenants;
 pub use ctx::{Flash, PageCtx};
 pub use error::{ApiError, Error, Result};
 pub use openapi::document as openapi_document;
+pub use redirect::safe_redirect_target;
 pub use routes::Routes;
 
 use askama::Template;
