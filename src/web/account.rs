@@ -1,7 +1,6 @@
 //! The user's own account: the time zone pages show times in, and their password.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -10,6 +9,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::auth::{ClientAddr, Principal, set_password};
+use super::extract::Form;
 use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
 use crate::app::accounts::{self, Verdict};
 use crate::domain::FieldErrors;

@@ -1,8 +1,7 @@
 //! Users and API tokens (administrators only).
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -10,6 +9,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::auth::{AdminOnly, Principal, set_password};
+use super::extract::{Form, Path};
 use super::filters;
 use super::forms::ConfirmPage;
 use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};

@@ -1,14 +1,14 @@
 //! Login, logout, and the one-time setup of the first administrator.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::auth::{ClientAddr, SESSION_USER, start_session};
+use super::extract::{Form, Query};
 use super::{AppState, Error, PageCtx, Result, Routes, page, render_page, safe_redirect_target};
 use crate::app::accounts::{self, Login};
 use crate::domain::FieldErrors;

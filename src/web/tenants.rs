@@ -2,12 +2,12 @@
 //! create, edit, delete.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::{AdminOnly, Principal};
+use super::extract::{Form, Path, Query};
 use super::filters;
 use super::forms::{
     ConfirmPage, EditForm, PageLink, RefusedForm, SaveFailure, SortState, all, one, pager, q,
