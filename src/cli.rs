@@ -360,9 +360,9 @@ async fn user(cmd: UserCommand) -> CliResult {
             let password = read_password(password_stdin)?;
             let store = Store::open(&db.database_url).await?;
             store
-                .set_user_password(&name, &hash_password(&password)?, &cli_actor())
+                .set_user_password(&name, &hash_password(&password)?, &cli_actor(), false)
                 .await?;
-            println!("password of {name} changed");
+            println!("password of {name} changed; their sessions have ended");
         }
     }
     Ok(())

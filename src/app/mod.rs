@@ -9,7 +9,8 @@
 //! - [`dns`]: run the live DNS check, render an export, import a zone file;
 //! - [`ingest`]: store a server's registration report;
 //! - [`imports`]: CSV imports of tenants and servers as background jobs ([`jobs`]), which any
-//!   instance on the database can show.
+//!   instance on the database can show;
+//! - [`accounts`]: logging in and checking a current password, under the throttle on guessing.
 //!
 //! May import: [`crate::domain`] (the rules), [`crate::store`] (persistence) and
 //! [`crate::dnscheck`] (DNS lookups); never the HTTP framework or anything of the web layer.
@@ -18,6 +19,7 @@
 //! includes its change. Plain reads with no rule of their own (an inventory list,
 //! a user) may go to [`App::store`] directly.
 
+pub mod accounts;
 pub mod cache;
 pub mod cluster;
 pub mod dns;

@@ -118,6 +118,10 @@ pub fn check_password(password: &str) -> Result<(), String> {
     if password.chars().count() > 1024 {
         return Err("must be at most 1024 characters long".into());
     }
+    // Ten spaces pass the length rule but are the first thing a guesser tries.
+    if password.chars().all(char::is_whitespace) {
+        return Err("must not be made of spaces only".into());
+    }
     Ok(())
 }
 
@@ -140,6 +144,13 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 pub fn secret_digest(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a session remembers of the password it was opened with: a digest of its hash. A session
+/// whose fingerprint no longer matches the user's hash ends, so a password change (which always
+/// draws a new salt) ends every session opened before it, except one the change refreshes.
+pub fn credentials_fingerprint(password_hash: &str) -> String {
+    secret_digest(password_hash)
 }
 
 /// A new random secret: `prefix` then 32 bytes from the OS generator in hex (256 bits).
@@ -215,6 +226,26 @@ mod tests {
         );
         assert!(check_password("short").is_err());
         assert!(check_password("long enough pass").is_ok());
+    }
+
+    #[test]
+    fn passwords_of_only_whitespace_are_refused_whatever_their_length() {
+        for blank in [
+            "          ",
+            "\t\t\t\t\t\t\t\t\t\t\t",
+            " \u{a0} \u{3000}        \n",
+        ] {
+            assert!(check_password(blank).is_err(), "{blank:?}");
+        }
+        assert!(check_password("  spaced out pass  ").is_ok());
+    }
+
+    #[test]
+    fn a_new_hash_of_the_same_password_has_another_fingerprint() {
+        let a = hash_password("correct horse battery").unwrap();
+        let b = hash_password("correct horse battery").unwrap();
+        assert_eq!(credentials_fingerprint(&a), credentials_fingerprint(&a));
+        assert_ne!(credentials_fingerprint(&a), credentials_fingerprint(&b));
     }
 
     #[test]

@@ -22,13 +22,21 @@ pub async fn keep_views_warm(app: App) {
     }
 }
 
-/// Drops expired sessions now and then; any instance may do it, the delete is idempotent.
+/// Drops expired sessions and closed login-throttle windows now and then; any instance may do
+/// it, the deletes are idempotent.
 pub async fn purge_sessions(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
         if let Err(e) = app.store().purge_expired_sessions().await {
             tracing::warn!(error = %e, "purging expired sessions failed");
+        }
+        if let Err(e) = app
+            .store()
+            .purge_login_attempts(app::accounts::ATTEMPT_WINDOW_SECS)
+            .await
+        {
+            tracing::warn!(error = %e, "purging login-attempt counters failed");
         }
     }
 }

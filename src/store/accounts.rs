@@ -1,6 +1,6 @@
-//! Users, API tokens, failed-login records, and the server-side session store. All of it lives in
+//! Users, API tokens, login-attempt counters, and the server-side session store. All of it lives in
 //! the shared database so several dashboard instances behind a load balancer agree on who is
-//! logged in, which tokens are valid and how many logins failed.
+//! logged in, which tokens are valid and how many passwords were tried.
 
 use serde::Serialize;
 use sqlx::Row;
@@ -80,6 +80,13 @@ struct UserSnapshot<'a> {
     name: &'a str,
     role: Role,
     disabled: bool,
+}
+
+/// The audit entry of the sessions a password change ended.
+#[derive(Serialize)]
+struct EndedSessions {
+    because: &'static str,
+    kept: &'static str,
 }
 
 /// How often a token's `last_used_at` is rewritten: once a minute is precise enough and keeps a
@@ -217,11 +224,16 @@ impl Store {
         Ok(after)
     }
 
+    /// Sets a user's password, which ends every session of theirs: a session carries a
+    /// fingerprint of the hash it was opened with and ends when it no longer matches
+    /// ([`crate::domain::auth::credentials_fingerprint`]). With `keeps_own_session` the caller
+    /// refreshes the session that made the change; the audit log records which it was.
     pub async fn set_user_password(
         &self,
         name: &str,
         password_hash: &str,
         actor: &str,
+        keeps_own_session: bool,
     ) -> Result<()> {
         let mut tx = self.audited(actor).await?;
         let done = sqlx::query(
@@ -241,6 +253,16 @@ impl Store {
         }
         // The hash itself is never audited.
         tx.record("password", "user", name, None, None).await?;
+        let ended = EndedSessions {
+            because: "password changed",
+            kept: if keeps_own_session {
+                "the session that made the change"
+            } else {
+                "none"
+            },
+        };
+        tx.record("end-sessions", "user", name, None, snapshot(&ended))
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -263,43 +285,57 @@ impl Store {
         Ok(())
     }
 
-    /// Failed logins for `key` (a user name or an address) within the last `window` seconds.
-    pub async fn recent_login_failures(&self, key: &str, window: i64) -> Result<u64> {
-        let n: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM login_failures WHERE key = $1 AND at > $2")
-                .bind(key)
-                .bind(now() - window)
-                .fetch_one(&self.pool)
-                .await?
-                .try_get("n")?;
-        Ok(n as u64)
+    /// Counts one more login attempt for `key` (a user name or a client address) and returns
+    /// the attempts of the current window, this one included. A window opens at a key's first
+    /// attempt and lasts `window` seconds. One statement counts and reads, so concurrent attempts
+    /// each get their own number: a count read first and recorded later let 30 guesses sent at
+    /// once all through (both backends evaluate every `SET` against the row as it was).
+    pub async fn count_login_attempt(&self, key: &str, window: i64) -> Result<u64> {
+        let at = now();
+        let n: i64 = sqlx::query(
+            "INSERT INTO login_throttle (key, window_start, attempts) VALUES ($1, $2, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+             attempts = CASE WHEN login_throttle.window_start <= $3 THEN 1 \
+                             ELSE login_throttle.attempts + 1 END, \
+             window_start = CASE WHEN login_throttle.window_start <= $3 THEN $2 \
+                                 ELSE login_throttle.window_start END \
+             RETURNING attempts",
+        )
+        .bind(key)
+        .bind(at)
+        .bind(at - window)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("attempts")?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    pub async fn record_login_failure(&self, keys: &[&str]) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let at = now();
-        for key in keys {
-            sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
-                .bind(*key)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-        }
-        // Old records are useless to throttling; drop them as we go.
-        sqlx::query("DELETE FROM login_failures WHERE at < $1")
-            .bind(at - 86_400)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+    /// Takes one counted attempt of `key` back (a password that turned out right).
+    pub async fn uncount_login_attempt(&self, key: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE login_throttle SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0",
+        )
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    pub async fn clear_login_failures(&self, key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM login_failures WHERE key = $1")
+    pub async fn clear_login_attempts(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_throttle WHERE key = $1")
             .bind(key)
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Drops the counters whose `window`-second window has closed; returns how many.
+    pub async fn purge_login_attempts(&self, window: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM login_throttle WHERE window_start <= $1")
+            .bind(now() - window)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// Stores a new token's digest; the secret itself is shown once by the caller and never kept.

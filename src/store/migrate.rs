@@ -57,6 +57,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "jobs",
         include_str!("../../migrations/sqlite/0009_jobs.sql"),
     ),
+    (
+        11,
+        "login_throttle",
+        include_str!("../../migrations/sqlite/0011_login_throttle.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -104,6 +109,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         9,
         "jobs",
         include_str!("../../migrations/postgres/0009_jobs.sql"),
+    ),
+    (
+        11,
+        "login_throttle",
+        include_str!("../../migrations/postgres/0011_login_throttle.sql"),
     ),
 ];
 

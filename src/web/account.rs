@@ -1,16 +1,19 @@
 //! The user's own account: the time zone pages show times in, and their password.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::auth::Principal;
+use tower_sessions::Session;
+
+use super::auth::{ClientAddr, Principal, set_password};
+use super::extract::Form;
 use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
+use crate::app::accounts::{self, Verdict};
 use crate::domain::FieldErrors;
-use crate::domain::auth::{check_password, hash_password, verify_password};
+use crate::domain::auth::check_password;
 
 pub fn router() -> Routes {
     Routes::new().get("/account", show).post("/account", save)
@@ -64,6 +67,8 @@ async fn save(
     State(st): State<AppState>,
     ctx: PageCtx,
     principal: Principal,
+    session: Session,
+    ClientAddr(address): ClientAddr,
     Form(form): Form<AccountForm>,
 ) -> Result<Response> {
     let Principal::User { id, .. } = principal else {
@@ -78,13 +83,24 @@ async fn save(
             format!("{tz:?} is not a time zone name such as Europe/Rome"),
         );
     }
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     if !form.new_password.is_empty() {
         errors.check(
             "new_password",
             check_password(&form.new_password).map_err(|e| format!("the password {e}")),
         );
-        if !verify_password(&form.current_password, &user.password_hash) {
-            errors.add("current_password", "is not your current password");
+        match accounts::check_current_password(&st.app, &user, &form.current_password, &address)
+            .await?
+        {
+            Verdict::Correct => {}
+            Verdict::Wrong => errors.add("current_password", "is not your current password"),
+            Verdict::Throttled => {
+                status = StatusCode::TOO_MANY_REQUESTS;
+                errors.add(
+                    "current_password",
+                    "was not checked: there were too many wrong passwords. Wait 15 minutes and try again.",
+                );
+            }
         }
     }
     if !errors.is_empty() {
@@ -95,16 +111,25 @@ async fn save(
             zones: zones(),
             errors,
         };
-        return Ok(render_page(StatusCode::UNPROCESSABLE_ENTITY, &p));
+        return Ok(render_page(status, &p));
     }
     st.store()
         .set_user_time_zone(id, (!tz.is_empty()).then_some(tz))
         .await?;
     if !form.new_password.is_empty() {
-        let hash = hash_password(&form.new_password).map_err(Error::internal)?;
-        st.store()
-            .set_user_password(&user.name, &hash, &user.name)
-            .await?;
+        set_password(
+            &st,
+            &user.name,
+            &form.new_password,
+            &user.name,
+            Some(&session),
+        )
+        .await?;
+        return Ok(Flash::redirect(
+            "/account",
+            "Account saved. Your other sessions have ended: log in again there with the new password.",
+        )
+        .into_response());
     }
     Ok(Flash::redirect("/account", "Account saved.").into_response())
 }

@@ -1,13 +1,15 @@
 //! Users and API tokens (administrators only).
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::auth::AdminOnly;
+use tower_sessions::Session;
+
+use super::auth::{AdminOnly, Principal, set_password};
+use super::extract::{Form, Path};
 use super::filters;
 use super::forms::ConfirmPage;
 use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
@@ -147,19 +149,27 @@ struct PasswordForm {
     password: String,
 }
 
+/// An administrator sets a user's password: all that user's sessions end, except the session
+/// making the change when administrators reset their own.
 async fn reset_password(
     State(st): State<AppState>,
     AdminOnly(admin): AdminOnly,
+    session: Session,
     Path(name): Path<String>,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response> {
     check_password(&form.password)
         .map_err(|e| Error::Invalid(FieldErrors::single("password", format!("password {e}"))))?;
-    let hash = hash_password(&form.password).map_err(Error::internal)?;
-    st.store()
-        .set_user_password(&name, &hash, &admin.actor())
-        .await?;
-    Ok(Flash::redirect("/users", format!("Password of {name} changed.")).into_response())
+    let own = match &admin {
+        Principal::User { name: me, .. } if *me == name => Some(&session),
+        _ => None,
+    };
+    set_password(&st, &name, &form.password, &admin.actor(), own).await?;
+    Ok(Flash::redirect(
+        "/users",
+        format!("Password of {name} changed; their sessions have ended."),
+    )
+    .into_response())
 }
 
 #[derive(Default, Deserialize)]

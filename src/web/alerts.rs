@@ -3,10 +3,11 @@
 
 use askama::Template;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::extract::{Path, Query};
 use super::{ApiError, AppState, Error, PageCtx, Result, Routes, page};
 use crate::app::Seen;
 use crate::app::cluster::alerts;

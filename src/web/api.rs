@@ -1,12 +1,12 @@
 //! The JSON API under `/api/v1/`: bearer tokens with scopes (see `auth`), RFC 9457 problems.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, Path, State};
+use axum::extract::{FromRequest, State};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Principal;
+use super::extract::Path;
 use super::{ApiError, AppState, Error, Routes};
 use crate::domain::model::{Pool, Server, Tenant};
 use crate::store::{PoolFilter, TenantPage, TenantQuery, TenantSort};
@@ -27,30 +27,16 @@ pub fn problem(e: Error) -> Response {
     ApiError(e).into_response()
 }
 
-/// `Json` whose rejections are problem documents that say what was wrong with the body.
+/// `Json` whose rejections are problem documents that say what was wrong with the body (the
+/// mapping is in [`super::extract`]).
 #[derive(FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
-
-impl From<JsonRejection> for Error {
-    fn from(r: JsonRejection) -> Self {
-        Error::BadRequest(format!(
-            "the request body is not valid JSON for this call: {}",
-            r.body_text()
-        ))
-    }
-}
 
 /// `Query` whose rejections are problem documents.
 #[derive(axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
-
-impl From<QueryRejection> for Error {
-    fn from(r: QueryRejection) -> Self {
-        Error::BadRequest(format!("bad query parameters: {}", r.body_text()))
-    }
-}
 
 async fn servers(State(st): State<AppState>) -> ApiResult<Vec<Server>> {
     Ok(Json(st.store().servers().await?))

@@ -1,10 +1,11 @@
 //! The audit log page: every change, newest first, filterable by actor, object and time.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::extract::Query;
 use super::forms::{PageLink, pager, q};
 use super::{AppState, Error, PageCtx, Result, Routes, page};
 use crate::store::{AuditEntry, AuditQuery};

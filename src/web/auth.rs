@@ -3,7 +3,7 @@
 //! token whose scope allows the call. Public: login, first-admin setup, health, metrics, static.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -11,14 +11,20 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 use super::forms::q;
-use super::{AppState, BODY_LIMIT, Error, api};
-use crate::domain::auth::{Role, Scope, api_allows, secret_digest};
+use super::{AppState, Error, api};
+use crate::domain::auth::{
+    Role, Scope, api_allows, credentials_fingerprint, hash_password, new_secret, secret_digest,
+};
 use crate::domain::ids::UserId;
+use crate::store::User;
+use std::net::SocketAddr;
 
 /// Session keys.
 pub const SESSION_USER: &str = "user_id";
 pub const SESSION_AUTH_AT: &str = "auth_at";
 pub const SESSION_CSRF: &str = "csrf";
+/// The [`credentials_fingerprint`] of the password the session was opened with.
+pub const SESSION_CREDENTIALS: &str = "credentials";
 
 /// Who made the request.
 #[derive(Debug, Clone)]
@@ -184,8 +190,19 @@ async fn session_principal(
         session.flush().await.map_err(internal)?;
         return Ok(None);
     }
+    let opened_with = session
+        .get::<String>(SESSION_CREDENTIALS)
+        .await
+        .map_err(internal)?;
+    // A disabled account's sessions end, and so do those opened with a password since changed.
     let user = match st.store().user(user_id).await {
-        Ok(u) if !u.disabled => u,
+        Ok(u)
+            if !u.disabled
+                && opened_with.as_deref()
+                    == Some(credentials_fingerprint(&u.password_hash).as_str()) =>
+        {
+            u
+        }
         Ok(_) | Err(crate::store::Error::NotFound { .. }) => {
             session.flush().await.map_err(internal)?;
             return Ok(None);
@@ -206,6 +223,70 @@ async fn session_principal(
         },
         csrf,
     )))
+}
+
+/// Logs `user` in: a fresh session id (no fixation), the login time for the absolute expiry, the
+/// fingerprint of the password, and a new CSRF token.
+pub async fn start_session(session: &Session, user: &User) -> Result<(), Error> {
+    let internal = |e: tower_sessions::session::Error| Error::internal(e);
+    session.cycle_id().await.map_err(internal)?;
+    session
+        .insert(SESSION_USER, user.id)
+        .await
+        .map_err(internal)?;
+    session
+        .insert(SESSION_AUTH_AT, jiff::Timestamp::now().as_second())
+        .await
+        .map_err(internal)?;
+    session
+        .insert(
+            SESSION_CREDENTIALS,
+            credentials_fingerprint(&user.password_hash),
+        )
+        .await
+        .map_err(internal)?;
+    let csrf = new_secret("").map_err(Error::internal)?;
+    session.insert(SESSION_CSRF, csrf).await.map_err(internal)?;
+    Ok(())
+}
+
+/// Sets the password of the user `name`, which ends all their sessions; `own_session`, the
+/// session that made the change when it is that user's own, is kept.
+pub async fn set_password(
+    st: &AppState,
+    name: &str,
+    password: &str,
+    actor: &str,
+    own_session: Option<&Session>,
+) -> Result<(), Error> {
+    let hash = hash_password(password).map_err(Error::internal)?;
+    st.store()
+        .set_user_password(name, &hash, actor, own_session.is_some())
+        .await?;
+    if let Some(session) = own_session {
+        session
+            .insert(SESSION_CREDENTIALS, credentials_fingerprint(&hash))
+            .await
+            .map_err(Error::internal)?;
+    }
+    Ok(())
+}
+
+/// The client's address, for the login throttle: the peer of the connection when the server
+/// was started with connection info (tests run without, and share one address).
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        ))
+    }
 }
 
 async fn api_principal(
@@ -260,9 +341,10 @@ fn same_origin(req: &Request) -> bool {
         .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host))
 }
 
-/// Checks the CSRF token of a state-changing request: the `X-CSRF-Token` header, a `csrf` query
-/// parameter (multipart uploads) or the `csrf` field of a urlencoded form. The body is read and
-/// put back for the handler.
+/// Checks the CSRF token of a state-changing request: the `X-CSRF-Token` header, or the `csrf`
+/// field of the form, urlencoded or multipart (uploads carry it as a hidden field before the
+/// file). Never the query string: a URL ends up in logs, histories and `Referer` headers. The
+/// body, already read within its limit ([`super::limits`]), is put back for the handler.
 async fn check_csrf(req: Request, expected: &str) -> Result<Request, Error> {
     let refused = || {
         Error::Forbidden("The form was stale or did not come from this site (CSRF check failed). Reload the page and try again.".into())
@@ -278,49 +360,48 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, Error> {
     {
         return if matches(h) { Ok(req) } else { Err(refused()) };
     }
-    if let Some(query) = req.uri().query()
-        && let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-        && let Some((_, v)) = pairs.iter().find(|(k, _)| k == "csrf")
-    {
-        return if matches(v) { Ok(req) } else { Err(refused()) };
-    }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
-        return Err(refused());
-    }
+        .unwrap_or("")
+        .to_string();
     let (parts, body) = req.into_parts();
-    let bytes = to_bytes(body, BODY_LIMIT)
+    let bytes = to_bytes(body, usize::MAX)
         .await
-        .map_err(|_| Error::PayloadTooLarge)?;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
-        .map_err(|_| Error::BadRequest("the form could not be read".into()))?;
-    match pairs.iter().find(|(k, _)| k == "csrf") {
-        Some((_, v)) if matches(v) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        .map_err(|_| Error::BadRequest("The request body could not be read.".into()))?;
+    let given = if content_type.starts_with("application/x-www-form-urlencoded") {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .map_err(|_| Error::BadRequest("The form could not be read.".into()))?
+            .into_iter()
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v)
+    } else if content_type.starts_with("multipart/form-data") {
+        multipart_csrf(&content_type, bytes.clone()).await?
+    } else {
+        None
+    };
+    match given {
+        Some(v) if matches(&v) => Ok(Request::from_parts(parts, Body::from(bytes))),
         _ => Err(refused()),
     }
 }
 
-/// Refuses bodies over the limit up front with a clear 413 (HTML or problem JSON).
-pub async fn limit_body(req: Request, next: Next) -> Response {
-    let too_big = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > BODY_LIMIT);
-    if too_big {
-        let e = Error::PayloadTooLarge;
-        return if req.uri().path().starts_with("/api/") {
-            api::problem(e)
-        } else {
-            e.into_response()
-        };
+/// The first `csrf` field of a multipart body.
+async fn multipart_csrf(
+    content_type: &str,
+    body: axum::body::Bytes,
+) -> Result<Option<String>, Error> {
+    let unreadable =
+        |e: multer::Error| Error::BadRequest(format!("The upload could not be read: {e}."));
+    let boundary = multer::parse_boundary(content_type).map_err(unreadable)?;
+    let mut form = multer::Multipart::new(Body::from(body).into_data_stream(), boundary);
+    while let Some(field) = form.next_field().await.map_err(unreadable)? {
+        if field.name() == Some("csrf") {
+            return Ok(Some(field.text().await.map_err(unreadable)?));
+        }
     }
-    next.run(req).await
+    Ok(None)
 }
 
 /// Security headers on every response.

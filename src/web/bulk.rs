@@ -18,9 +18,9 @@ pub fn router() -> Routes {
         .get("/api/v1/tenants.csv", api_tenants_export)
         .get("/api/v1/servers.csv", api_servers_export)
         .get("/tenants/import", tenants_form)
-        .post("/tenants/import", tenants_import)
+        .upload("/tenants/import", tenants_import)
         .get("/servers/import", servers_form)
-        .post("/servers/import", servers_import)
+        .upload("/servers/import", servers_import)
 }
 
 fn csv_response(body: String, filename: &str) -> Response {
@@ -152,7 +152,7 @@ async fn read_form(mut form: Multipart) -> Result<ImportForm> {
             .await
             .map_err(|e| Error::BadRequest(format!("the upload could not be read: {e}")))?;
         if bytes.len() > MAX_CSV {
-            return Err(Error::PayloadTooLarge);
+            return Err(Error::PayloadTooLarge { limit: MAX_CSV });
         }
         let value = String::from_utf8(bytes.to_vec())
             .map_err(|_| Error::BadRequest(format!("{name} is not UTF-8 text")))?;

@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::Principal;
+use super::extract::Query;
 use super::filters;
 use super::{ApiError, AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
 use crate::app::dns::{ExportParams, ZoneImport, export_text, import_zone, run_check};
@@ -20,7 +21,7 @@ pub fn router() -> Routes {
         .get("/dns", export_page)
         .get("/dns/export", download)
         .get("/dns/import", import_form)
-        .post("/dns/import", import)
+        .upload("/dns/import", import)
         .get("/api/v1/export", api_export)
         .post("/dns/check", run_check_page)
         .get("/api/v1/dns/check", api_check)
@@ -45,7 +46,7 @@ struct CheckParams {
 async fn api_check(
     State(st): State<AppState>,
     principal: Principal,
-    axum::extract::Query(p): axum::extract::Query<CheckParams>,
+    Query(p): Query<CheckParams>,
 ) -> Result<Response, ApiError> {
     let fresh = p.run.as_deref().is_some_and(|v| v == "1" || v == "true");
     if !fresh && let Some(last) = st.app.store().latest_dns_check().await? {
@@ -233,7 +234,9 @@ async fn import(
             .await
             .map_err(|e| Error::BadRequest(format!("the upload could not be read: {e}")))?;
         if bytes.len() > MAX_ZONE_BYTES {
-            return Err(Error::PayloadTooLarge);
+            return Err(Error::PayloadTooLarge {
+                limit: MAX_ZONE_BYTES,
+            });
         }
         let text = || {
             String::from_utf8(bytes.to_vec())

@@ -1,8 +1,15 @@
 //! The web layer's one error type and its mapping to responses: an HTML page for browsers and an
 //! RFC 9457 problem document for the JSON API. Internal details are logged, never shown.
+//!
+//! [`error_responses`] is the last word on every error response: an [`Error`] answered as a page
+//! under `/api/` becomes a problem document, and whatever the framework answered by itself (an
+//! extractor's plain-text rejection, a bare 405 or 500) is answered as the product's own.
 
 use askama::Template;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::body::to_bytes;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -25,8 +32,15 @@ pub enum Error {
     Unauthorized,
     #[error("{0}")]
     Forbidden(String),
-    #[error("the request body is larger than allowed")]
-    PayloadTooLarge,
+    #[error("the request body is larger than allowed here: at most {} is accepted", size(*limit))]
+    PayloadTooLarge { limit: usize },
+    #[error("{0} is not allowed at this address.")]
+    MethodNotAllowed(Method),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Any other refusal, with its status (what the framework answers by itself, re-worded).
+    #[error("{detail}")]
+    Refused { status: StatusCode, detail: String },
     /// A failure the user cannot fix; its cause is logged (with the request's id, from the
     /// request span) and never shown.
     #[error("internal error")]
@@ -62,6 +76,33 @@ impl Error {
     pub fn internal(cause: impl Into<BoxError>) -> Self {
         Error::Internal(cause.into())
     }
+
+    /// Nothing is at `path`, in the words of its part of the site.
+    pub fn nothing_at(path: &str) -> Self {
+        Error::NotFound(if is_api(path) {
+            "There is no API call at this address; /api/v1/openapi.json lists them all.".into()
+        } else {
+            "There is no page at this address.".into()
+        })
+    }
+}
+
+/// Whether `path` belongs to the JSON API, whose errors are problem documents.
+pub fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+/// A size as people read it: "32 MiB", "512 KiB".
+pub fn size(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * KIB;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// An error and its chain of causes, `outer: inner: innermost`, for the log.
@@ -85,7 +126,10 @@ impl Error {
             Error::Conflict(_) | Error::InUse(_) => StatusCode::CONFLICT,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Refused { status, .. } => *status,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -99,7 +143,10 @@ impl Error {
             Error::InUse(_) => "Still in use",
             Error::Unauthorized => "Login required",
             Error::Forbidden(_) => "Not allowed",
-            Error::PayloadTooLarge => "Request too large",
+            Error::PayloadTooLarge { .. } => "Request too large",
+            Error::MethodNotAllowed(_) => "Method not allowed",
+            Error::UnsupportedMediaType(_) => "Unsupported content type",
+            Error::Refused { status, .. } => status.canonical_reason().unwrap_or("Refused"),
             Error::Internal(_) => "Something went wrong",
         }
     }
@@ -118,21 +165,78 @@ impl Error {
 
 #[derive(Template)]
 #[template(path = "error.html")]
-struct ErrorPage {
+struct ErrorPage<'a> {
     status: u16,
+    title: &'a str,
+    detail: &'a str,
+}
+
+/// An error as the client sees it, computed once (an internal cause is logged then). It travels
+/// on the response so that [`error_responses`] can show an API client the same error as a
+/// problem document.
+#[derive(Debug, Clone)]
+struct Shown {
+    status: StatusCode,
+    /// API clients get 400 for any input they must correct; 422 is the HTML forms' status.
+    api_status: StatusCode,
     title: &'static str,
     detail: String,
+    errors: Option<FieldErrors>,
+}
+
+impl Error {
+    fn shown(self) -> Shown {
+        let status = self.status();
+        Shown {
+            status,
+            api_status: match self {
+                Error::Invalid(_) => StatusCode::BAD_REQUEST,
+                _ => status,
+            },
+            title: self.title(),
+            detail: self.public_detail(),
+            errors: match self {
+                Error::Invalid(f) => Some(f),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl Shown {
+    fn page(self) -> Response {
+        let page = ErrorPage {
+            status: self.status.as_u16(),
+            title: self.title,
+            detail: &self.detail,
+        };
+        let mut res = super::render_page(self.status, &page);
+        res.extensions_mut().insert(self);
+        res
+    }
+
+    fn problem(self) -> Response {
+        let problem = Problem {
+            kind: "about:blank",
+            title: self.title,
+            status: self.api_status.as_u16(),
+            detail: &self.detail,
+            errors: self.errors.as_ref(),
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut res = (self.api_status, body).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        res.extensions_mut().insert(self);
+        res
+    }
 }
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let page = ErrorPage {
-            status: status.as_u16(),
-            title: self.title(),
-            detail: self.public_detail(),
-        };
-        super::render_page(status, &page)
+        self.shown().page()
     }
 }
 
@@ -152,36 +256,86 @@ struct Problem<'a> {
     kind: &'static str,
     title: &'static str,
     status: u16,
-    detail: String,
+    detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a FieldErrors>,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        // API clients get 400 for any input they must correct; 422 is the HTML forms' status.
-        let status = match self.0 {
-            Error::Invalid(_) => StatusCode::BAD_REQUEST,
-            _ => self.0.status(),
-        };
-        let problem = Problem {
-            kind: "about:blank",
-            title: self.0.title(),
-            status: status.as_u16(),
-            detail: self.0.public_detail(),
-            errors: match &self.0 {
-                Error::Invalid(f) => Some(f),
-                _ => None,
-            },
-        };
-        let body = serde_json::to_vec(&problem).unwrap_or_default();
-        let mut res = (status, body).into_response();
-        res.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
-        res
+        self.0.shown().problem()
     }
+}
+
+/// Gives every error response the product's format for its address: a page, or under `/api/` a
+/// problem document. An [`Error`] rendered as a page is rendered again as a problem for the API;
+/// an error response the product did not render (the framework's plain-text rejections, its bare
+/// 405, a failing layer's 500) is replaced by the product's own, keeping its status and headers.
+/// Pages and JSON the handlers wrote themselves pass as they are.
+pub async fn error_responses(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let api = is_api(&path);
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    if let Some(shown) = res.extensions().get::<Shown>() {
+        let is_problem = content_type(&res).starts_with("application/problem+json");
+        return if api && !is_problem {
+            let shown = shown.clone();
+            with_headers_of(res, shown.problem())
+        } else {
+            res
+        };
+    }
+    let ct = content_type(&res);
+    if ct.starts_with("text/html") || ct.contains("json") {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    // The framework's own texts are short; more than this is not one of them.
+    let text = to_bytes(body, 16 * 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let error = match status {
+        StatusCode::NOT_FOUND => Error::nothing_at(&path),
+        s if s.is_server_error() => Error::internal(format!(
+            "the framework answered {s} by itself: {}",
+            text.trim()
+        )),
+        _ => {
+            tracing::info!(%status, text = %text.trim(), "request refused by the framework");
+            Error::Refused {
+                status,
+                detail: "The request could not be handled in this form; check its address, \
+                         content type and body."
+                    .into(),
+            }
+        }
+    };
+    let shown = error.shown();
+    let mut answer = if api { shown.problem() } else { shown.page() };
+    *answer.status_mut() = status;
+    with_headers_of(Response::from_parts(parts, ()), answer)
+}
+
+fn content_type(res: &Response) -> &str {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// `answer`, with the headers of `original` it does not set itself (an `Allow`, a cookie).
+fn with_headers_of<B>(original: Response<B>, mut answer: Response) -> Response {
+    let (parts, _) = original.into_parts();
+    let own: Vec<header::HeaderName> = answer.headers().keys().cloned().collect();
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH && !own.contains(name) {
+            answer.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    answer
 }
 
 #[cfg(test)]

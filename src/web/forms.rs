@@ -163,9 +163,8 @@ where
     type Rejection = super::Error;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Form(pairs) = axum::Form::<Vec<(String, String)>>::from_request(req, state)
-            .await
-            .map_err(|e| super::Error::BadRequest(e.body_text()))?;
+        let super::extract::Form(pairs) =
+            super::extract::Form::<Vec<(String, String)>>::from_request(req, state).await?;
         let version = match one(&pairs, "version").trim() {
             "" => None,
             v => Some(v.parse().map_err(|_| {

@@ -1,18 +1,18 @@
 //! Login, logout, and the one-time setup of the first administrator.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use std::net::SocketAddr;
 use tower_sessions::Session;
 
-use super::auth::{SESSION_AUTH_AT, SESSION_CSRF, SESSION_USER};
-use super::{AppState, Error, PageCtx, Result, Routes, page, render_page};
+use super::auth::{ClientAddr, SESSION_USER, start_session};
+use super::extract::{Form, Query};
+use super::{AppState, Error, PageCtx, Result, Routes, page, render_page, safe_redirect_target};
+use crate::app::accounts::{self, Login};
 use crate::domain::FieldErrors;
-use crate::domain::auth::{Role, check_password, hash_password, new_secret, verify_password};
+use crate::domain::auth::{Role, check_password, hash_password};
 use crate::domain::ids::UserId;
 use crate::domain::names::check_short_name;
 
@@ -25,10 +25,6 @@ pub fn router() -> Routes {
         .post("/setup", setup)
 }
 
-/// Failed logins allowed per user name, and per client address, within the window.
-const MAX_FAILURES_PER_USER: u64 = 5;
-const MAX_FAILURES_PER_ADDRESS: u64 = 30;
-const FAILURE_WINDOW_SECS: i64 = 15 * 60;
 /// The one answer to every failed login: it does not say whether the user exists.
 const GENERIC_FAILURE: &str = "Wrong user name or password.";
 
@@ -47,15 +43,6 @@ struct NextParam {
     next: String,
 }
 
-/// Only local paths are followed after login, never another site.
-fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next.to_string()
-    } else {
-        "/".to_string()
-    }
-}
-
 async fn login_form(
     ctx: PageCtx,
     session: Session,
@@ -68,12 +55,12 @@ async fn login_form(
         .flatten()
         .is_some()
     {
-        return Ok(Redirect::to(&safe_next(&p.next)).into_response());
+        return Ok(Redirect::to(safe_redirect_target(&p.next)).into_response());
     }
     Ok(page(&LoginPage {
         ctx,
         name: String::new(),
-        next: p.next,
+        next: safe_redirect_target(&p.next).to_string(),
         error: None,
     }))
 }
@@ -86,25 +73,6 @@ struct LoginForm {
     password: String,
     #[serde(default)]
     next: String,
-}
-
-/// The peer address when the server was started with connection info (tests run without).
-struct ClientAddr(String);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_else(|| "unknown".into()),
-        ))
-    }
 }
 
 /// Browsers name the page a form came from; a login posted from another site is refused.
@@ -135,84 +103,33 @@ async fn login(
         ));
     }
     let name = form.name.trim().to_string();
-    let user_key = format!("user:{}", name.to_lowercase());
-    let addr_key = format!("addr:{address}");
+    let next = safe_redirect_target(&form.next).to_string();
     let refuse = |status: StatusCode, error: &str| {
         render_page(
             status,
             &LoginPage {
                 ctx: ctx.clone(),
                 name: name.clone(),
-                next: form.next.clone(),
+                next: next.clone(),
                 error: Some(error.to_string()),
             },
         )
     };
-    if st
-        .store()
-        .recent_login_failures(&user_key, FAILURE_WINDOW_SECS)
-        .await?
-        >= MAX_FAILURES_PER_USER
-        || st
-            .store()
-            .recent_login_failures(&addr_key, FAILURE_WINDOW_SECS)
-            .await?
-            >= MAX_FAILURES_PER_ADDRESS
-    {
-        return Ok(refuse(
+    match accounts::log_in(&st.app, &name, &form.password, &address).await? {
+        Login::Throttled => Ok(refuse(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many failed logins. Wait 15 minutes and try again, or ask an administrator.",
-        ));
-    }
-    let user = match st.store().user_by_name(&name).await {
-        Ok(u) => Some(u),
-        Err(crate::store::Error::NotFound { .. }) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let ok = match &user {
-        Some(u) => verify_password(&form.password, &u.password_hash) && !u.disabled,
-        None => {
-            // Same work as for a real user, so timing does not reveal which names exist.
-            let _ = verify_password(&form.password, dummy_hash());
-            false
+        )),
+        Login::Refused => {
+            tracing::info!(user = %name, "failed login");
+            Ok(refuse(StatusCode::UNAUTHORIZED, GENERIC_FAILURE))
         }
-    };
-    let Some(user) = user.filter(|_| ok) else {
-        st.store()
-            .record_login_failure(&[&user_key, &addr_key])
-            .await?;
-        tracing::info!(user = %name, "failed login");
-        return Ok(refuse(StatusCode::UNAUTHORIZED, GENERIC_FAILURE));
-    };
-    start_session(&session, user.id).await?;
-    st.store().clear_login_failures(&user_key).await?;
-    st.store().record_login(user.id).await?;
-    tracing::info!(user = %user.name, "login");
-    Ok(Redirect::to(&safe_next(&form.next)).into_response())
-}
-
-/// A real argon2id hash, verified against when the user does not exist.
-fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| hash_password("no such user, no such password").unwrap_or_default())
-}
-
-/// Logs `user_id` in: a fresh session id (no fixation), the login time for the absolute
-/// expiry, and a new CSRF token.
-async fn start_session(session: &Session, user_id: UserId) -> Result<()> {
-    let internal = |e: tower_sessions::session::Error| Error::internal(e);
-    session.cycle_id().await.map_err(internal)?;
-    session
-        .insert(SESSION_USER, user_id)
-        .await
-        .map_err(internal)?;
-    session
-        .insert(SESSION_AUTH_AT, jiff::Timestamp::now().as_second())
-        .await
-        .map_err(internal)?;
-    let csrf = new_secret("").map_err(Error::internal)?;
-    session.insert(SESSION_CSRF, csrf).await.map_err(internal)?;
-    Ok(())
+        Login::LoggedIn(user) => {
+            start_session(&session, &user).await?;
+            tracing::info!(user = %user.name, "login");
+            Ok(Redirect::to(&next).into_response())
+        }
+    }
 }
 
 async fn logout(session: Session) -> Result<Response> {
@@ -316,7 +233,7 @@ async fn setup(
     if let Ok(mut t) = st.inner.setup_token.lock() {
         *t = None;
     }
-    start_session(&session, user.id).await?;
+    start_session(&session, &user).await?;
     Ok(super::Flash::redirect(
         "/",
         format!("Welcome, {name}: you are the first administrator."),

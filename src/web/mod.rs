@@ -1,11 +1,11 @@
 //! The HTTP face of pbx-pools: server-rendered pages (askama) that work without JavaScript, and
 //! the JSON API. Each page group has its own module with a `router()`; this module merges them
-//! around one shared [`AppState`], and adds sessions, authentication, CSRF, security headers and
-//! request tracing.
+//! around one shared [`AppState`], and adds body limits, sessions, authentication, CSRF, security
+//! headers and request tracing.
 //!
 //! Handlers extract, call the application layer ([`crate::app`]) and render. May import `app`,
 //! `domain` (types to show) and `store` types; SQL never appears here. [`error`] maps every
-//! failure to a response in one place.
+//! failure to a response in one place, the framework's own rejections included.
 
 mod account;
 mod accounts;
@@ -17,16 +17,19 @@ mod bulk;
 mod ctx;
 mod dns;
 mod error;
+mod extract;
 pub mod filters;
 mod forms;
 mod health;
 mod jobs;
+mod limits;
 mod login;
 mod metrics;
 mod openapi;
 mod overview;
 mod plan;
 mod pools;
+mod redirect;
 mod registrations;
 mod routes;
 mod seen;
@@ -38,16 +41,16 @@ mod tenants;
 pub use ctx::{Flash, PageCtx};
 pub use error::{ApiError, Error, Result};
 pub use openapi::document as openapi_document;
+pub use redirect::safe_redirect_target;
 pub use routes::Routes;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::MatchedPath;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::HeaderName;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::{Arc, Mutex};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
@@ -56,8 +59,10 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::app::App;
 use crate::store::{DbSessionStore, Store};
 
-/// Largest request body accepted: registration dumps of 100,000 contacts fit comfortably.
-pub const BODY_LIMIT: usize = 32 * 1024 * 1024;
+pub use limits::{FORM_LIMIT, UPLOAD_LIMIT};
+
+/// The largest request body any route accepts (the upload routes').
+pub const BODY_LIMIT: usize = UPLOAD_LIMIT;
 
 /// How the web layer behaves; the CLI fills it from flags.
 #[derive(Debug, Clone)]
@@ -158,9 +163,17 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.inner.config.secure_cookies)
         .with_expiry(Expiry::OnInactivity(state.inner.config.idle_timeout));
-    routes()
-        .router
-        .fallback(|| async { Error::NotFound("There is no page at this address.".into()) })
+    let Routes {
+        router, uploads, ..
+    } = routes();
+    router
+        .fallback(|uri: Uri| async move { Error::nothing_at(uri.path()) })
+        // Registered after every route: axum gives it to the routes it already has.
+        .method_not_allowed_fallback(
+            |method: Method| async move { Error::MethodNotAllowed(method) },
+        )
+        // The one limit is `limits::limit_body`, which has read the body by now.
+        .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(ctx::flash_cleanup))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -171,8 +184,11 @@ pub fn router(state: AppState) -> Router {
             auth::authenticate,
         ))
         .layer(sessions)
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(axum::middleware::from_fn(auth::limit_body))
+        .layer(axum::middleware::from_fn_with_state(
+            limits::BodyLimits::new(uploads),
+            limits::limit_body,
+        ))
+        .layer(axum::middleware::from_fn(error::error_responses))
         .layer(axum::middleware::from_fn(auth::security_headers))
         .layer(
             tower::ServiceBuilder::new()

@@ -2,15 +2,15 @@
 //! before/after, applying all or chosen moves (the use case is `app::plan`).
 
 use askama::Template;
-use axum::Form;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::api::ApiJson;
 use super::auth::Principal;
+use super::extract::{Form, Query};
 use super::filters;
 use super::forms::{all, one};
 use super::{ApiError, AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};

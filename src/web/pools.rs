@@ -1,12 +1,12 @@
 //! Pools pages: list, create, edit, delete, and the members editor.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 
 use super::auth::{AdminOnly, Principal};
+use super::extract::{Form, Path, Query};
 use super::filters;
 use super::forms::{ConfirmPage, EditForm, RefusedForm, SaveFailure, all, refused_form, version};
 use super::shares::{ShareColumn, ShareTable, scenario_params, share_table};
@@ -69,7 +69,7 @@ impl ListPage {
 async fn list(
     State(st): State<AppState>,
     ctx: PageCtx,
-    axum::extract::Query(params): axum::extract::Query<ListParams>,
+    Query(params): Query<ListParams>,
 ) -> Result<Response> {
     let counts = st.store().pool_tenant_counts().await?;
     let pools: Vec<(Pool, u64, u64)> = st

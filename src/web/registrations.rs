@@ -3,11 +3,12 @@
 use askama::Template;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path, RawQuery, State};
+use axum::extract::{Multipart, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::Principal;
+use super::extract::Path;
 use super::{
     ApiError, AppState, Error, Flash, PageCtx, Result, Routes, filters, page, render_page,
 };
@@ -18,9 +19,9 @@ use crate::store::{IngestSummary, Snapshot};
 
 pub fn router() -> Routes {
     Routes::new()
-        .post("/api/v1/servers/{server}/registrations", api_ingest)
+        .upload("/api/v1/servers/{server}/registrations", api_ingest)
         .get("/registrations", page_list)
-        .post("/registrations", upload)
+        .upload("/registrations", upload)
 }
 
 /// The `format` query parameter, if any.

@@ -1,6 +1,7 @@
 //! The route table: every route is added through [`Routes`], which registers it with axum and
 //! records its method and path. Tests walk that record, so a new route cannot escape the
-//! authentication checks by being forgotten in a hand-kept list.
+//! authentication checks by being forgotten in a hand-kept list. The routes that take large
+//! bodies are recorded the same way ([`Routes::upload`]), for the body limit.
 
 use axum::Router;
 use axum::handler::Handler;
@@ -13,6 +14,8 @@ use super::AppState;
 pub struct Routes {
     pub(super) router: Router<AppState>,
     pub(super) table: Vec<(Method, &'static str)>,
+    /// The paths registered with [`Routes::upload`].
+    pub(super) uploads: Vec<&'static str>,
 }
 
 impl Routes {
@@ -34,6 +37,13 @@ impl Routes {
         self.add(Method::POST, path, post(h))
     }
 
+    /// A POST route that takes a file or a registration dump: the only kind allowed a body up
+    /// to [`super::limits::UPLOAD_LIMIT`]; every other route gets [`super::limits::FORM_LIMIT`].
+    pub fn upload<H: Handler<T, AppState>, T: 'static>(mut self, path: &'static str, h: H) -> Self {
+        self.uploads.push(path);
+        self.post(path, h)
+    }
+
     pub fn put<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Self {
         self.add(Method::PUT, path, put(h))
     }
@@ -44,6 +54,7 @@ impl Routes {
 
     pub fn merge(mut self, other: Routes) -> Self {
         self.table.extend(other.table);
+        self.uploads.extend(other.uploads);
         self.router = self.router.merge(other.router);
         self
     }

@@ -1,11 +1,11 @@
 //! Servers pages: list, create, edit, delete.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::{AdminOnly, Principal};
+use super::extract::{Form, Path, Query};
 use super::filters;
 use super::forms::{ConfirmPage, EditForm, RefusedForm, SaveFailure, refused_form, version};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
@@ -69,7 +69,7 @@ impl ListPage {
 async fn list(
     State(st): State<AppState>,
     ctx: PageCtx,
-    axum::extract::Query(params): axum::extract::Query<ListParams>,
+    Query(params): Query<ListParams>,
 ) -> Result<Response> {
     let all = st.store().servers().await?;
     let pools = st.store().pools().await?;

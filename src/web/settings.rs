@@ -1,11 +1,12 @@
 //! Settings: alert thresholds, the tenant-matching rule (with a tester), history retention.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::Principal;
+use super::extract::Query;
 use super::forms::{EditForm, RefusedForm, SaveFailure, refused_form};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
 use crate::app::inventory;

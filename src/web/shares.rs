@@ -2,11 +2,12 @@
 
 use askama::Template;
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::api::{ApiJson, ApiResult};
+use super::extract::Path;
 use super::filters;
 use super::{AppState, Error, PageCtx, Result, Routes, page};
 use crate::app::whatif::{WhatIf, check_down, whatif};

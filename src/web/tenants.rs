@@ -2,18 +2,18 @@
 //! create, edit, delete.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::{AdminOnly, Principal};
+use super::extract::{Form, Path, Query};
 use super::filters;
 use super::forms::{
     ConfirmPage, EditForm, PageLink, RefusedForm, SaveFailure, SortState, all, one, pager, q,
     refused_form, version,
 };
-use super::{AppState, Error, Flash, PageCtx, Result, Routes, page};
+use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, safe_redirect_target};
 use crate::app::inventory;
 use crate::app::tenants::{self, TenantRegistrations};
 use crate::domain::FieldErrors;
@@ -162,13 +162,7 @@ async fn bulk_assign(
                 })
         })
         .collect::<Result<Vec<(TenantId, i64)>>>()?;
-    let back = one(&pairs, "return");
-    // Only ever redirect within the tenants list.
-    let back = if back.starts_with("/tenants") && !back.starts_with("//") {
-        back.to_string()
-    } else {
-        "/tenants".to_string()
-    };
+    let back = safe_redirect_target(one(&pairs, "return")).to_string();
     if ids.is_empty() {
         return Ok(
             Flash::redirect(back, "Nothing changed: no tenant was selected.").into_response(),

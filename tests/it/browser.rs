@@ -868,6 +868,17 @@ async fn inventory_assignment_registrations_and_alerts() {
             b.see("Tenant without a pool").await;
             b.find(Locator::LinkText("tenant DELTA")).await;
             assert_eq!(b.count(Locator::LinkText("tenant ACME")).await, 0);
+
+            // A dump pasted on the Registrations page: a multipart form, whose CSRF token the
+            // browser sends as the form's first field (never in the URL).
+            b.click_link("Registrations").await;
+            b.at("/registrations").await;
+            b.choose("server", "voip2").await;
+            b.fill("dump", &pjsip_contacts(&["103-ACME", "104-ACME"]))
+                .await;
+            b.click_button("Store snapshot").await;
+            b.at("/registrations").await;
+            b.see("voip2: 2 contacts read").await;
         },
     )
     .await;

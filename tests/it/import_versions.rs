@@ -26,7 +26,7 @@ fn import_form(
         field("basis", basis);
     }
     body.push_str(&format!("--{b}--\r\n"));
-    axum::http::Request::post(format!("/tenants/import?csrf={csrf}"))
+    axum::http::Request::post("/tenants/import")
         .header("content-type", format!("multipart/form-data; boundary={b}"))
         .body(axum::body::Body::from(body))
         .unwrap()

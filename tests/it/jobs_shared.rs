@@ -10,7 +10,8 @@ fn import_request(app: &TestApp, path: &str, csv: &str) -> axum::http::Request<a
     let body = format!(
         "--{b}\r\nContent-Disposition: form-data; name=\"csv\"\r\n\r\n{csv}\r\n--{b}\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\napply\r\n--{b}--\r\n"
     );
-    axum::http::Request::post(format!("{path}?csrf={}", app.admin.csrf()))
+    axum::http::Request::post(path)
+        .header("x-csrf-token", app.admin.csrf())
         .header("content-type", format!("multipart/form-data; boundary={b}"))
         .body(axum::body::Body::from(body))
         .unwrap()

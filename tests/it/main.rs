@@ -18,6 +18,7 @@ mod jobs_shared;
 mod store;
 mod store_upgrade;
 mod web_bulk;
+mod web_hardening;
 mod web_inventory;
 mod web_plan;
 mod web_registrations;

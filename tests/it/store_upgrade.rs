@@ -15,9 +15,10 @@ use sqlx::AnyPool;
 /// The last migration of the previous release.
 const PREVIOUS: i64 = 6;
 /// The newest migration: an upgrade applies everything after `PREVIOUS` up to it.
-const LATEST: i64 = 9;
+const LATEST: i64 = 11;
 
-/// Every table of the schema, to be counted before and after.
+/// Every table of the schema that lives through the upgrade, to be counted before and after
+/// (`login_failures` becomes `login_throttle` in 0011, checked on its own).
 const TABLES: &[&str] = &[
     "servers",
     "pools",
@@ -28,7 +29,6 @@ const TABLES: &[&str] = &[
     "users",
     "sessions",
     "api_tokens",
-    "login_failures",
     "snapshots",
     "registrations",
     "tenant_server_counts",
@@ -243,10 +243,15 @@ impl OldDb {
                 .await
                 .unwrap()
         );
-        store
-            .record_login_failure(&["mallory", "203.0.113.9"])
-            .await
-            .unwrap();
+        // Recent failed logins, as the release before 0011 recorded them.
+        for key in ["user:mallory", "addr:203.0.113.9"] {
+            sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
+                .bind(key)
+                .bind(jiff::Timestamp::now().as_second() - 60)
+                .execute(&self.raw)
+                .await
+                .unwrap();
+        }
         sqlx::query("INSERT INTO sessions (id_hash, data, expires_at) VALUES ('abc', '{}', $1)")
             .bind(jiff::Timestamp::now().as_second() + 3600)
             .execute(&self.raw)
@@ -313,6 +318,20 @@ async fn upgrading_a_populated_database_keeps_every_row_and_adds_the_rules() {
             serde_json::to_value(&tokens).unwrap()
         );
         assert_eq!(db.store.settings().await.unwrap(), settings);
+        // Migration 0011 turned the recent failed logins into throttle counters.
+        let carried: Vec<(String, i64)> =
+            sqlx::query_as("SELECT key, attempts FROM login_throttle ORDER BY key")
+                .fetch_all(&db.raw)
+                .await
+                .unwrap();
+        assert_eq!(
+            carried,
+            vec![
+                ("addr:203.0.113.9".to_string(), 1),
+                ("user:mallory".to_string(), 1)
+            ],
+            "{label}"
+        );
 
         // The database itself now refuses what the application could not read.
         let voip1 = servers.iter().find(|s| s.name == "voip1").unwrap();

@@ -351,7 +351,8 @@ async fn the_upload_form_stores_a_pasted_csv_dump() {
         let body = format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"server\"\r\n\r\nvoip1\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\ncsv\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"dump\"\r\n\r\n{csv}\r\n--{boundary}--\r\n"
         );
-        let req = axum::http::Request::post(format!("/registrations?csrf={}", app.admin.csrf()))
+        let req = axum::http::Request::post("/registrations")
+            .header("x-csrf-token", app.admin.csrf())
             .header(
                 "content-type",
                 format!("multipart/form-data; boundary={boundary}"),

@@ -378,7 +378,8 @@ async fn a_zone_file_bootstraps_servers_and_pools() {
             let body = format!(
                 "--{boundary}\r\nContent-Disposition: form-data; name=\"zone\"\r\n\r\n{zone}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\n{action}\r\n--{boundary}--\r\n"
             );
-            axum::http::Request::post(format!("/dns/import?csrf={}", app.admin.csrf()))
+            axum::http::Request::post("/dns/import")
+                .header("x-csrf-token", app.admin.csrf())
                 .header(
                     "content-type",
                     format!("multipart/form-data; boundary={boundary}"),
