@@ -13,9 +13,9 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 db="$work/big.db"
 "$bin" demo --database-url "$db" --tenants 10000 --servers 40 --seed 1 >/dev/null
 echo "load-password-1" | "$bin" user add load --role admin --password-stdin --database-url "$db" >/dev/null
-read_token=$("$bin" token create --name load-read --scope read --database-url "$db" | grep -o 'pbx_[A-Za-z0-9_-]*' | head -1)
+read_token=$("$bin" token create --name load-read --scope read --database-url "$db" | grep -o 'pbxp_[A-Za-z0-9_-]*' | head -1)
 server=$(sqlite3 "$db" "SELECT name FROM servers ORDER BY id LIMIT 1" 2>/dev/null || python3 -c "import sqlite3,sys; print(sqlite3.connect('$db').execute('SELECT name FROM servers ORDER BY id LIMIT 1').fetchone()[0])")
-push_token=$("$bin" token create --name load-push --scope "ingest:$server" --database-url "$db" | grep -o 'pbx_[A-Za-z0-9_-]*' | head -1)
+push_token=$("$bin" token create --name load-push --scope "ingest:$server" --database-url "$db" | grep -o 'pbxp_[A-Za-z0-9_-]*' | head -1)
 "$bin" serve --database-url "$db" --listen "127.0.0.1:$port" >"$work/serve.log" 2>&1 &
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 cookie=$(curl -s -o /dev/null -D - -d 'name=load&password=load-password-1' "http://127.0.0.1:$port/login" \
