@@ -108,6 +108,21 @@ impl ClusterView {
 /// written since. Report ages are computed when a page is rendered.
 pub async fn load(app: &App, seen: Seen) -> Result<Arc<ClusterView>> {
     let key = ViewKey::now(app.store.data_version().await?);
+    load_at(app, key, seen).await
+}
+
+/// The view and the alerts together, for a page that shows both: the data version is read once.
+pub async fn load_with_alerts(
+    app: &App,
+    seen: Seen,
+) -> Result<(Arc<ClusterView>, Arc<Vec<Alert>>)> {
+    let key = ViewKey::now(app.store.data_version().await?);
+    let view = load_at(app, key, seen).await?;
+    let alerts = alerts_at(app, key, seen).await?;
+    Ok((view, alerts))
+}
+
+async fn load_at(app: &App, key: ViewKey, seen: Seen) -> Result<Arc<ClusterView>> {
     let builder = app.clone();
     let cached = app
         .shared
@@ -430,6 +445,10 @@ fn home_names(view: &ClusterView, pool_id: PoolId) -> Vec<String> {
 /// The current alerts, cached like the view (see [`load`]).
 pub async fn alerts(app: &App, seen: Seen) -> Result<Arc<Vec<Alert>>> {
     let key = ViewKey::now(app.store.data_version().await?);
+    alerts_at(app, key, seen).await
+}
+
+async fn alerts_at(app: &App, key: ViewKey, seen: Seen) -> Result<Arc<Vec<Alert>>> {
     let builder = app.clone();
     let cached = app
         .shared
@@ -443,7 +462,7 @@ pub async fn alerts(app: &App, seen: Seen) -> Result<Arc<Vec<Alert>>> {
 
 /// Evaluates every rule over the view of `key`'s version (or newer) and the newest DNS check.
 async fn evaluate_alerts(app: &App, key: ViewKey) -> Result<Vec<Alert>> {
-    let view = load(app, Seen(key.version)).await?;
+    let view = load_at(app, key, Seen(key.version)).await?;
     let facts = facts(app, &view).await?;
     let mut alerts = evaluate(&facts, &view.settings.alerts);
     if let Some(crate::store::StoredCheck { report, .. }) = app.store.latest_dns_check().await? {

@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicU64;
 
 use super::{AppState, Result, Routes};
 use crate::app::Seen;
-use crate::app::cluster::{alerts, load};
+use crate::app::cluster::load_with_alerts;
 
 pub fn router() -> Routes {
     Routes::new().get("/metrics", metrics)
@@ -33,8 +33,7 @@ fn label(k: &str, v: &str) -> Labels {
 }
 
 async fn metrics(State(st): State<AppState>, seen: Seen) -> Result<Response> {
-    let view = load(&st.app, seen).await?;
-    let all = alerts(&st.app, seen).await?;
+    let (view, all) = load_with_alerts(&st.app, seen).await?;
     let now = jiff::Timestamp::now().as_second();
     let mut registry = Registry::with_prefix("pbx_pools");
     let phones = family(

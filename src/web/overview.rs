@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::filters;
 use super::{ApiError, AppState, PageCtx, Result, Routes, page};
 use crate::app::Seen;
-use crate::app::cluster::{ClusterView, PoolStats, ServerStats, alerts, load};
+use crate::app::cluster::{ClusterView, PoolStats, ServerStats, load, load_with_alerts};
 use crate::domain::alerts::{Alert, AlertCounts, count};
 
 pub fn router() -> Routes {
@@ -46,8 +46,7 @@ impl OverviewPage {
 }
 
 async fn overview(State(st): State<AppState>, ctx: PageCtx, seen: Seen) -> Result<Response> {
-    let view = load(&st.app, seen).await?;
-    let all = alerts(&st.app, seen).await?;
+    let (view, all) = load_with_alerts(&st.app, seen).await?;
     Ok(page(&OverviewPage {
         ctx,
         counts: count(&all),
