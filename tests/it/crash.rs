@@ -746,19 +746,21 @@ async fn run(db: helpers::TestDb, kills: u32) {
         child.wait().unwrap();
         // The writers see their connections fail and stop; a panic is a wrong answer.
         while let Some(r) = tasks.join_next().await {
-            if let Err(e) = r {
-                if e.is_panic() {
-                    std::panic::resume_unwind(e.into_panic());
-                }
+            if let Err(e) = r
+                && e.is_panic()
+            {
+                std::panic::resume_unwind(e.into_panic());
             }
         }
-        checks += check(&url, sqlite, &acked.lock().unwrap(), cycle).await;
+        let seen = std::mem::take(&mut *acked.lock().unwrap());
+        checks += check(&url, sqlite, &seen, cycle).await;
+        *acked.lock().unwrap() = seen;
     }
     // A last restart: the server comes up on what the kills left behind.
     let (mut child, _) = start(&url, &log).await;
     child.kill().unwrap();
     child.wait().unwrap();
-    let a = acked.lock().unwrap();
+    let a = std::mem::take(&mut *acked.lock().unwrap());
     eprintln!(
         "crash test on {}: {kills} kills in {:.1?}; acknowledged: {} pushes, {} API moves, {} form edits, {} imports ({} tenants); {checks} checks passed (seed {seed})",
         db.label,
@@ -769,7 +771,6 @@ async fn run(db: helpers::TestDb, kills: u32) {
         a.imports_done,
         a.imported_tenants,
     );
-    drop(a);
     let _ = std::fs::remove_file(&log);
     db.cleanup().await;
 }
