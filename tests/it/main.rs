@@ -11,6 +11,7 @@
 mod helpers;
 
 mod browser;
+mod crash;
 mod dns_check;
 mod import_versions;
 mod instances;
