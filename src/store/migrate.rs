@@ -52,6 +52,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "data_version",
         include_str!("../../migrations/sqlite/0008_data_version.sql"),
     ),
+    (
+        10,
+        "pool_owner_unique",
+        include_str!("../../migrations/sqlite/0010_pool_owner_unique.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -94,6 +99,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         8,
         "data_version",
         include_str!("../../migrations/postgres/0008_data_version.sql"),
+    ),
+    (
+        10,
+        "pool_owner_unique",
+        include_str!("../../migrations/postgres/0010_pool_owner_unique.sql"),
     ),
 ];
 

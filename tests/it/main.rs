@@ -13,6 +13,7 @@ mod dns_check;
 mod store;
 mod store_upgrade;
 mod web_bulk;
+mod web_input;
 mod web_inventory;
 mod web_plan;
 mod web_registrations;
