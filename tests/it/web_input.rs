@@ -96,7 +96,11 @@ fn long_owner(len: usize) -> String {
     while name.len() < len {
         let room = len - name.len() - 1;
         // Never leave room for only an empty label.
-        let take = if room > 63 && room - 63 < 2 { 60 } else { room.min(63) };
+        let take = if room > 63 && room - 63 < 2 {
+            60
+        } else {
+            room.min(63)
+        };
         name = format!("{}.{name}", "a".repeat(take));
     }
     assert_eq!(name.len(), len);
