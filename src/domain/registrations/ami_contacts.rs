@@ -179,7 +179,9 @@ fn handle_ami_block(block: &AmiBlock<'_>, listing: &mut AmiListing) -> Result<()
 fn ami_contact(block: &AmiBlock<'_>, line: usize) -> Result<Registration, ParseError> {
     let object_aor = block
         .get("ObjectName")
-        .map(|id| id.split(";@").next().unwrap_or(id))
+        // `aor ;@hash` would leave a space on the AoR (found by fuzzing: the endpoint then
+        // matched no tenant and did not survive a JSON round trip).
+        .map(|id| id.split(";@").next().unwrap_or(id).trim())
         .filter(|aor| !aor.is_empty());
     let endpoint_key = ["EndpointName", "Endpoint", "Aor"]
         .into_iter()

@@ -382,8 +382,28 @@ pub fn parse_dump(format: DumpFormat, body: &str) -> Result<Vec<Registration>, P
         // serde_json and csv may point just past the last line (end of input, lone `\r`
         // endings); an admin should always find the line named in the dump.
         error.line = error.line.min(body.lines().count().max(1));
+        // Reasons quote the dump (a token, a header, serde's unknown field): the reason goes
+        // to the log, the CLI and the page, so what it quotes must not carry a terminal escape.
+        error.reason = printable(&error.reason);
         error
     })
+}
+
+/// `text` with each control character written as its Rust escape (`\0`, `\u{1b}`), so that a
+/// quoted value shows what was there without acting on a terminal.
+fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn dedupe(rows: Vec<Registration>) -> Vec<Registration> {

@@ -139,3 +139,31 @@ fn every_accepted_row_passes_the_shared_rule() {
         }
     }
 }
+
+#[test]
+fn error_messages_quote_control_characters_escaped() {
+    // Found by fuzzing: reasons quoted the offending token, header or JSON key raw.
+    let error = error_of(DumpFormat::Csv, "endpoint,te\u{1b}[2Jnant\n100-A,ACME\n");
+    assert!(error.reason.contains("`te\\u{1b}[2Jnant`"), "{error}");
+    let error = error_of(DumpFormat::Json, "[{\"endp\u{7f}oint\": \"a\"}]");
+    assert!(!error.reason.chars().any(char::is_control), "{error}");
+    let peers = damaged(
+        SIP_PEERS_DUMP,
+        "D  No         No         A  5060",
+        "D  N\0\0  5060",
+    );
+    let error = error_of(DumpFormat::SipPeers, &peers);
+    assert!(!error.reason.chars().any(char::is_control), "{error}");
+    assert!(error.reason.contains("N\\u{0}\\u{0}"), "{error}");
+}
+
+#[test]
+fn ami_object_name_with_a_space_before_the_hash_gives_a_trimmed_endpoint() {
+    // Found by fuzzing: `ObjectName: aor ;@hash` kept the space on the endpoint.
+    let body = AMI_DUMP.replace(
+        "ObjectName: 2001-acme;@0f9e8d7c6b5a4938",
+        "ObjectName: 2001-acme ;@0f9e8d7c6b5a4938",
+    );
+    let rows = ok(DumpFormat::AmiContacts, &body);
+    assert!(rows.iter().any(|r| r.endpoint == "2001-acme"), "{rows:?}");
+}
