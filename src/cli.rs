@@ -187,6 +187,9 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Migrate(args) => {
             let store = Store::open(&args.database_url).await?;
             println!("migrations applied ({:?})", store.backend());
+            for problem in crate::app::dns::publishing_problems(&App::new(store)).await? {
+                eprintln!("warning: {problem}");
+            }
             Ok(())
         }
         Command::Export(args) => export(args).await,
@@ -438,6 +441,7 @@ async fn serve(args: ServeArgs) -> CliResult {
         );
     }
     let app = App::new(store.clone());
+    crate::app::dns::log_publishing_problems(&app).await?;
     let state = crate::web::AppState::with_config(
         app.clone(),
         crate::web::WebConfig {

@@ -50,6 +50,24 @@ pub async fn run_check_with(app: &App, request: &CheckRequest, actor: &str) -> R
     Ok(report)
 }
 
+/// The stored pools that no export can publish, each as a sentence naming them: pools sharing
+/// an owner, owners too long for a transport. Saving refuses both now, but rows an older
+/// release stored may still be like that (migration 0010); the DNS page shows these and the
+/// server logs them at start.
+pub async fn publishing_problems(app: &App) -> Result<Vec<String>> {
+    Ok(crate::domain::model::publishing_problems(
+        &app.store().pools().await?,
+    ))
+}
+
+/// Logs each of [`publishing_problems`] as a warning (at start, after the migrations).
+pub async fn log_publishing_problems(app: &App) -> Result<()> {
+    for problem in publishing_problems(app).await? {
+        tracing::warn!(%problem, "a stored pool cannot be published");
+    }
+    Ok(())
+}
+
 /// What to export: the pools (all when empty), the transports (each pool's own when empty),
 /// the format and its options as typed.
 #[derive(Debug, Clone)]

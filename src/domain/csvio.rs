@@ -4,6 +4,7 @@
 
 use super::ids::PoolId;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use super::model::{NewServer, NewTenant, Server, ServerInput, Tenant, TenantInput};
@@ -93,7 +94,7 @@ fn records(text: &str, known: &[&str], required: &[&str]) -> Result<Vec<CsvRecor
         let map = headers
             .iter()
             .cloned()
-            .zip(rec.iter().map(str::to_string))
+            .zip(rec.iter().map(|cell| unguard_formula(cell).to_string()))
             .collect();
         out.push((line, map));
     }
@@ -246,10 +247,46 @@ pub fn servers_dry_run(text: &str, existing: &[Server]) -> Result<DryRun<NewServ
     Ok(DryRun { lines })
 }
 
+/// What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection"): a tenant named
+/// `=HYPERLINK(...)` or a site `@SUM(...)` would run in the admin's spreadsheet.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Whether a spreadsheet would take `cell` as text, not as a formula.
+pub fn is_formula_safe(cell: &str) -> bool {
+    !cell.starts_with(FORMULA_STARTS)
+}
+
+/// Whether `value` gets the guard quote on export: it starts like a formula, or it is quotes
+/// followed by such a start. The second case keeps the round trip exact: the import takes one
+/// quote off exactly these cells, so a stored `'=x` is written `''=x` and read back as `'=x`.
+fn needs_guard(value: &str) -> bool {
+    value.trim_start_matches('\'').starts_with(FORMULA_STARTS)
+}
+
+/// The cell the export writes for `value`: prefixed with a single quote, as OWASP recommends,
+/// when a spreadsheet would otherwise run it; spreadsheets show the rest as text.
+pub fn guard_formula(value: &str) -> Cow<'_, str> {
+    if needs_guard(value) {
+        Cow::Owned(format!("'{value}"))
+    } else {
+        Cow::Borrowed(value)
+    }
+}
+
+/// The value an imported `cell` stands for: the exact inverse of [`guard_formula`], so an
+/// exported file imports back unchanged. A quote before text that needs no guard is data.
+pub fn unguard_formula(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if needs_guard(rest) => rest,
+        _ => cell,
+    }
+}
+
+/// Writes the rows with every cell guarded against formula injection.
 fn write(rows: Vec<Vec<String>>) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
-        let _ = w.write_record(&r);
+        let _ = w.write_record(r.iter().map(|cell| guard_formula(cell).into_owned()));
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
@@ -360,6 +397,197 @@ mod tests {
                 .unwrap_err()
                 .contains("code")
         );
+    }
+
+    fn named(code: &str, name: &str, notes: &str) -> Tenant {
+        Tenant {
+            name: name.into(),
+            notes: notes.into(),
+            ..tenant(code, Some(("pbxA", 1)))
+        }
+    }
+
+    fn server(name: &str, site: Option<&str>) -> Server {
+        Server {
+            id: ServerId::new(1),
+            name: name.parse().unwrap(),
+            host: format!("{name}.example.com").parse().unwrap(),
+            sip_port: 5060,
+            capacity: None,
+            site: site.map(str::to_string),
+            state: crate::domain::model::ServerState::Active,
+            version: 1,
+            updated_at: 0,
+            updated_by: "t".into(),
+        }
+    }
+
+    /// Every cell of `csv` as a spreadsheet would read it.
+    fn cells(csv: &str) -> Vec<String> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(csv.as_bytes());
+        reader
+            .records()
+            .flat_map(|r| r.unwrap().iter().map(str::to_string).collect::<Vec<_>>())
+            .collect()
+    }
+
+    fn pools() -> HashMap<String, PoolId> {
+        [("pbxA".to_string(), PoolId::new(1))].into()
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised_on_export() {
+        let tenants = vec![
+            named("EVIL1", "=HYPERLINK(\"http://x\",\"y\")", "=1+1"),
+            named("EVIL2", "+39 02 1234", "@SUM(A1:A2)"),
+            named("EVIL3", "-5 Srl", ""),
+            named("EVIL4", "@home", "- bullet\tpoint"),
+        ];
+        let csv = tenants_csv(&tenants);
+        for cell in cells(&csv) {
+            assert!(is_formula_safe(&cell), "{cell:?} in {csv}");
+        }
+        for guarded in [
+            "'=HYPERLINK",
+            "'+39 02 1234",
+            "'-5 Srl",
+            "'@home",
+            "'=1+1",
+            "'- bullet",
+        ] {
+            assert!(csv.contains(guarded), "{guarded:?} in {csv}");
+        }
+        // The import gives back exactly what was stored.
+        let dry = tenants_dry_run(&csv, &tenants, &pools()).unwrap();
+        assert!(
+            dry.lines.iter().all(|l| l.action == LineAction::Unchanged),
+            "{dry:?}"
+        );
+        let names: Vec<&str> = dry
+            .lines
+            .iter()
+            .map(|l| l.row.as_ref().unwrap().name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "+39 02 1234",
+                "-5 Srl",
+                "@home"
+            ]
+        );
+
+        let servers = vec![
+            server("voip1", Some("=cmd|' /C calc'!A0")),
+            server("voip2", Some("-")),
+        ];
+        let csv = servers_csv(&servers);
+        for cell in cells(&csv) {
+            assert!(is_formula_safe(&cell), "{cell:?} in {csv}");
+        }
+        let dry = servers_dry_run(&csv, &servers).unwrap();
+        assert!(
+            dry.lines.iter().all(|l| l.action == LineAction::Unchanged),
+            "{dry:?}"
+        );
+    }
+
+    #[test]
+    fn a_stored_leading_quote_survives_the_round_trip() {
+        // A value that already starts with the guard quote before a formula gets one more, so
+        // the import's removal of one quote gives it back; a quote before harmless text is left
+        // alone both ways.
+        let tenants = vec![
+            named("Q1", "'=already quoted", ""),
+            named("Q2", "''-twice", ""),
+            named("Q3", "'plain", "'"),
+            named("Q4", "O'Brien", "it's = fine"),
+        ];
+        let csv = tenants_csv(&tenants);
+        assert!(csv.contains("Q1,''=already quoted"), "{csv}");
+        assert!(csv.contains("Q3,'plain"), "{csv}");
+        let dry = tenants_dry_run(&csv, &tenants, &pools()).unwrap();
+        assert!(
+            dry.lines.iter().all(|l| l.action == LineAction::Unchanged),
+            "{dry:?}"
+        );
+        for (line, t) in dry.lines.iter().zip(&tenants) {
+            let row = line.row.as_ref().unwrap();
+            assert_eq!((&row.name, &row.notes), (&t.name, &t.notes));
+        }
+    }
+
+    #[test]
+    fn guard_and_unguard_are_inverse_and_the_guard_is_always_safe() {
+        for value in [
+            "", "=", "'", "''", "'=", "a=b", "-1", "\t", "\r", "'\r", "x", "'''@",
+        ] {
+            let guarded = guard_formula(value);
+            assert!(is_formula_safe(&guarded), "{value:?} -> {guarded:?}");
+            assert_eq!(unguard_formula(&guarded), value, "{value:?} -> {guarded:?}");
+        }
+        // A cell written by hand: one quote before a formula is the guard and goes.
+        assert_eq!(unguard_formula("'=A1"), "=A1");
+        assert_eq!(unguard_formula("'text"), "'text");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_export_is_safe_and_imports_back_unchanged(
+            names in proptest::collection::vec("['=+@ \t-]{0,3}[ -~]{1,12}", 1..6),
+            sites in proptest::collection::vec(
+                proptest::option::of("['=+@ -]{0,3}[ -~]{1,12}"),
+                1..4,
+            ),
+        ) {
+            // Stored values are what validation lets in: trimmed, no control characters
+            // (notes may hold tabs and line breaks).
+            let tenants: Vec<Tenant> = names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| {
+                    let name = crate::domain::names::check_text(n, 200, true).ok()?;
+                    let notes = crate::domain::names::check_notes(n, 2000).ok()?;
+                    Some(named(&format!("T{i}"), &name, &notes))
+                })
+                .collect();
+            let csv = tenants_csv(&tenants);
+            for cell in cells(&csv) {
+                proptest::prop_assert!(is_formula_safe(&cell), "{:?} in {}", cell, csv);
+            }
+            let dry = tenants_dry_run(&csv, &tenants, &pools()).unwrap();
+            proptest::prop_assert!(
+                dry.lines.iter().all(|l| l.action == LineAction::Unchanged),
+                "{:?}",
+                dry
+            );
+
+            let servers: Vec<Server> = sites
+                .iter()
+                .enumerate()
+                .filter_map(|(i, site)| {
+                    let site = match site {
+                        Some(s) => crate::domain::names::check_text(s, 64, false).ok()?,
+                        None => String::new(),
+                    };
+                    let site = (!site.is_empty()).then_some(site);
+                    Some(server(&format!("voip{i}"), site.as_deref()))
+                })
+                .collect();
+            let csv = servers_csv(&servers);
+            for cell in cells(&csv) {
+                proptest::prop_assert!(is_formula_safe(&cell), "{:?} in {}", cell, csv);
+            }
+            let dry = servers_dry_run(&csv, &servers).unwrap();
+            proptest::prop_assert!(
+                dry.lines.iter().all(|l| l.action == LineAction::Unchanged),
+                "{:?}",
+                dry
+            );
+        }
     }
 
     #[test]

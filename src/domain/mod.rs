@@ -12,6 +12,7 @@ pub mod csvio;
 pub mod demo;
 pub mod demo_registrations;
 pub mod dnscheck;
+pub mod fuzz_checks;
 pub mod ids;
 pub mod model;
 pub mod names;

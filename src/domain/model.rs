@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use super::FieldErrors;
 use super::ids::{PoolId, ServerId, TenantId};
-use super::names::{HostName, PoolName, ServerName, TenantCode};
+use super::names::{HostName, MAX_NAME_LEN, PoolName, ServerName, TenantCode};
 use super::names::{check_notes, check_text};
 
 pub const DEFAULT_SIP_PORT: u16 = 5060;
@@ -107,6 +107,77 @@ impl FromStr for Transport {
             .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| format!("unknown transport {:?}: use udp, tcp or tls", s.trim()))
     }
+}
+
+/// Checks that `owner` still makes legal SRV owner names once each of `transports`' service
+/// labels is put in front (`_sips._tcp.` adds 11 characters, the others 10): a 253-character
+/// host name is valid on its own but can never be published. The message says how long the
+/// longest published name would be, so the admin knows how much to cut.
+pub fn check_srv_owner_length(owner: &str, transports: &[Transport]) -> Result<(), String> {
+    let longest = transports
+        .iter()
+        .map(|t| (t.service_prefix().len() + 1 + owner.len(), *t))
+        .max();
+    match longest {
+        Some((len, transport)) if len > MAX_NAME_LEN => Err(format!(
+            "is too long to publish over {transport}: with {}. in front the SRV owner name would be {len} \
+             characters, over the {MAX_NAME_LEN} a domain name may have",
+            transport.service_prefix()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Pools published at one SRV owner: their records would merge into one RRset, and nsupdate's
+/// delete for one would wipe the other, so the zone export refuses them all until one moves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnerClash {
+    pub owner: HostName,
+    /// In the order the pools were given (the store lists them by name).
+    pub pools: Vec<PoolName>,
+}
+
+impl fmt::Display for OwnerClash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.pools.iter().map(|p| p.as_str()).collect();
+        let listed = match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => names.join(""),
+        };
+        write!(
+            f,
+            "Pools {listed} are published at the same owner {}: every DNS export is refused \
+             until all but one of them get an owner of their own",
+            self.owner
+        )
+    }
+}
+
+/// What keeps stored pools from being exported that saving them now refuses: pools sharing an
+/// owner, and owners too long for a transport they publish. Rows an older release stored can
+/// still be like that (migration 0010 keeps them, see its comment); the DNS page and the log
+/// name them so that an admin can fix them.
+pub fn publishing_problems(pools: &[Pool]) -> Vec<String> {
+    let mut by_owner: Vec<OwnerClash> = Vec::new();
+    for pool in pools {
+        match by_owner.iter_mut().find(|c| c.owner == pool.srv_name) {
+            Some(clash) => clash.pools.push(pool.name.clone()),
+            None => by_owner.push(OwnerClash {
+                owner: pool.srv_name.clone(),
+                pools: vec![pool.name.clone()],
+            }),
+        }
+    }
+    let clashes = by_owner
+        .into_iter()
+        .filter(|c| c.pools.len() > 1)
+        .map(|c| c.to_string());
+    let too_long = pools.iter().filter_map(|pool| {
+        check_srv_owner_length(&pool.srv_name, &pool.transports)
+            .err()
+            .map(|e| format!("Pool {}: its owner {} {e}", pool.name, pool.srv_name))
+    });
+    clashes.chain(too_long).collect()
 }
 
 /// Stored transports are a comma list in stable order, e.g. `udp,tcp`.
@@ -395,6 +466,11 @@ impl PoolInput {
             errors.check("ttl", parse_ttl(&self.ttl))
         };
         let transports = errors.check("transports", transports_from_str(&self.transports));
+        if let (Some(owner), Some(transports)) = (&srv_name, &transports)
+            && let Err(e) = check_srv_owner_length(owner, transports)
+        {
+            errors.add("srv_name", e);
+        }
         let (Some(name), Some(srv_name)) = (name, srv_name) else {
             return Err(errors);
         };
@@ -650,6 +726,90 @@ mod tests {
         let errors = p.validate().unwrap_err();
         assert!(errors.get("transports").is_some());
         assert!(errors.get("ttl").is_some());
+    }
+
+    /// A name of `len` characters: labels of 63 under `example.com`.
+    fn owner_of_len(len: usize) -> String {
+        let mut name = String::from("example.com");
+        while name.len() < len {
+            let room = len - name.len() - 1;
+            // Never leave room for only an empty label.
+            let take = if room > 63 && room - 63 < 2 {
+                60
+            } else {
+                room.min(63)
+            };
+            name = format!("{}.{name}", "a".repeat(take));
+        }
+        assert_eq!(name.len(), len);
+        name
+    }
+
+    #[test]
+    fn pool_owner_must_fit_every_transports_service_label() {
+        let input = |owner: String, transports: &str| PoolInput {
+            name: "pbxL".into(),
+            srv_name: owner,
+            ttl: "".into(),
+            transports: transports.into(),
+        };
+        // 243 + `_sip._udp.` (10) = 253 fits; `_sips._tcp.` (11) makes 254.
+        assert!(input(owner_of_len(243), "udp,tcp").validate().is_ok());
+        let errors = input(owner_of_len(243), "udp,tls").validate().unwrap_err();
+        let message = errors.get("srv_name").expect("the owner is refused");
+        assert!(message.contains("over tls"), "{message}");
+        assert!(message.contains("254 characters"), "{message}");
+        let errors = input(owner_of_len(253), "udp").validate().unwrap_err();
+        assert!(errors.get("srv_name").unwrap().contains("263 characters"));
+        assert!(input(owner_of_len(242), "udp,tcp,tls").validate().is_ok());
+        // The export applies the same rule: what validation lets through, it publishes.
+        assert_eq!(
+            check_srv_owner_length(&owner_of_len(242), &Transport::ALL),
+            Ok(())
+        );
+    }
+
+    fn pool(name: &str, owner: &str, transports: &[Transport]) -> Pool {
+        Pool {
+            id: PoolId::new(1),
+            name: name.parse().unwrap(),
+            srv_name: owner.parse().unwrap(),
+            ttl: DEFAULT_TTL,
+            transports: transports.to_vec(),
+            members: Vec::new(),
+            version: 1,
+            updated_at: 0,
+            updated_by: "t".into(),
+        }
+    }
+
+    #[test]
+    fn publishing_problems_name_pools_sharing_an_owner_and_owners_too_long() {
+        let udp = [Transport::Udp];
+        let long = owner_of_len(243);
+        let pools = [
+            pool("pbxA", "pbxa.example.com", &udp),
+            pool("pbxB", "PBXA.example.com.", &udp),
+            pool("pbxC", "pbxc.example.com", &udp),
+            pool("pbxD", "pbxa.example.com", &udp),
+            pool("pbxL", &long, &[Transport::Udp, Transport::Tls]),
+        ];
+        let problems = publishing_problems(&pools);
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(
+            problems[0].starts_with(
+                "Pools pbxA, pbxB and pbxD are published at the same owner pbxa.example.com:"
+            ),
+            "{}",
+            problems[0]
+        );
+        assert!(
+            problems[1].starts_with("Pool pbxL: its owner"),
+            "{}",
+            problems[1]
+        );
+        assert!(problems[1].contains("254 characters"), "{}", problems[1]);
+        assert!(publishing_problems(&pools[2..3]).is_empty());
     }
 
     #[test]

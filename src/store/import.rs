@@ -5,9 +5,10 @@ use sqlx::Row;
 use std::collections::HashMap;
 
 use super::audit::snapshot;
+use super::pools::OWNER_KEY;
 use super::{Error, Fields, Result, Store, now};
 use crate::domain::FieldErrors;
-use crate::domain::model::transports_to_string;
+use crate::domain::model::{check_srv_owner_length, transports_to_string};
 use crate::domain::zone::ImportProposal;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -38,12 +39,15 @@ impl Store {
                     Ok((f.id(), f.get("name")?, f.get("host")?, f.u16("sip_port")?))
                 })
                 .collect::<Result<_>>()?;
-        let pool_names: Vec<String> = sqlx::query("SELECT name FROM pools")
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get("name"))
-            .collect::<Result<_, _>>()?;
+        // (name, owner as the owner index compares it)
+        let pools: Vec<(String, String)> = sqlx::query(&format!(
+            "SELECT name, {OWNER_KEY} AS owner_key FROM pools ORDER BY id"
+        ))
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("name")?, r.try_get("owner_key")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
         let mut errors = FieldErrors::default();
         let mut outcome = ImportOutcome::default();
         // host -> (server id, default port)
@@ -90,7 +94,7 @@ impl Store {
             }
         }
         for p in &proposal.pools {
-            if pool_names.iter().any(|n| n.eq_ignore_ascii_case(&p.name)) {
+            if pools.iter().any(|(n, _)| n.eq_ignore_ascii_case(&p.name)) {
                 errors.add(
                     "zone",
                     format!(
@@ -98,6 +102,24 @@ impl Store {
                         p.name
                     ),
                 );
+                continue;
+            }
+            // The rules a pool saved through its form meets (issue #13): an owner of its own,
+            // short enough for every transport it publishes. The proposal's owners are
+            // canonical (lower case, no trailing dot) and distinct.
+            if let Some((other, _)) = pools.iter().find(|(_, owner)| *owner == p.owner) {
+                errors.add(
+                    "zone",
+                    format!(
+                        "pool {other} is already published at {}; two pools at one owner would \
+                         merge into one SRV record set and every DNS export would be refused",
+                        p.owner
+                    ),
+                );
+                continue;
+            }
+            if let Err(e) = check_srv_owner_length(&p.owner, &p.transports) {
+                errors.add("zone", format!("pool {}: owner {} {e}", p.name, p.owner));
                 continue;
             }
             outcome.pools_created.push(p.name.clone());

@@ -58,6 +58,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0009_jobs.sql"),
     ),
     (
+        10,
+        "pool_owner_unique",
+        include_str!("../../migrations/sqlite/0010_pool_owner_unique.sql"),
+    ),
+    (
         11,
         "login_throttle",
         include_str!("../../migrations/sqlite/0011_login_throttle.sql"),
@@ -109,6 +114,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         9,
         "jobs",
         include_str!("../../migrations/postgres/0009_jobs.sql"),
+    ),
+    (
+        10,
+        "pool_owner_unique",
+        include_str!("../../migrations/postgres/0010_pool_owner_unique.sql"),
     ),
     (
         11,

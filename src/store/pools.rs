@@ -16,6 +16,12 @@ use crate::domain::model::{
 
 use crate::domain::names::{HostName, PoolName, ServerName};
 
+/// The columns a [`Pool`] is read from, named rather than `*`: a statement cached before a
+/// migration added a column (0010's `owner_unchecked`) would otherwise change its result shape
+/// under a running instance, which sqlx's SQLite driver does not survive and PostgreSQL refuses
+/// ("cached plan must not change result type").
+const POOL_COLUMNS: &str = "id, name, srv_name, ttl, transports, version, updated_at, updated_by";
+
 fn pool_from_row(r: &AnyRow) -> Result<Pool> {
     let f = Fields::new(r, "pools")?;
     Ok(Pool {
@@ -84,6 +90,73 @@ fn name_taken<T>(res: Result<T, impl Into<Error>>, name: &str) -> Result<T> {
     })
 }
 
+/// The SQL form of an owner as the unique index `pools_owner_key` (migration 0010) compares it.
+pub(super) const OWNER_KEY: &str = "lower(rtrim(srv_name, '.'))";
+
+/// The refusal of a taken owner, naming the pool there when it is known.
+fn owner_taken(other: Option<&str>, owner: &str) -> Error {
+    let who = other.map_or_else(|| "another pool".to_string(), |name| format!("pool {name}"));
+    Error::Invalid(crate::domain::FieldErrors::single(
+        "srv_name",
+        format!(
+            "{who} is already published at {owner}; two pools at one owner would merge into \
+             one SRV record set and every DNS export would be refused"
+        ),
+    ))
+}
+
+/// The pool other than `except` published at `owner` (compared as the index compares), by name.
+/// Looked up first so the refusal can name it; the index still decides when two writers race.
+pub(super) async fn pool_at_owner(
+    conn: &mut sqlx::AnyConnection,
+    owner: &str,
+    except: Option<PoolId>,
+) -> Result<Option<String>> {
+    let row = sqlx::query(&format!(
+        "SELECT name FROM pools WHERE {OWNER_KEY} = $1 AND id <> $2 ORDER BY id LIMIT 1"
+    ))
+    .bind(owner.trim_end_matches('.').to_ascii_lowercase())
+    .bind(except.map_or(-1, |id| id.get()))
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.try_get("name")).transpose()?)
+}
+
+/// Refuses `owner` when another pool is published there, naming that pool.
+async fn refuse_taken_owner(
+    conn: &mut sqlx::AnyConnection,
+    owner: &HostName,
+    except: Option<PoolId>,
+) -> Result<()> {
+    match pool_at_owner(conn, owner, except).await? {
+        Some(other) => Err(owner_taken(Some(&other), owner)),
+        None => Ok(()),
+    }
+}
+
+/// A write that lost the race for an owner to a concurrent one (the index refused it): the
+/// other pool is named from a fresh look-up, since on PostgreSQL the failed transaction can no
+/// longer be read from.
+async fn owner_raced<T>(
+    store: &Store,
+    res: Result<T>,
+    owner: &HostName,
+    except: Option<PoolId>,
+) -> Result<T> {
+    let raced = matches!(&res, Err(Error::Database(sqlx::Error::Database(db)))
+        if db.is_unique_violation()
+            && (db.constraint() == Some("pools_owner_key")
+                || db.message().contains("pools_owner_key")));
+    if !raced {
+        return res;
+    }
+    let other = match store.pool.acquire().await {
+        Ok(mut conn) => pool_at_owner(&mut conn, owner, except).await.ok().flatten(),
+        Err(_) => None,
+    };
+    Err(owner_taken(other.as_deref(), owner))
+}
+
 /// The tenants a pool carries and their expected phones.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolLoad {
@@ -94,7 +167,7 @@ pub struct PoolLoad {
 impl Store {
     /// All pools with their members, by name.
     pub async fn pools(&self) -> Result<Vec<Pool>> {
-        let rows = sqlx::query("SELECT * FROM pools ORDER BY name")
+        let rows = sqlx::query(&format!("SELECT {POOL_COLUMNS} FROM pools ORDER BY name"))
             .fetch_all(&self.pool)
             .await?;
         let mut pools = rows.iter().map(pool_from_row).collect::<Result<Vec<_>>>()?;
@@ -148,10 +221,11 @@ impl Store {
 
     pub async fn create_pool(&self, p: &NewPool, actor: &str) -> Result<Pool> {
         let mut tx = self.audited(actor).await?;
-        let row = sqlx::query(
+        refuse_taken_owner(&mut tx, &p.srv_name, None).await?;
+        let row = sqlx::query(&format!(
             "INSERT INTO pools (name, srv_name, ttl, transports, updated_at, updated_by) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
-        )
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {POOL_COLUMNS}",
+        ))
         .bind(&p.name)
         .bind(&p.srv_name)
         .bind(p.ttl as i64)
@@ -160,7 +234,8 @@ impl Store {
         .bind(actor)
         .fetch_one(&mut *tx)
         .await;
-        let pool = pool_from_row(&name_taken(row, &p.name)?)?;
+        let row = owner_raced(self, name_taken(row, &p.name), &p.srv_name, None).await?;
+        let pool = pool_from_row(&row)?;
         tx.record("create", "pool", &p.name, None, pool_snapshot(&pool))
             .await?;
         tx.commit().await?;
@@ -176,6 +251,7 @@ impl Store {
     ) -> Result<Pool> {
         let mut tx = self.audited(actor).await?;
         let before = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
+        refuse_taken_owner(&mut tx, &p.srv_name, Some(id)).await?;
         let written = POOLS
             .update(
                 &mut tx,
@@ -190,10 +266,13 @@ impl Store {
                         "transports",
                         Bind::Text(transports_to_string(&p.transports)),
                     ),
+                    // A pool migration 0010 left out of the owner index (it shared its owner
+                    // with an older pool) goes back under it with any save of its fields.
+                    ("owner_unchecked", Bind::Int(0)),
                 ],
             )
             .await;
-        name_taken(written, &p.name)?;
+        owner_raced(self, name_taken(written, &p.name), &p.srv_name, Some(id)).await?;
         let after = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
         tx.record(
             "update",
@@ -288,7 +367,7 @@ enum PoolKey<'a> {
 }
 
 async fn load_pool(conn: &mut sqlx::AnyConnection, column: &str, key: PoolKey<'_>) -> Result<Pool> {
-    let sql = format!("SELECT * FROM pools WHERE {column} = $1");
+    let sql = format!("SELECT {POOL_COLUMNS} FROM pools WHERE {column} = $1");
     let query = sqlx::query(&sql);
     let query = match &key {
         PoolKey::Id(id) => query.bind(*id),

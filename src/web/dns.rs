@@ -110,6 +110,8 @@ struct ExportPage {
     error: Option<String>,
     download_href: String,
     check: Option<crate::store::StoredCheck>,
+    /// Stored pools no export can publish (see `app::dns::publishing_problems`).
+    problems: Vec<String>,
 }
 
 impl ExportPage {
@@ -128,6 +130,7 @@ async fn export_page(
 ) -> Result<Response> {
     let params = export_params(q.as_deref())?;
     let pools = st.app.store().pools().await?;
+    let problems = crate::domain::model::publishing_problems(&pools);
     let (preview, error) = match export_text(&pools, &params) {
         Ok((text, _)) => (Some(text), None),
         Err(crate::app::Error::Invalid(f)) => (None, Some(f.to_string())),
@@ -152,6 +155,7 @@ async fn export_page(
             error,
             download_href,
             check,
+            problems,
         },
     ))
 }

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::api::{ApiJson, ApiResult};
 use super::extract::Path;
@@ -13,9 +13,8 @@ use super::{AppState, Error, PageCtx, Result, Routes, page};
 use crate::app::whatif::{WhatIf, check_down, whatif};
 use crate::domain::FieldErrors;
 use crate::domain::model::{Pool, Server};
-use crate::domain::names::normalise_fqdn;
 use crate::domain::projection::{Projection, Scenario};
-use crate::domain::srv::{ClientModel, PoolLint, Shares, SrvRecord, pool_lint, srv_shares};
+use crate::domain::srv::{ClientModel, PoolLint, Shares, SharesRequest, pool_lint, srv_shares};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -172,26 +171,6 @@ async fn whatif_page(
     }))
 }
 
-/// Body of `POST /api/v1/srv/shares`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SharesRequest {
-    #[serde(default)]
-    model: ClientModel,
-    records: Vec<RecordIn>,
-    #[serde(default)]
-    down: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RecordIn {
-    priority: u16,
-    weight: u16,
-    port: u16,
-    target: String,
-}
-
 #[derive(Debug, Serialize)]
 pub struct SharesResponse {
     pub model: ClientModel,
@@ -241,42 +220,12 @@ fn shares_response(model: ClientModel, shares: Shares) -> SharesResponse {
     }
 }
 
-/// At most this many records in one computation: far beyond any real pool, and it bounds the work.
-const MAX_RECORDS: usize = 1024;
-
 async fn api_shares(ApiJson(req): ApiJson<SharesRequest>) -> ApiResult<SharesResponse> {
-    let mut errors = FieldErrors::default();
-    if req.records.is_empty() {
-        errors.add("records", "give at least one SRV record");
-    }
-    if req.records.len() > MAX_RECORDS {
-        errors.add("records", format!("at most {MAX_RECORDS} records"));
-    }
-    let mut records = Vec::with_capacity(req.records.len());
-    for (i, r) in req.records.iter().enumerate() {
-        match normalise_fqdn(&r.target) {
-            Ok(t) => records.push(SrvRecord::new(r.priority, r.weight, r.port, t)),
-            Err(e) => errors.add(&format!("records[{i}].target"), format!("target {e}")),
-        }
-        if r.port == 0 {
-            errors.add(
-                &format!("records[{i}].port"),
-                "port must be between 1 and 65535",
-            );
-        }
-    }
-    let mut down = Vec::new();
-    for (i, d) in req.down.iter().enumerate() {
-        match normalise_fqdn(d) {
-            Ok(t) => down.push(t),
-            Err(e) => errors.add(&format!("down[{i}]"), format!("down target {e}")),
-        }
-    }
-    errors.finish().map_err(Error::Invalid)?;
-    let down: Vec<&str> = down.iter().map(String::as_str).collect();
+    let req = req.validate().map_err(Error::Invalid)?;
+    let down: Vec<&str> = req.down.iter().map(String::as_str).collect();
     Ok(Json(shares_response(
         req.model,
-        srv_shares(&records, &down, req.model),
+        srv_shares(&req.records, &down, req.model),
     )))
 }
 

@@ -20,6 +20,7 @@ mod store;
 mod store_upgrade;
 mod web_bulk;
 mod web_hardening;
+mod web_input;
 mod web_inventory;
 mod web_plan;
 mod web_registrations;

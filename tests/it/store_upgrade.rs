@@ -14,8 +14,21 @@ use sqlx::AnyPool;
 
 /// The last migration of the previous release.
 const PREVIOUS: i64 = 6;
-/// The newest migration: an upgrade applies everything after `PREVIOUS` up to it.
-const LATEST: i64 = 11;
+/// Every migration the binary embeds for `backend` (`sqlite`, `postgres`): an upgrade applies
+/// all of them after `PREVIOUS`. Read from the directory the store embeds (its own unit test
+/// holds the list and the directory equal), so that a new migration needs no edit here.
+fn all_migrations(backend: &str) -> Vec<i64> {
+    let dir = format!("{}/migrations/{backend}", env!("CARGO_MANIFEST_DIR"));
+    let mut versions: Vec<i64> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .filter_map(|entry| {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            name.get(..4)?.parse().ok()
+        })
+        .collect();
+    versions.sort();
+    versions
+}
 
 /// Every table of the schema that lives through the upgrade, to be counted before and after
 /// (`login_failures` becomes `login_throttle` in 0011, checked on its own).
@@ -289,11 +302,7 @@ async fn upgrading_a_populated_database_keeps_every_row_and_adds_the_rules() {
 
         db.store.migrate().await.expect("upgrade");
 
-        assert_eq!(
-            db.applied().await,
-            (1..=LATEST).collect::<Vec<_>>(),
-            "{label}"
-        );
+        assert_eq!(db.applied().await, all_migrations(label), "{label}");
         assert_eq!(
             db.counts().await,
             before,
@@ -442,5 +451,87 @@ async fn an_invalid_stored_row_fails_the_upgrade_and_changes_nothing() {
         db.store.migrate().await.expect("upgrade after the repair");
         assert_eq!(db.counts().await, before, "{label}");
         db.close().await;
+    }
+}
+
+/// Issue #13, defect 4: the old release let two pools share an SRV owner (here in other case and
+/// with the trailing dot, as an older writer stored it). The upgrade must not fail on such a
+/// database; the newer pool is left out of the owner index until it is saved, and saving it is
+/// refused while it still clashes, naming the other pool. New rows are held to the index.
+#[tokio::test]
+async fn pools_sharing_an_owner_do_not_stop_the_upgrade() {
+    for previous in [PREVIOUS, 7] {
+        for db in old_databases().await {
+            let label = db.label;
+            eprintln!("-- backend {label}, from migration {previous}");
+            db.store.migrate_to(previous).await.unwrap();
+            db.populate().await;
+            sqlx::query(
+                "INSERT INTO pools (name, srv_name, ttl, transports, updated_at, updated_by) \
+                 VALUES ('pbxA2', 'PBXA.Example.com.', 3600, 'udp', 1, 'old-release')",
+            )
+            .execute(&db.raw)
+            .await
+            .unwrap();
+            let before = db.counts().await;
+
+            db.store.migrate().await.expect("the upgrade passes");
+            assert!(
+                db.applied().await.contains(&10),
+                "{label}: 0010 is recorded"
+            );
+            assert_eq!(db.counts().await, before, "{label}: nothing is lost");
+            let pools = db.store.pools().await.unwrap();
+            let dup = pools.iter().find(|p| p.name == "pbxA2").unwrap().clone();
+            assert_eq!(dup.srv_name, "pbxa.example.com", "{label}");
+
+            // The database refuses a third pool on that owner, whatever its spelling.
+            let third = sqlx::query(
+                "INSERT INTO pools (name, srv_name, ttl, transports, updated_at, updated_by) \
+                 VALUES ('pbxA3', 'pbxa.EXAMPLE.com', 3600, 'udp', 1, 'script')",
+            )
+            .execute(&db.raw)
+            .await;
+            match third {
+                Err(e) => assert!(e.to_string().contains("pools_owner_key"), "{label}: {e}"),
+                Ok(_) => panic!("{label}: a third pool on pbxa.example.com was stored"),
+            }
+
+            // Saving the old duplicate as it is: refused, naming pbxA.
+            let mut edit = pbx_pools::domain::model::NewPool {
+                name: dup.name.clone(),
+                srv_name: dup.srv_name.clone(),
+                ttl: dup.ttl,
+                transports: dup.transports.clone(),
+            };
+            match db
+                .store
+                .update_pool(dup.id, dup.version, &edit, "admin")
+                .await
+            {
+                Err(pbx_pools::store::Error::Invalid(f)) => {
+                    let message = f.get("srv_name").unwrap_or_default().to_string();
+                    assert!(message.contains("pool pbxA "), "{label}: {message}");
+                }
+                other => panic!("{label}: saving the clash was not refused: {other:?}"),
+            }
+            // Its members can still be edited (nothing about the owner changes)...
+            db.store
+                .replace_members(dup.id, dup.version, &[], "admin")
+                .await
+                .unwrap();
+            // ...and moving it to its own owner is accepted and puts it under the index.
+            edit.srv_name = "pbxa2.example.com".parse().unwrap();
+            db.store
+                .update_pool(dup.id, dup.version + 1, &edit, "admin")
+                .await
+                .expect("moved to an owner of its own");
+            let back =
+                sqlx::query("UPDATE pools SET srv_name = 'pbxa.example.com' WHERE name = 'pbxA2'")
+                    .execute(&db.raw)
+                    .await;
+            assert!(back.is_err(), "{label}: the moved pool is indexed now");
+            db.close().await;
+        }
     }
 }

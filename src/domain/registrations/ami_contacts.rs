@@ -1,6 +1,6 @@
 //! The text of the AMI `PJSIPShowContacts` response.
 
-use super::{ContactStatus, ParseError, Registration, check_text, excerpt, numbered_lines};
+use super::{ContactStatus, ParseError, Registration, check_row_text, excerpt, numbered_lines};
 
 pub(super) const AMI_BANNER: &str = "Asterisk Call Manager/";
 
@@ -30,13 +30,6 @@ impl<'a> AmiBlock<'a> {
             .find(|field| field.key.eq_ignore_ascii_case(key))
             .or(self.fields.first())
             .map_or(1, |field| field.line)
-    }
-
-    /// The first of `keys` that is present with a non-empty value.
-    fn first_non_empty(&self, keys: &[&str]) -> Option<&'a str> {
-        keys.iter()
-            .filter_map(|key| self.get(key))
-            .find(|value| !value.is_empty())
     }
 }
 
@@ -186,10 +179,15 @@ fn handle_ami_block(block: &AmiBlock<'_>, listing: &mut AmiListing) -> Result<()
 fn ami_contact(block: &AmiBlock<'_>, line: usize) -> Result<Registration, ParseError> {
     let object_aor = block
         .get("ObjectName")
-        .map(|id| id.split(";@").next().unwrap_or(id))
+        // `aor ;@hash` would leave a space on the AoR (found by fuzzing: the endpoint then
+        // matched no tenant and did not survive a JSON round trip).
+        .map(|id| id.split(";@").next().unwrap_or(id).trim())
         .filter(|aor| !aor.is_empty());
-    let endpoint = block
-        .first_non_empty(&["EndpointName", "Endpoint", "Aor"])
+    let endpoint_key = ["EndpointName", "Endpoint", "Aor"]
+        .into_iter()
+        .find(|key| block.get(key).is_some_and(|value| !value.is_empty()));
+    let endpoint = endpoint_key
+        .and_then(|key| block.get(key))
         .or(object_aor)
         .ok_or_else(|| {
             ParseError::new(
@@ -200,7 +198,6 @@ fn ami_contact(block: &AmiBlock<'_>, line: usize) -> Result<Registration, ParseE
     let contact = block
         .get("Uri")
         .ok_or_else(|| ParseError::new(line, "ContactList event without `Uri`"))?;
-    check_text("endpoint", endpoint).map_err(|reason| ParseError::new(line, reason))?;
     let user_agent = block
         .get("UserAgent")
         .filter(|value| !value.is_empty())
@@ -209,11 +206,19 @@ fn ami_contact(block: &AmiBlock<'_>, line: usize) -> Result<Registration, ParseE
         .get("Status")
         .filter(|value| !value.is_empty())
         .map_or(ContactStatus::Unknown, ContactStatus::parse);
-    Ok(Registration {
+    let row = Registration {
         endpoint: endpoint.to_string(),
         tenant: None,
         contact: contact.to_string(),
         user_agent,
         status,
+    };
+    // Each field is on its own line of the block: name that line.
+    check_row_text(row, |field| match field {
+        "endpoint" => block.line_of(endpoint_key.unwrap_or("ObjectName")),
+        "contact" => block.line_of("Uri"),
+        "user agent" => block.line_of("UserAgent"),
+        "status" => block.line_of("Status"),
+        _ => line,
     })
 }

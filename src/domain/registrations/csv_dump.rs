@@ -121,8 +121,8 @@ pub(super) fn parse_csv(body: &str) -> Result<Vec<Registration>, ParseError> {
             field(Column::Contact),
             field(Column::UserAgent),
             field(Column::Status),
-        )
-        .map_err(|reason| ParseError::new(line, reason))?;
+            || line,
+        )?;
         rows.push(row);
     }
     Ok(rows)

@@ -67,8 +67,8 @@ pub(super) fn parse_json(body: &str) -> Result<Vec<Registration>, ParseError> {
                 row.contact.as_deref(),
                 row.user_agent.as_deref(),
                 row.status.as_deref(),
+                || json_row_line(body, row_depth, index),
             )
-            .map_err(|reason| ParseError::new(json_row_line(body, row_depth, index), reason))
         })
         .collect()
 }

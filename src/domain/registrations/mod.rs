@@ -382,8 +382,28 @@ pub fn parse_dump(format: DumpFormat, body: &str) -> Result<Vec<Registration>, P
         // serde_json and csv may point just past the last line (end of input, lone `\r`
         // endings); an admin should always find the line named in the dump.
         error.line = error.line.min(body.lines().count().max(1));
+        // Reasons quote the dump (a token, a header, serde's unknown field): the reason goes
+        // to the log, the CLI and the page, so what it quotes must not carry a terminal escape.
+        error.reason = printable(&error.reason);
         error
     })
+}
+
+/// `text` with each control character written as its Rust escape (`\0`, `\u{1b}`), so that a
+/// quoted value shows what was there without acting on a terminal.
+fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn dedupe(rows: Vec<Registration>) -> Vec<Registration> {
@@ -456,27 +476,60 @@ fn is_rule(line: &str) -> bool {
     line.len() >= 3 && line.bytes().all(|b| b == b'=')
 }
 
-/// Rejects text that would corrupt displays and logs.
-fn check_text(field: &str, value: &str) -> Result<(), String> {
-    if value.chars().any(char::is_control) {
-        Err(format!("the {field} contains a control character"))
-    } else {
-        Ok(())
+/// The first stored field of `row` that holds a control character, and that character.
+///
+/// The one text rule of every format: C0 controls (NUL, BEL, ESC, ...), DEL and the C1 range
+/// (`char::is_control`). A dump carrying one is damaged or hostile: ESC/CSI sequences rewrite a
+/// terminal showing the CLI output or the logs, NUL is refused by PostgreSQL's text type, and no
+/// Asterisk listing prints either. Fields a parser reads past without storing (the pjsip hash,
+/// the chan_sip description) are not checked: they never reach a page.
+pub fn control_character(row: &Registration) -> Option<(&'static str, char)> {
+    let fields = [
+        ("endpoint", row.endpoint.as_str()),
+        ("tenant", row.tenant.as_deref().unwrap_or("")),
+        ("contact", row.contact.as_str()),
+        ("user agent", row.user_agent.as_deref().unwrap_or("")),
+        ("status", row.status.as_str()),
+    ];
+    fields
+        .into_iter()
+        .find_map(|(field, value)| value.chars().find(|c| c.is_control()).map(|c| (field, c)))
+}
+
+/// Applies [`control_character`] to a row a parser is about to accept: the row, or the error
+/// naming the field and the line `line_of(field)` gives (the row's line for the line formats,
+/// the field's own line for AMI blocks). Every parser passes its rows through here.
+fn check_row_text(
+    row: Registration,
+    line_of: impl FnOnce(&'static str) -> usize,
+) -> Result<Registration, ParseError> {
+    match control_character(&row) {
+        None => Ok(row),
+        Some((field, c)) => Err(ParseError::new(
+            line_of(field),
+            format!(
+                "the {field} contains a control character (U+{:04X}); a dump with one is \
+                 refused whole",
+                u32::from(c)
+            ),
+        )),
     }
 }
 
 /// Builds a row from CSV/JSON fields: trimmed, empty optional fields as `None`, status `Avail`
-/// when absent (a row someone bothered to list is a registered phone).
+/// when absent (a row someone bothered to list is a registered phone). `line` says where the row
+/// is, computed only when it is refused.
 fn explicit_row(
     endpoint: &str,
     tenant: Option<&str>,
     contact: Option<&str>,
     user_agent: Option<&str>,
     status: Option<&str>,
-) -> Result<Registration, String> {
+    line: impl FnOnce() -> usize,
+) -> Result<Registration, ParseError> {
     let endpoint = endpoint.trim();
     if endpoint.is_empty() {
-        return Err("the endpoint is empty".to_string());
+        return Err(ParseError::new(line(), "the endpoint is empty"));
     }
     let optional = |value: Option<&str>| {
         value
@@ -491,10 +544,5 @@ fn explicit_row(
         user_agent: optional(user_agent),
         status: optional(status).map_or(ContactStatus::Avail, |label| ContactStatus::parse(&label)),
     };
-    check_text("endpoint", &row.endpoint)?;
-    check_text("tenant", row.tenant.as_deref().unwrap_or(""))?;
-    check_text("contact", &row.contact)?;
-    check_text("user agent", row.user_agent.as_deref().unwrap_or(""))?;
-    check_text("status", row.status.as_str())?;
-    Ok(row)
+    check_row_text(row, |_| line())
 }

@@ -1,8 +1,8 @@
 //! `pjsip show contacts` (chan_pjsip), as `asterisk -rx` prints it.
 
 use super::{
-    ContactStatus, ParseError, Registration, asterisk_refusal, excerpt, is_cli_echo, is_rule,
-    numbered_lines,
+    ContactStatus, ParseError, Registration, asterisk_refusal, check_row_text, excerpt,
+    is_cli_echo, is_rule, numbered_lines,
 };
 
 pub(super) const PJSIP_EMPTY: &str = "No objects found.";
@@ -170,13 +170,14 @@ fn parse_pjsip_row(
             ),
         ));
     }
-    Ok(Registration {
+    let row = Registration {
         endpoint: aor.to_string(),
         tenant: None,
         contact: uri.to_string(),
         user_agent: None,
         status,
-    })
+    };
+    check_row_text(row, |_| number)
 }
 
 /// Splits `aor/uri` at the `/` that starts the URI scheme (so a `/` inside an AoR name is

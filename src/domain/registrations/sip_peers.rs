@@ -1,7 +1,8 @@
 //! `sip show peers` (chan_sip), as `asterisk -rx` prints it.
 
 use super::{
-    ContactStatus, ParseError, Registration, asterisk_refusal, excerpt, is_cli_echo, numbered_lines,
+    ContactStatus, ParseError, Registration, asterisk_refusal, check_row_text, excerpt,
+    is_cli_echo, numbered_lines,
 };
 
 const SIP_UNSPECIFIED_HOST: &str = "(Unspecified)";
@@ -234,11 +235,12 @@ fn parse_peer_row(
     } else {
         format!("{host}:{port}")
     };
-    Ok(Some(Registration {
+    let row = Registration {
         endpoint: endpoint.to_string(),
         tenant: None,
         contact,
         user_agent: None,
         status,
-    }))
+    };
+    check_row_text(row, |_| number).map(Some)
 }

@@ -13,12 +13,14 @@
 //! async runtime crates.
 
 mod lint;
+mod request;
 mod rfc2782;
 #[cfg(test)]
 mod tests;
 mod weighted;
 
 pub use lint::{PoolLint, Severity, pool_lint, whole_tenant_chance};
+pub use request::{MAX_RECORDS, RecordIn, SharesRequest, ValidSharesRequest};
 pub use rfc2782::MAX_RFC2782_STATES;
 
 use rfc2782::rfc2782_level;

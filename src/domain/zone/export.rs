@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use crate::domain::model::check_srv_owner_length;
 use crate::domain::names::{HostName, MAX_LABEL_LEN, MAX_NAME_LEN, PoolName, normalise_fqdn};
 
 use super::parse::parse_decimal;
@@ -76,18 +77,9 @@ pub(super) fn check_pools(pools: &[ZonePool]) -> Result<Vec<CheckedPool>, ZoneEr
         let mut transports = pool.transports.clone();
         transports.sort();
         transports.dedup();
-        for transport in &transports {
-            let len = transport.service_prefix().len() + 1 + owner.len();
-            if len > MAX_NAME_LEN {
-                return Err(field(
-                    &format!("owner {owner}"),
-                    format!(
-                        "is too long for {}: the SRV owner name would be {len} characters, over {MAX_NAME_LEN}",
-                        transport.service_prefix()
-                    ),
-                ));
-            }
-        }
+        // The rule pool validation applies on save; rows an older release stored may break it.
+        check_srv_owner_length(&owner, &transports)
+            .map_err(|e| field(&format!("owner {owner}"), e))?;
         let mut members = Vec::with_capacity(pool.members.len());
         for (i, member) in pool.members.iter().enumerate() {
             if member.port == 0 {

@@ -2,6 +2,7 @@
 //! the tests are grouped like the parsers.
 
 mod ami_contacts;
+mod control_chars;
 mod csv_dump;
 mod formats;
 mod json_dump;

@@ -1,0 +1,11 @@
+//! Fuzz target `zone_import`: the invariants are `pbx_pools::domain::fuzz_checks::check("zone_import", _)`,
+//! which `cargo test` also replays over fuzz/corpus/zone_import and fuzz/regressions/zone_import.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Err(broken) = pbx_pools::domain::fuzz_checks::check("zone_import", data) {
+        panic!("invariant broken: {broken}");
+    }
+});
