@@ -107,7 +107,7 @@ fn owner_taken(other: Option<&str>, owner: &str) -> Error {
 
 /// The pool other than `except` published at `owner` (compared as the index compares), by name.
 /// Looked up first so the refusal can name it; the index still decides when two writers race.
-pub(super) async fn pool_at_owner(
+async fn pool_at_owner(
     conn: &mut sqlx::AnyConnection,
     owner: &str,
     except: Option<PoolId>,
