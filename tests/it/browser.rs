@@ -249,23 +249,6 @@ async fn http_post(addr: SocketAddr, path: &str, bearer: &str, body: &str) -> (u
     .unwrap()
 }
 
-/// A `pjsip show contacts` dump as Asterisk prints it.
-fn pjsip_contacts(endpoints: &[&str]) -> String {
-    let mut out = String::from(
-        "\n  Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>\n \
-         ==========================================================================================\n\n",
-    );
-    for (i, e) in endpoints.iter().enumerate() {
-        out.push_str(&format!(
-            "  Contact:  {e}/sip:{e}@192.0.2.{}:5060 {:010x} Avail        12.345\n",
-            i + 1,
-            i + 1
-        ));
-    }
-    out.push_str(&format!("\nObjects found: {}\n\n", endpoints.len()));
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // The browser
 // ---------------------------------------------------------------------------------------------
@@ -793,7 +776,7 @@ async fn inventory_assignment_registrations_and_alerts() {
                 addr,
                 "/api/v1/servers/voip1/registrations?format=pjsip-contacts",
                 &secret1,
-                &pjsip_contacts(&["100-ACME", "101-ACME", "102-ACME", "200-BETA", "300-gamma"]),
+                &helpers::pjsip_contacts(["100-ACME", "101-ACME", "102-ACME", "200-BETA", "300-gamma"]),
             )
             .await;
             assert!((200..300).contains(&status), "push voip1: {status} {body}");
@@ -802,7 +785,7 @@ async fn inventory_assignment_registrations_and_alerts() {
                 addr,
                 "/api/v1/servers/voip2/registrations?format=pjsip-contacts",
                 &secret2,
-                &pjsip_contacts(&["103-ACME", "900-NOBODY"]),
+                &helpers::pjsip_contacts(["103-ACME", "900-NOBODY"]),
             )
             .await;
             assert!((200..300).contains(&status), "push voip2: {status} {body}");
@@ -811,7 +794,7 @@ async fn inventory_assignment_registrations_and_alerts() {
                 addr,
                 "/api/v1/servers/voip2/registrations?format=pjsip-contacts",
                 &secret1,
-                &pjsip_contacts(&["104-ACME"]),
+                &helpers::pjsip_contacts(["104-ACME"]),
             )
             .await;
             assert_eq!(status, 403, "an ingest:voip1 token pushing for voip2");
@@ -874,7 +857,7 @@ async fn inventory_assignment_registrations_and_alerts() {
             b.click_link("Registrations").await;
             b.at("/registrations").await;
             b.choose("server", "voip2").await;
-            b.fill("dump", &pjsip_contacts(&["103-ACME", "104-ACME"]))
+            b.fill("dump", &helpers::pjsip_contacts(["103-ACME", "104-ACME"]))
                 .await;
             b.click_button("Store snapshot").await;
             b.at("/registrations").await;

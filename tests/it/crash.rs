@@ -179,22 +179,6 @@ struct Ctx {
     seed: u64,
 }
 
-fn pjsip_contacts(endpoints: &BTreeSet<String>) -> String {
-    let mut out = String::from(
-        "\n  Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>\n \
-         ==========================================================================================\n\n",
-    );
-    for (i, e) in endpoints.iter().enumerate() {
-        out.push_str(&format!(
-            "  Contact:  {e}/sip:{e}@192.0.2.{}:5060 {:010x} Avail        12.345\n",
-            i % 250 + 1,
-            i + 1
-        ));
-    }
-    out.push_str(&format!("\nObjects found: {}\n\n", endpoints.len()));
-    out
-}
-
 async fn pusher(ctx: Arc<Ctx>, acked: Shared, server: String, codes: Vec<String>, writer: u64) {
     let mut rng = fastrand::Rng::with_seed(ctx.seed ^ writer);
     let token = ctx.ingest[&server].clone();
@@ -224,7 +208,7 @@ async fn pusher(ctx: Arc<Ctx>, acked: Shared, server: String, codes: Vec<String>
                 ("authorization", format!("Bearer {token}")),
                 ("content-type", "text/plain".into()),
             ],
-            pjsip_contacts(&endpoints).as_bytes(),
+            helpers::pjsip_contacts(&endpoints).as_bytes(),
         )
         .await
         else {

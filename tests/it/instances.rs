@@ -213,23 +213,6 @@ async fn racing_plan_applies_one_wins_the_other_gets_409() {
     one.db.cleanup().await;
 }
 
-/// A `pjsip show contacts` dump of `endpoints`.
-fn pjsip_contacts(endpoints: &[String]) -> String {
-    let mut out = String::from(
-        "\n  Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>\n \
-         ==========================================================================================\n\n",
-    );
-    for (i, e) in endpoints.iter().enumerate() {
-        out.push_str(&format!(
-            "  Contact:  {e}/sip:{e}@192.0.2.{}:5060 {:010x} Avail        12.345\n",
-            i % 250 + 1,
-            i + 1
-        ));
-    }
-    out.push_str(&format!("\nObjects found: {}\n\n", endpoints.len()));
-    out
-}
-
 async fn push(app: &TestApp, client: &Client, body: String) -> TestResponse {
     let req =
         axum::http::Request::post("/api/v1/servers/voip1/registrations?format=pjsip-contacts")
@@ -266,8 +249,8 @@ async fn racing_pushes_for_one_server_leave_one_whole_report() {
         };
         let (ra, rb) = (report("ROSSI"), report("BIANCHI"));
         let (pa, pb) = tokio::join!(
-            push(&one, &cron, pjsip_contacts(&ra)),
-            push(&two, &cron, pjsip_contacts(&rb)),
+            push(&one, &cron, helpers::pjsip_contacts(&ra)),
+            push(&two, &cron, helpers::pjsip_contacts(&rb)),
         );
         assert_eq!(pa.status, 200, "{}", pa.body);
         assert_eq!(pb.status, 200, "{}", pb.body);
@@ -358,7 +341,7 @@ async fn a_writer_reads_its_write_at_once_on_the_other_instance() {
         .await;
     assert_eq!(stats(&before.json()), 0);
     let endpoints: Vec<String> = (0..40).map(|i| format!("{}-ROSSI", 100 + i)).collect();
-    let pushed = push(&one, &cron, pjsip_contacts(&endpoints)).await;
+    let pushed = push(&one, &cron, helpers::pjsip_contacts(&endpoints)).await;
     assert_eq!(pushed.status, 200, "{}", pushed.body);
     let version = pushed
         .headers

@@ -4,22 +4,6 @@
 
 use crate::helpers::{self, Client, TestApp};
 
-/// `pjsip show contacts` as Asterisk prints it, for the given AoRs.
-fn pjsip(endpoints: &[&str]) -> String {
-    let mut out = String::from(
-        "\n  Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>\n ==========================================================================================\n\n",
-    );
-    for (i, e) in endpoints.iter().enumerate() {
-        out.push_str(&format!(
-            "  Contact:  {e}/sip:{e}@192.0.2.{}:5060 {:010x} Avail        12.345\n",
-            i + 1,
-            i + 1
-        ));
-    }
-    out.push_str(&format!("\nObjects found: {}\n\n", endpoints.len()));
-    out
-}
-
 async fn push(app: &TestApp, client: &Client, body: String, format: &str) -> helpers::TestResponse {
     let req = axum::http::Request::post(format!(
         "/api/v1/servers/voip1/registrations?format={format}"
@@ -43,7 +27,7 @@ async fn a_dump_with_a_nul_is_refused_naming_the_line_and_the_previous_picture_s
             .await;
         assert_eq!(res.status, 303, "{label}: {}", res.body);
         let voip1 = app.token_client("voip1-cron", "ingest:voip1").await;
-        let good = pjsip(&["100-ACME", "101-ACME", "102-ACME"]);
+        let good = helpers::pjsip_contacts(["100-ACME", "101-ACME", "102-ACME"]);
         let res = push(&app, &voip1, good, "pjsip-contacts").await;
         assert_eq!(res.status, 200, "{label}: {}", res.body);
         let server = app.store().servers().await.unwrap()[0].id;
@@ -52,7 +36,7 @@ async fn a_dump_with_a_nul_is_refused_naming_the_line_and_the_previous_picture_s
 
         // Line 6 is the second contact row; its AoR carries a NUL (PostgreSQL's text type
         // refuses NUL outright: this used to be a 500 there, and stored as-is on SQLite).
-        let nul = pjsip(&["100-ACME", "101-A\0CME", "102-ACME"]);
+        let nul = helpers::pjsip_contacts(["100-ACME", "101-A\0CME", "102-ACME"]);
         let res = push(&app, &voip1, nul, "pjsip-contacts").await;
         assert_eq!(res.status, 400, "{label}: {}", res.body);
         assert_eq!(res.content_type, "application/problem+json", "{label}");

@@ -68,22 +68,6 @@ async fn build_cluster(app: &TestApp) {
     }
 }
 
-/// A `pjsip show contacts` dump as Asterisk prints it.
-fn pjsip(endpoints: &[String]) -> String {
-    let mut out = String::from(
-        "\n  Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>\n ==========================================================================================\n\n",
-    );
-    for (i, e) in endpoints.iter().enumerate() {
-        out.push_str(&format!(
-            "  Contact:  {e}/sip:{e}@192.0.2.{}:5060 {:010x} Avail        12.345\n",
-            i % 250 + 1,
-            i + 1
-        ));
-    }
-    out.push_str(&format!("\nObjects found: {}\n\n", endpoints.len()));
-    out
-}
-
 fn eps(code: &str, from: u32, n: u32) -> Vec<String> {
     (from..from + n).map(|i| format!("{i}-{code}")).collect()
 }
@@ -117,7 +101,7 @@ async fn pushed_dumps_become_counts_splits_and_alerts() {
         let mut on2 = eps("ACME", 110, 10);
         on2.extend(eps("ROMANO", 100, 10));
         on2.push("reception".into());
-        let res = push(&app, &voip1, "voip1", pjsip(&on1), "pjsip-contacts").await;
+        let res = push(&app, &voip1, "voip1", helpers::pjsip_contacts(&on1), "pjsip-contacts").await;
         assert_eq!(res.status, 200, "{}", res.body);
         assert_eq!(res.json()["registered"], 20);
         // chan_sip output for voip2, recognised without ?format= from its header.
@@ -264,13 +248,13 @@ async fn a_malformed_dump_is_refused_whole_and_the_previous_picture_stays() {
             &app,
             &voip1,
             "voip1",
-            pjsip(&eps("ACME", 100, 10)),
+            helpers::pjsip_contacts(eps("ACME", 100, 10)),
             "pjsip-contacts",
         )
         .await;
         assert_eq!(res.status, 200);
         // Truncated: the footer promises more rows than there are.
-        let mut truncated = pjsip(&eps("ACME", 100, 5));
+        let mut truncated = helpers::pjsip_contacts(eps("ACME", 100, 5));
         truncated = truncated.replace("Objects found: 5", "Objects found: 9");
         let res = push(&app, &voip1, "voip1", truncated, "pjsip-contacts").await;
         assert_eq!(res.status, 400);
@@ -281,7 +265,7 @@ async fn a_malformed_dump_is_refused_whole_and_the_previous_picture_stays() {
             res.body
         );
         // Garbage in the middle names its line.
-        let mut garbage = pjsip(&eps("ACME", 100, 3));
+        let mut garbage = helpers::pjsip_contacts(eps("ACME", 100, 3));
         garbage = garbage.replacen(
             "  Contact:  101-ACME",
             "this is not a contact row\n  Contact:  101-ACME",
@@ -325,8 +309,22 @@ async fn phones_that_keep_moving_are_flapping() {
             } else {
                 ("voip1", &voip1)
             };
-            push(&app, other.1, other.0, pjsip(&[]), "pjsip-contacts").await;
-            let res = push(&app, client, server, pjsip(&phone), "pjsip-contacts").await;
+            push(
+                &app,
+                other.1,
+                other.0,
+                helpers::pjsip_contacts(&[] as &[&str]),
+                "pjsip-contacts",
+            )
+            .await;
+            let res = push(
+                &app,
+                client,
+                server,
+                helpers::pjsip_contacts(&phone),
+                "pjsip-contacts",
+            )
+            .await;
             assert_eq!(res.status, 200, "{}", res.body);
         }
         let acme = app.store().tenant_by_code("ACME").await.unwrap();

@@ -526,3 +526,22 @@ pub fn urlencode(s: &str) -> String {
     }
     out
 }
+
+/// A `pjsip show contacts` dump of `endpoints`, as Asterisk prints it.
+pub fn pjsip_contacts<S: AsRef<str>>(endpoints: impl IntoIterator<Item = S>) -> String {
+    let endpoints: Vec<S> = endpoints.into_iter().collect();
+    let mut out = String::from(
+        "\n  Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>\n \
+         ==========================================================================================\n\n",
+    );
+    for (i, e) in endpoints.iter().enumerate() {
+        let e = e.as_ref();
+        out.push_str(&format!(
+            "  Contact:  {e}/sip:{e}@192.0.2.{}:5060 {:010x} Avail        12.345\n",
+            i % 250 + 1,
+            i + 1
+        ));
+    }
+    out.push_str(&format!("\nObjects found: {}\n\n", endpoints.len()));
+    out
+}
