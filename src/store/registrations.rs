@@ -6,10 +6,10 @@ use crate::domain::ids::{PoolId, ServerId, TenantId};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
-use super::{LockKind, Result, Store, now};
-use crate::domain::registrations::{Registration, TenantMatcher, normalise_tenant_code};
+use super::{Backend, LockKind, Result, Store, now};
+use crate::domain::registrations::{Registration, StoredContact, TenantMatcher, diff_picture};
 
 /// Newest ids of the audit log, snapshots and DNS checks: it moves with every change.
 /// The data version: a counter every committed change of inventory, settings, registrations or
@@ -17,8 +17,29 @@ use crate::domain::registrations::{Registration, TenantMatcher, normalise_tenant
 /// are cached under it.
 pub type DataVersion = i64;
 
-/// Rows per multi-row INSERT (8 parameters each): far below both backends' limits.
-const BATCH: usize = 500;
+/// Contacts per JSON parameter: bounds the statement's memory, not its parameters.
+const JSON_CHUNK: usize = 20_000;
+
+/// Ids per `IN (…)` list written into a statement.
+const ID_CHUNK: usize = 5_000;
+
+/// `1,2,3`: a list of integers for an `IN (…)`. Only ever given integers read from the
+/// database, never input.
+fn id_list(ids: impl Iterator<Item = i64>) -> String {
+    let mut out = String::new();
+    for (i, id) in ids.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&id.to_string());
+    }
+    out
+}
+
+/// A JSON parameter; serialising these plain rows cannot fail, but the cause is kept if it does.
+fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| super::Error::Database(sqlx::Error::Encode(e.into())))
+}
 
 /// How a snapshot is read and kept: the tenant rule, when a silence counts as a gap in the
 /// server's reports, and how long history is kept.
@@ -47,6 +68,8 @@ pub struct IngestSummary {
     pub matched: u64,
     pub unmatched: u64,
     pub moves: u64,
+    /// Stored contacts written (added or removed): 0 for a report identical to the last one.
+    pub written: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -157,7 +180,12 @@ pub struct FlappingMoves {
 }
 
 impl Store {
-    /// Replaces `server_id`'s current picture with `rows`, all or nothing.
+    /// Makes `rows` `server_id`'s current picture, all or nothing. Incremental: the report is
+    /// compared with the stored picture (by fingerprint, see
+    /// [`crate::domain::registrations::diff_picture`]) and only the contacts that appeared,
+    /// changed or left are written; the counts, the phones' last servers and their moves are
+    /// updated for those alone. The rows travel as one JSON parameter per statement, not as
+    /// thousands of bound parameters (SQLite looks each `$N` up by a linear scan).
     pub async fn ingest(
         &self,
         server_id: ServerId,
@@ -167,10 +195,14 @@ impl Store {
         actor: &str,
     ) -> Result<IngestSummary> {
         let at = now();
+        let report: Vec<StoredContact<'_>> = rows
+            .iter()
+            .map(|r| StoredContact::of(r, &policy.matcher))
+            .collect();
         let mut tx = self.begin_write().await?;
-        // One push per server at a time, the later one replacing the earlier whole: without it
-        // two READ COMMITTED transactions each delete the (still empty) old picture and both
-        // insert, leaving the union. SQLite's BEGIN IMMEDIATE already serialises all writers.
+        // One push per server at a time, the later one applied after the earlier: without it
+        // two READ COMMITTED transactions would each compare with the same old picture and both
+        // insert their differences. SQLite's BEGIN IMMEDIATE already serialises all writers.
         self.serialise(&mut tx, LockKind::Ingest, server_id.get())
             .await?;
         let last: Option<i64> = sqlx::query("SELECT last_report_at FROM servers WHERE id = $1")
@@ -182,100 +214,163 @@ impl Store {
                 name: server_id.to_string(),
             })?
             .try_get("last_report_at")?;
-        sqlx::query("DELETE FROM registrations WHERE server_id = $1")
-            .bind(server_id)
-            .execute(&mut *tx)
-            .await?;
-        for chunk in rows.chunks(BATCH) {
-            let mut sql = String::with_capacity(64 + chunk.len() * 48);
-            sql.push_str(
-                "INSERT INTO registrations (server_id, endpoint, endpoint_key, tenant_key, contact, user_agent, status, registered) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                let b = i * 7 + 1;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "({server_id}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b,
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6
-                ));
-            }
-            let mut q = sqlx::query(&sql);
-            for r in chunk {
-                q = q
-                    .bind(r.endpoint.as_str())
-                    .bind(r.endpoint.to_lowercase())
-                    .bind(
-                        r.tenant_code(&policy.matcher)
-                            .map(|c| normalise_tenant_code(&c)),
-                    )
-                    .bind(r.contact.as_str())
-                    .bind(r.user_agent.as_deref())
-                    .bind(r.status.as_str().to_string())
-                    .bind(i64::from(r.status.is_registered()));
-            }
-            q.execute(&mut *tx).await?;
+        let stored_rows = sqlx::query(
+            "SELECT id, fingerprint, tenant_id FROM registrations WHERE server_id = $1",
+        )
+        .bind(server_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut stored = Vec::with_capacity(stored_rows.len());
+        let mut tenant_of_row: HashMap<i64, Option<TenantId>> = HashMap::new();
+        for r in &stored_rows {
+            let id: i64 = r.try_get("id")?;
+            stored.push((id, r.try_get::<i64, _>("fingerprint")?));
+            tenant_of_row.insert(id, r.try_get("tenant_id")?);
         }
-        sqlx::query(
-            "UPDATE registrations SET tenant_id = (SELECT t.id FROM tenants t WHERE t.code_key = registrations.tenant_key) \
-             WHERE server_id = $1 AND tenant_key IS NOT NULL",
+        drop(stored_rows);
+        let diff = diff_picture(&stored, &report);
+        // Tenants whose count on this server may change: recounted at the end.
+        let mut touched: BTreeSet<TenantId> = BTreeSet::new();
+        if diff.removed.len() == stored.len() {
+            sqlx::query("DELETE FROM registrations WHERE server_id = $1")
+                .bind(server_id)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            for ids in diff.removed.chunks(ID_CHUNK) {
+                // Integers from the database itself: safe to write into the statement.
+                sqlx::query(&format!(
+                    "DELETE FROM registrations WHERE id IN ({})",
+                    id_list(ids.iter().copied())
+                ))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        touched.extend(diff.removed.iter().filter_map(|id| tenant_of_row[id]));
+        let mut moves = 0;
+        if !diff.added.is_empty() {
+            let added: Vec<&StoredContact<'_>> = diff.added.iter().map(|i| &report[*i]).collect();
+            let keys: BTreeSet<&str> = added
+                .iter()
+                .filter_map(|c| c.tenant_key.as_deref())
+                .collect();
+            touched.extend(self.tenant_ids_of_keys(&mut tx, &keys).await?);
+            for chunk in added.chunks(JSON_CHUNK) {
+                let json = to_json(chunk)?;
+                sqlx::query(&format!(
+                    "INSERT INTO registrations (server_id, endpoint, endpoint_key, tenant_key, tenant_id, contact, user_agent, status, registered, fingerprint) \
+                     SELECT $1, j.e, j.k, j.tk, t.id, j.c, j.ua, j.st, j.reg, j.fp FROM {} j \
+                     LEFT JOIN tenants t ON t.code_key = j.tk",
+                    self.json_rows("$2")
+                ))
+                .bind(server_id)
+                .bind(json)
+                .execute(&mut *tx)
+                .await?;
+            }
+            // Only the registered contacts that are new here can have moved here: a phone whose
+            // last known server was another one. A contact still listed unchanged does not move
+            // its phone back (the other server's report moved it away since).
+            let arrived: Vec<&StoredContact<'_>> = added
+                .iter()
+                .copied()
+                .filter(|c| c.registered == 1)
+                .collect();
+            for chunk in arrived.chunks(JSON_CHUNK) {
+                let json = to_json(chunk)?;
+                moves += sqlx::query(&format!(
+                    "INSERT INTO phone_moves (endpoint_key, tenant_id, from_server_id, to_server_id, at) \
+                     SELECT p.endpoint_key, MIN(t.id), p.server_id, $1, $2 FROM {} j \
+                     JOIN phones p ON p.endpoint_key = j.k LEFT JOIN tenants t ON t.code_key = j.tk \
+                     WHERE p.server_id <> $1 GROUP BY p.endpoint_key, p.server_id",
+                    self.json_rows("$3")
+                ))
+                .bind(server_id)
+                .bind(at)
+                .bind(&json)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                sqlx::query(&format!(
+                    "INSERT INTO phones (endpoint_key, server_id, since) \
+                     SELECT DISTINCT j.k, $1, $2 FROM {} j WHERE j.reg = 1 \
+                     ON CONFLICT (endpoint_key) DO UPDATE SET \
+                       since = CASE WHEN phones.server_id = excluded.server_id THEN phones.since ELSE excluded.since END, \
+                       server_id = excluded.server_id",
+                    self.json_rows("$3")
+                ))
+                .bind(server_id)
+                .bind(at)
+                .bind(&json)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        // Contacts stored unchanged whose tenant was added, renamed or removed since: a report
+        // that repeats them must still match them as a full rewrite would.
+        let stale = sqlx::query(
+            "SELECT r.id, r.tenant_id, t.id AS now_id FROM registrations r \
+             LEFT JOIN tenants t ON t.code_key = r.tenant_key \
+             WHERE r.server_id = $1 AND r.tenant_key IS NOT NULL \
+               AND COALESCE(r.tenant_id, -1) <> COALESCE(t.id, -1)",
         )
         .bind(server_id)
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
-        // A registered phone whose last known server was another one has moved here.
-        let moves = sqlx::query(
-            "INSERT INTO phone_moves (endpoint_key, tenant_id, from_server_id, to_server_id, at) \
-             SELECT r.endpoint_key, MIN(r.tenant_id), p.server_id, $1, $2 FROM registrations r \
-             JOIN phones p ON p.endpoint_key = r.endpoint_key \
-             WHERE r.server_id = $1 AND r.registered = 1 AND p.server_id <> $1 \
-             GROUP BY r.endpoint_key, p.server_id",
-        )
-        .bind(server_id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        sqlx::query(
-            "INSERT INTO phones (endpoint_key, server_id, since) \
-             SELECT DISTINCT endpoint_key, $1, $2 FROM registrations WHERE server_id = $1 AND registered = 1 \
-             ON CONFLICT (endpoint_key) DO UPDATE SET \
-               since = CASE WHEN phones.server_id = excluded.server_id THEN phones.since ELSE excluded.since END, \
-               server_id = excluded.server_id",
-        )
-        .bind(server_id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM tenant_server_counts WHERE server_id = $1")
+        if !stale.is_empty() {
+            let mut ids = Vec::with_capacity(stale.len());
+            for r in &stale {
+                ids.push(r.try_get::<i64, _>("id")?);
+                touched.extend(r.try_get::<Option<TenantId>, _>("tenant_id")?);
+                touched.extend(r.try_get::<Option<TenantId>, _>("now_id")?);
+            }
+            for chunk in ids.chunks(ID_CHUNK) {
+                sqlx::query(&format!(
+                    "UPDATE registrations SET tenant_id = (SELECT t.id FROM tenants t WHERE t.code_key = registrations.tenant_key) \
+                     WHERE id IN ({})",
+                    id_list(chunk.iter().copied())
+                ))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let touched: Vec<TenantId> = touched.into_iter().collect();
+        for chunk in touched.chunks(ID_CHUNK) {
+            let ids = id_list(chunk.iter().map(|t| t.get()));
+            sqlx::query(&format!(
+                "DELETE FROM tenant_server_counts WHERE server_id = $1 AND tenant_id IN ({ids})"
+            ))
             .bind(server_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO tenant_server_counts (tenant_id, server_id, phones) \
-             SELECT tenant_id, $1, COUNT(DISTINCT endpoint_key) FROM registrations \
-             WHERE server_id = $1 AND tenant_id IS NOT NULL AND registered = 1 GROUP BY tenant_id",
-        )
-        .bind(server_id)
-        .execute(&mut *tx)
-        .await?;
-        let counts = sqlx::query(
-            "SELECT COUNT(DISTINCT endpoint_key) AS registered, \
-               COUNT(DISTINCT CASE WHEN tenant_id IS NULL THEN endpoint_key END) AS unmatched \
-             FROM registrations WHERE server_id = $1 AND registered = 1",
+            sqlx::query(&format!(
+                "INSERT INTO tenant_server_counts (tenant_id, server_id, phones) \
+                 SELECT tenant_id, $1, COUNT(DISTINCT endpoint_key) FROM registrations \
+                 WHERE server_id = $1 AND tenant_id IN ({ids}) AND registered = 1 GROUP BY tenant_id"
+            ))
+            .bind(server_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Registered = matched (the maintained counts) + unmatched (an index range): neither
+        // reads the whole picture.
+        let matched: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(phones), 0) AS BIGINT) AS n FROM tenant_server_counts WHERE server_id = $1",
         )
         .bind(server_id)
         .fetch_one(&mut *tx)
-        .await?;
-        let registered: i64 = counts.try_get("registered")?;
-        let unmatched: i64 = counts.try_get("unmatched")?;
+        .await?
+        .try_get("n")?;
+        let unmatched: i64 = sqlx::query(
+            "SELECT COUNT(DISTINCT endpoint_key) AS n FROM registrations \
+             WHERE server_id = $1 AND tenant_id IS NULL AND registered = 1",
+        )
+        .bind(server_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+        let registered = matched + unmatched;
         let snapshot_id: i64 = sqlx::query(
             "INSERT INTO snapshots (server_id, received_at, format, contacts, registered, unmatched, actor) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -317,10 +412,53 @@ impl Store {
             snapshot_id,
             contacts: rows.len() as u64,
             registered: registered as u64,
-            matched: (registered - unmatched) as u64,
+            matched: matched as u64,
             unmatched: unmatched as u64,
             moves,
+            written: (diff.removed.len() + diff.added.len()) as u64,
         })
+    }
+
+    /// A `FROM` item that reads the JSON parameter `param` (an array of [`StoredContact`]) as
+    /// rows with columns `e, k, tk, c, ua, st, reg, fp`.
+    fn json_rows(&self, param: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!(
+                "(SELECT value->>'e' AS e, value->>'k' AS k, value->>'tk' AS tk, value->>'c' AS c, \
+                 value->>'ua' AS ua, value->>'st' AS st, value->>'reg' AS reg, value->>'fp' AS fp \
+                 FROM json_each({param}))"
+            ),
+            Backend::Postgres => format!(
+                "(SELECT * FROM jsonb_to_recordset(CAST({param} AS jsonb)) \
+                 AS x(e text, k text, tk text, c text, ua text, st text, reg bigint, fp bigint))"
+            ),
+        }
+    }
+
+    /// The ids of the tenants whose normalised codes are `keys`.
+    async fn tenant_ids_of_keys(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        keys: &BTreeSet<&str>,
+    ) -> Result<Vec<TenantId>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = match self.backend {
+            Backend::Sqlite => "SELECT value FROM json_each($1)",
+            Backend::Postgres => "SELECT jsonb_array_elements_text(CAST($1 AS jsonb))",
+        };
+        let json = to_json(keys)?;
+        let rows = sqlx::query(&format!(
+            "SELECT id FROM tenants WHERE code_key IN ({list})"
+        ))
+        .bind(json)
+        .fetch_all(&mut **tx)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get::<TenantId, _>("id"))
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(Into::into)
     }
 
     /// Changes whenever anything alerts depend on changes: every edit writes an audit entry and

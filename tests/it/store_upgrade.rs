@@ -10,7 +10,7 @@ use pbx_pools::domain::demo::source_document_cluster;
 use pbx_pools::domain::demo_registrations::source_document_rounds;
 use pbx_pools::domain::dnscheck::CheckReport;
 use pbx_pools::store::Store;
-use sqlx::AnyPool;
+use sqlx::{AnyPool, Row};
 
 /// The last migration of the previous release.
 const PREVIOUS: i64 = 6;
@@ -197,6 +197,78 @@ impl OldDb {
         out
     }
 
+    /// A server's reported picture as the releases before 0012 stored it (no fingerprints),
+    /// with the counts, phones, moves and snapshot that went with it.
+    async fn old_registrations(&self) {
+        let now = jiff::Timestamp::now().as_second();
+        let server: i64 = sqlx::query("SELECT id FROM servers ORDER BY id LIMIT 1")
+            .fetch_one(&self.raw)
+            .await
+            .unwrap()
+            .get(0);
+        let row = sqlx::query("SELECT id, code_key FROM tenants ORDER BY id LIMIT 1")
+            .fetch_one(&self.raw)
+            .await
+            .unwrap();
+        let (tenant, key): (i64, String) = (row.get(0), row.get(1));
+        for (i, endpoint) in ["100", "101"].iter().enumerate() {
+            let endpoint = format!("{endpoint}-{key}");
+            sqlx::query(
+                "INSERT INTO registrations (server_id, endpoint, endpoint_key, tenant_key, tenant_id, contact, user_agent, status, registered) \
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL, 'Avail', 1)",
+            )
+            .bind(server)
+            .bind(&endpoint)
+            .bind(endpoint.to_lowercase())
+            .bind(&key)
+            .bind(tenant)
+            .bind(format!("sip:{endpoint}@192.0.2.{}:5060", i + 10))
+            .execute(&self.raw)
+            .await
+            .unwrap();
+            sqlx::query("INSERT INTO phones (endpoint_key, server_id, since) VALUES ($1, $2, $3)")
+                .bind(endpoint.to_lowercase())
+                .bind(server)
+                .bind(now - 7200)
+                .execute(&self.raw)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO phone_moves (endpoint_key, tenant_id, from_server_id, to_server_id, at) VALUES ($1, $2, NULL, $3, $4)",
+            )
+            .bind(endpoint.to_lowercase())
+            .bind(tenant)
+            .bind(server)
+            .bind(now - 7200)
+            .execute(&self.raw)
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO tenant_server_counts (tenant_id, server_id, phones) VALUES ($1, $2, 2)",
+        )
+        .bind(tenant)
+        .bind(server)
+        .execute(&self.raw)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO snapshots (server_id, received_at, format, contacts, registered, unmatched, actor) \
+             VALUES ($1, $2, 'pjsip-contacts', 2, 2, 0, 'demo')",
+        )
+        .bind(server)
+        .bind(now - 7200)
+        .execute(&self.raw)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE servers SET last_report_at = $1, reporting_since = $1 WHERE id = $2")
+            .bind(now - 7200)
+            .bind(server)
+            .execute(&self.raw)
+            .await
+            .unwrap();
+    }
+
     /// Data in every table, written the way the previous release writes it.
     async fn populate(&self) {
         let store = &self.store;
@@ -204,10 +276,7 @@ impl OldDb {
             .load_demo(&source_document_cluster(), "demo")
             .await
             .unwrap();
-        store
-            .load_demo_registrations(&source_document_rounds(), 7200)
-            .await
-            .unwrap();
+        self.old_registrations().await;
         let hash = pbx_pools::domain::auth::hash_password("a-password-of-the-admin").unwrap();
         store
             .create_user("admin", &hash, Role::Admin, "setup", true)
@@ -406,6 +475,30 @@ async fn upgrading_a_populated_database_keeps_every_row_and_adds_the_rules() {
             .update_server(voip1.id, voip1.version, &edit, "admin")
             .await
             .unwrap();
+        // Migration 0012: the old rows have no fingerprint, so the first report after the
+        // upgrade rewrites them once (and keeps the counts right); the next identical one
+        // writes nothing.
+        let server = servers.iter().min_by_key(|s| s.id).unwrap();
+        let tenant = tenants.iter().min_by_key(|t| t.id).unwrap();
+        let dump = helpers::pjsip_contacts([format!("100-{}", tenant.code)]);
+        let rows = pbx_pools::domain::registrations::parse_dump(
+            pbx_pools::domain::registrations::DumpFormat::PjsipContacts,
+            &dump,
+        )
+        .unwrap();
+        let policy = pbx_pools::store::IngestPolicy::from_settings(&settings.0);
+        let first = db
+            .store
+            .ingest(server.id, "pjsip-contacts", &rows, &policy, "test")
+            .await
+            .unwrap();
+        assert_eq!((first.written, first.matched), (3, 1), "{label}");
+        let again = db
+            .store
+            .ingest(server.id, "pjsip-contacts", &rows, &policy, "test")
+            .await
+            .unwrap();
+        assert_eq!((again.written, again.matched), (0, 1), "{label}");
         db.close().await;
     }
 }

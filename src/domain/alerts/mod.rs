@@ -564,14 +564,21 @@ fn alert_order(a: &Alert, b: &Alert) -> Ordering {
         .cmp(&a.severity)
         .then(a.kind.cmp(&b.kind))
         .then_with(|| {
-            let names = |alert: &Alert| {
-                alert
-                    .objects
-                    .iter()
-                    .map(|object| (object.name.to_ascii_lowercase(), object.name.clone()))
-                    .collect::<Vec<_>>()
-            };
-            names(a).cmp(&names(b))
+            // Object names pairwise, case-insensitively first: no string is built per
+            // comparison (this runs n log n times over thousands of alerts).
+            let mut x = a.objects.iter();
+            let mut y = b.objects.iter();
+            loop {
+                match (x.next(), y.next()) {
+                    (None, None) => return Ordering::Equal,
+                    (None, Some(_)) => return Ordering::Less,
+                    (Some(_), None) => return Ordering::Greater,
+                    (Some(p), Some(q)) => match cmp_names(&p.name, &q.name) {
+                        Ordering::Equal => {}
+                        other => return other,
+                    },
+                }
+            }
         })
         .then_with(|| {
             a.objects
@@ -592,9 +599,12 @@ fn same_name(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
 }
 
+/// Case-insensitive order, ties by the names as written; compares byte by byte without
+/// allocating.
 fn cmp_names(a: &str, b: &str) -> Ordering {
-    a.to_ascii_lowercase()
-        .cmp(&b.to_ascii_lowercase())
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
         .then_with(|| a.cmp(b))
 }
 

@@ -25,6 +25,7 @@
 
 mod ami_contacts;
 mod csv_dump;
+mod diff;
 mod json_dump;
 mod pjsip_contacts;
 mod sip_peers;
@@ -36,6 +37,7 @@ pub use tenant_rule::{TenantMatcher, normalise_tenant_code};
 
 use ami_contacts::{AMI_BANNER, parse_ami_contacts};
 use csv_dump::parse_csv;
+pub use diff::{PictureDiff, StoredContact, diff_picture, fingerprint};
 use json_dump::parse_json;
 use pjsip_contacts::{PJSIP_EMPTY, parse_pjsip_contacts};
 use sip_peers::parse_sip_peers;
