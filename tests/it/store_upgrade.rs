@@ -7,7 +7,6 @@
 use crate::helpers;
 use pbx_pools::domain::auth::{Role, Scope};
 use pbx_pools::domain::demo::source_document_cluster;
-use pbx_pools::domain::demo_registrations::source_document_rounds;
 use pbx_pools::domain::dnscheck::CheckReport;
 use pbx_pools::store::Store;
 use sqlx::{AnyPool, Row};

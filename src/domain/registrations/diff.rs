@@ -159,7 +159,7 @@ mod tests {
             reg("101-ROSSI", "sip:b@10.0.0.2", "Avail"),
             reg("102-ROSSI", "sip:c@10.0.0.3", "Avail"),
         ];
-        let after = vec![
+        let after = [
             reg("100-ROSSI", "sip:a@10.0.0.1", "Avail"),
             reg("101-ROSSI", "sip:b@10.0.0.2", "Unavail"), // status changed
             reg("103-ROSSI", "sip:d@10.0.0.4", "Avail"),   // new
