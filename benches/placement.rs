@@ -175,7 +175,10 @@ fn main() {
     );
     let only: Option<usize> = std::env::args().skip(1).find_map(|a| a.parse().ok());
     let sizes = [(1_000, 20), (10_000, 20), (50_000, 50)];
-    for (tenants, pairs) in sizes.into_iter().filter(|&(t, _)| only.is_none_or(|o| o == t)) {
+    for (tenants, pairs) in sizes
+        .into_iter()
+        .filter(|&(t, _)| only.is_none_or(|o| o == t))
+    {
         for (seed, mixed) in [(42, false), (43, true), (44, false), (45, true)] {
             let input = cluster(seed, tenants, pairs, mixed);
             let total: u64 = input.tenants.iter().map(|t| t.phones).sum();

@@ -49,7 +49,8 @@ fn body_from(arg: &str) -> Result<Bytes, String> {
     let size: usize = arg
         .parse()
         .map_err(|_| format!("{arg:?} is neither a file nor a number of bytes"))?;
-    let line = b"<p>static baseline body of the load bench, same size as the page it stands for</p>\n";
+    let line =
+        b"<p>static baseline body of the load bench, same size as the page it stands for</p>\n";
     let mut body = Vec::with_capacity(size);
     while body.len() < size {
         let take = (size - body.len()).min(line.len());
@@ -82,13 +83,7 @@ async fn main() {
     let size = body.len();
     let page = move || {
         let body = body.clone();
-        async move {
-            (
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                body,
-            )
-                .into_response()
-        }
+        async move { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response() }
     };
     let mut app = Router::new()
         .route("/healthz", get(|| async { "ok" }))

@@ -320,7 +320,11 @@ pub(super) fn place_greedily(
     let mut floor: Vec<f64> = model
         .columns
         .iter()
-        .map(|column| column.iter().fold(0.0_f64, |m, &(cell, _)| m.max(util[cell])))
+        .map(|column| {
+            column
+                .iter()
+                .fold(0.0_f64, |m, &(cell, _)| m.max(util[cell]))
+        })
         .collect();
     let open: Vec<usize> = (0..model.pools()).filter(|&p| model.open[p]).collect();
     for &tenant in order {
