@@ -3,7 +3,8 @@
 //! assignment, the default 30% move budget. Prints the plan's value, bound, gap and moved phones
 //! against the LPT baseline, with wall times. Deterministic: a fixed-seed splitmix64.
 //!
-//! Run with `cargo bench --bench placement` (release profile).
+//! Run with `cargo bench --bench placement` (release profile); `-- 50000` runs only the rows of
+//! that many tenants (the 50,000-tenant rows have 100 servers, as the performance issue's target).
 
 use std::time::Instant;
 
@@ -128,10 +129,37 @@ fn cluster(seed: u64, tenants: usize, pairs: usize, mixed: bool) -> PlanInput {
     }
 }
 
+/// FNV-1a over the plan's and the baseline's assignments, values, bounds and loads: equal digests
+/// in two builds mean the planner's results did not change (say, after a speed-up).
+fn digest(plan: &Plan, lpt: &Plan) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |x: u64| {
+        for b in x.to_le_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for p in [plan, lpt] {
+        for a in &p.assignment {
+            eat(a.map_or(u64::MAX, |a| a as u64));
+        }
+        for x in [p.value, p.lower_bound, p.before_value] {
+            eat(x.to_bits());
+        }
+        eat(p.moved_phones);
+        for row in p.loads.iter().chain(&p.before_loads) {
+            for x in row {
+                eat(x.to_bits());
+            }
+        }
+    }
+    h
+}
+
 fn main() {
     println!(
-        "{:>7} {:>5} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9}",
+        "{:>7} {:>7} {:>5} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>16}",
         "tenants",
+        "servers",
         "caps",
         "phones",
         "before",
@@ -142,11 +170,17 @@ fn main() {
         "lpt_gap%",
         "moved%",
         "plan_ms",
-        "lpt_ms"
+        "lpt_ms",
+        "digest"
     );
-    for tenants in [1_000, 10_000] {
+    let only: Option<usize> = std::env::args().skip(1).find_map(|a| a.parse().ok());
+    let sizes = [(1_000, 20), (10_000, 20), (50_000, 50)];
+    for (tenants, pairs) in sizes
+        .into_iter()
+        .filter(|&(t, _)| only.is_none_or(|o| o == t))
+    {
         for (seed, mixed) in [(42, false), (43, true), (44, false), (45, true)] {
-            let input = cluster(seed, tenants, 20, mixed);
+            let input = cluster(seed, tenants, pairs, mixed);
             let total: u64 = input.tenants.iter().map(|t| t.phones).sum();
             let started = Instant::now();
             let plan = match plan(&input) {
@@ -168,8 +202,9 @@ fn main() {
             let lpt_time = started.elapsed();
             let moved_percent = 100.0 * plan.moved_phones as f64 / total as f64;
             println!(
-                "{:>7} {:>5} {:>8} {:>9.5} {:>9.5} {:>9.5} {:>9.4} {:>9.5} {:>8.4} {:>8.2} {:>9.1} {:>9.1}",
+                "{:>7} {:>7} {:>5} {:>8} {:>9.5} {:>9.5} {:>9.5} {:>9.4} {:>9.5} {:>8.4} {:>8.2} {:>9.1} {:>9.1} {:016x}",
                 tenants,
+                2 * pairs,
                 if mixed { "mixed" } else { "equal" },
                 total,
                 plan.before_value,
@@ -181,6 +216,7 @@ fn main() {
                 moved_percent,
                 plan_time.as_secs_f64() * 1e3,
                 lpt_time.as_secs_f64() * 1e3,
+                digest(&plan, &lpt),
             );
         }
     }

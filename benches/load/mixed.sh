@@ -3,6 +3,8 @@
 # connections for DURATION seconds (default 30) over the overview, stats API, alerts API and
 # healthz, against the generated 10,000-tenant / 40-server cluster, first alone, then with a
 # 5,000-contact push (1% changed each time) every second. Needs a release build and wrk.
+# Superseded by benches/load.sh (the performance issue's table); kept to rerun the figures
+# BENCHMARKS.md recorded with it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration=${DURATION:-30}

@@ -212,18 +212,31 @@ pub(super) fn project(
     assignment: &[Option<usize>],
 ) -> (f64, (usize, usize), Vec<Vec<f64>>) {
     let servers = input.servers.len();
-    let mut loads = vec![vec![0.0; servers]; input.scenarios.len()];
+    let scenarios = input.scenarios.len();
+    let mut loads = vec![vec![0.0; servers]; scenarios];
+    // Each pool's non-zero shares, in row order, built when a tenant first uses the pool: a
+    // tenant adds to exactly these cells in exactly this order, as a scan of every share would
+    // (which cost scenarios × servers per tenant), so every sum is the same to the last bit.
+    let mut nonzero: Vec<Option<Vec<(usize, usize, f64)>>> = vec![None; input.pools.len()];
     for (tenant, pool) in input.tenants.iter().zip(assignment) {
-        let Some(pool) = pool.and_then(|p| input.pools.get(p)) else {
+        let Some((index, shares)) = pool.and_then(|p| Some((p, &input.pools.get(p)?.shares)))
+        else {
             continue;
         };
-        let phones = tenant.phones as f64;
-        for (row, shares) in loads.iter_mut().zip(&pool.shares) {
-            for (load, &share) in row.iter_mut().zip(shares) {
-                if share != 0.0 {
-                    *load += phones * share;
+        let cells = nonzero[index].get_or_insert_with(|| {
+            let mut cells = Vec::new();
+            for (s, row) in shares.iter().enumerate().take(scenarios) {
+                for (j, &share) in row.iter().enumerate().take(servers) {
+                    if share != 0.0 {
+                        cells.push((s, j, share));
+                    }
                 }
             }
+            cells
+        });
+        let phones = tenant.phones as f64;
+        for &(s, j, share) in cells.iter() {
+            loads[s][j] += phones * share;
         }
     }
     let mut value = 0.0;
@@ -299,30 +312,66 @@ pub(super) fn place_greedily(
     order: &[usize],
     assignment: &mut [Option<usize>],
 ) {
+    // The highest utilisation among each pool's cells, kept as cells rise (they only rise here).
+    // A tenant placed in a pool ends at or above it (adding phones never lowers a float sum), so
+    // a pool whose floor is already above the best peak found so far cannot win and is not
+    // scanned. The pool with the lowest floor is tried first, which usually sets that bar. The
+    // choice is the same as scanning every pool: the least (peak, phones, index).
+    let mut floor: Vec<f64> = model
+        .columns
+        .iter()
+        .map(|column| {
+            column
+                .iter()
+                .fold(0.0_f64, |m, &(cell, _)| m.max(util[cell]))
+        })
+        .collect();
+    let open: Vec<usize> = (0..model.pools()).filter(|&p| model.open[p]).collect();
     for &tenant in order {
         let phones = model.phones[tenant];
         let w = phones as f64;
         let mut best: Option<(f64, u64, usize)> = None;
-        for (pool, column) in model.columns.iter().enumerate() {
-            if !model.open[pool] {
-                continue;
+        let consider = |pool: usize, best: &mut Option<(f64, u64, usize)>| {
+            if best.is_some_and(|(p, _, _)| floor[pool] > p) {
+                return;
             }
-            let peak = column
+            let peak = model.columns[pool]
                 .iter()
                 .fold(0.0_f64, |m, &(cell, a)| m.max(util[cell] + w * a));
-            let better = match best {
+            let key = (peak, pool_phones[pool], pool);
+            let better = match *best {
                 None => true,
-                Some((p, phones_there, _)) => {
-                    peak < p || (peak == p && pool_phones[pool] < phones_there)
+                Some((p, phones_there, index)) => {
+                    peak < p
+                        || (peak == p
+                            && (key.1 < phones_there || (key.1 == phones_there && pool < index)))
                 }
             };
             if better {
-                best = Some((peak, pool_phones[pool], pool));
+                *best = Some(key);
+            }
+        };
+        let first = open
+            .iter()
+            .copied()
+            .min_by(|&a, &b| floor[a].total_cmp(&floor[b]));
+        if let Some(first) = first {
+            consider(first, &mut best);
+        }
+        for &pool in &open {
+            if Some(pool) != first {
+                consider(pool, &mut best);
             }
         }
         if let Some((_, _, pool)) = best {
             for &(cell, a) in &model.columns[pool] {
                 util[cell] += w * a;
+                let now = util[cell];
+                for &(other, _) in &model.loaders[cell] {
+                    if now > floor[other] {
+                        floor[other] = now;
+                    }
+                }
             }
             pool_phones[pool] = pool_phones[pool].saturating_add(phones);
             assignment[tenant] = Some(pool);

@@ -5,6 +5,7 @@ mod bound;
 mod lpt;
 mod plan;
 mod properties;
+mod speedups;
 
 use super::*;
 
