@@ -19,7 +19,7 @@ use crate::domain::srv::ClientModel;
 use crate::store::{PlannedMove, TenantPlacement};
 
 /// What the admin asks for.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct PlanRequest {
     /// Phones moved at most, as a percentage of all phones.
@@ -41,7 +41,7 @@ impl Default for PlanRequest {
 }
 
 /// A computed plan with everything needed to show and apply it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlanOutcome {
     /// Names the plan in the audit log; also proves on apply that the inventory is unchanged.
     pub id: String,
@@ -59,7 +59,7 @@ pub struct PlanOutcome {
     pub moves: Vec<MoveRow>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MoveRow {
     pub tenant: String,
     pub tenant_id: TenantId,

@@ -83,10 +83,11 @@ async fn tenants(
     Ok(Json(page))
 }
 
-#[derive(Serialize)]
-struct TenantDetail {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct TenantDetail {
     #[serde(flatten)]
     tenant: Tenant,
+    #[schema(value_type = super::openapi::wire::TenantRegistrations)]
     registrations: crate::app::tenants::TenantRegistrations,
 }
 
@@ -104,8 +105,8 @@ async fn tenant(
     }))
 }
 
-#[derive(Deserialize, Serialize)]
-struct AssignBody {
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+pub(super) struct AssignBody {
     /// Pool name, or null to unplace the tenant.
     pool: Option<String>,
     /// The tenant's version as last read; a stale one is refused with 409.

@@ -164,8 +164,8 @@ async fn api_plan(
     Ok(Json(compute(&st.app, &req).await?))
 }
 
-#[derive(Debug, Deserialize)]
-struct ApplyBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(super) struct ApplyBody {
     plan: String,
     #[serde(default)]
     request: PlanRequest,
@@ -174,8 +174,8 @@ struct ApplyBody {
     moves: Option<Vec<String>>,
 }
 
-#[derive(Debug, Serialize)]
-struct Applied {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct Applied {
     plan: String,
     moved: u64,
 }

@@ -12,7 +12,7 @@ use crate::domain::names::normalise_fqdn;
 pub const MAX_RECORDS: usize = 1024;
 
 /// Body of `POST /api/v1/srv/shares`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SharesRequest {
     #[serde(default)]
@@ -22,7 +22,7 @@ pub struct SharesRequest {
     pub down: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordIn {
     pub priority: u16,
