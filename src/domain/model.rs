@@ -16,7 +16,9 @@ pub const DEFAULT_TTL: u32 = 86_400;
 /// RFC 2181 §8: a TTL is an unsigned 31-bit number.
 pub const MAX_TTL: u32 = 2_147_483_647;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ServerState {
     #[default]
@@ -54,7 +56,19 @@ impl FromStr for ServerState {
 }
 
 /// SIP transports a pool is published for; each becomes its own SRV owner name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     Udp,

@@ -14,7 +14,7 @@ use utoipa::openapi::path::{
 };
 use utoipa::openapi::request_body::{RequestBody, RequestBodyBuilder};
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr, Required,
@@ -52,11 +52,12 @@ impl Schemas {
     }
 }
 
-/// A string that is one of `values`.
+/// A string that is one of `values`, or empty: an empty parameter means "not given", as an
+/// HTML form sends it.
 fn one_of(values: &[&str]) -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .enum_values(Some(values.iter().copied()))
+        .enum_values(Some(std::iter::once("").chain(values.iter().copied())))
         .into()
 }
 
@@ -66,7 +67,9 @@ fn string() -> RefOr<Schema> {
 
 /// Any JSON value.
 fn any() -> RefOr<Schema> {
-    RefOr::T(Schema::default())
+    ObjectBuilder::new()
+        .schema_type(SchemaType::AnyValue)
+        .into()
 }
 
 fn query(name: &str, schema: RefOr<Schema>, description: &str) -> Parameter {
@@ -118,7 +121,10 @@ fn ok(description: &str, content: &[(&str, RefOr<Schema>)]) -> Response {
         .fold(
             ResponseBuilder::new().description(description),
             |r, (ct, schema)| {
-                r.content(*ct, ContentBuilder::new().schema(Some(schema.clone())).build())
+                r.content(
+                    *ct,
+                    ContentBuilder::new().schema(Some(schema.clone())).build(),
+                )
             },
         )
         .build()
@@ -186,6 +192,7 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
     use crate::domain::dnscheck::CheckReport;
     use crate::domain::model::{Pool, Server, Tenant};
     use crate::domain::srv::SharesRequest;
+    use crate::domain::zone::ZoneRecord;
 
     let csv = |what| ok(what, &[("text/csv; charset=utf-8", string())]);
     Some(match (method, path) {
@@ -214,7 +221,10 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
                 ))
                 .content(
                     "text/plain",
-                    ContentBuilder::new().schema(Some(string())).build(),
+                    ContentBuilder::new()
+                        .schema(Some(string()))
+                        .example(Some(serde_json::Value::from(PJSIP_EXAMPLE)))
+                        .build(),
                 )
                 .content("text/csv", ContentBuilder::new().schema(Some(string())).build())
                 .content(
@@ -301,7 +311,7 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
                 &[
                     ("text/dns", string()),
                     ("text/plain; charset=utf-8", string()),
-                    ("application/json", any()),
+                    ("application/json", s.list_of::<ZoneRecord>()),
                     ("application/yaml", string()),
                     ("text/javascript; charset=utf-8", string()),
                 ],
@@ -368,6 +378,17 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
         _ => return None,
     })
 }
+
+/// A `pjsip show contacts` dump of two of the demo's phones.
+const PJSIP_EXAMPLE: &str = "
+  Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>
+==========================================================================================
+
+  Contact:  100-CANISTRACCI/sip:100-CANISTRACCI@192.0.2.10:5060 0a1b2c3d4e Avail        12.345
+  Contact:  101-CANISTRACCI/sip:101-CANISTRACCI@192.0.2.11:5060 0a1b2c3d4f Avail        11.002
+
+Objects found: 2
+";
 
 /// The schema of a path parameter, and an example from the demo data.
 fn path_schema(name: &str) -> (RefOr<Schema>, &'static str) {
@@ -456,13 +477,13 @@ pub fn document() -> OpenApi {
         if call.body.is_some() {
             op = op
                 .response("413", refused("The body is larger than this call accepts"))
-                .response("415", refused("The body's content type is not accepted here"));
+                .response(
+                    "415",
+                    refused("The body's content type is not accepted here"),
+                );
         }
         if call.conflict {
-            op = op.response(
-                "409",
-                refused("Changed by someone else since it was read"),
-            );
+            op = op.response("409", refused("Changed by someone else since it was read"));
         }
         for name in path
             .split('/')
@@ -620,8 +641,9 @@ mod tests {
             if method == axum::http::Method::POST || method == axum::http::Method::PUT {
                 let body = &op["requestBody"]["content"];
                 assert!(
-                    body.as_object().is_some_and(|c| !c.is_empty()
-                        && c.values().all(|m| m.get("schema").is_some())),
+                    body.as_object().is_some_and(
+                        |c| !c.is_empty() && c.values().all(|m| m.get("schema").is_some())
+                    ),
                     "{method} {path} takes a body but has no request schema: {op}"
                 );
             }

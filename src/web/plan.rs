@@ -164,7 +164,10 @@ async fn api_plan(
     Ok(Json(compute(&st.app, &req).await?))
 }
 
+/// `plan` is the id `POST /api/v1/plan` returned for the same `request`; a plan computed on
+/// other data is refused with 409.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"plan": "c049618285d4", "request": {"budget_pct": 30.0}, "moves": ["ROSSI"]}))]
 pub(super) struct ApplyBody {
     plan: String,
     #[serde(default)]
