@@ -19,12 +19,15 @@ use crate::domain::srv::ClientModel;
 use crate::store::{PlannedMove, TenantPlacement};
 
 /// What the admin asks for.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
+#[schema(example = json!({"budget_pct": 30.0, "counts": "expected", "pins": ["CANISTRACCI"]}))]
 pub struct PlanRequest {
     /// Phones moved at most, as a percentage of all phones.
+    #[schema(minimum = 0.0, maximum = 100.0)]
     pub budget_pct: f64,
     /// `expected` (the tenants' expected phones) or `registered` (phones in the latest reports).
+    #[schema(value_type = PlanCounts)]
     pub counts: String,
     /// Tenant codes that must stay in their pool.
     pub pins: Vec<String>,
@@ -40,8 +43,22 @@ impl Default for PlanRequest {
     }
 }
 
+/// The values of [`PlanRequest::counts`], for the OpenAPI document.
+pub struct PlanCounts;
+
+impl utoipa::PartialSchema for PlanCounts {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(["expected", "registered"]))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PlanCounts {}
+
 /// A computed plan with everything needed to show and apply it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlanOutcome {
     /// Names the plan in the audit log; also proves on apply that the inventory is unchanged.
     pub id: String,
@@ -59,7 +76,7 @@ pub struct PlanOutcome {
     pub moves: Vec<MoveRow>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MoveRow {
     pub tenant: String,
     pub tenant_id: TenantId,

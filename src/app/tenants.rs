@@ -21,7 +21,7 @@ pub struct TenantRegistrations {
 }
 
 /// One server change of one phone, as shown on the tenant page.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PhoneMoveRow {
     pub endpoint: String,
     pub from: String,

@@ -8,7 +8,7 @@ use super::srv::Severity;
 use super::zone::ZoneRecord;
 
 /// An SRV record as served.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LiveSrv {
     pub ttl: u32,
     pub priority: u16,
@@ -18,7 +18,7 @@ pub struct LiveSrv {
 }
 
 /// Why a name could not be checked. Never "in sync".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
 pub enum LookupProblem {
     NxDomain,
@@ -50,7 +50,7 @@ impl LookupProblem {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Difference {
     pub expected: ZoneRecord,
     pub found: LiveSrv,
@@ -58,7 +58,7 @@ pub struct Difference {
     pub fields: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OwnerCheck {
     pub owner: String,
     pub problem: Option<LookupProblem>,
@@ -77,7 +77,7 @@ impl OwnerCheck {
 }
 
 /// A target's address lookup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
 pub enum TargetProblem {
     /// Neither A nor AAAA: phones cannot reach it.
@@ -87,13 +87,13 @@ pub enum TargetProblem {
     Lookup(LookupProblem),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TargetCheck {
     pub target: String,
     pub problem: TargetProblem,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PoolStatus {
     InSync,
@@ -102,7 +102,7 @@ pub enum PoolStatus {
     Unknown,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PoolCheck {
     pub pool: String,
     pub status: PoolStatus,
@@ -110,7 +110,7 @@ pub struct PoolCheck {
     pub targets: Vec<TargetCheck>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckReport {
     pub at: i64,
     pub nameservers: Vec<String>,

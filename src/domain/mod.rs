@@ -28,10 +28,10 @@ use std::fmt;
 
 /// Validation errors keyed by form field, in the order they were found. The web layer shows each
 /// next to its field; the API returns them in the problem body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FieldErrors(Vec<FieldError>);
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

@@ -16,7 +16,9 @@ pub const DEFAULT_TTL: u32 = 86_400;
 /// RFC 2181 §8: a TTL is an unsigned 31-bit number.
 pub const MAX_TTL: u32 = 2_147_483_647;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ServerState {
     #[default]
@@ -54,7 +56,19 @@ impl FromStr for ServerState {
 }
 
 /// SIP transports a pool is published for; each becomes its own SRV owner name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     Udp,
@@ -202,7 +216,7 @@ pub fn transports_from_str(s: &str) -> Result<Vec<Transport>, String> {
     Ok(list)
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Server {
     pub id: ServerId,
     pub name: ServerName,
@@ -216,7 +230,7 @@ pub struct Server {
     pub updated_by: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Pool {
     pub id: PoolId,
     pub name: PoolName,
@@ -307,7 +321,7 @@ impl Server {
 
 /// One SRV target of a pool. The same server may be listed twice on different ports (the source
 /// document's smallbox2 on 5060 and 5066).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PoolMember {
     pub server_id: ServerId,
     pub server_name: ServerName,
@@ -319,7 +333,7 @@ pub struct PoolMember {
     pub effective_port: u16,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Tenant {
     pub id: TenantId,
     pub code: TenantCode,

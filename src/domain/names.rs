@@ -149,11 +149,18 @@ pub fn check_notes(input: &str, max: usize) -> Result<String, String> {
     Ok(text)
 }
 
+/// [`check_short_name`] as a regular expression (the length is the schema's `maxLength`).
+const SHORT_NAME_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_-]*$";
+/// A canonical [`normalise_fqdn`] result: lower-case LDH labels, at least two, no trailing dot
+/// (that the last label is not all digits is left out: no lookahead, for every tool's regex).
+const HOST_NAME_PATTERN: &str =
+    r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
+
 /// Validated names as their own types: a value of one of these passed its check, so nothing
 /// downstream (a page, a URL, a zone file) has to check it again. The field is private; the only
 /// ways in are `parse` and deserialising, which runs the same check.
 macro_rules! name_type {
-    ($(#[$doc:meta])* $name:ident, $check:path) => {
+    ($(#[$doc:meta])* $name:ident, $check:path, pattern = $pattern:expr, max = $max:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -236,29 +243,53 @@ macro_rules! name_type {
                 *self == other.0
             }
         }
+
+        /// On the wire a plain string, as it serialises; the pattern describes the canonical
+        /// form the server writes (it accepts a little more on input: surrounding spaces, upper
+        /// case in host names, a trailing dot).
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some($pattern))
+                    .min_length(Some(1))
+                    .max_length(Some($max))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
     };
 }
 
 name_type!(
     /// A tenant code (`CANISTRACCI`): letters, digits and `_`, as MiRTA builds SIP usernames.
     TenantCode,
-    check_tenant_code
+    check_tenant_code,
+    pattern = "^[A-Za-z0-9][A-Za-z0-9_]*$",
+    max = 64
 );
 name_type!(
     /// A server's short name (`voip1`).
     ServerName,
-    check_short_name
+    check_short_name,
+    pattern = SHORT_NAME_PATTERN,
+    max = 63
 );
 name_type!(
     /// A pool's short name (`pbxA`).
     PoolName,
-    check_short_name
+    check_short_name,
+    pattern = SHORT_NAME_PATTERN,
+    max = 63
 );
 name_type!(
     /// A fully qualified LDH host or SRV owner name, lower case, without the trailing dot
     /// (`voip1.example.com`): safe to write into a zone file as it is.
     HostName,
-    normalise_fqdn
+    normalise_fqdn,
+    pattern = HOST_NAME_PATTERN,
+    max = MAX_NAME_LEN
 );
 
 #[cfg(test)]

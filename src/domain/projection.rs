@@ -29,7 +29,7 @@ pub struct TenantRef {
 }
 
 /// A failure scenario: which servers are down.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Scenario {
     pub name: String,
     pub down: Vec<String>,
@@ -54,7 +54,7 @@ pub fn n_minus_one(servers: &[ServerRef]) -> Vec<Scenario> {
         .collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ServerLoad {
     pub server: String,
     pub phones: f64,
@@ -66,7 +66,7 @@ pub struct ServerLoad {
 }
 
 /// A tenant whose phones change server in the scenario.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TenantShift {
     pub tenant: String,
     pub phones: u64,

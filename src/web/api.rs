@@ -28,10 +28,38 @@ pub fn problem(e: Error) -> Response {
 }
 
 /// `Json` whose rejections are problem documents that say what was wrong with the body (the
-/// mapping is in [`super::extract`]).
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// mapping is in [`super::extract`]). Every body of the API is a JSON object: serde would also
+/// fill a struct from an array of its fields in order (`[null, 3]` for `{"pool": null,
+/// "version": 3}`, `[]` for a request whose fields all have defaults), so anything but an
+/// object is refused.
 pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        // The body limit layer has already bounded the body.
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .map_err(|_| Error::BadRequest("The request body could not be read.".into()))?;
+        let is_object = bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'{');
+        let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+        let axum::Json(value) = axum::Json::<T>::from_request(req, state)
+            .await
+            .map_err(Error::from)?;
+        if !is_object {
+            return Err(Error::BadRequest(
+                "The request body must be a JSON object ({...}).".into(),
+            )
+            .into());
+        }
+        Ok(ApiJson(value))
+    }
+}
 
 /// `Query` whose rejections are problem documents.
 #[derive(axum::extract::FromRequestParts)]
@@ -64,6 +92,21 @@ async fn tenants(
     State(st): State<AppState>,
     ApiQuery(p): ApiQuery<TenantParams>,
 ) -> ApiResult<TenantPage> {
+    // The page sorts leniently (a stale link still shows tenants); the API refuses what it would
+    // otherwise silently read as something else, so that a client's typo is seen.
+    let mut errors = crate::domain::FieldErrors::default();
+    if !p.sort.is_empty() && TenantSort::parse(&p.sort).as_str() != p.sort {
+        errors.add(
+            "sort",
+            format!("unknown sort {:?}: use code, name, phones or pool", p.sort),
+        );
+    }
+    for (field, value) in [("page", p.page), ("per_page", p.per_page)] {
+        if value == Some(0) {
+            errors.add(field, "must be at least 1");
+        }
+    }
+    errors.finish().map_err(Error::Invalid)?;
     let pool = match p.pool.as_str() {
         "" => PoolFilter::Any,
         "-" => PoolFilter::Unplaced,
@@ -83,10 +126,11 @@ async fn tenants(
     Ok(Json(page))
 }
 
-#[derive(Serialize)]
-struct TenantDetail {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct TenantDetail {
     #[serde(flatten)]
     tenant: Tenant,
+    #[schema(value_type = super::openapi::wire::TenantRegistrations)]
     registrations: crate::app::tenants::TenantRegistrations,
 }
 
@@ -104,8 +148,9 @@ async fn tenant(
     }))
 }
 
-#[derive(Deserialize, Serialize)]
-struct AssignBody {
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"pool": "pbxB", "version": 1}))]
+pub(super) struct AssignBody {
     /// Pool name, or null to unplace the tenant.
     pool: Option<String>,
     /// The tenant's version as last read; a stale one is refused with 409.

@@ -250,8 +250,10 @@ impl<E: Into<Error>> From<E> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem document: every error of the JSON API.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub(super) struct Problem<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     title: &'static str,

@@ -164,8 +164,11 @@ async fn api_plan(
     Ok(Json(compute(&st.app, &req).await?))
 }
 
-#[derive(Debug, Deserialize)]
-struct ApplyBody {
+/// `plan` is the id `POST /api/v1/plan` returned for the same `request`; a plan computed on
+/// other data is refused with 409.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"plan": "c049618285d4", "request": {"budget_pct": 30.0}, "moves": ["ROSSI"]}))]
+pub(super) struct ApplyBody {
     plan: String,
     #[serde(default)]
     request: PlanRequest,
@@ -174,8 +177,8 @@ struct ApplyBody {
     moves: Option<Vec<String>>,
 }
 
-#[derive(Debug, Serialize)]
-struct Applied {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct Applied {
     plan: String,
     moved: u64,
 }

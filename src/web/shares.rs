@@ -171,7 +171,7 @@ async fn whatif_page(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SharesResponse {
     pub model: ClientModel,
     pub targets: Vec<TargetOut>,
@@ -179,7 +179,7 @@ pub struct SharesResponse {
     pub unreachable: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TargetOut {
     pub target: String,
     pub port: u16,
@@ -188,7 +188,7 @@ pub struct TargetOut {
     pub share: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServerOut {
     pub target: String,
     pub share: f64,
@@ -229,8 +229,8 @@ async fn api_shares(ApiJson(req): ApiJson<SharesRequest>) -> ApiResult<SharesRes
     )))
 }
 
-#[derive(Debug, Serialize)]
-struct PoolSharesResponse {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct PoolSharesResponse {
     pool: String,
     down: Vec<String>,
     #[serde(flatten)]
@@ -259,8 +259,8 @@ async fn api_pool_shares(
     }))
 }
 
-#[derive(Debug, Serialize)]
-struct WhatIfResponse {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct WhatIfResponse {
     model: ClientModel,
     scenario: Scenario,
     servers: Vec<crate::domain::projection::ServerLoad>,

@@ -18,6 +18,7 @@ mod instances;
 mod jobs_shared;
 mod store;
 mod store_upgrade;
+mod web_api_schema;
 mod web_bulk;
 mod web_hardening;
 mod web_input;

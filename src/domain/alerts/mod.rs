@@ -257,7 +257,19 @@ pub struct ClusterFacts {
 
 /// What an alert is about. The declaration order is the order alerts of equal severity are
 /// listed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     TenantSplit,
@@ -373,7 +385,19 @@ impl FromStr for AlertKind {
 }
 
 /// The kind of object an alert names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ObjectKind {
     Server,
@@ -401,7 +425,7 @@ impl fmt::Display for ObjectKind {
 
 /// An object an alert concerns: a server, pool or tenant by its name or code, an endpoint by its
 /// SIP name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ObjectRef {
     pub kind: ObjectKind,
     pub name: String,
@@ -429,7 +453,7 @@ impl ObjectRef {
 }
 
 /// One problem, ready to show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alert {
     pub kind: AlertKind,
     pub severity: Severity,
@@ -466,14 +490,14 @@ impl Alert {
 }
 
 /// Phones on one server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ServerPhones {
     pub server: String,
     pub phones: u64,
 }
 
 /// How a tenant's phones are split over servers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SplitStatus {
     /// Registered phones of the tenant.
     pub total: u64,

@@ -86,7 +86,7 @@ pub struct PlanInput {
 }
 
 /// One line of the plan's diff: a tenant changes pool (or gets its first one).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Move {
     /// Index into [`PlanInput::tenants`].
     pub tenant: usize,
@@ -97,7 +97,7 @@ pub struct Move {
 }
 
 /// A proposed assignment with its projected loads and its quality against the lower bound.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Plan {
     /// Pool of every tenant after the plan (always `Some` for plans built here).
     pub assignment: Vec<Option<usize>>,
@@ -111,6 +111,7 @@ pub struct Plan {
     pub lower_bound: f64,
     /// `(value - lower_bound) / lower_bound`; 0 when both are 0, infinite (JSON `null`) when
     /// only the bound is 0.
+    #[schema(value_type = Option<f64>)]
     pub gap: f64,
     /// `loads[scenario][server]`: projected phones after the plan.
     pub loads: Vec<Vec<f64>>,

@@ -52,7 +52,9 @@ impl SrvRecord {
 }
 
 /// How literally phones follow RFC 2782 when they pick a target within one priority.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ClientModel {
     /// Among the available targets of the first reachable priority, weight w gets w/Σw; weight-0

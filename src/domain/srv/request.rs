@@ -12,22 +12,52 @@ use crate::domain::names::normalise_fqdn;
 pub const MAX_RECORDS: usize = 1024;
 
 /// Body of `POST /api/v1/srv/shares`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"model": "weighted", "records": [
+    {"priority": 10, "weight": 60, "port": 5060, "target": "voip1.example.com"},
+    {"priority": 10, "weight": 40, "port": 5060, "target": "voip2.example.com"},
+    {"priority": 20, "weight": 0, "port": 5060, "target": "backupbox.example.com"}
+], "down": ["voip2.example.com"]}))]
 pub struct SharesRequest {
     #[serde(default)]
     pub model: ClientModel,
+    #[schema(min_items = 1, max_items = 1024)]
     pub records: Vec<RecordIn>,
+    /// Targets that are down, as host names.
     #[serde(default)]
+    #[schema(value_type = Vec<HostNameInput>)]
     pub down: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// What [`normalise_fqdn`] may accept, for the OpenAPI document: ASCII letters, digits, hyphens
+/// and dots. A superset on purpose (the label rules are checked by the server and refused with
+/// 400 naming the entry), so that nothing the server accepts is described as invalid.
+pub struct HostNameInput;
+
+impl utoipa::PartialSchema for HostNameInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^[A-Za-z0-9.-]+$"))
+            .min_length(Some(1))
+            .max_length(Some(254))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for HostNameInput {}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordIn {
+    #[schema(maximum = 65535)]
     pub priority: u16,
+    #[schema(maximum = 65535)]
     pub weight: u16,
+    #[schema(minimum = 1, maximum = 65535)]
     pub port: u16,
+    #[schema(value_type = HostNameInput)]
     pub target: String,
 }
 

@@ -155,7 +155,9 @@ pub struct ExportOptions {
 }
 
 /// One SRV resource record.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 pub struct ZoneRecord {
     /// Absolute, lower case, no trailing dot, e.g. `_sip._udp.pbxa.example.com`.
     pub owner: String,
