@@ -269,6 +269,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            // Phones are upserted in key order, so that pushes of two servers that share phones
+            // lock those rows in the same order and cannot deadlock on PostgreSQL.
             // Only the registered contacts that are new here can have moved here: a phone whose
             // last known server was another one. A contact still listed unchanged does not move
             // its phone back (the other server's report moved it away since).
@@ -294,7 +296,7 @@ impl Store {
                 .rows_affected();
                 sqlx::query(&format!(
                     "INSERT INTO phones (endpoint_key, server_id, since) \
-                     SELECT DISTINCT j.k, $1, $2 FROM {} j WHERE j.reg = 1 \
+                     SELECT DISTINCT j.k, $1, $2 FROM {} j WHERE j.reg = 1 ORDER BY j.k \
                      ON CONFLICT (endpoint_key) DO UPDATE SET \
                        since = CASE WHEN phones.server_id = excluded.server_id THEN phones.since ELSE excluded.since END, \
                        server_id = excluded.server_id",
