@@ -569,6 +569,8 @@ pub(super) mod wire {
         matched: u64,
         unmatched: u64,
         moves: u64,
+        /// Stored contacts written (added or removed): 0 for a report identical to the last.
+        written: u64,
     }
 
     /// `crate::store::PhoneRow`.
