@@ -134,6 +134,17 @@ async fn load_at(app: &App, key: ViewKey, seen: Seen) -> Result<Arc<ClusterView>
 
 /// Builds the view: a handful of small queries, whatever the number of phones.
 async fn build(app: &App, key: ViewKey) -> Result<ClusterView> {
+    let started = std::time::Instant::now();
+    let view = build_view(app, key).await?;
+    tracing::debug!(
+        version = key.version,
+        ms = started.elapsed().as_millis() as u64,
+        "cluster view built"
+    );
+    Ok(view)
+}
+
+async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
     let as_of = jiff::Timestamp::now().as_second();
     let servers = app.store.servers().await?;
     let pools = app.store.pools().await?;
@@ -462,9 +473,20 @@ async fn alerts_at(app: &App, key: ViewKey, seen: Seen) -> Result<Arc<Vec<Alert>
 
 /// Evaluates every rule over the view of `key`'s version (or newer) and the newest DNS check.
 async fn evaluate_alerts(app: &App, key: ViewKey) -> Result<Vec<Alert>> {
+    let started = std::time::Instant::now();
     let view = load_at(app, key, Seen(key.version)).await?;
+    let viewed = started.elapsed();
     let facts = facts(app, &view).await?;
+    let gathered = started.elapsed();
     let mut alerts = evaluate(&facts, &view.settings.alerts);
+    tracing::debug!(
+        version = key.version,
+        view_ms = viewed.as_millis() as u64,
+        facts_ms = (gathered - viewed).as_millis() as u64,
+        rules_ms = (started.elapsed() - gathered).as_millis() as u64,
+        alerts = alerts.len(),
+        "alerts evaluated"
+    );
     if let Some(crate::store::StoredCheck { report, .. }) = app.store.latest_dns_check().await? {
         alerts.extend(report.alerts());
         // Worst first, as the rules order them.
