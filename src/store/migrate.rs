@@ -67,6 +67,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "login_throttle",
         include_str!("../../migrations/sqlite/0011_login_throttle.sql"),
     ),
+    (
+        12,
+        "tenant_list_indexes",
+        include_str!("../../migrations/sqlite/0012_tenant_list_indexes.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -124,6 +129,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         11,
         "login_throttle",
         include_str!("../../migrations/postgres/0011_login_throttle.sql"),
+    ),
+    (
+        12,
+        "tenant_list_indexes",
+        include_str!("../../migrations/postgres/0012_tenant_list_indexes.sql"),
     ),
 ];
 
