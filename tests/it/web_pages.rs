@@ -280,7 +280,7 @@ async fn fewest_round_trips(app: &TestApp, path: &str) -> u64 {
     let mut fewest = u64::MAX;
     for _ in 0..4 {
         let before = app.store().checkouts();
-        let res = app.admin.get_unseen(&app, path).await;
+        let res = app.admin.get_unseen(app, path).await;
         assert_eq!(res.status, 200, "{path}: {}", res.body);
         fewest = fewest.min(app.store().checkouts() - before);
     }
