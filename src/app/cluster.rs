@@ -122,6 +122,36 @@ pub async fn load_with_alerts(
     Ok((view, alerts))
 }
 
+/// [`load`] for a caller that read the data version earlier in the same request (the web layer
+/// reads it with the session, in one statement); `None` reads it here.
+pub async fn load_known(
+    app: &App,
+    version: Option<DataVersion>,
+    seen: Seen,
+) -> Result<Arc<ClusterView>> {
+    let version = match version {
+        Some(v) => v,
+        None => app.store.data_version().await?,
+    };
+    load_at(app, ViewKey::now(version), seen).await
+}
+
+/// [`load_with_alerts`] for a caller that read the data version already (see [`load_known`]).
+pub async fn load_with_alerts_known(
+    app: &App,
+    version: Option<DataVersion>,
+    seen: Seen,
+) -> Result<(Arc<ClusterView>, Arc<Vec<Alert>>)> {
+    let version = match version {
+        Some(v) => v,
+        None => app.store.data_version().await?,
+    };
+    let key = ViewKey::now(version);
+    let view = load_at(app, key, seen).await?;
+    let alerts = alerts_at(app, key, seen).await?;
+    Ok((view, alerts))
+}
+
 async fn load_at(app: &App, key: ViewKey, seen: Seen) -> Result<Arc<ClusterView>> {
     let builder = app.clone();
     let cached = app

@@ -7,7 +7,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::audit::snapshot;
-use super::{Error, Fields, Result, ResultExt, Store, now};
+use super::sessions::{SESSION_USER, SessionContext, SessionUser};
+use super::{Backend, Error, Fields, Result, ResultExt, Store, now};
 use crate::domain::auth::{Role, Scope, secret_digest};
 use crate::domain::ids::UserId;
 
@@ -417,18 +418,44 @@ impl Store {
 
     // --- sessions (the tower-sessions store below calls these) ---
 
-    pub(crate) async fn session_load(&self, id_hash: &str) -> Result<Option<(String, i64)>> {
-        let row = sqlx::query(
-            "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
-        )
+    /// The session `id_hash` if it has not expired, with what every page needs besides it,
+    /// read in the same statement: the user it was opened for (the `user_id` of its data) and
+    /// the current data version. One round trip for a page on a warm cache.
+    pub(crate) async fn session_load(
+        &self,
+        id_hash: &str,
+    ) -> Result<Option<(String, i64, SessionContext)>> {
+        let user_id = match self.backend {
+            Backend::Sqlite => format!("json_extract(s.data, '$.{SESSION_USER}')"),
+            Backend::Postgres => {
+                format!("CAST(CAST(s.data AS json) ->> '{SESSION_USER}' AS BIGINT)")
+            }
+        };
+        let row = sqlx::query(&format!(
+            "SELECT s.data AS session_data, s.expires_at AS session_expires_at, u.*, \
+             (SELECT version FROM data_version WHERE id = 1) AS current_data_version \
+             FROM sessions s LEFT JOIN users u ON u.id = {user_id} \
+             WHERE s.id_hash = $1 AND s.expires_at > $2"
+        ))
         .bind(id_hash)
         .bind(now())
         .fetch_optional(&self.pool)
         .await?;
-        Ok(match row {
-            Some(r) => Some((r.try_get("data")?, r.try_get("expires_at")?)),
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let user = match r.try_get::<Option<i64>, _>("id")? {
+            Some(_) => Some(SessionUser::of(user_from_row(&r)?)),
             None => None,
-        })
+        };
+        Ok(Some((
+            r.try_get("session_data")?,
+            r.try_get("session_expires_at")?,
+            SessionContext {
+                user,
+                data_version: r.try_get("current_data_version")?,
+            },
+        )))
     }
 
     /// Inserts a new session; false when the id is taken (the caller draws another).

@@ -72,6 +72,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "registration_fingerprint",
         include_str!("../../migrations/sqlite/0012_registration_fingerprint.sql"),
     ),
+    (
+        13,
+        "tenant_list_indexes",
+        include_str!("../../migrations/sqlite/0013_tenant_list_indexes.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -134,6 +139,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         12,
         "registration_fingerprint",
         include_str!("../../migrations/postgres/0012_registration_fingerprint.sql"),
+    ),
+    (
+        13,
+        "tenant_list_indexes",
+        include_str!("../../migrations/postgres/0013_tenant_list_indexes.sql"),
     ),
 ];
 

@@ -43,11 +43,13 @@ pub use registrations::{
     DataVersion, FlappingMoves, IngestPolicy, IngestSummary, PhoneMove, PhoneRow, Snapshot,
     TenantPhones,
 };
-pub use sessions::DbSessionStore;
-pub use tenants::{PoolFilter, TenantPage, TenantPlacement, TenantQuery, TenantSort};
+pub use sessions::{DbSessionStore, SESSION_CONTEXT, SESSION_USER, SessionContext, SessionUser};
+pub use tenants::{Cursor, PoolFilter, TenantPage, TenantPlacement, TenantQuery, TenantSort};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::domain::FieldErrors;
@@ -111,6 +113,9 @@ pub(crate) enum LockKind {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Connections handed out by the pool: every statement run on the pool (outside a
+    /// transaction) takes one, so this counts the database round trips of a request.
+    checkouts: Arc<AtomicU64>,
 }
 
 /// Accepts `sqlite://…`, `postgres://…` and a bare file path (taken as a SQLite file).
@@ -144,22 +149,31 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let (url, backend) = normalise_database_url(url)?;
+        let checkouts = Arc::new(AtomicU64::new(0));
+        let (on_connect, on_acquire) = (checkouts.clone(), checkouts.clone());
         let options = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
-            .acquire_timeout(Duration::from_secs(10));
-        let options = if backend == Backend::Sqlite {
-            options.after_connect(|conn, _meta| {
+            .acquire_timeout(Duration::from_secs(10))
+            // A SQLite connection is a file handle: it cannot hang up, and pinging it before
+            // each use would double the hand-offs to its worker thread. A PostgreSQL connection
+            // can (a restarted server), so it is still tested before use.
+            .test_before_acquire(backend == Backend::Postgres)
+            .before_acquire(move |_conn, _meta| {
+                on_acquire.fetch_add(1, Ordering::Relaxed);
+                Box::pin(async { Ok(true) })
+            })
+            .after_connect(move |conn, _meta| {
+                on_connect.fetch_add(1, Ordering::Relaxed);
                 Box::pin(async move {
-                    // Foreign keys are per connection in SQLite; busy_timeout lets concurrent
-                    // writers queue instead of failing at once.
-                    conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
-                        .await?;
+                    if backend == Backend::Sqlite {
+                        // Foreign keys are per connection in SQLite; busy_timeout lets
+                        // concurrent writers queue instead of failing at once.
+                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                            .await?;
+                    }
                     Ok(())
                 })
-            })
-        } else {
-            options
-        };
+            });
         let pool = options.connect(&url).await?;
         if backend == Backend::Sqlite {
             // WAL lets readers proceed while one writer commits; the mode is stored in the file.
@@ -167,11 +181,22 @@ impl Store {
                 .execute(&pool)
                 .await?;
         }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            checkouts,
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// How many times a connection was taken from the pool since it opened: one per statement
+    /// run outside a transaction, one per transaction. Tests read the difference around a
+    /// request to count its database round trips.
+    pub fn checkouts(&self) -> u64 {
+        self.checkouts.load(Ordering::Relaxed)
     }
 
     pub async fn migrate(&self) -> Result<()> {

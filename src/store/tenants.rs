@@ -65,22 +65,46 @@ impl TenantSort {
             Self::Pool => "pool",
         }
     }
-    /// Whitelisted ORDER BY; the id tie-break keeps pages stable. A tenant without a pool sorts
-    /// as the lowest pool, first ascending and last descending, on both backends: SQLite
-    /// puts NULL first ascending by itself, PostgreSQL last unless told.
-    fn order_by(self, desc: bool) -> String {
-        let (dir, nulls) = if desc {
-            ("DESC", "NULLS LAST")
-        } else {
-            ("ASC", "NULLS FIRST")
-        };
+    /// The sort key, most significant first, ending in a unique column so that the order is
+    /// total and a page boundary is exact. A tenant without a pool sorts as the lowest pool
+    /// (`''`; pool names are never empty), first ascending and last descending, on both
+    /// backends. Descending is the exact reverse of ascending, ties included, so that an
+    /// index serves both directions and a keyset cursor works either way.
+    fn key(self) -> &'static [&'static str] {
         match self {
-            Self::Code => format!("t.code_key {dir}, t.id"),
-            Self::Name => format!("t.name {dir}, t.id"),
-            Self::Phones => format!("t.expected_phones {dir}, t.id"),
-            Self::Pool => format!("p.name {dir} {nulls}, t.code_key, t.id"),
+            Self::Code => &["t.code_key"],
+            Self::Name => &["t.name", "t.id"],
+            Self::Phones => &["t.expected_phones", "t.id"],
+            Self::Pool => &["COALESCE(p.name, '')", "t.code_key"],
         }
     }
+
+    /// The same key read from the row `c` (joined to its pool `cp`), for a cursor.
+    fn cursor_key(self) -> &'static str {
+        match self {
+            Self::Code => "c.code_key",
+            Self::Name => "c.name, c.id",
+            Self::Phones => "c.expected_phones, c.id",
+            Self::Pool => "COALESCE(cp.name, ''), c.code_key",
+        }
+    }
+
+    fn order_by(self, desc: bool) -> String {
+        let dir = if desc { " DESC" } else { "" };
+        self.key()
+            .iter()
+            .map(|k| format!("{k}{dir}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Where a page starts: after the tenant that ended the previous page, or before the one that
+/// began the next (keyset pagination: the cost does not grow with the position).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    After(TenantId),
+    Before(TenantId),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -90,8 +114,11 @@ pub struct TenantQuery {
     pub pool: PoolFilter,
     pub sort: TenantSort,
     pub desc: bool,
+    /// The page number: with a cursor, only the label of the page it leads to; without one,
+    /// the position (found by walking the sort's index, not by reading skipped rows).
     pub page: u32,
     pub per_page: u32,
+    pub cursor: Option<Cursor>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -100,6 +127,10 @@ pub struct TenantPage {
     pub total: u64,
     pub page: u32,
     pub per_page: u32,
+    /// The cursor of the next page (`after=` this tenant id), when there is one.
+    pub next_after: Option<TenantId>,
+    /// The cursor of the previous page (`before=` this tenant id), when there is one.
+    pub prev_before: Option<TenantId>,
 }
 
 impl TenantPage {
@@ -172,8 +203,11 @@ async fn current_tenant(conn: &mut sqlx::AnyConnection, id: TenantId) -> Result<
 }
 
 impl Store {
-    /// One page of tenants. Filtering and sorting happen in SQL on indexed columns, so a page
-    /// costs the same at 10 or 10,000 tenants.
+    /// One page of tenants, and the number matching, in one statement. Filtering and sorting
+    /// happen in SQL; an index serves each unfiltered sort, so a page costs about the same at
+    /// 10 or 10,000 tenants, and at the first or the last page: with a cursor only the page's
+    /// rows are read; with a page number, the ids before it are skipped in the index alone.
+    /// A cursor whose tenant has been deleted meanwhile leads to the first page.
     pub async fn tenants(&self, q: &TenantQuery) -> Result<TenantPage> {
         let mut clauses = Vec::new();
         let mut binds = Vec::new();
@@ -203,30 +237,90 @@ impl Store {
         } else {
             format!("WHERE {}", clauses.join(" AND "))
         };
-        let count_sql = format!("SELECT COUNT(*) AS n FROM tenants t {filter}");
-        let mut count = sqlx::query(&count_sql);
-        for b in &binds {
-            count = b.bind(count);
-        }
-        let total: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
+        let filter_binds = binds.len();
         let per_page = q.per_page.clamp(1, 1000);
         let page = q.page.max(1);
-        let offset = (page - 1) as i64 * per_page as i64;
+        // Backwards (a `before` cursor) reads the reverse order and turns the rows round.
+        let backwards = matches!(q.cursor, Some(Cursor::Before(_)));
+        let desc = q.desc != backwards;
+        let mut page_filter = clauses;
+        let offset = match q.cursor {
+            Some(Cursor::After(id) | Cursor::Before(id)) => {
+                binds.push(Bind::Int(id.get()));
+                let key = q.sort.key().join(", ");
+                page_filter.push(format!(
+                    "({key}) {} (SELECT {} FROM tenants c LEFT JOIN pools cp ON cp.id = c.pool_id \
+                     WHERE c.id = ${})",
+                    if desc { "<" } else { ">" },
+                    q.sort.cursor_key(),
+                    binds.len()
+                ));
+                0
+            }
+            None => (page - 1) as i64 * per_page as i64,
+        };
+        let page_filter = if page_filter.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", page_filter.join(" AND "))
+        };
+        let join = if q.sort == TenantSort::Pool {
+            "LEFT JOIN pools p ON p.id = t.pool_id"
+        } else {
+            ""
+        };
+        let order = q.sort.order_by(desc);
+        // One row more than the page tells whether another page follows.
         let sql = format!(
-            "{TENANT_SELECT} {filter} ORDER BY {} LIMIT {per_page} OFFSET {offset}",
-            q.sort.order_by(q.desc)
+            "SELECT t.*, p.name AS pool_name, \
+             (SELECT COUNT(*) FROM tenants t {filter}) AS total_count \
+             FROM tenants t LEFT JOIN pools p ON p.id = t.pool_id \
+             WHERE t.id IN (SELECT t.id FROM tenants t {join} {page_filter} ORDER BY {order} \
+             LIMIT {} OFFSET {offset}) ORDER BY {order}",
+            per_page + 1
         );
         let mut query = sqlx::query(&sql);
         for b in &binds {
             query = b.bind(query);
         }
-        let rows = query
-            .fetch_all(&self.pool)
-            .await?
+        let found = query.fetch_all(&self.pool).await?;
+        if found.is_empty() && q.cursor.is_some() {
+            return Box::pin(self.tenants(&TenantQuery {
+                cursor: None,
+                page: 1,
+                ..q.clone()
+            }))
+            .await;
+        }
+        let total: i64 = match found.first() {
+            Some(r) => r.try_get("total_count")?,
+            None => {
+                let count_sql = format!("SELECT COUNT(*) AS n FROM tenants t {filter}");
+                let mut count = sqlx::query(&count_sql);
+                for b in &binds[..filter_binds] {
+                    count = b.bind(count);
+                }
+                count.fetch_one(&self.pool).await?.try_get("n")?
+            }
+        };
+        let more = found.len() > per_page as usize;
+        let mut rows = found
             .iter()
+            .take(per_page as usize)
             .map(tenant_from_row)
             .collect::<Result<Vec<_>>>()?;
+        if backwards {
+            rows.reverse();
+        }
+        // Backwards, the rows that follow are the cursor's; forwards, those that precede.
+        let (has_prev, has_next) = match q.cursor {
+            Some(Cursor::Before(_)) => (more, true),
+            Some(Cursor::After(_)) => (true, more),
+            None => (page > 1, more),
+        };
         Ok(TenantPage {
+            next_after: rows.last().filter(|_| has_next).map(|t| t.id),
+            prev_before: rows.first().filter(|_| has_prev).map(|t| t.id),
             rows,
             total: total as u64,
             page,

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::auth::Principal;
 use super::extract::Path;
 use super::{ApiError, AppState, Error, Routes};
+use crate::domain::ids::TenantId;
 use crate::domain::model::{Pool, Server, Tenant};
-use crate::store::{PoolFilter, TenantPage, TenantQuery, TenantSort};
+use crate::store::{Cursor, PoolFilter, TenantPage, TenantQuery, TenantSort};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -86,6 +87,9 @@ struct TenantParams {
     desc: bool,
     page: Option<u32>,
     per_page: Option<u32>,
+    /// Keyset cursors, as `next_after` / `prev_before` of a page return them.
+    after: Option<TenantId>,
+    before: Option<TenantId>,
 }
 
 async fn tenants(
@@ -121,6 +125,11 @@ async fn tenants(
             desc: p.desc,
             page: p.page.unwrap_or(1),
             per_page: p.per_page.unwrap_or(100),
+            cursor: match (p.after, p.before) {
+                (Some(id), _) => Some(Cursor::After(id)),
+                (None, Some(id)) => Some(Cursor::Before(id)),
+                (None, None) => None,
+            },
         })
         .await?;
     Ok(Json(page))

@@ -16,11 +16,11 @@ use crate::domain::auth::{
     Role, Scope, api_allows, credentials_fingerprint, hash_password, new_secret, secret_digest,
 };
 use crate::domain::ids::UserId;
-use crate::store::User;
+use crate::store::{DataVersion, SESSION_CONTEXT, SessionContext, SessionUser, User};
 use std::net::SocketAddr;
 
 /// Session keys.
-pub const SESSION_USER: &str = "user_id";
+pub use crate::store::SESSION_USER;
 pub const SESSION_AUTH_AT: &str = "auth_at";
 pub const SESSION_CSRF: &str = "csrf";
 /// The [`credentials_fingerprint`] of the password the session was opened with.
@@ -66,6 +66,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
             .get::<Principal>()
             .cloned()
             .ok_or(Error::Unauthorized)
+    }
+}
+
+/// The data version read with the session at the start of the request, if it was: a page that
+/// needs the cluster view need not ask again (see [`crate::app::cluster::load_known`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KnownVersion(pub Option<DataVersion>);
+
+impl<S: Send + Sync> FromRequestParts<S> for KnownVersion {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<KnownVersion>()
+            .copied()
+            .unwrap_or_default())
     }
 }
 
@@ -128,7 +144,7 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
     let Some(session) = req.extensions().get::<Session>().cloned() else {
         return Error::internal("session layer missing").into_response();
     };
-    let (principal, csrf) = match session_principal(&st, &session).await {
+    let (principal, csrf, version) = match session_principal(&st, &session).await {
         Ok(Some(found)) => found,
         Ok(None) => return to_login(&req),
         Err(e) => return e.into_response(),
@@ -153,6 +169,7 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
     }
     req.extensions_mut().insert(principal);
     req.extensions_mut().insert(CsrfToken(csrf));
+    req.extensions_mut().insert(KnownVersion(version));
     next.run(req).await
 }
 
@@ -169,11 +186,13 @@ fn to_login(req: &Request) -> Response {
     }
 }
 
+/// The session's principal, its CSRF token, and the data version read with it.
 async fn session_principal(
     st: &AppState,
     session: &Session,
-) -> Result<Option<(Principal, String)>, Error> {
+) -> Result<Option<(Principal, String, Option<DataVersion>)>, Error> {
     let internal = |e: tower_sessions::session::Error| Error::internal(e);
+    // The first read loads the session, its user and the data version in one statement.
     let Some(user_id) = session
         .get::<UserId>(SESSION_USER)
         .await
@@ -194,20 +213,32 @@ async fn session_principal(
         .get::<String>(SESSION_CREDENTIALS)
         .await
         .map_err(internal)?;
+    let (user, version) = match session
+        .get::<SessionContext>(SESSION_CONTEXT)
+        .await
+        .map_err(internal)?
+    {
+        Some(c) => (c.user, Some(c.data_version)),
+        // A record that did not come from the store's load (none does today).
+        None => match st.store().user(user_id).await {
+            Ok(u) => (Some(SessionUser::of(u)), None),
+            Err(crate::store::Error::NotFound { .. }) => (None, None),
+            Err(e) => return Err(e.into()),
+        },
+    };
     // A disabled account's sessions end, and so do those opened with a password since changed.
-    let user = match st.store().user(user_id).await {
-        Ok(u)
-            if !u.disabled
-                && opened_with.as_deref()
-                    == Some(credentials_fingerprint(&u.password_hash).as_str()) =>
+    let user = match user {
+        Some(u)
+            if u.id == user_id
+                && !u.disabled
+                && opened_with.as_deref() == Some(u.credentials.as_str()) =>
         {
             u
         }
-        Ok(_) | Err(crate::store::Error::NotFound { .. }) => {
+        _ => {
             session.flush().await.map_err(internal)?;
             return Ok(None);
         }
-        Err(e) => return Err(e.into()),
     };
     let csrf = session
         .get::<String>(SESSION_CSRF)
@@ -222,6 +253,7 @@ async fn session_principal(
             time_zone: user.time_zone,
         },
         csrf,
+        version,
     )))
 }
 

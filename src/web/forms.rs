@@ -248,6 +248,25 @@ pub fn pager(page: u32, pages: u32, href: impl Fn(u32) -> String) -> Vec<PageLin
     links
 }
 
+/// Pager links whose Prev and Next follow keyset cursors (`prev`, `next`: their hrefs, none at
+/// either end) while the numbered links jump by page number.
+pub fn keyset_pager(
+    page: u32,
+    pages: u32,
+    href: impl Fn(u32) -> String,
+    prev: Option<String>,
+    next: Option<String>,
+) -> Vec<PageLink> {
+    let mut links = pager(page, pages.max(page), href);
+    if let Some(first) = links.first_mut() {
+        first.href = prev;
+    }
+    if let Some(last) = links.last_mut() {
+        last.href = next;
+    }
+    links
+}
+
 /// The sort state of a list page, shared by every sortable list: which column is active, in
 /// which direction, and what clicking a column header does.
 pub struct SortState<'a> {

@@ -7,10 +7,11 @@ use axum::extract::State;
 use axum::response::Response;
 use std::sync::Arc;
 
+use super::auth::KnownVersion;
 use super::filters;
 use super::{ApiError, AppState, PageCtx, Result, Routes, page};
 use crate::app::Seen;
-use crate::app::cluster::{ClusterView, PoolStats, ServerStats, load, load_with_alerts};
+use crate::app::cluster::{ClusterView, PoolStats, ServerStats, load, load_with_alerts_known};
 use crate::domain::alerts::{Alert, AlertCounts, count};
 
 pub fn router() -> Routes {
@@ -45,8 +46,13 @@ impl OverviewPage {
     }
 }
 
-async fn overview(State(st): State<AppState>, ctx: PageCtx, seen: Seen) -> Result<Response> {
-    let (view, all) = load_with_alerts(&st.app, seen).await?;
+async fn overview(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    seen: Seen,
+    known: KnownVersion,
+) -> Result<Response> {
+    let (view, all) = load_with_alerts_known(&st.app, known.0, seen).await?;
     Ok(page(&OverviewPage {
         ctx,
         counts: count(&all),

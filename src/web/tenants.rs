@@ -6,20 +6,22 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::auth::{AdminOnly, Principal};
+use super::auth::{AdminOnly, KnownVersion, Principal};
 use super::extract::{Form, Path, Query};
 use super::filters;
 use super::forms::{
-    ConfirmPage, EditForm, PageLink, RefusedForm, SaveFailure, SortState, all, one, pager, q,
-    refused_form, version,
+    ConfirmPage, EditForm, PageLink, RefusedForm, SaveFailure, SortState, all, keyset_pager, one,
+    q, refused_form, version,
 };
 use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, safe_redirect_target};
-use crate::app::inventory;
+use crate::app::cluster::{self, ClusterView};
 use crate::app::tenants::{self, TenantRegistrations};
+use crate::app::{Seen, inventory};
 use crate::domain::FieldErrors;
 use crate::domain::ids::{PoolId, TenantId};
 use crate::domain::model::{Pool, Tenant, TenantInput};
-use crate::store::{PoolFilter, TenantPage, TenantQuery, TenantSort};
+use crate::store::{Cursor, PoolFilter, TenantPage, TenantQuery, TenantSort};
+use std::sync::Arc;
 
 pub fn router() -> Routes {
     Routes::new()
@@ -51,9 +53,31 @@ pub struct ListParams {
     page: Option<u32>,
     #[serde(default)]
     per_page: Option<u32>,
+    /// Keyset cursors: the page after or before this tenant (`page` is then its label).
+    #[serde(default)]
+    after: Option<TenantId>,
+    #[serde(default)]
+    before: Option<TenantId>,
 }
 
 impl ListParams {
+    fn cursor(&self) -> Option<Cursor> {
+        match (self.after, self.before) {
+            (Some(id), _) => Some(Cursor::After(id)),
+            (None, Some(id)) => Some(Cursor::Before(id)),
+            (None, None) => None,
+        }
+    }
+
+    /// The list at `cursor`, labelled page `page`.
+    fn cursor_href(&self, page: u32, cursor: Cursor) -> String {
+        let (name, id) = match cursor {
+            Cursor::After(id) => ("after", id),
+            Cursor::Before(id) => ("before", id),
+        };
+        format!("/tenants?{}&{name}={id}", self.query_string(page, None))
+    }
+
     fn query_string(&self, page: u32, sort: Option<&str>) -> String {
         let sorting = SortState::new(self.sort_key(), &self.dir, "code");
         let (sort, dir) = match sort {
@@ -84,7 +108,7 @@ struct ListPage {
     ctx: PageCtx,
     params: ListParams,
     result: TenantPage,
-    pools: Vec<Pool>,
+    view: Arc<ClusterView>,
     pager: Vec<PageLink>,
     here: String,
 }
@@ -107,15 +131,24 @@ impl ListPage {
 async fn list(
     State(st): State<AppState>,
     ctx: PageCtx,
+    seen: Seen,
+    known: KnownVersion,
     Query(params): Query<ListParams>,
 ) -> Result<Response> {
-    let pools = st.store().pools().await?;
+    // Pools come from the cached view; one created meanwhile by someone else is asked for.
+    let view = cluster::load_known(&st.app, known.0, seen).await?;
     let pool = match params.pool.as_str() {
         "" => PoolFilter::Any,
         "-" => PoolFilter::Unplaced,
-        name => match pools.iter().find(|p| p.name == name) {
+        name => match view.pools.iter().find(|p| p.name == name) {
             Some(p) => PoolFilter::Pool(p.id),
-            None => return Err(Error::NotFound(format!("there is no pool named {name:?}"))),
+            None => match st.store().pool_by_name(name).await {
+                Ok(p) => PoolFilter::Pool(p.id),
+                Err(crate::store::Error::NotFound { .. }) => {
+                    return Err(Error::NotFound(format!("there is no pool named {name:?}")));
+                }
+                Err(e) => return Err(e.into()),
+            },
         },
     };
     let query = TenantQuery {
@@ -125,17 +158,30 @@ async fn list(
         desc: params.dir == "desc",
         page: params.page.unwrap_or(1),
         per_page: params.per_page.unwrap_or(50),
+        cursor: params.cursor(),
     };
     let result = st.store().tenants(&query).await?;
-    let pager = pager(result.page, result.pages(), |p| {
-        format!("/tenants?{}", params.query_string(p, None))
-    });
-    let here = format!("/tenants?{}", params.query_string(result.page, None));
+    // Numbered pages skip ahead in the index; Prev and Next follow the page's own rows.
+    let pager = keyset_pager(
+        result.page,
+        result.pages(),
+        |p| format!("/tenants?{}", params.query_string(p, None)),
+        result
+            .prev_before
+            .map(|id| params.cursor_href(result.page.saturating_sub(1).max(1), Cursor::Before(id))),
+        result
+            .next_after
+            .map(|id| params.cursor_href(result.page + 1, Cursor::After(id))),
+    );
+    let here = match params.cursor() {
+        Some(c) => params.cursor_href(result.page, c),
+        None => format!("/tenants?{}", params.query_string(result.page, None)),
+    };
     Ok(page(&ListPage {
         ctx,
         params,
         result,
-        pools,
+        view,
         pager,
         here,
     }))

@@ -23,6 +23,7 @@ mod web_bulk;
 mod web_hardening;
 mod web_input;
 mod web_inventory;
+mod web_pages;
 mod web_plan;
 mod web_registrations;
 mod web_security;

@@ -451,6 +451,19 @@ impl Client {
         res
     }
 
+    /// A GET that does not read the data version first (see `send`), for a test that counts
+    /// the database round trips of the request alone.
+    pub async fn get_unseen(&self, app: &TestApp, path: &str) -> TestResponse {
+        let mut req = axum::http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        req.headers_mut()
+            .insert("cookie", self.cookie_header().parse().unwrap());
+        let res = app.raw(req).await;
+        self.remember(&res);
+        res
+    }
+
     pub async fn get(&self, app: &TestApp, path: &str) -> TestResponse {
         self.send(
             app,
