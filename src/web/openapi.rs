@@ -283,6 +283,22 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
                 .maximum(Some(u32::MAX))
                 .into(),
             "Tenants per page (default 100; at most 1000 are given).",
+        ))
+        .query(query(
+            "after",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .into(),
+            "Keyset cursor: the page after this tenant id (a page's `next_after`).",
+        ))
+        .query(query(
+            "before",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .into(),
+            "Keyset cursor: the page before this tenant id (a page's `prev_before`).",
         )),
         ("GET", "/api/v1/tenants/{code}") => Call::new(
             "A tenant with its phones per server and split status",
@@ -539,6 +555,10 @@ pub(super) mod wire {
         total: u64,
         page: u32,
         per_page: u32,
+        /// The cursor of the next page (`after=` this tenant id), when there is one.
+        next_after: Option<TenantId>,
+        /// The cursor of the previous page (`before=` this tenant id), when there is one.
+        prev_before: Option<TenantId>,
     }
 
     /// `crate::app::cluster::ServerStats`.
@@ -746,6 +766,8 @@ mod tests {
             total: 0,
             page: 1,
             per_page: 1,
+            next_after: None,
+            prev_before: None,
         };
         assert_eq!(keys(&page), properties(&doc, "TenantPage"));
         let stats = crate::app::cluster::ServerStats {
@@ -769,6 +791,7 @@ mod tests {
             matched: 0,
             unmatched: 0,
             moves: 0,
+            written: 0,
         };
         assert_eq!(keys(&summary), properties(&doc, "IngestSummary"));
         let row = crate::store::PhoneRow {
