@@ -641,36 +641,54 @@ impl Store {
         Ok(out)
     }
 
-    /// Phones that moved at least `min_moves` times since `since`.
+    /// Phones that moved at least `min_moves` times since `since` (at most 1,000, by endpoint),
+    /// read in one statement: the moves of those phones in the window, grouped here.
     pub async fn flapping_phones(&self, since: i64, min_moves: u32) -> Result<Vec<FlappingMoves>> {
         let rows = sqlx::query(
-            "SELECT endpoint_key, MIN(tenant_id) AS tenant_id, COUNT(*) AS moves FROM phone_moves \
-             WHERE at >= $1 GROUP BY endpoint_key HAVING COUNT(*) >= $2 ORDER BY endpoint_key LIMIT 1000",
+            "SELECT m.endpoint_key, m.tenant_id, m.from_server_id, m.to_server_id FROM phone_moves m \
+             WHERE m.at >= $1 AND m.endpoint_key IN ( \
+               SELECT endpoint_key FROM phone_moves WHERE at >= $1 \
+               GROUP BY endpoint_key HAVING COUNT(*) >= $2 ORDER BY endpoint_key LIMIT 1000) \
+             ORDER BY m.endpoint_key",
         )
         .bind(since)
         .bind(min_moves as i64)
         .fetch_all(&self.pool)
         .await?;
-        let mut out = Vec::new();
+        let mut out: Vec<FlappingMoves> = Vec::new();
         for r in &rows {
             let endpoint: String = r.try_get("endpoint_key")?;
-            let servers: Vec<ServerId> = sqlx::query(
-                "SELECT DISTINCT to_server_id AS s FROM phone_moves WHERE endpoint_key = $1 AND at >= $2 AND to_server_id IS NOT NULL \
-                 UNION SELECT DISTINCT from_server_id FROM phone_moves WHERE endpoint_key = $1 AND at >= $2 AND from_server_id IS NOT NULL",
-            )
-            .bind(&endpoint)
-            .bind(since)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<ServerId, _>(0))
-            .collect::<Result<_, _>>()?;
-            out.push(FlappingMoves {
-                endpoint,
-                tenant_id: r.try_get("tenant_id")?,
-                moves: r.try_get::<i64, _>("moves")? as u32,
-                server_ids: servers,
-            });
+            let tenant: Option<TenantId> = r.try_get("tenant_id")?;
+            let servers = [
+                r.try_get::<Option<ServerId>, _>("from_server_id")?,
+                r.try_get::<Option<ServerId>, _>("to_server_id")?,
+            ];
+            let current = match out.last_mut() {
+                Some(f) if f.endpoint == endpoint => f,
+                _ => {
+                    out.push(FlappingMoves {
+                        endpoint,
+                        tenant_id: None,
+                        moves: 0,
+                        server_ids: Vec::new(),
+                    });
+                    out.last_mut().expect("just pushed")
+                }
+            };
+            current.moves += 1;
+            // The smallest tenant id, as MIN() gave before: one answer whatever the row order.
+            current.tenant_id = match (current.tenant_id, tenant) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            for s in servers.into_iter().flatten() {
+                if !current.server_ids.contains(&s) {
+                    current.server_ids.push(s);
+                }
+            }
+        }
+        for f in &mut out {
+            f.server_ids.sort();
         }
         Ok(out)
     }
