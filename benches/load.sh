@@ -80,6 +80,7 @@ if curl -s -o /dev/null "http://127.0.0.1:$PORT/" || curl -s -o /dev/null "http:
   fail "something already listens on port $PORT or $STATIC_PORT (set PORT / STATIC_PORT)"
 fi
 
+load_start=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
 work=$(mktemp -d /tmp/pbx-load.XXXXXX)
 server_pid="" static_pid="" sampler_pid="" pusher_pid=""
 cleanup() {
@@ -387,7 +388,7 @@ c10=$(get cold10k) rss_long=$(get rss.long) rss_all=$(get rss.all10k)
 
 cat <<EOF
 
-Measured $(date -u +%Y-%m-%d) on the generated $(fmt_int "$TENANTS")-tenant / 40-server cluster$([ "$large" = 1 ] && echo " and the 50,000-tenant / 100-server one") with \`$([ "$TENANTS" != 10000 ] && echo "TENANTS=$TENANTS ")DURATION=$DURATION SHORT=$SHORT$([ "$large" = 1 ] && echo " LARGE_DURATION=$LARGE_DURATION") benches/load.sh$([ "$large" = 1 ] && echo " --large")\` ($(nproc) cores; wrk -t2 -c$CONNECTIONS on the same machine):
+Measured $(date -u +%Y-%m-%d) on the generated $(fmt_int "$TENANTS")-tenant / 40-server cluster$([ "$large" = 1 ] && echo " and the 50,000-tenant / 100-server one") with \`$([ "$TENANTS" != 10000 ] && echo "TENANTS=$TENANTS ")DURATION=$DURATION SHORT=$SHORT$([ "$large" = 1 ] && echo " LARGE_DURATION=$LARGE_DURATION") benches/load.sh$([ "$large" = 1 ] && echo " --large")\` ($(nproc) cores; wrk -t2 -c$CONNECTIONS on the same machine; load average $load_start at the start, $(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?') at the end: above 2 means something else was using the cores):
 
 | what | measured | baseline in the same run | goal | |
 | --- | --- | --- | --- | --- |

@@ -312,64 +312,53 @@ pub(super) fn place_greedily(
     order: &[usize],
     assignment: &mut [Option<usize>],
 ) {
-    // The highest utilisation among each pool's cells, kept as cells rise (they only rise here).
-    // A tenant placed in a pool ends at or above it (adding phones never lowers a float sum), so
-    // a pool whose floor is already above the best peak found so far cannot win and is not
-    // scanned. The pool with the lowest floor is tried first, which usually sets that bar. The
-    // choice is the same as scanning every pool: the least (peak, phones, index).
-    let mut floor: Vec<f64> = model
-        .columns
-        .iter()
-        .map(|column| {
-            column
-                .iter()
-                .fold(0.0_f64, |m, &(cell, _)| m.max(util[cell]))
-        })
-        .collect();
-    let open: Vec<usize> = (0..model.pools()).filter(|&p| model.open[p]).collect();
+    // A pool's cells grouped by the utilisation one phone adds to them (`a`), each group with
+    // the highest utilisation among its cells. Float addition is monotone, so the highest
+    // `util + w·a` of a group is `top + w·a`, bit for bit: the peak of a pool is a fold over its
+    // groups (about two for a pool of two equal servers) instead of over its cells (one per
+    // scenario). Cells only rise here, so each group's top is kept as they do.
+    let mut groups: Vec<Vec<(f64, f64)>> = Vec::with_capacity(model.pools());
+    let mut cell_groups: Vec<Vec<(usize, usize)>> = vec![Vec::new(); model.cells];
+    for (pool, column) in model.columns.iter().enumerate() {
+        let mut index: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+        let mut own: Vec<(f64, f64)> = Vec::new();
+        for &(cell, a) in column {
+            let g = *index.entry(a.to_bits()).or_insert_with(|| {
+                own.push((a, 0.0));
+                own.len() - 1
+            });
+            own[g].1 = own[g].1.max(util[cell]);
+            cell_groups[cell].push((pool, g));
+        }
+        groups.push(own);
+    }
     for &tenant in order {
         let phones = model.phones[tenant];
         let w = phones as f64;
         let mut best: Option<(f64, u64, usize)> = None;
-        let consider = |pool: usize, best: &mut Option<(f64, u64, usize)>| {
-            if best.is_some_and(|(p, _, _)| floor[pool] > p) {
-                return;
+        for (pool, own) in groups.iter().enumerate() {
+            if !model.open[pool] {
+                continue;
             }
-            let peak = model.columns[pool]
-                .iter()
-                .fold(0.0_f64, |m, &(cell, a)| m.max(util[cell] + w * a));
-            let key = (peak, pool_phones[pool], pool);
-            let better = match *best {
+            let peak = own.iter().fold(0.0_f64, |m, &(a, top)| m.max(top + w * a));
+            let better = match best {
                 None => true,
-                Some((p, phones_there, index)) => {
-                    peak < p
-                        || (peak == p
-                            && (key.1 < phones_there || (key.1 == phones_there && pool < index)))
+                Some((p, phones_there, _)) => {
+                    peak < p || (peak == p && pool_phones[pool] < phones_there)
                 }
             };
             if better {
-                *best = Some(key);
-            }
-        };
-        let first = open
-            .iter()
-            .copied()
-            .min_by(|&a, &b| floor[a].total_cmp(&floor[b]));
-        if let Some(first) = first {
-            consider(first, &mut best);
-        }
-        for &pool in &open {
-            if Some(pool) != first {
-                consider(pool, &mut best);
+                best = Some((peak, pool_phones[pool], pool));
             }
         }
         if let Some((_, _, pool)) = best {
             for &(cell, a) in &model.columns[pool] {
                 util[cell] += w * a;
                 let now = util[cell];
-                for &(other, _) in &model.loaders[cell] {
-                    if now > floor[other] {
-                        floor[other] = now;
+                for &(other, g) in &cell_groups[cell] {
+                    let top = &mut groups[other][g].1;
+                    if now > *top {
+                        *top = now;
                     }
                 }
             }
