@@ -110,6 +110,11 @@ async fn tenants(
             errors.add(field, "must be at least 1");
         }
     }
+    for (field, value) in [("after", p.after), ("before", p.before)] {
+        if value.is_some_and(|id| id.get() < 1) {
+            errors.add(field, "must be a tenant id (at least 1)");
+        }
+    }
     errors.finish().map_err(Error::Invalid)?;
     let pool = match p.pool.as_str() {
         "" => PoolFilter::Any,

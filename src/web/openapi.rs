@@ -289,6 +289,7 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
             ObjectBuilder::new()
                 .schema_type(Type::Integer)
                 .minimum(Some(1))
+                .maximum(Some(i64::MAX))
                 .into(),
             "Keyset cursor: the page after this tenant id (a page's `next_after`).",
         ))
@@ -297,6 +298,7 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
             ObjectBuilder::new()
                 .schema_type(Type::Integer)
                 .minimum(Some(1))
+                .maximum(Some(i64::MAX))
                 .into(),
             "Keyset cursor: the page before this tenant id (a page's `prev_before`).",
         )),

@@ -81,6 +81,8 @@ async fn tenant_list_parameters_out_of_their_range_are_refused() {
             ("sort=Name", "sort"),
             ("page=0", "page"),
             ("per_page=0", "per_page"),
+            ("before=0", "before"),
+            ("after=-5", "after"),
         ] {
             let res = reader
                 .json(&app, "GET", &format!("/api/v1/tenants?{query}"), None)
