@@ -17,6 +17,8 @@ mod import_versions;
 mod instances;
 mod jobs_shared;
 mod store;
+mod store_ingest;
+mod store_jobs;
 mod store_upgrade;
 mod web_api_schema;
 mod web_bulk;
