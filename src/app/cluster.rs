@@ -24,7 +24,7 @@ use crate::store::DataVersion;
 /// Away phones examined for failback lag, at most.
 const MAX_AWAY: u32 = 20_000;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ServerStats {
     pub server: String,
     pub state: ServerState,

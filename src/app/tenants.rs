@@ -10,7 +10,7 @@ use crate::domain::model::{Pool, Tenant};
 use crate::store::PhoneRow;
 
 /// Where a tenant's phones are: per server, the split status, the away phones, the moves.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TenantRegistrations {
     pub home: Option<String>,
     pub phones_by_server: Vec<(String, u64)>,

@@ -60,7 +60,7 @@ impl IngestPolicy {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IngestSummary {
     pub snapshot_id: i64,
     pub contacts: u64,
@@ -98,7 +98,7 @@ fn snapshot_from_row(r: &AnyRow) -> Result<Snapshot, sqlx::Error> {
 }
 
 /// One registered contact, as the tenant and server pages list them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PhoneRow {
     pub endpoint: String,
     pub server_id: ServerId,

@@ -121,7 +121,7 @@ pub struct TenantQuery {
     pub cursor: Option<Cursor>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TenantPage {
     pub rows: Vec<Tenant>,
     pub total: u64,

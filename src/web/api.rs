@@ -144,7 +144,6 @@ async fn tenants(
 pub(super) struct TenantDetail {
     #[serde(flatten)]
     tenant: Tenant,
-    #[schema(value_type = super::openapi::wire::TenantRegistrations)]
     registrations: crate::app::tenants::TenantRegistrations,
 }
 

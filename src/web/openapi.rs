@@ -3,9 +3,8 @@
 //!
 //! Each call's request body, query and path parameters and responses are described in [`call`];
 //! the schemas come from `#[derive(utoipa::ToSchema)]` on the types the handlers read and write
-//! (the typed names in `domain::names` describe themselves as patterned strings). The few wire
-//! types whose modules this layer does not own the schema of are described in [`wire`], and a
-//! test checks that those descriptions name exactly the fields the real types serialise.
+//! (the typed names in `domain::names` describe themselves as patterned strings); a test checks
+//! that the schemas of the store's and view's rows name exactly the fields they serialise.
 //! `benches/schemathesis.sh` fuzzes the running server against this document.
 
 use axum::Json;
@@ -201,11 +200,11 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
         }
         ("GET", "/api/v1/servers/stats") => Call::new(
             "Per server: registered, home, away, projected phones, capacity, last report",
-            ok_json("One row per server", s.list_of::<wire::ServerStats>()),
+            ok_json("One row per server", s.list_of::<crate::app::cluster::ServerStats>()),
         ),
         ("POST", "/api/v1/servers/{server}/registrations") => Call::new(
             "Push a server's registration dump (pjsip-contacts, sip-peers, ami-contacts, csv, json)",
-            ok_json("What the dump held and changed", s.of::<wire::IngestSummary>()),
+            ok_json("What the dump held and changed", s.of::<crate::store::IngestSummary>()),
         )
         .query(query(
             "format",
@@ -248,7 +247,7 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
         )),
         ("GET", "/api/v1/tenants") => Call::new(
             "List tenants, a page at a time",
-            ok_json("One page of tenants", s.of::<wire::TenantPage>()),
+            ok_json("One page of tenants", s.of::<crate::store::TenantPage>()),
         )
         .query(query(
             "q",
@@ -539,88 +538,6 @@ pub fn document() -> OpenApi {
         .build()
 }
 
-/// Schemas of wire types defined in modules whose types this layer describes from outside
-/// (the store's pages and rows, the cluster view's stats, the ingest summary). Each mirrors the
-/// serialised fields of the real type; `tests::wire_schemas_name_the_real_fields` keeps them
-/// in step.
-#[allow(dead_code)]
-pub(super) mod wire {
-    use crate::domain::alerts::SplitStatus;
-    use crate::domain::ids::{ServerId, TenantId};
-    use crate::domain::model::{ServerState, Tenant};
-    use utoipa::ToSchema;
-
-    /// `crate::store::TenantPage`.
-    #[derive(ToSchema)]
-    pub struct TenantPage {
-        rows: Vec<Tenant>,
-        total: u64,
-        page: u32,
-        per_page: u32,
-        /// The cursor of the next page (`after=` this tenant id), when there is one.
-        next_after: Option<TenantId>,
-        /// The cursor of the previous page (`before=` this tenant id), when there is one.
-        prev_before: Option<TenantId>,
-    }
-
-    /// `crate::app::cluster::ServerStats`.
-    #[derive(ToSchema)]
-    pub struct ServerStats {
-        server: String,
-        state: ServerState,
-        registered: u64,
-        home: u64,
-        away: u64,
-        unmatched: u64,
-        projected: f64,
-        capacity: Option<u32>,
-        /// Unix seconds.
-        last_report_at: Option<i64>,
-        /// Unix seconds.
-        reporting_since: Option<i64>,
-        /// The single failure that loads it most: (server down, phones projected here).
-        worst_n1: Option<(String, f64)>,
-    }
-
-    /// `crate::store::IngestSummary`.
-    #[derive(ToSchema)]
-    pub struct IngestSummary {
-        snapshot_id: i64,
-        contacts: u64,
-        registered: u64,
-        matched: u64,
-        unmatched: u64,
-        moves: u64,
-        /// Stored contacts written (added or removed): 0 for a report identical to the last.
-        written: u64,
-    }
-
-    /// `crate::store::PhoneRow`.
-    #[derive(ToSchema)]
-    pub struct PhoneRow {
-        endpoint: String,
-        server_id: ServerId,
-        server: String,
-        tenant_id: Option<TenantId>,
-        contact: String,
-        user_agent: Option<String>,
-        status: String,
-        /// Unix seconds since the phone is on this server.
-        since: Option<i64>,
-    }
-
-    /// `crate::app::tenants::TenantRegistrations`.
-    #[derive(ToSchema)]
-    pub struct TenantRegistrations {
-        home: Option<String>,
-        phones_by_server: Vec<(String, u64)>,
-        registered: u64,
-        split: Option<SplitStatus>,
-        away: Vec<PhoneRow>,
-        moves: Vec<crate::app::tenants::PhoneMoveRow>,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -760,7 +677,7 @@ mod tests {
     }
 
     #[test]
-    fn wire_schemas_name_the_real_fields() {
+    fn row_schemas_name_the_serialised_fields() {
         use crate::domain::ids::ServerId;
         let doc = doc();
         let page = crate::store::TenantPage {
