@@ -452,11 +452,32 @@ impl ObjectRef {
     }
 }
 
+/// One aspect of an alert about one object: a tenant alert lists its split, away, off-pool,
+/// failback and flapping facets (each with its own kind, severity and phones) instead of being
+/// reported once per aspect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Facet {
+    pub kind: AlertKind,
+    pub severity: Severity,
+    /// What this aspect is, one sentence with numbers.
+    pub summary: String,
+    /// Phones this aspect concerns.
+    pub phones: u64,
+}
+
 /// One problem, ready to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alert {
+    /// Stable identity of the problem and its object (16 hex digits): the same while the
+    /// problem lasts, whatever its numbers or severity do, so silences, acknowledgements and
+    /// history can refer to it.
+    pub id: String,
     pub kind: AlertKind,
     pub severity: Severity,
+    /// Phones the problem affects (the ranking after severity).
+    pub impact_phones: u64,
+    /// The aspects it gathers, worst first; empty for a single-aspect alert.
+    pub facets: Vec<Facet>,
     /// What is wrong, one sentence with numbers.
     pub summary: String,
     /// Why it matters.
@@ -487,6 +508,23 @@ impl Alert {
             .iter()
             .any(|object| object.kind == kind && same_name(&object.name, name))
     }
+}
+
+/// The stable id of an alert from what identifies it (its kind or subject and object names, never
+/// its numbers): the first 8 bytes of SHA-256 over the parts, lowercased and length-prefixed so
+/// no two part lists collide by concatenation, in hex.
+pub fn stable_id(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in parts {
+        let part = part.trim().to_ascii_lowercase();
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Phones on one server.
@@ -579,6 +617,9 @@ pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> Vec<Alert> {
     unmatched_alerts(&facts.unmatched, &mut alerts);
     flapping_alerts(&facts.flapping, &limits, &mut alerts);
     failback_alerts(facts, &limits, &mut alerts);
+    for alert in alerts.iter_mut().filter(|a| a.id.is_empty()) {
+        alert.id = stable_id(&[&alert.key()]);
+    }
     alerts.sort_by(alert_order);
     alerts
 }

@@ -31,6 +31,9 @@ pub(super) fn unmatched_alerts(unmatched: &[(String, String)], alerts: &mut Vec<
         let mut objects = vec![ObjectRef::server(&server)];
         objects.extend(examples.iter().map(ObjectRef::endpoint));
         alerts.push(Alert {
+            id: String::new(),
+            impact_phones: 0,
+            facets: Vec::new(),
             kind: AlertKind::Unmatched,
             severity: Severity::Warning,
             summary: format!(
@@ -132,6 +135,9 @@ pub(super) fn flapping_alerts(
                 .map(|p| ObjectRef::endpoint(&p.endpoint)),
         );
         alerts.push(Alert {
+            id: String::new(),
+            impact_phones: 0,
+            facets: Vec::new(),
             kind: AlertKind::Flapping,
             severity: Severity::Warning,
             summary,
@@ -245,6 +251,9 @@ pub(super) fn failback_alerts(facts: &ClusterFacts, limits: &Limits, alerts: &mu
             join_and(&tenants)
         };
         alerts.push(Alert {
+            id: String::new(),
+            impact_phones: 0,
+            facets: Vec::new(),
             kind: AlertKind::FailbackLag,
             severity: Severity::Warning,
             summary: format!(

@@ -58,6 +58,9 @@ pub(super) fn pool_drift_alert(pool: &PoolFacts, limits: &Limits, alerts: &mut V
         push_server(&mut objects, &row.server);
     }
     alerts.push(Alert {
+        id: String::new(),
+        impact_phones: 0,
+        facets: Vec::new(),
         kind: AlertKind::PoolDrift,
         severity,
         summary: format!(
@@ -181,6 +184,9 @@ pub(super) fn pool_lint_alerts(pool: &PoolFacts, facts: &ClusterFacts, alerts: &
             }
         };
         alerts.push(Alert {
+            id: String::new(),
+            impact_phones: 0,
+            facets: Vec::new(),
             kind: AlertKind::PoolLint,
             severity,
             summary,

@@ -40,6 +40,9 @@ pub(super) fn capacity_alerts(server: &ServerFacts, limits: &Limits, alerts: &mu
             )
         };
         alerts.push(Alert {
+            id: String::new(),
+            impact_phones: 0,
+            facets: Vec::new(),
             kind: AlertKind::Capacity,
             severity,
             summary: format!(
@@ -82,6 +85,9 @@ pub(super) fn capacity_alerts(server: &ServerFacts, limits: &Limits, alerts: &mu
     let mut objects = vec![ObjectRef::server(name)];
     push_server(&mut objects, down);
     alerts.push(Alert {
+        id: String::new(),
+        impact_phones: 0,
+        facets: Vec::new(),
         kind: AlertKind::CapacityN1,
         severity,
         summary: if capacity == 0 {
@@ -160,6 +166,9 @@ pub(super) fn stale_alert(
         }
     };
     alerts.push(Alert {
+        id: String::new(),
+        impact_phones: 0,
+        facets: Vec::new(),
         kind: AlertKind::StaleSnapshot,
         severity,
         summary,

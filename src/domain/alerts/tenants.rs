@@ -102,6 +102,9 @@ pub(super) fn tenant_alerts(
 
     if facts.any_registrations && tenant.expected_phones > 0 && registered == 0 {
         alerts.push(Alert {
+            id: String::new(),
+            impact_phones: 0,
+            facets: Vec::new(),
             kind: AlertKind::TenantNoPhones,
             severity: Severity::Info,
             summary: format!(
@@ -193,6 +196,9 @@ fn split_alert(
         push_server(&mut objects, &row.server);
     }
     Alert {
+        id: String::new(),
+        impact_phones: 0,
+        facets: Vec::new(),
         kind: AlertKind::TenantSplit,
         severity: split.severity,
         summary,
@@ -217,6 +223,9 @@ fn outside_pool_alert(tenant: &TenantFacts, pool: &str, outside: &[ServerPhones]
         push_server(&mut objects, &row.server);
     }
     Alert {
+        id: String::new(),
+        impact_phones: 0,
+        facets: Vec::new(),
         kind: AlertKind::OutsidePool,
         severity: Severity::Warning,
         summary: format!(
@@ -273,6 +282,9 @@ fn no_pool_alert(tenant: &TenantFacts, registered: u64, by_server: &[ServerPhone
         push_server(&mut objects, &row.server);
     }
     Alert {
+        id: String::new(),
+        impact_phones: 0,
+        facets: Vec::new(),
         kind: AlertKind::TenantNoPool,
         severity: if at_risk {
             Severity::Warning
