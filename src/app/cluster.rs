@@ -10,7 +10,8 @@ use std::sync::Arc;
 use super::cache::{Seen, ViewKey};
 use super::{App, Result};
 use crate::domain::alerts::{
-    Alert, AwayPhone, ClusterFacts, FlappingPhone, PoolFacts, ServerFacts, TenantFacts, evaluate,
+    AlertBook, AwayPhone, ClusterFacts, FlappingPhone, PoolFacts, ServerFacts, TenantFacts,
+    evaluate,
 };
 use crate::domain::ids::{PoolId, ServerId, TenantId};
 use crate::domain::model::{Pool, Server, ServerState};
@@ -112,10 +113,7 @@ pub async fn load(app: &App, seen: Seen) -> Result<Arc<ClusterView>> {
 }
 
 /// The view and the alerts together, for a page that shows both: the data version is read once.
-pub async fn load_with_alerts(
-    app: &App,
-    seen: Seen,
-) -> Result<(Arc<ClusterView>, Arc<Vec<Alert>>)> {
+pub async fn load_with_alerts(app: &App, seen: Seen) -> Result<(Arc<ClusterView>, Arc<AlertBook>)> {
     let key = ViewKey::now(app.store.data_version().await?);
     let view = load_at(app, key, seen).await?;
     let alerts = alerts_at(app, key, seen).await?;
@@ -141,7 +139,7 @@ pub async fn load_with_alerts_known(
     app: &App,
     version: Option<DataVersion>,
     seen: Seen,
-) -> Result<(Arc<ClusterView>, Arc<Vec<Alert>>)> {
+) -> Result<(Arc<ClusterView>, Arc<AlertBook>)> {
     let version = match version {
         Some(v) => v,
         None => app.store.data_version().await?,
@@ -484,12 +482,12 @@ fn home_names(view: &ClusterView, pool_id: PoolId) -> Vec<String> {
 }
 
 /// The current alerts, cached like the view (see [`load`]).
-pub async fn alerts(app: &App, seen: Seen) -> Result<Arc<Vec<Alert>>> {
+pub async fn alerts(app: &App, seen: Seen) -> Result<Arc<AlertBook>> {
     let key = ViewKey::now(app.store.data_version().await?);
     alerts_at(app, key, seen).await
 }
 
-async fn alerts_at(app: &App, key: ViewKey, seen: Seen) -> Result<Arc<Vec<Alert>>> {
+async fn alerts_at(app: &App, key: ViewKey, seen: Seen) -> Result<Arc<AlertBook>> {
     let builder = app.clone();
     let cached = app
         .shared
@@ -502,7 +500,7 @@ async fn alerts_at(app: &App, key: ViewKey, seen: Seen) -> Result<Arc<Vec<Alert>
 }
 
 /// Evaluates every rule over the view of `key`'s version (or newer) and the newest DNS check.
-async fn evaluate_alerts(app: &App, key: ViewKey) -> Result<Vec<Alert>> {
+async fn evaluate_alerts(app: &App, key: ViewKey) -> Result<AlertBook> {
     let started = std::time::Instant::now();
     let view = load_at(app, key, Seen(key.version)).await?;
     let viewed = started.elapsed();
@@ -522,5 +520,8 @@ async fn evaluate_alerts(app: &App, key: ViewKey) -> Result<Vec<Alert>> {
         // Worst first, as the rules order them.
         alerts.sort_by_key(|a| std::cmp::Reverse(a.severity));
     }
-    Ok(alerts)
+    Ok(AlertBook {
+        alerts,
+        within_normal: Default::default(),
+    })
 }

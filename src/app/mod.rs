@@ -49,7 +49,7 @@ pub struct App {
 struct Shared {
     /// The cluster view and the alerts of the newest data version (see [`cache`]).
     view: cache::Slot<cluster::ClusterView>,
-    alerts: cache::Slot<Vec<crate::domain::alerts::Alert>>,
+    alerts: cache::Slot<crate::domain::alerts::AlertBook>,
     /// This instance, as the jobs it runs name it (see [`jobs`]): the process and a random
     /// part, so that a restarted process is another instance.
     instance: String,

@@ -107,11 +107,11 @@ async fn list(
     Query(filter): Query<Filter>,
 ) -> Result<Response> {
     let all = alerts(&st.app, seen).await?;
-    let shown = filtered(&all, &filter)?;
+    let shown = filtered(&all.alerts, &filter)?;
     Ok(page(&ListPage {
         ctx,
         counts: count(&shown),
-        total: all.len(),
+        total: all.alerts.len(),
         alerts: shown,
         filter,
         kinds: AlertKind::ALL,
@@ -124,7 +124,7 @@ async fn api_list(
     Query(filter): Query<Filter>,
 ) -> Result<Json<Vec<Alert>>, ApiError> {
     let all = alerts(&st.app, seen).await?;
-    Ok(Json(filtered(&all, &filter)?))
+    Ok(Json(filtered(&all.alerts, &filter)?))
 }
 
 /// Links by name (alerts name objects, pages are addressed by id).

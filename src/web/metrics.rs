@@ -100,7 +100,7 @@ async fn metrics(State(st): State<AppState>, seen: Seen) -> Result<Response> {
         "Current alerts by kind and severity",
     );
     let mut by: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for a in all.iter() {
+    for a in all.alerts.iter() {
         *by.entry((a.kind.as_str().to_string(), a.severity.as_str().to_string()))
             .or_default() += 1;
     }

@@ -55,8 +55,8 @@ async fn overview(
     let (view, all) = load_with_alerts_known(&st.app, known.0, seen).await?;
     Ok(page(&OverviewPage {
         ctx,
-        counts: count(&all),
-        top: all.iter().take(5).cloned().collect(),
+        counts: count(&all.alerts),
+        top: all.alerts.iter().take(5).cloned().collect(),
         view,
     }))
 }

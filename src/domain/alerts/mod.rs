@@ -584,6 +584,24 @@ impl AlertCounts {
     }
 }
 
+/// Tenants and pools whose phones are off home or split, but within the normal away share
+/// (Settings): shown as "within normal" in counts and on their pages, never listed as alerts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WithinNormal {
+    pub tenants: u64,
+    pub pools: u64,
+    /// Phones away from home in those tenants.
+    pub away_phones: u64,
+}
+
+/// Everything one evaluation found: the alerts, most severe and widest first, and what stayed
+/// within the normal band.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AlertBook {
+    pub alerts: Vec<Alert>,
+    pub within_normal: WithinNormal,
+}
+
 /// How many alerts there are of each severity.
 pub fn count(alerts: &[Alert]) -> AlertCounts {
     let mut counts = AlertCounts::default();
