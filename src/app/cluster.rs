@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::cache::{Seen, ViewKey};
 use super::{App, Result};
 use crate::domain::alerts::{
-    AlertBook, AwayPhone, ClusterFacts, FlappingPhone, PoolFacts, ServerFacts, TenantFacts,
+    AlertBook, AwayPhones, ClusterFacts, FlappingPhone, PoolFacts, ServerFacts, TenantFacts,
     evaluate,
 };
 use crate::domain::ids::{PoolId, ServerId, TenantId};
@@ -21,9 +21,6 @@ use crate::domain::projection::{
 use crate::domain::settings::Settings;
 use crate::domain::srv::{ClientModel, pool_lint};
 use crate::store::DataVersion;
-
-/// Away phones examined for failback lag, at most.
-const MAX_AWAY: u32 = 20_000;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ServerStats {
@@ -82,6 +79,9 @@ pub struct ClusterView {
     /// Servers that get phones of the pool with nothing down: phones there are "at home"
     /// (several for a pool that shares its top priority).
     pub home_sets: HashMap<PoolId, Vec<ServerId>>,
+    /// For a multi-primary pool, the share of a tenant's phones expected off its fullest server
+    /// (1 − the primary's normal share): the split it causes by design.
+    pub expected_split: HashMap<PoolId, f64>,
     pub stats: Vec<ServerStats>,
     pub pool_stats: Vec<PoolStats>,
     pub worst: Option<Projection>,
@@ -97,6 +97,13 @@ impl ClusterView {
             .find(|s| s.id == id)
             .map(|s| s.name.to_string())
             .unwrap_or_else(|| format!("#{id}"))
+    }
+    /// The names of a pool's home servers (every server with a normal share above zero).
+    pub fn home_names(&self, pool_id: Option<PoolId>) -> Vec<String> {
+        pool_id
+            .and_then(|p| self.home_sets.get(&p))
+            .map(|ids| ids.iter().map(|id| self.server_name(*id)).collect())
+            .unwrap_or_default()
     }
     pub fn home_of(&self, pool_id: Option<PoolId>) -> Option<&Server> {
         let home = self.homes.get(&pool_id?).copied().flatten()?;
@@ -184,9 +191,13 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
     let refs: Vec<_> = servers.iter().map(Server::projection_ref).collect();
     let mut homes: HashMap<PoolId, Option<ServerId>> = HashMap::new();
     let mut home_sets: HashMap<PoolId, Vec<ServerId>> = HashMap::new();
+    let mut expected_split: HashMap<PoolId, f64> = HashMap::new();
     for p in &pools {
         let home = pool_home(&refs, &p.srv_records());
         homes.insert(p.id, home.primary.map(|i| servers[i].id));
+        if home.servers.len() > 1 {
+            expected_split.insert(p.id, (1.0 - home.primary_share).max(0.0));
+        }
         home_sets.insert(p.id, home.servers.iter().map(|i| servers[*i].id).collect());
     }
     // Projected load is linear in phones: one stand-in per pool gives the per-server figures.
@@ -300,6 +311,7 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
         settings,
         homes,
         home_sets,
+        expected_split,
         stats,
         pool_stats,
         worst,
@@ -338,6 +350,7 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
                 code: t.code.clone(),
                 pool: pool.map(|p| p.name.to_string()),
                 home: view.home_of(t.pool_id).map(|s| s.name.to_string()),
+                home_servers: view.home_names(t.pool_id),
                 pool_servers: pool.map(|p| p.server_names()).unwrap_or_default(),
                 expected_phones: t.expected_phones,
                 phones_by_server: by_tenant.remove(&t.id).unwrap_or_default(),
@@ -355,6 +368,7 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
             last_report_at: stat.last_report_at,
             reporting_since: stat.reporting_since,
             registered: stat.registered,
+            unmatched: stat.unmatched,
             projected_normal: stat.projected,
             worst_n1: stat.worst_n1.clone(),
         })
@@ -376,11 +390,13 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
             PoolFacts {
                 name: p.name.to_string(),
                 home: stat.and_then(|x| x.home.clone()),
+                home_servers: view.home_names(Some(p.id)),
+                expected_split_share: view.expected_split.get(&p.id).copied(),
                 member_servers: p.server_names(),
                 phones_by_server: Vec::new(),
                 lint: pool_lint(&p.srv_records(), &oos),
             }
-            .with_phones(stat, &home_names(view, p.id))
+            .with_phones(stat, &view.home_names(Some(p.id)))
         })
         .collect();
     let mut unmatched = Vec::new();
@@ -412,28 +428,30 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
             endpoint: f.endpoint,
         })
         .collect();
-    // Failback candidates: phones away from home since before the grace period.
+    // Failback candidates: phones away from home since before the grace period, grouped by
+    // tenant and user agent in the store.
     let mut away = Vec::new();
     for s in &view.servers {
         let Some(tenant_ids) = away_tenants.get(&s.id) else {
             continue;
         };
-        for (phone, code) in app
+        for group in app
             .store
-            .away_phones(s.id, tenant_ids, now - a.failback_after_secs, MAX_AWAY)
+            .away_groups(s.id, tenant_ids, now - a.failback_after_secs)
             .await?
         {
-            let pool_id = pool_of_code.get(code.as_str()).copied().flatten();
+            let pool_id = pool_of_code.get(group.tenant.as_str()).copied().flatten();
             let Some(home) = view.home_of(pool_id) else {
                 continue;
             };
-            away.push(AwayPhone {
-                endpoint: phone.endpoint,
-                tenant: code,
+            away.push(AwayPhones {
+                tenant: group.tenant,
                 server: s.name.to_string(),
                 home: home.name.to_string(),
-                user_agent: phone.user_agent,
-                away_since: phone.since.unwrap_or(now),
+                user_agent: group.user_agent,
+                phones: group.phones,
+                away_since: group.since.unwrap_or(now),
+                examples: vec![group.example],
             });
         }
     }
@@ -474,13 +492,6 @@ impl WithPhones for PoolFacts {
     }
 }
 
-fn home_names(view: &ClusterView, pool_id: PoolId) -> Vec<String> {
-    view.home_sets
-        .get(&pool_id)
-        .map(|ids| ids.iter().map(|id| view.server_name(*id)).collect())
-        .unwrap_or_default()
-}
-
 /// The current alerts, cached like the view (see [`load`]).
 pub async fn alerts(app: &App, seen: Seen) -> Result<Arc<AlertBook>> {
     let key = ViewKey::now(app.store.data_version().await?);
@@ -506,22 +517,18 @@ async fn evaluate_alerts(app: &App, key: ViewKey) -> Result<AlertBook> {
     let viewed = started.elapsed();
     let facts = facts(app, &view).await?;
     let gathered = started.elapsed();
-    let mut alerts = evaluate(&facts, &view.settings.alerts);
+    let mut book = evaluate(&facts, &view.settings.alerts);
     tracing::debug!(
         version = key.version,
         view_ms = viewed.as_millis() as u64,
         facts_ms = (gathered - viewed).as_millis() as u64,
         rules_ms = (started.elapsed() - gathered).as_millis() as u64,
-        alerts = alerts.len(),
+        alerts = book.alerts.len(),
         "alerts evaluated"
     );
     if let Some(crate::store::StoredCheck { report, .. }) = app.store.latest_dns_check().await? {
-        alerts.extend(report.alerts());
-        // Worst first, as the rules order them.
-        alerts.sort_by_key(|a| std::cmp::Reverse(a.severity));
+        book.alerts.extend(report.alerts());
+        crate::domain::alerts::sort(&mut book.alerts);
     }
-    Ok(AlertBook {
-        alerts,
-        within_normal: Default::default(),
-    })
+    Ok(book)
 }

@@ -4,18 +4,24 @@
 use serde::Serialize;
 
 use super::{App, Result, Seen, cluster};
-use crate::domain::alerts::{SplitStatus, TenantFacts, tenant_split};
+use crate::domain::alerts::{TenantFacts, TenantPlacement, tenant_placement};
 use crate::domain::ids::{PoolId, ServerId, TenantId};
 use crate::domain::model::{Pool, Tenant};
 use crate::store::PhoneRow;
 
-/// Where a tenant's phones are: per server, the split status, the away phones, the moves.
+/// Where a tenant's phones are: per server, at home, within normal, split or away (the one
+/// definition of home the alerts use), the away phones, the moves.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TenantRegistrations {
     pub home: Option<String>,
+    /// Its pool's home servers: every server with a normal share above zero.
+    pub home_servers: Vec<String>,
     pub phones_by_server: Vec<(String, u64)>,
     pub registered: u64,
-    pub split: Option<SplitStatus>,
+    /// `None` while none of its phones is registered.
+    pub placement: Option<TenantPlacement>,
+    /// The away share still normal (Settings): up to it a tenant is "within normal".
+    pub normal_away_share: f64,
     pub away: Vec<PhoneRow>,
     pub moves: Vec<PhoneMoveRow>,
 }
@@ -55,13 +61,29 @@ pub async fn registrations(
         code: tenant.code.to_string(),
         pool: pool.map(|p| p.name.to_string()),
         home: home.clone(),
+        home_servers: view.home_names(tenant.pool_id),
         pool_servers: pool.map(|p| p.server_names()).unwrap_or_default(),
         expected_phones: tenant.expected_phones,
         phones_by_server: phones_by_server.clone(),
     };
-    let home_id = home_server.map(|s| s.id);
-    let away = if counts.len() > 1 || home_id.is_some_and(|h| counts.keys().any(|s| *s != h)) {
-        app.store().tenant_phones(tenant.id, home_id, 200).await?
+    let placement = tenant_placement(&facts, &view.settings.alerts);
+    let home_ids: Vec<ServerId> = tenant
+        .pool_id
+        .and_then(|p| view.home_sets.get(&p))
+        .cloned()
+        .unwrap_or_default();
+    let away = if placement.as_ref().is_some_and(|p| p.away_phones > 0) {
+        // A tenant without a pool is measured against its fullest server.
+        let not_on = if home_ids.is_empty() {
+            counts
+                .iter()
+                .max_by_key(|(id, n)| (**n, std::cmp::Reverse(**id)))
+                .map(|(id, _)| vec![*id])
+                .unwrap_or_default()
+        } else {
+            home_ids
+        };
+        app.store().tenant_phones(tenant.id, &not_on, 200).await?
     } else {
         Vec::new()
     };
@@ -79,7 +101,9 @@ pub async fn registrations(
         .collect();
     Ok(TenantRegistrations {
         registered: phones_by_server.iter().map(|(_, n)| n).sum(),
-        split: tenant_split(&facts, &view.settings.alerts),
+        placement,
+        normal_away_share: view.settings.alerts.normal_away_share,
+        home_servers: facts.home_servers,
         home,
         phones_by_server,
         away,

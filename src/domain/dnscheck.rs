@@ -149,7 +149,7 @@ impl CheckReport {
                     )
                 };
                 Alert {
- id: super::alerts::stable_id(&["dns_drift", &p.pool]), impact_phones: 0, facets: Vec::new(),
+ id: super::alerts::stable_id(&["dns_drift", &p.pool]), impact_phones: 0, facets: Vec::new(), related: Vec::new(),
                     kind: AlertKind::DnsDrift,
                     severity: if unknown { Severity::Warning } else { Severity::Critical },
                     summary,

@@ -251,6 +251,9 @@ pub struct PoolHome {
     pub primary: Option<usize>,
     /// Indices into the servers given to [`pool_home`], in their order.
     pub servers: Vec<usize>,
+    /// The primary's normal share (0 without one): `1 − primary_share` of a multi-primary
+    /// pool's phones are expected off its fullest server, the split it causes by design.
+    pub primary_share: f64,
 }
 
 impl PoolHome {
@@ -264,13 +267,20 @@ pub fn pool_home(servers: &[ServerRef], records: &[SrvRecord]) -> PoolHome {
     let shares = srv_shares(records, &[], ClientModel::Weighted);
     let primary =
         home_server(servers, &shares).and_then(|h| servers.iter().position(|s| std::ptr::eq(s, h)));
+    let primary_share = primary
+        .map(|i| shares.server_share(&servers[i].host))
+        .unwrap_or(0.0);
     let servers = servers
         .iter()
         .enumerate()
         .filter(|(_, s)| shares.server_share(&s.host) > 1e-12)
         .map(|(i, _)| i)
         .collect();
-    PoolHome { primary, servers }
+    PoolHome {
+        primary,
+        servers,
+        primary_share,
+    }
 }
 
 #[cfg(test)]
@@ -398,6 +408,8 @@ mod tests {
         assert_eq!(multi.primary, Some(2));
         assert_eq!(multi.servers, vec![0, 1, 2]);
         assert!(multi.contains(0) && !one.contains(0));
+        assert!((multi.primary_share - 0.6).abs() < 1e-9);
+        assert!((one.primary_share - 1.0).abs() < 1e-9);
         assert_eq!(pool_home(&s, &[]), PoolHome::default());
     }
 }

@@ -40,8 +40,8 @@ pub use jobs::{JobRecord, JobState, NewJob};
 pub use plans::PlannedMove;
 pub use pools::PoolLoad;
 pub use registrations::{
-    DataVersion, FlappingMoves, IngestPolicy, IngestSummary, PhoneMove, PhoneRow, Snapshot,
-    TenantPhones,
+    AwayGroup, DataVersion, FlappingMoves, IngestPolicy, IngestSummary, PhoneMove, PhoneRow,
+    Snapshot, TenantPhones,
 };
 pub use sessions::{DbSessionStore, SESSION_CONTEXT, SESSION_USER, SessionContext, SessionUser};
 pub use tenants::{Cursor, PoolFilter, TenantPage, TenantPlacement, TenantQuery, TenantSort};

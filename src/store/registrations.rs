@@ -170,6 +170,16 @@ pub struct TenantPhones {
     pub phones: u64,
 }
 
+/// Phones of one tenant and user agent away on one server (see `Store::away_groups`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwayGroup {
+    pub tenant: String,
+    pub user_agent: Option<String>,
+    pub phones: u64,
+    pub since: Option<i64>,
+    pub example: String,
+}
+
 /// A phone that changed servers often in a window: its moves and the servers involved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlappingMoves {
@@ -578,18 +588,24 @@ impl Store {
             .map_err(Into::into)
     }
 
-    /// Registered contacts of a tenant, optionally excluding one server (its home).
+    /// Registered contacts of a tenant, excluding the servers `not_on` (its home servers).
     pub async fn tenant_phones(
         &self,
         tenant_id: TenantId,
-        not_on: Option<ServerId>,
+        not_on: &[ServerId],
         limit: u32,
     ) -> Result<Vec<PhoneRow>> {
+        // Server ids are integers: formatting them in keeps one statement for any number.
+        let excluded = not_on
+            .iter()
+            .map(|s| s.get().to_string())
+            .chain(std::iter::once("-1".to_string()))
+            .collect::<Vec<_>>()
+            .join(",");
         let rows = sqlx::query(&format!(
-            "{PHONE_SELECT} WHERE r.tenant_id = $1 AND r.registered = 1 AND r.server_id <> $2 ORDER BY r.endpoint_key LIMIT {limit}"
+            "{PHONE_SELECT} WHERE r.tenant_id = $1 AND r.registered = 1 AND r.server_id NOT IN ({excluded}) ORDER BY r.endpoint_key LIMIT {limit}"
         ))
         .bind(tenant_id)
-        .bind(not_on.map(ServerId::get).unwrap_or(-1))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(phone_from_row).collect::<Result<_, _>>()?)
@@ -606,16 +622,15 @@ impl Store {
         Ok(rows.iter().map(phone_from_row).collect::<Result<_, _>>()?)
     }
 
-    /// Registered phones of `tenant_ids` on `server_id` that have been there since before
-    /// `before` (the failback candidates), with their tenant's code. Reads only those tenants'
-    /// rows of that server (index on server and tenant).
-    pub async fn away_phones(
+    /// The phones of `tenant_ids` registered on `server_id` since before `before`, grouped by
+    /// tenant and user agent: how many, since when (the earliest), and one endpoint as an
+    /// example. Failback lag needs no more, and the rows stay few however many phones are away.
+    pub async fn away_groups(
         &self,
         server_id: ServerId,
         tenant_ids: &[TenantId],
         before: i64,
-        limit: u32,
-    ) -> Result<Vec<(PhoneRow, String)>> {
+    ) -> Result<Vec<AwayGroup>> {
         let mut out = Vec::new();
         for chunk in tenant_ids.chunks(500) {
             let ids = chunk
@@ -624,20 +639,27 @@ impl Store {
                 .collect::<Vec<_>>()
                 .join(",");
             let rows = sqlx::query(&format!(
-                "SELECT r.endpoint, r.server_id, s.name AS server_name, r.tenant_id, r.contact, r.user_agent, r.status, p.since, t.code \
-                 FROM registrations r JOIN tenants t ON t.id = r.tenant_id JOIN servers s ON s.id = r.server_id \
+                "SELECT t.code, r.user_agent, COUNT(*) AS phones, MIN(p.since) AS since, \
+                 MIN(r.endpoint) AS example \
+                 FROM registrations r JOIN tenants t ON t.id = r.tenant_id \
                  JOIN phones p ON p.endpoint_key = r.endpoint_key AND p.server_id = r.server_id \
-                 WHERE r.server_id = $1 AND r.tenant_id IN ({ids}) AND r.registered = 1 AND p.since < $2 LIMIT {limit}"
+                 WHERE r.server_id = $1 AND r.tenant_id IN ({ids}) AND r.registered = 1 AND p.since < $2 \
+                 GROUP BY t.code, r.user_agent"
             ))
             .bind(server_id)
             .bind(before)
             .fetch_all(&self.pool)
             .await?;
             for r in &rows {
-                out.push((phone_from_row(r)?, r.try_get("code")?));
+                out.push(AwayGroup {
+                    tenant: r.try_get("code")?,
+                    user_agent: r.try_get("user_agent")?,
+                    phones: r.try_get::<i64, _>("phones")?.max(0) as u64,
+                    since: r.try_get("since")?,
+                    example: r.try_get("example")?,
+                });
             }
         }
-        out.truncate(limit as usize);
         Ok(out)
     }
 

@@ -79,7 +79,7 @@ struct ListPage {
     alerts: Vec<Alert>,
     counts: AlertCounts,
     total: usize,
-    kinds: [AlertKind; 13],
+    kinds: [AlertKind; 14],
 }
 
 impl ListPage {

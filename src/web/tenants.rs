@@ -18,6 +18,7 @@ use crate::app::cluster::{self, ClusterView};
 use crate::app::tenants::{self, TenantRegistrations};
 use crate::app::{Seen, inventory};
 use crate::domain::FieldErrors;
+use crate::domain::alerts::PlacementStatus;
 use crate::domain::ids::{PoolId, TenantId};
 use crate::domain::model::{Pool, Tenant, TenantInput};
 use crate::store::{Cursor, PoolFilter, TenantPage, TenantQuery, TenantSort};

@@ -26,12 +26,12 @@ mod tenants;
 mod tests;
 mod text;
 
-pub use tenants::tenant_split;
+pub use tenants::tenant_placement;
 
-use phones::{failback_alerts, flapping_alerts, unmatched_alerts};
-use pools::{pool_drift_alert, pool_lint_alerts};
+use phones::{failback_alerts, flapping_alerts, lagging, tenant_key, unmatched_alerts};
+use pools::pool_alert;
 use servers::{capacity_alerts, stale_alert};
-use tenants::tenant_alerts;
+use tenants::{TenantIndex, tenant_alert};
 
 use crate::domain::srv::{PoolLint, Severity};
 
@@ -182,6 +182,9 @@ pub struct ServerFacts {
     pub reporting_since: Option<i64>,
     /// Phones registered on it now (its newest snapshot).
     pub registered: u64,
+    /// Registrations on it matching no tenant (its newest snapshot).
+    #[serde(default)]
+    pub unmatched: u64,
     /// Phones projected on it with nothing down.
     pub projected_normal: f64,
     /// The single failure that loads it most: (the server that is down, phones projected here).
@@ -194,10 +197,19 @@ pub struct PoolFacts {
     pub name: String,
     /// The server with the largest share when nothing is down.
     pub home: Option<String>,
+    /// Its home servers: every server with a normal share above zero (the share engine, nothing
+    /// down). One for a one-primary pool; several for a pool that shares its top priority.
+    /// Empty means just `home`.
+    #[serde(default)]
+    pub home_servers: Vec<String>,
     pub member_servers: Vec<String>,
     /// Phones of the pool's tenants now registered, per server.
     pub phones_by_server: Vec<(String, u64)>,
     pub lint: Vec<PoolLint>,
+    /// For a multi-primary pool, the share of a tenant's phones expected off its fullest server
+    /// when phones pick servers by the pool's weights (1 − the largest normal share).
+    #[serde(default)]
+    pub expected_split_share: Option<f64>,
 }
 
 /// What the store knows about one tenant.
@@ -205,8 +217,11 @@ pub struct PoolFacts {
 pub struct TenantFacts {
     pub code: String,
     pub pool: Option<String>,
-    /// Its pool's home server.
+    /// Its pool's home server (the largest normal share).
     pub home: Option<String>,
+    /// Its pool's home servers (see [`PoolFacts::home_servers`]); empty means just `home`.
+    #[serde(default)]
+    pub home_servers: Vec<String>,
     /// The member servers of its pool.
     pub pool_servers: Vec<String>,
     pub expected_phones: u32,
@@ -225,18 +240,22 @@ pub struct FlappingPhone {
     pub servers: Vec<String>,
 }
 
-/// A phone registered on a server other than its tenant's home.
+/// Phones of one tenant and one user agent registered on a server that is not a home server of
+/// the tenant's pool, away since before the failback grace period (the store groups them, so
+/// the facts stay small however many phones are away).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AwayPhone {
-    pub endpoint: String,
+pub struct AwayPhones {
     pub tenant: String,
-    /// Where it is registered.
+    /// Where they are registered.
     pub server: String,
-    /// Where it should be.
+    /// Where they should be (the pool's primary).
     pub home: String,
     pub user_agent: Option<String>,
-    /// Unix seconds since which it has been away from home without a break.
+    pub phones: u64,
+    /// Unix seconds since which the earliest of them has been away without a break.
     pub away_since: i64,
+    /// A few of their endpoints, as examples.
+    pub examples: Vec<String>,
 }
 
 /// Everything [`evaluate`] looks at.
@@ -250,7 +269,7 @@ pub struct ClusterFacts {
     /// Registrations matching no tenant: (server, endpoint).
     pub unmatched: Vec<(String, String)>,
     pub flapping: Vec<FlappingPhone>,
-    pub away: Vec<AwayPhone>,
+    pub away: Vec<AwayPhones>,
     /// False until the first snapshot arrives: before that "no phones" alerts are meaningless.
     pub any_registrations: bool,
 }
@@ -273,6 +292,7 @@ pub struct ClusterFacts {
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     TenantSplit,
+    TenantAway,
     PoolDrift,
     OutsidePool,
     Capacity,
@@ -289,8 +309,9 @@ pub enum AlertKind {
 
 impl AlertKind {
     /// Every kind, in listing order (for filters).
-    pub const ALL: [AlertKind; 13] = [
+    pub const ALL: [AlertKind; 14] = [
         AlertKind::TenantSplit,
+        AlertKind::TenantAway,
         AlertKind::PoolDrift,
         AlertKind::OutsidePool,
         AlertKind::Capacity,
@@ -309,6 +330,7 @@ impl AlertKind {
     pub fn as_str(self) -> &'static str {
         match self {
             AlertKind::TenantSplit => "tenant_split",
+            AlertKind::TenantAway => "tenant_away",
             AlertKind::PoolDrift => "pool_drift",
             AlertKind::OutsidePool => "outside_pool",
             AlertKind::Capacity => "capacity",
@@ -328,6 +350,7 @@ impl AlertKind {
     pub fn label(self) -> &'static str {
         match self {
             AlertKind::TenantSplit => "Split tenant",
+            AlertKind::TenantAway => "Tenant away from home",
             AlertKind::PoolDrift => "Pool drift",
             AlertKind::OutsidePool => "Phones outside their pool",
             AlertKind::Capacity => "Server capacity",
@@ -340,6 +363,123 @@ impl AlertKind {
             AlertKind::FailbackLag => "Failback lag",
             AlertKind::StaleSnapshot => "Stale registration snapshot",
             AlertKind::DnsDrift => "DNS drift",
+        }
+    }
+}
+
+impl AlertKind {
+    /// What this kind of problem is and why it matters, once per kind (the alerts page shows it
+    /// in its legend rather than on every alert).
+    pub fn explanation(self) -> &'static str {
+        match self {
+            AlertKind::TenantSplit => {
+                "A tenant's phones sit on more than one server, beyond the normal share away \
+                 (packet loss puts about 10% on the secondary). Transfers between phones on \
+                 different servers fail, and every call between them is routed from server to \
+                 server."
+            }
+            AlertKind::TenantAway => {
+                "More than the normal share of a tenant's phones sit on servers that are not home \
+                 servers of its pool while a home server is up: they have lost their failover and \
+                 load a backup the plan did not give them."
+            }
+            AlertKind::PoolDrift => {
+                "More than the normal share of a pool's phones have left its home servers while \
+                 they are up: a home server may be flapping or unreachable from part of the \
+                 network."
+            }
+            AlertKind::OutsidePool => {
+                "Phones registered on a server that is not a member of their tenant's pool: the \
+                 pool's SRV records never send them there, so they are misconfigured and will not \
+                 fail over as planned."
+            }
+            AlertKind::Capacity => {
+                "A server carries, or is projected to carry with nothing down, more phones than \
+                 its warning level or capacity."
+            }
+            AlertKind::CapacityN1 => {
+                "If one other server fails, its phones fail over here and push this server above \
+                 its warning level or capacity: one outage would become two."
+            }
+            AlertKind::PoolLint => {
+                "A pool's SRV configuration works against keeping tenants whole with a failover: \
+                 no members, a single server, several servers sharing the top priority (phones \
+                 register at random and tenants split), or a member out of service."
+            }
+            AlertKind::TenantNoPool => {
+                "A tenant without a pool has no SRV name for its phones and is left out of every \
+                 projection, what-if and plan."
+            }
+            AlertKind::TenantNoPhones => {
+                "A tenant expects phones but none is registered on any reporting server."
+            }
+            AlertKind::Unmatched => {
+                "Registrations whose endpoint name matches no tenant are left out of every tenant \
+                 count, split check and projection."
+            }
+            AlertKind::Flapping => {
+                "Phones moving back and forth between servers are unreachable at every move and \
+                 lose their in-use state during calls."
+            }
+            AlertKind::FailbackLag => {
+                "Phones still on a backup long after their home server came back: some phone \
+                 models never fail back until they re-register."
+            }
+            AlertKind::StaleSnapshot => {
+                "A server has not reported its registrations recently: every count for it is out \
+                 of date, and if it is down its phones failed over unseen."
+            }
+            AlertKind::DnsDrift => {
+                "The live SRV records differ from what the dashboard exports: phones follow DNS, \
+                 not the dashboard."
+            }
+        }
+    }
+
+    /// What to do about this kind of problem, in general (each alert's `action` says it for its
+    /// objects).
+    pub fn advice(self) -> &'static str {
+        match self {
+            AlertKind::TenantSplit | AlertKind::TenantAway | AlertKind::PoolDrift => {
+                "Check that the home server is up and reachable from the tenant's site without \
+                 packet loss; check the phones' SRV pool setting; then re-register the phones \
+                 that are away so they return home."
+            }
+            AlertKind::OutsidePool => {
+                "Set the phones' SIP server to their pool's SRV name (not an IP address or another \
+                 pool's name) and re-register them."
+            }
+            AlertKind::Capacity | AlertKind::CapacityN1 => {
+                "Move a tenant or pool off the server, give its pools another secondary, or raise \
+                 its capacity if the hardware allows; the Rebalance plan proposes moves."
+            }
+            AlertKind::PoolLint => {
+                "Give each pool one primary at the lowest priority value and a backup at a higher \
+                 one; share load with several pools; remove servers out of service."
+            }
+            AlertKind::TenantNoPool => "Assign the tenant a pool on its page or by bulk assign.",
+            AlertKind::TenantNoPhones => {
+                "Check the phones at the site, the registrations matching no tenant, and the \
+                 tenant-matching rule in Settings."
+            }
+            AlertKind::Unmatched => {
+                "Check the tenant-matching rule in Settings, or create the missing tenants."
+            }
+            AlertKind::Flapping => {
+                "Check the network (packet loss, NAT or firewall timeouts), the registration \
+                 expiry, and that the phones use their pool's SRV name."
+            }
+            AlertKind::FailbackLag => {
+                "Re-register the phones; give the model a shorter registration expiry or enable \
+                 its SRV re-query / failback option."
+            }
+            AlertKind::StaleSnapshot => {
+                "Check the server's cron job that posts its registrations and its ingest token; \
+                 if it is down, bring it back or set it to maintenance."
+            }
+            AlertKind::DnsDrift => {
+                "Publish the export from the DNS page, then run the check again."
+            }
         }
     }
 }
@@ -476,8 +616,13 @@ pub struct Alert {
     pub severity: Severity,
     /// Phones the problem affects (the ranking after severity).
     pub impact_phones: u64,
-    /// The aspects it gathers, worst first; empty for a single-aspect alert.
+    /// The aspects it gathers, worst first: the facets of a tenant or pool alert; empty for an
+    /// alert about one thing.
     pub facets: Vec<Facet>,
+    /// Ids of the alerts that explain this one (its pool's configuration, a home server that
+    /// stopped reporting), linked rather than repeated.
+    #[serde(default)]
+    pub related: Vec<String>,
     /// What is wrong, one sentence with numbers.
     pub summary: String,
     /// Why it matters.
@@ -534,27 +679,79 @@ pub struct ServerPhones {
     pub phones: u64,
 }
 
-/// How a tenant's phones are split over servers.
+/// Where a tenant's phones are, judged by the one definition of home and away the whole
+/// dashboard uses: a phone is at home on any home server of its tenant's pool (a server with a
+/// normal share above zero), away anywhere else.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct SplitStatus {
+pub struct TenantPlacement {
     /// Registered phones of the tenant.
     pub total: u64,
-    /// The server counted as home: the pool's home, or, when the tenant has none, the server
-    /// holding most of its phones.
+    /// Its pool's primary home (the largest normal share) or, for a tenant without a pool, the
+    /// server holding most of its phones.
     pub home: String,
-    /// True when `home` is not the pool's home but the server holding most of the phones.
+    /// Its pool's home servers (just `home` for a one-primary pool or a tenant without a pool).
+    pub home_servers: Vec<String>,
+    /// True when `home` is not the pool's but the server holding most of the phones.
     pub home_is_assumed: bool,
+    /// Phones on a home server.
     pub home_phones: u64,
     pub away_phones: u64,
     /// `away_phones / total`.
     pub away_share: f64,
     /// Servers holding at least one of its phones.
     pub servers: usize,
-    /// The servers other than home holding its phones, most phones first.
+    /// Its phones per server, most first.
+    pub by_server: Vec<ServerPhones>,
+    /// The servers that are not home servers holding its phones, most phones first.
     pub away_servers: Vec<ServerPhones>,
+    /// Share of its phones off the server holding most of them: the split, measured only among
+    /// the servers where its phones are.
+    pub split_share: f64,
+    /// Its pool sends phones to several servers by design (the split that causes is the pool's
+    /// lint, not the tenant's problem).
+    pub multi_primary: bool,
     /// More than half of its phones are away from home.
     pub majority_away: bool,
-    pub severity: Severity,
+    pub status: PlacementStatus,
+}
+
+impl TenantPlacement {
+    /// The severity of its placement problem; `None` at home or within the normal band.
+    pub fn severity(&self) -> Option<Severity> {
+        match self.status {
+            PlacementStatus::AtHome | PlacementStatus::WithinNormal => None,
+            PlacementStatus::Split | PlacementStatus::Away if self.majority_away => {
+                Some(Severity::Critical)
+            }
+            PlacementStatus::Split | PlacementStatus::Away => Some(Severity::Warning),
+        }
+    }
+}
+
+/// What a tenant's placement amounts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlacementStatus {
+    /// Every phone on a home server (for a multi-primary pool, however they spread over them).
+    AtHome,
+    /// Some phones away or split, at most the normal away share: not an alert.
+    WithinNormal,
+    /// A one-primary tenant on several servers, more than the normal share away.
+    Split,
+    /// More than the normal share on servers that are not home servers, not split (a whole
+    /// tenant on its backup, or a multi-primary tenant off its home servers).
+    Away,
+}
+
+impl PlacementStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            PlacementStatus::AtHome => "at home",
+            PlacementStatus::WithinNormal => "within normal",
+            PlacementStatus::Split => "split",
+            PlacementStatus::Away => "away from home",
+        }
+    }
 }
 
 /// Alerts per severity, for badges and the overview.
@@ -615,36 +812,108 @@ pub fn count(alerts: &[Alert]) -> AlertCounts {
     counts
 }
 
-/// Every alert the facts call for, most severe first, then by kind, then by the name of the
-/// first object (then the other objects and the summary, so the order is total and the same
-/// for the same facts whatever order the store listed them in).
-pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> Vec<Alert> {
+/// Every alert the facts call for, ranked by impact: most severe first, then the most phones
+/// affected, then by kind and the names of the objects (then the summary, so the order is total
+/// and the same for the same facts whatever order the store listed them in). One alert per
+/// problem and object: a tenant's facets (split or away, outside its pool, failback lag,
+/// flapping, no pool, no phones) make one tenant alert, a pool's drift and lint one pool alert.
+/// What stays within the normal away share is counted, not listed.
+pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> AlertBook {
     let limits = Limits::new(settings);
     let mut alerts = Vec::new();
+    let mut within_normal = WithinNormal::default();
+    let lagging = lagging(facts, &limits);
+    let mut index = TenantIndex {
+        lagging: std::collections::HashMap::new(),
+        flapping: std::collections::HashMap::new(),
+    };
+    for group in &lagging {
+        index
+            .lagging
+            .entry(group.tenant.trim().to_ascii_lowercase())
+            .or_default()
+            .push(*group);
+    }
+    for phone in facts
+        .flapping
+        .iter()
+        .filter(|p| p.moves >= limits.flap_moves)
+    {
+        if let Some(key) = tenant_key(phone) {
+            index.flapping.entry(key).or_default().push(phone);
+        }
+    }
     for tenant in &facts.tenants {
-        tenant_alerts(tenant, facts, settings, &limits, &mut alerts);
+        alerts.extend(tenant_alert(
+            tenant,
+            facts,
+            settings,
+            &limits,
+            &index,
+            &mut within_normal,
+        ));
     }
     for pool in &facts.pools {
-        pool_drift_alert(pool, &limits, &mut alerts);
-        pool_lint_alerts(pool, facts, &mut alerts);
+        alerts.extend(pool_alert(pool, facts, &limits, &mut within_normal));
     }
     for server in &facts.servers {
         capacity_alerts(server, &limits, &mut alerts);
         stale_alert(server, facts, &limits, &mut alerts);
     }
-    unmatched_alerts(&facts.unmatched, &mut alerts);
+    unmatched_alerts(&facts.unmatched, &facts.servers, &mut alerts);
     flapping_alerts(&facts.flapping, &limits, &mut alerts);
-    failback_alerts(facts, &limits, &mut alerts);
-    for alert in alerts.iter_mut().filter(|a| a.id.is_empty()) {
-        alert.id = stable_id(&[&alert.key()]);
+    failback_alerts(facts, &lagging, &mut alerts, &limits);
+    link_causes(&mut alerts);
+    sort(&mut alerts);
+    AlertBook {
+        alerts,
+        within_normal,
     }
+}
+
+/// Ranks alerts by impact (see [`evaluate`]); also for alerts added after it (the DNS check's).
+pub fn sort(alerts: &mut [Alert]) {
     alerts.sort_by(alert_order);
-    alerts
+}
+
+/// Links each tenant alert to the alerts that explain it instead of repeating them: its pool's
+/// alert when the pool's configuration is at fault, and the stale-report alert of a server it
+/// names.
+fn link_causes(alerts: &mut [Alert]) {
+    let mut causes: Vec<(ObjectKind, String, String)> = Vec::new();
+    for alert in alerts.iter() {
+        let main = &alert.objects[0];
+        let explains = match alert.kind {
+            AlertKind::StaleSnapshot => main.kind == ObjectKind::Server,
+            _ => {
+                main.kind == ObjectKind::Pool
+                    && alert.facets.iter().any(|f| f.kind == AlertKind::PoolLint)
+            }
+        };
+        if explains {
+            causes.push((main.kind, main.name.to_ascii_lowercase(), alert.id.clone()));
+        }
+    }
+    if causes.is_empty() {
+        return;
+    }
+    for alert in alerts.iter_mut().filter(|a| {
+        a.objects
+            .first()
+            .is_some_and(|o| o.kind == ObjectKind::Tenant)
+    }) {
+        for (kind, name, id) in &causes {
+            if alert.concerns(*kind, name) && !alert.related.contains(id) {
+                alert.related.push(id.clone());
+            }
+        }
+    }
 }
 
 fn alert_order(a: &Alert, b: &Alert) -> Ordering {
     b.severity
         .cmp(&a.severity)
+        .then(b.impact_phones.cmp(&a.impact_phones))
         .then(a.kind.cmp(&b.kind))
         .then_with(|| {
             // Object names pairwise, case-insensitively first: no string is built per

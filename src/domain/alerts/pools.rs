@@ -1,86 +1,171 @@
-//! Pool rules: drift and lint.
+//! Pool rules: one alert per pool, gathering its facets: drift (its phones off its home
+//! servers beyond the normal share) and its configuration lint (with the expected split of a
+//! multi-primary pool).
 
 use crate::domain::srv::{PoolLint, Severity};
 
+use super::tenants::serving;
 use super::text::{count_of, describe_chance, join_and, percent, phones, server_list};
 use super::{
-    Alert, AlertKind, ClusterFacts, Limits, MAX_EXAMPLES, ObjectRef, PoolFacts, ServerPhones,
-    TenantFacts, merge_counts, phones_on, push_server, same_name, share,
+    Alert, AlertKind, ClusterFacts, Facet, Limits, MAX_EXAMPLES, ObjectRef, PoolFacts,
+    ServerPhones, TenantFacts, WithinNormal, merge_counts, phones_on, push_server, same_name,
+    share, stable_id,
 };
 
-pub(super) fn pool_drift_alert(pool: &PoolFacts, limits: &Limits, alerts: &mut Vec<Alert>) {
-    let Some(home) = pool
+/// A facet with the texts and objects it brings.
+struct Found {
+    facet: Facet,
+    why: String,
+    action: String,
+    objects: Vec<ObjectRef>,
+}
+
+pub(super) fn pool_alert(
+    pool: &PoolFacts,
+    facts: &ClusterFacts,
+    limits: &Limits,
+    within_normal: &mut WithinNormal,
+) -> Option<Alert> {
+    let mut found = Vec::new();
+    if let Some(drift) = pool_drift(pool, facts, limits, within_normal) {
+        found.push(drift);
+    }
+    pool_lints(pool, facts, &mut found);
+    if found.is_empty() {
+        return None;
+    }
+    found.sort_by(|a, b| {
+        b.facet
+            .severity
+            .cmp(&a.facet.severity)
+            .then(a.facet.kind.cmp(&b.facet.kind))
+    });
+    let mut objects = vec![ObjectRef::pool(&pool.name)];
+    for f in &found {
+        for o in &f.objects {
+            if !objects.contains(o) {
+                objects.push(o.clone());
+            }
+        }
+    }
+    let impact = found.iter().map(|f| f.facet.phones).max().unwrap_or(0);
+    let worst = found.remove(0);
+    let mut facets = vec![worst.facet];
+    facets.extend(found.into_iter().map(|f| f.facet));
+    Some(Alert {
+        id: stable_id(&["pool", &pool.name]),
+        kind: facets[0].kind,
+        severity: facets[0].severity,
+        impact_phones: impact,
+        summary: facets[0].summary.clone(),
+        why: worst.why,
+        action: worst.action,
+        objects,
+        facets,
+        related: Vec::new(),
+    })
+}
+
+fn pool_drift(
+    pool: &PoolFacts,
+    facts: &ClusterFacts,
+    limits: &Limits,
+    within_normal: &mut WithinNormal,
+) -> Option<Found> {
+    let home = pool
         .home
         .as_deref()
         .map(str::trim)
-        .filter(|h| !h.is_empty())
-    else {
-        return;
-    };
+        .filter(|h| !h.is_empty())?;
     let by_server = merge_counts(&pool.phones_by_server);
     let total = by_server
         .iter()
         .fold(0u64, |sum, row| sum.saturating_add(row.phones));
     if total == 0 {
-        return;
+        return None;
     }
-    let away = total.saturating_sub(phones_on(&by_server, home));
+    let homes: Vec<&str> = if pool.home_servers.is_empty() {
+        vec![home]
+    } else {
+        pool.home_servers.iter().map(String::as_str).collect()
+    };
+    let at_home: u64 = homes.iter().map(|h| phones_on(&by_server, h)).sum();
+    let away = total.saturating_sub(at_home);
     let away_share = share(away, total);
+    // Phones that left a home server which is down or not reporting failed over as designed:
+    // that server's alert explains them.
+    if !homes.iter().any(|h| serving(facts, limits, h)) {
+        return None;
+    }
     let severity = if away_share > 0.5 {
         Severity::Critical
     } else if away_share > limits.normal_away_share {
         Severity::Warning
     } else {
-        return;
+        if away > 0 {
+            within_normal.pools += 1;
+        }
+        return None;
     };
     let away_servers: Vec<ServerPhones> = by_server
         .iter()
-        .filter(|row| !same_name(&row.server, home))
+        .filter(|row| !homes.iter().any(|h| same_name(&row.server, h)))
         .cloned()
         .collect();
+    let home_phrase = if homes.len() > 1 {
+        format!("home servers {}", join_and(&pool.home_servers))
+    } else {
+        format!("home server {home}")
+    };
     let why = if severity == Severity::Critical {
         format!(
-            "Most of the pool's phones have left {home}: it is probably down, flapping or \
+            "Most of the pool's phones have left its {home_phrase}: it is probably flapping or \
              unreachable for a large part of the network, and the servers holding these phones \
              carry load the plan did not give them."
         )
     } else {
         format!(
-            "More than the normal {} has left {home}: it may be flapping or unreachable for part \
-             of the network, and the servers holding these phones carry load the plan did not \
-             give them.",
+            "More than the normal {} has left its {home_phrase}: it may be flapping or \
+             unreachable for part of the network, and the servers holding these phones carry \
+             load the plan did not give them.",
             percent(limits.normal_away_share)
         )
     };
-    let mut objects = vec![ObjectRef::pool(&pool.name)];
-    push_server(&mut objects, home);
+    let mut objects = Vec::new();
+    for h in &homes {
+        push_server(&mut objects, h);
+    }
     for row in &away_servers {
         push_server(&mut objects, &row.server);
     }
-    alerts.push(Alert {
-        id: String::new(),
-        impact_phones: 0,
-        facets: Vec::new(),
-        kind: AlertKind::PoolDrift,
-        severity,
-        summary: format!(
-            "Pool {} is drifting: {away} of {} ({}) are off its home server {home}, on {}.",
-            pool.name,
-            phones(total),
-            percent(away_share),
-            server_list(&away_servers)
-        ),
+    Some(Found {
+        facet: Facet {
+            kind: AlertKind::PoolDrift,
+            severity,
+            summary: format!(
+                "Pool {} is drifting: {away} of {} ({}) are off its {home_phrase}, on {}.",
+                pool.name,
+                phones(total),
+                percent(away_share),
+                server_list(&away_servers)
+            ),
+            phones: away,
+        },
         why,
         action: format!(
-            "Check that {home} is up and reachable without packet loss from the sites of the \
-             pool's split tenants; once it is healthy, re-register the away phones so they \
+            "Check that the pool's {home_phrase} is reachable without packet loss from the \
+             sites of its tenants; once it is healthy, re-register the away phones so they \
              return."
         ),
         objects,
-    });
+    })
 }
 
-pub(super) fn pool_lint_alerts(pool: &PoolFacts, facts: &ClusterFacts, alerts: &mut Vec<Alert>) {
+fn pool_lints(pool: &PoolFacts, facts: &ClusterFacts, found: &mut Vec<Found>) {
+    let registered = pool
+        .phones_by_server
+        .iter()
+        .fold(0u64, |sum, (_, n)| sum.saturating_add(*n));
     let users: Vec<&TenantFacts> = facts
         .tenants
         .iter()
@@ -88,8 +173,9 @@ pub(super) fn pool_lint_alerts(pool: &PoolFacts, facts: &ClusterFacts, alerts: &
         .collect();
     let name = &pool.name;
     for lint in &pool.lint {
-        let mut objects = vec![ObjectRef::pool(name)];
+        let mut objects = Vec::new();
         let mut severity = lint.severity();
+        let mut affected = registered;
         let (summary, why, action) = match lint {
             PoolLint::NoMembers => {
                 let used_by = if users.is_empty() {
@@ -99,6 +185,7 @@ pub(super) fn pool_lint_alerts(pool: &PoolFacts, facts: &ClusterFacts, alerts: &
                     let expected = users.iter().fold(0u64, |sum, t| {
                         sum.saturating_add(u64::from(t.expected_phones))
                     });
+                    affected = affected.max(expected);
                     for tenant in users.iter().take(MAX_EXAMPLES) {
                         objects.push(ObjectRef::tenant(&tenant.code));
                     }
@@ -144,10 +231,18 @@ pub(super) fn pool_lint_alerts(pool: &PoolFacts, facts: &ClusterFacts, alerts: &
                 for target in servers {
                     push_target(&mut objects, target, pool, facts);
                 }
+                let expected_split = match pool.expected_split_share {
+                    Some(split) if split > 0.0 => format!(
+                        " By the pool's weights about {} of each tenant's phones are expected \
+                         off its fullest server.",
+                        percent(split)
+                    ),
+                    _ => String::new(),
+                };
                 (
                     format!(
                         "{} servers of pool {name} ({}) share the top priority {priority}: a \
-                         tenant of 10 phones lands whole on one server {}.",
+                         tenant of 10 phones lands whole on one server {}.{expected_split}",
                         servers.len(),
                         join_and(servers),
                         describe_chance(*whole_chance_10)
@@ -183,13 +278,13 @@ pub(super) fn pool_lint_alerts(pool: &PoolFacts, facts: &ClusterFacts, alerts: &
                 )
             }
         };
-        alerts.push(Alert {
-            id: String::new(),
-            impact_phones: 0,
-            facets: Vec::new(),
-            kind: AlertKind::PoolLint,
-            severity,
-            summary,
+        found.push(Found {
+            facet: Facet {
+                kind: AlertKind::PoolLint,
+                severity,
+                summary,
+                phones: affected,
+            },
             why,
             action,
             objects,

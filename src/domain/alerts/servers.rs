@@ -5,6 +5,7 @@ use crate::domain::srv::Severity;
 use super::text::{duration, of_capacity, percent};
 use super::{
     Alert, AlertKind, ClusterFacts, Limits, ObjectRef, ServerFacts, push_server, sane_load,
+    stable_id,
 };
 
 pub(super) fn capacity_alerts(server: &ServerFacts, limits: &Limits, alerts: &mut Vec<Alert>) {
@@ -40,9 +41,10 @@ pub(super) fn capacity_alerts(server: &ServerFacts, limits: &Limits, alerts: &mu
             )
         };
         alerts.push(Alert {
-            id: String::new(),
-            impact_phones: 0,
+            id: stable_id(&["capacity", name]),
+            impact_phones: load.round() as u64,
             facets: Vec::new(),
+            related: Vec::new(),
             kind: AlertKind::Capacity,
             severity,
             summary: format!(
@@ -85,9 +87,11 @@ pub(super) fn capacity_alerts(server: &ServerFacts, limits: &Limits, alerts: &mu
     let mut objects = vec![ObjectRef::server(name)];
     push_server(&mut objects, down);
     alerts.push(Alert {
-        id: String::new(),
-        impact_phones: 0,
+        id: stable_id(&["capacity_n1", name]),
+        // Every phone the server would carry suffers when it is overloaded.
+        impact_phones: n1_load.round() as u64,
         facets: Vec::new(),
+        related: Vec::new(),
         kind: AlertKind::CapacityN1,
         severity,
         summary: if capacity == 0 {
@@ -166,9 +170,10 @@ pub(super) fn stale_alert(
         }
     };
     alerts.push(Alert {
-        id: String::new(),
-        impact_phones: 0,
+        id: stable_id(&["stale_snapshot", name]),
+        impact_phones: server.registered,
         facets: Vec::new(),
+        related: Vec::new(),
         kind: AlertKind::StaleSnapshot,
         severity,
         summary,

@@ -1,89 +1,144 @@
-//! Tenant rules: split, outside the pool, no pool, no phones.
+//! Tenant rules: one alert per tenant, gathering its facets: split or away from home, phones
+//! outside its pool, failback lag, flapping phones, no pool, no phones. A tenant within the
+//! normal away share is counted as "within normal", not listed.
+
+use std::collections::HashMap;
 
 use crate::domain::srv::Severity;
 
-use super::text::{join_and, names_only, percent, phones, server_list};
+use super::text::{count_of, duration, join_and, names_only, percent, phones, server_list};
 use super::{
-    Alert, AlertKind, AlertSettings, ClusterFacts, Limits, ObjectRef, ServerPhones, SplitStatus,
-    TenantFacts, merge_counts, phones_on, push_server, same_name, share,
+    Alert, AlertKind, AlertSettings, AwayPhones, ClusterFacts, Facet, FlappingPhone, Limits,
+    MAX_EXAMPLES, ObjectRef, PlacementStatus, ServerPhones, TenantFacts, TenantPlacement,
+    WithinNormal, cmp_names, merge_counts, phones_on, push_server, same_name, share, stable_id,
 };
 
-/// How the tenant's phones are split, or `None` when they are not: no phones registered, or
-/// all of them on one server (even if that server is not home: a whole tenant on its backup is
-/// pool drift or failback lag, not a split).
-///
-/// Severity: info while the away share is at most the normal share (a few phones on the
-/// secondary after packet loss are normal, per the clustering guide), warning above it, critical
-/// when the majority of the phones are away from home.
-pub fn tenant_split(t: &TenantFacts, settings: &AlertSettings) -> Option<SplitStatus> {
+/// Where the tenant's phones are against its pool's home servers, or `None` when none is
+/// registered. A tenant without a pool is measured against the server holding most of its
+/// phones.
+pub fn tenant_placement(t: &TenantFacts, settings: &AlertSettings) -> Option<TenantPlacement> {
     let limits = Limits::new(settings);
     let by_server = merge_counts(&t.phones_by_server);
-    if by_server.len() < 2 {
-        return None;
-    }
     let total = by_server
         .iter()
         .fold(0u64, |sum, row| sum.saturating_add(row.phones));
-    let declared_home = t.home.as_deref().map(str::trim).filter(|h| !h.is_empty());
-    let (home, home_is_assumed) = match declared_home {
+    if total == 0 {
+        return None;
+    }
+    let declared = t.home.as_deref().map(str::trim).filter(|h| !h.is_empty());
+    let (home, home_is_assumed) = match declared {
         Some(home) => (home.to_string(), false),
-        // `by_server` is sorted most phones first, and has at least two rows here.
+        // `by_server` is sorted most phones first and not empty here.
         None => (by_server[0].server.clone(), true),
     };
-    let home_phones = phones_on(&by_server, &home);
+    let mut home_servers: Vec<String> = if home_is_assumed {
+        Vec::new()
+    } else {
+        t.home_servers
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    if !home_servers.iter().any(|s| same_name(s, &home)) {
+        home_servers.insert(0, home.clone());
+    }
+    let is_home = |server: &str| home_servers.iter().any(|h| same_name(h, server));
+    let home_phones: u64 = home_servers.iter().map(|h| phones_on(&by_server, h)).sum();
     let away_phones = total.saturating_sub(home_phones);
     let away_share = share(away_phones, total);
-    let majority_away = u128::from(away_phones) * 2 > u128::from(total);
-    let severity = if majority_away {
-        Severity::Critical
-    } else if away_share > limits.normal_away_share {
-        Severity::Warning
-    } else {
-        Severity::Info
-    };
-    let away_servers = by_server
+    let split_share = share(total.saturating_sub(by_server[0].phones), total);
+    let multi_primary = home_servers.len() > 1;
+    let away_servers: Vec<ServerPhones> = by_server
         .iter()
-        .filter(|row| !same_name(&row.server, &home))
+        .filter(|row| !is_home(&row.server))
         .cloned()
         .collect();
-    Some(SplitStatus {
+    // For a one-primary pool the away share is never below the split share (the fullest server
+    // is home, or the home holds fewer): one threshold on it covers both.
+    let status = if away_phones == 0 && (multi_primary || by_server.len() == 1) {
+        PlacementStatus::AtHome
+    } else if away_share <= limits.normal_away_share {
+        PlacementStatus::WithinNormal
+    } else if by_server.len() > 1 && !multi_primary {
+        PlacementStatus::Split
+    } else {
+        PlacementStatus::Away
+    };
+    Some(TenantPlacement {
         total,
         home,
+        home_servers,
         home_is_assumed,
         home_phones,
         away_phones,
         away_share,
         servers: by_server.len(),
+        majority_away: u128::from(away_phones) * 2 > u128::from(total),
+        by_server,
         away_servers,
-        majority_away,
-        severity,
+        split_share,
+        multi_primary,
+        status,
     })
 }
 
-pub(super) fn tenant_alerts(
+/// What the tenant rules look up per tenant, indexed once per evaluation.
+pub(super) struct TenantIndex<'a> {
+    /// Lowercased tenant code → its phones lagging on failback.
+    pub lagging: HashMap<String, Vec<&'a AwayPhones>>,
+    /// Lowercased tenant code → its flapping phones.
+    pub flapping: HashMap<String, Vec<&'a FlappingPhone>>,
+}
+
+/// One facet with the explanation and advice it brings when it is the alert's worst.
+struct Found {
+    facet: Facet,
+    why: String,
+    action: String,
+    servers: Vec<String>,
+}
+
+pub(super) fn tenant_alert(
     tenant: &TenantFacts,
     facts: &ClusterFacts,
     settings: &AlertSettings,
     limits: &Limits,
-    alerts: &mut Vec<Alert>,
-) {
-    let by_server = merge_counts(&tenant.phones_by_server);
-    let registered = by_server
-        .iter()
-        .fold(0u64, |sum, row| sum.saturating_add(row.phones));
+    index: &TenantIndex,
+    within_normal: &mut WithinNormal,
+) -> Option<Alert> {
+    let code = tenant.code.trim();
+    let key = code.to_ascii_lowercase();
     let pool = tenant
         .pool
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty());
+    let placement = tenant_placement(tenant, settings);
+    let registered = placement.as_ref().map_or(0, |p| p.total);
+    let mut found: Vec<Found> = Vec::new();
 
-    if let Some(split) = tenant_split(tenant, settings) {
-        alerts.push(split_alert(tenant, pool, &split, limits));
+    if let Some(p) = &placement {
+        // Phones off a home server that is down or not reporting have failed over as designed:
+        // the server's own alert explains them, once.
+        let home_serving = p.home_servers.iter().any(|h| serving(facts, limits, h));
+        match p.status {
+            PlacementStatus::WithinNormal => {
+                within_normal.tenants += 1;
+                within_normal.away_phones += p.away_phones;
+            }
+            PlacementStatus::Split if home_serving || pool.is_none() => {
+                found.push(split_facet(code, p, limits))
+            }
+            PlacementStatus::Away if home_serving => found.push(away_facet(code, p, limits)),
+            _ => {}
+        }
     }
 
-    match pool {
-        Some(pool) => {
-            let outside: Vec<ServerPhones> = by_server
+    if let Some(pool) = pool {
+        if let Some(p) = &placement {
+            let outside: Vec<ServerPhones> = p
+                .by_server
                 .iter()
                 .filter(|row| {
                     !tenant
@@ -94,121 +149,223 @@ pub(super) fn tenant_alerts(
                 .cloned()
                 .collect();
             if !outside.is_empty() {
-                alerts.push(outside_pool_alert(tenant, pool, &outside));
+                found.push(outside_pool_facet(tenant, pool, &outside));
             }
         }
-        None => alerts.push(no_pool_alert(tenant, registered, &by_server)),
+    } else {
+        found.push(no_pool_facet(tenant, placement.as_ref()));
+    }
+
+    if let Some(groups) = index.lagging.get(&key) {
+        found.push(failback_facet(code, groups, facts.now, limits));
+    }
+    if let Some(flappers) = index.flapping.get(&key) {
+        found.push(flapping_facet(code, flappers, limits));
     }
 
     if facts.any_registrations && tenant.expected_phones > 0 && registered == 0 {
-        alerts.push(Alert {
-            id: String::new(),
-            impact_phones: 0,
-            facets: Vec::new(),
-            kind: AlertKind::TenantNoPhones,
-            severity: Severity::Info,
-            summary: format!(
-                "Tenant {} expects {} but none is registered on any server.",
-                tenant.code,
-                phones(u64::from(tenant.expected_phones))
-            ),
-            why: "Its phones may be switched off, registered on a server that does not report, \
-                  or not recognised as this tenant's by the endpoint naming rule."
+        found.push(Found {
+            facet: Facet {
+                kind: AlertKind::TenantNoPhones,
+                severity: Severity::Info,
+                summary: format!(
+                    "Tenant {code} expects {} but none is registered on any server.",
+                    phones(u64::from(tenant.expected_phones))
+                ),
+                phones: u64::from(tenant.expected_phones),
+            },
+            why: "Its phones may be switched off, registered on a server that does not \
+                  report, or not recognised as this tenant's by the endpoint naming rule."
                 .to_string(),
             action: "Check the phones at the tenant's site; if they are registered, look for \
                      them among the registrations matching no tenant and check the \
                      tenant-matching rule in Settings."
                 .to_string(),
-            objects: vec![ObjectRef::tenant(&tenant.code)],
+            servers: Vec::new(),
         });
+    }
+
+    if found.is_empty() {
+        return None;
+    }
+    found.sort_by(|a, b| {
+        b.facet
+            .severity
+            .cmp(&a.facet.severity)
+            .then(a.facet.kind.cmp(&b.facet.kind))
+    });
+    let mut objects = vec![ObjectRef::tenant(code)];
+    if let Some(pool) = pool {
+        objects.push(ObjectRef::pool(pool));
+    }
+    if let Some(p) = &placement
+        && !p.home_is_assumed
+    {
+        for home in &p.home_servers {
+            push_server(&mut objects, home);
+        }
+    }
+    for f in &found {
+        for server in &f.servers {
+            push_server(&mut objects, server);
+        }
+    }
+    let impact = found.iter().map(|f| f.facet.phones).max().unwrap_or(0);
+    let worst = found.remove(0);
+    let mut facets = vec![worst.facet];
+    facets.extend(found.into_iter().map(|f| f.facet));
+    Some(Alert {
+        id: stable_id(&["tenant", code]),
+        kind: facets[0].kind,
+        severity: facets[0].severity,
+        impact_phones: impact,
+        summary: facets[0].summary.clone(),
+        why: worst.why,
+        action: worst.action,
+        objects,
+        facets,
+        related: Vec::new(),
+    })
+}
+
+/// Whether `name` is a server that can hold phones now: active and reporting. A server the
+/// facts do not list is assumed to be (the facts may cover only part of the cluster).
+pub(super) fn serving(facts: &ClusterFacts, limits: &Limits, name: &str) -> bool {
+    match facts.servers.iter().find(|s| same_name(&s.name, name)) {
+        None => true,
+        Some(s) => {
+            s.state.trim().eq_ignore_ascii_case("active")
+                && s.last_report_at
+                    .is_some_and(|at| facts.now.saturating_sub(at) <= limits.stale_after_secs)
+        }
     }
 }
 
-fn split_alert(
-    tenant: &TenantFacts,
-    pool: Option<&str>,
-    split: &SplitStatus,
-    limits: &Limits,
-) -> Alert {
-    let away_list = server_list(&split.away_servers);
-    let home_phrase = if split.home_is_assumed {
+const SPLIT_COST: &str = "Transfers between the tenant's phones fail when the calls sit on \
+                          different servers, and every call between them is routed from server \
+                          to server, adding load.";
+
+fn split_facet(code: &str, p: &TenantPlacement, limits: &Limits) -> Found {
+    let home_phrase = if p.home_is_assumed {
         format!(
-            "{}, the server holding most of them (the tenant has no home server)",
-            split.home
+            "{}, the server holding most of them (the tenant has no pool)",
+            p.home
         )
     } else {
-        format!("its home server {}", split.home)
+        format!("its home server {}", p.home)
     };
-    let summary = format!(
-        "Tenant {} is split: {} of {} ({}) are away from {}, on {}.",
-        tenant.code,
-        split.away_phones,
-        phones(split.total),
-        percent(split.away_share),
-        home_phrase,
-        away_list
-    );
-    let cost = "Transfers between the tenant's phones fail when the calls sit on different \
-                servers, and every call between them is routed from server to server, adding \
-                load.";
-    let why = match split.severity {
-        Severity::Info => format!(
-            "{cost} Up to {} on the secondary is normal after packet loss, so this is for \
-             information.",
-            percent(limits.normal_away_share)
-        ),
-        Severity::Warning => format!(
-            "{cost} More than the normal {} is away, so something keeps these phones off {}.",
-            percent(limits.normal_away_share),
-            split.home
-        ),
-        Severity::Critical => format!(
-            "{cost} Most of the tenant is away from {}: it may be unreachable from the \
+    let severity = if p.majority_away {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    let why = if p.majority_away {
+        format!(
+            "{SPLIT_COST} Most of the tenant is away from {}: it may be unreachable from the \
              tenant's site.",
-            split.home
-        ),
+            p.home
+        )
+    } else {
+        format!(
+            "{SPLIT_COST} More than the normal {} is away, so something keeps these phones off \
+             {}.",
+            percent(limits.normal_away_share),
+            p.home
+        )
     };
-    let away_names = names_only(&split.away_servers);
-    let action = if split.home_is_assumed {
+    let away_names = names_only(&p.away_servers);
+    let action = if p.home_is_assumed {
         format!(
             "Assign the tenant a pool, then re-register the phones on {away_names} so they \
              gather on one server."
         )
-    } else if split.severity == Severity::Critical {
+    } else if p.majority_away {
         format!(
             "Check that {} is up and reachable from the tenant's site; then check the SRV pool \
              setting of the phones on {away_names} or re-register them.",
-            split.home
+            p.home
         )
     } else {
         format!(
             "Check the SRV pool setting and the network of the phones on {away_names}, or \
              re-register them so they return to {}.",
-            split.home
+            p.home
         )
     };
-    let mut objects = vec![ObjectRef::tenant(&tenant.code)];
-    if let Some(pool) = pool {
-        objects.push(ObjectRef::pool(pool));
-    }
-    push_server(&mut objects, &split.home);
-    for row in &split.away_servers {
-        push_server(&mut objects, &row.server);
-    }
-    Alert {
-        id: String::new(),
-        impact_phones: 0,
-        facets: Vec::new(),
-        kind: AlertKind::TenantSplit,
-        severity: split.severity,
-        summary,
+    Found {
+        facet: Facet {
+            kind: AlertKind::TenantSplit,
+            severity,
+            summary: format!(
+                "Tenant {code} is split: {} of {} ({}) are away from {home_phrase}, on {}.",
+                p.away_phones,
+                phones(p.total),
+                percent(p.away_share),
+                server_list(&p.away_servers)
+            ),
+            // A split hurts every phone of the tenant: any transfer may cross servers.
+            phones: p.total,
+        },
         why,
         action,
-        objects,
+        servers: p.away_servers.iter().map(|r| r.server.clone()).collect(),
     }
 }
 
-fn outside_pool_alert(tenant: &TenantFacts, pool: &str, outside: &[ServerPhones]) -> Alert {
+fn away_facet(code: &str, p: &TenantPlacement, limits: &Limits) -> Found {
+    let homes = join_and(&p.home_servers);
+    let home_word = if p.home_servers.len() == 1 {
+        format!("its home server {homes}")
+    } else {
+        format!("its home servers {homes}")
+    };
+    let summary = if p.away_phones == p.total {
+        format!(
+            "All {} of tenant {code} are on {}, none on {home_word}.",
+            phones(p.total),
+            server_list(&p.away_servers)
+        )
+    } else {
+        format!(
+            "{} of {} of tenant {code} ({}) are off {home_word}, on {}.",
+            p.away_phones,
+            phones(p.total),
+            percent(p.away_share),
+            server_list(&p.away_servers)
+        )
+    };
+    Found {
+        facet: Facet {
+            kind: AlertKind::TenantAway,
+            severity: if p.majority_away {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            },
+            summary,
+            phones: p.away_phones,
+        },
+        why: format!(
+            "{homes} {} up and reporting, yet more than the normal {} of the tenant stays on a \
+             backup: those phones lose their failover (the backup has no backup), and the backup \
+             carries load the plan did not give it.",
+            if p.home_servers.len() == 1 {
+                "is"
+            } else {
+                "are"
+            },
+            percent(limits.normal_away_share)
+        ),
+        action: format!(
+            "Check the network between the tenant's site and {homes}; then re-register the \
+             phones on {} (reboot or a provisioning push) so they return.",
+            names_only(&p.away_servers)
+        ),
+        servers: p.away_servers.iter().map(|r| r.server.clone()).collect(),
+    }
+}
+
+fn outside_pool_facet(tenant: &TenantFacts, pool: &str, outside: &[ServerPhones]) -> Found {
     let count = outside
         .iter()
         .fold(0u64, |sum, row| sum.saturating_add(row.phones));
@@ -218,22 +375,18 @@ fn outside_pool_alert(tenant: &TenantFacts, pool: &str, outside: &[ServerPhones]
         format!("members: {}", join_and(&tenant.pool_servers))
     };
     let verb = if count == 1 { "is" } else { "are" };
-    let mut objects = vec![ObjectRef::tenant(&tenant.code), ObjectRef::pool(pool)];
-    for row in outside {
-        push_server(&mut objects, &row.server);
-    }
-    Alert {
-        id: String::new(),
-        impact_phones: 0,
-        facets: Vec::new(),
-        kind: AlertKind::OutsidePool,
-        severity: Severity::Warning,
-        summary: format!(
-            "{} of tenant {} {verb} registered on {}, outside its pool {pool} ({members}).",
-            phones(count),
-            tenant.code,
-            server_list(outside),
-        ),
+    Found {
+        facet: Facet {
+            kind: AlertKind::OutsidePool,
+            severity: Severity::Warning,
+            summary: format!(
+                "{} of tenant {} {verb} registered on {}, outside its pool {pool} ({members}).",
+                phones(count),
+                tenant.code.trim(),
+                server_list(outside),
+            ),
+            phones: count,
+        },
         why: format!(
             "The SRV records of {pool} never send phones there, so these phones are \
              misconfigured (a wrong SRV name or a hard-coded server address) and will not fail \
@@ -243,31 +396,28 @@ fn outside_pool_alert(tenant: &TenantFacts, pool: &str, outside: &[ServerPhones]
             "Set the SIP server of these phones to the SRV name of pool {pool}, not an IP \
              address or another pool's name, and re-register them."
         ),
-        objects,
+        servers: outside.iter().map(|r| r.server.clone()).collect(),
     }
 }
 
-fn no_pool_alert(tenant: &TenantFacts, registered: u64, by_server: &[ServerPhones]) -> Alert {
+fn no_pool_facet(tenant: &TenantFacts, placement: Option<&TenantPlacement>) -> Found {
+    let code = tenant.code.trim();
+    let registered = placement.map_or(0, |p| p.total);
     // No pool and nothing expected or registered is a tenant still being set up.
     let at_risk = tenant.expected_phones > 0 || registered > 0;
     let summary = if !at_risk {
+        format!("Tenant {code} has no pool and expects no phones yet.")
+    } else if let Some(p) = placement {
         format!(
-            "Tenant {} has no pool and expects no phones yet.",
-            tenant.code
-        )
-    } else if registered == 0 {
-        format!(
-            "Tenant {} has no pool: {} expected, none registered.",
-            tenant.code,
-            phones(u64::from(tenant.expected_phones))
+            "Tenant {code} has no pool: {} expected, {} registered on {}.",
+            phones(u64::from(tenant.expected_phones)),
+            registered,
+            server_list(&p.by_server)
         )
     } else {
         format!(
-            "Tenant {} has no pool: {} expected, {} registered on {}.",
-            tenant.code,
-            phones(u64::from(tenant.expected_phones)),
-            registered,
-            server_list(by_server)
+            "Tenant {code} has no pool: {} expected, none registered.",
+            phones(u64::from(tenant.expected_phones))
         )
     };
     let why = if at_risk {
@@ -277,24 +427,130 @@ fn no_pool_alert(tenant: &TenantFacts, registered: u64, by_server: &[ServerPhone
         "It is left out of projections until it is placed; nothing is at risk while it has no \
          phones."
     };
-    let mut objects = vec![ObjectRef::tenant(&tenant.code)];
-    for row in by_server {
-        push_server(&mut objects, &row.server);
-    }
-    Alert {
-        id: String::new(),
-        impact_phones: 0,
-        facets: Vec::new(),
-        kind: AlertKind::TenantNoPool,
-        severity: if at_risk {
-            Severity::Warning
-        } else {
-            Severity::Info
+    Found {
+        facet: Facet {
+            kind: AlertKind::TenantNoPool,
+            severity: if at_risk {
+                Severity::Warning
+            } else {
+                Severity::Info
+            },
+            summary,
+            phones: registered.max(u64::from(tenant.expected_phones)),
         },
-        summary,
         why: why.to_string(),
         action: "Assign it a pool on the tenant page, or with bulk assign on the Tenants page."
             .to_string(),
-        objects,
+        servers: placement
+            .map(|p| p.by_server.iter().map(|r| r.server.clone()).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn failback_facet(code: &str, groups: &[&AwayPhones], now: i64, limits: &Limits) -> Found {
+    let count = groups
+        .iter()
+        .fold(0u64, |sum, g| sum.saturating_add(g.phones));
+    let mut servers: Vec<String> = Vec::new();
+    let mut agents: Vec<String> = Vec::new();
+    for g in groups {
+        if !servers.iter().any(|s| same_name(s, &g.server)) {
+            servers.push(g.server.trim().to_string());
+        }
+        let agent = g
+            .user_agent
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .unwrap_or("no user agent");
+        if !agents.iter().any(|a| a == agent) {
+            agents.push(agent.to_string());
+        }
+    }
+    servers.sort_by(|a, b| cmp_names(a, b));
+    agents.sort();
+    let home = groups.first().map(|g| g.home.trim()).unwrap_or_default();
+    let since = groups.iter().map(|g| g.away_since).min().unwrap_or(now);
+    Found {
+        facet: Facet {
+            kind: AlertKind::FailbackLag,
+            severity: Severity::Warning,
+            summary: format!(
+                "{} of tenant {code} {} still on {} although {home} has been reporting again \
+                 for over {} (longest away {}; {}).",
+                phones(count),
+                if count == 1 { "is" } else { "are" },
+                join_and(&servers),
+                duration(limits.failback_after_secs),
+                duration(now.saturating_sub(since)),
+                join_and(&agents)
+            ),
+            phones: count,
+        },
+        why: "Some phone models never fail back by themselves: they stay on the backup until \
+              they re-register, which keeps the tenant split and loads the backup."
+            .to_string(),
+        action: "Re-register these phones (reboot or a provisioning push); to stop it \
+                 recurring, give this model a shorter registration expiry or enable its SRV \
+                 re-query / failback option."
+            .to_string(),
+        servers,
+    }
+}
+
+fn flapping_facet(code: &str, flappers: &[&FlappingPhone], limits: &Limits) -> Found {
+    let mut sorted: Vec<&FlappingPhone> = flappers.to_vec();
+    sorted.sort_by(|a, b| {
+        b.moves
+            .cmp(&a.moves)
+            .then_with(|| a.endpoint.cmp(&b.endpoint))
+    });
+    let mut servers: Vec<String> = Vec::new();
+    for phone in &sorted {
+        for server in &phone.servers {
+            if !servers.iter().any(|s| same_name(s, server)) {
+                servers.push(server.trim().to_string());
+            }
+        }
+    }
+    servers.sort_by(|a, b| cmp_names(a, b));
+    let among = if servers.is_empty() {
+        String::new()
+    } else {
+        format!(" between {}", join_and(&servers))
+    };
+    let window = duration(limits.flap_window_secs);
+    let summary = match sorted.as_slice() {
+        [one] => format!(
+            "Phone {} of tenant {code} moved{among} {} in the last {window}.",
+            one.endpoint,
+            count_of(one.moves as usize, "time", "times")
+        ),
+        [most, ..] => format!(
+            "{} of tenant {code} moved{among} at least {} each in the last {window} (most: {} \
+             {}), e.g. {}.",
+            phones(sorted.len() as u64),
+            count_of(limits.flap_moves as usize, "time", "times"),
+            most.endpoint,
+            count_of(most.moves as usize, "time", "times"),
+            sorted
+                .iter()
+                .take(MAX_EXAMPLES)
+                .map(|p| p.endpoint.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        [] => String::new(),
+    };
+    Found {
+        facet: Facet {
+            kind: AlertKind::Flapping,
+            severity: Severity::Warning,
+            summary,
+            phones: sorted.len() as u64,
+        },
+        why: super::phones::FLAPPING_WHY.to_string(),
+        action: super::phones::FLAPPING_ACTION.to_string(),
+        servers,
     }
 }
