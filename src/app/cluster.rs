@@ -57,11 +57,35 @@ pub struct PoolStats {
     pub pool: String,
     pub pool_id: PoolId,
     pub home: Option<String>,
+    /// Every server with a normal share above zero: phones there are at home.
+    pub home_servers: Vec<String>,
     pub registered: u64,
     pub home_phones: u64,
     pub away_phones: u64,
     /// Registered phones of the pool per server, home servers first.
     pub by_server: Vec<(String, u64)>,
+}
+
+impl PoolStats {
+    pub fn away_share(&self) -> f64 {
+        if self.registered == 0 {
+            0.0
+        } else {
+            self.away_phones as f64 / self.registered as f64
+        }
+    }
+
+    /// Where the pool's phones are, by the one definition of home: at home, within the normal
+    /// away share (not an alert), or drifting.
+    pub fn status(&self, normal_away_share: f64) -> &'static str {
+        if self.away_phones == 0 {
+            "at home"
+        } else if self.away_share() <= normal_away_share {
+            "within normal"
+        } else {
+            "drifting"
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -291,6 +315,11 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
                 home: home
                     .and_then(|h| servers.iter().find(|s| s.id == h))
                     .map(|s| s.name.to_string()),
+                home_servers: set
+                    .iter()
+                    .filter_map(|id| servers.iter().find(|s| s.id == *id))
+                    .map(|s| s.name.to_string())
+                    .collect(),
                 registered,
                 home_phones,
                 away_phones: registered - home_phones,

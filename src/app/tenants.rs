@@ -116,7 +116,7 @@ pub async fn registrations(
 pub struct TenantOnServer {
     pub code: String,
     pub phones: u64,
-    /// Whether this server is the home of the tenant's pool; `None` for an unplaced tenant.
+    /// Whether this server is a home server of the tenant's pool; `None` for an unplaced tenant.
     pub home_here: Option<bool>,
 }
 
@@ -134,7 +134,11 @@ pub async fn on_server(
         .await?
         .into_iter()
         .map(|t| TenantOnServer {
-            home_here: view.home_of(t.pool_id).map(|h| h.id == server_id),
+            // At home on any home server of its pool (several for a multi-primary pool).
+            home_here: t
+                .pool_id
+                .and_then(|p| view.home_sets.get(&p))
+                .map(|set| set.contains(&server_id)),
             code: t.code,
             phones: t.phones,
         })

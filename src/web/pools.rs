@@ -184,6 +184,9 @@ struct DetailPage {
     phones: u64,
     table: ShareTable,
     custom: Vec<String>,
+    /// Its phones at home and away (the cluster view's one definition of home).
+    stats: Option<crate::app::cluster::PoolStats>,
+    normal_away_share: f64,
 }
 
 impl DetailPage {
@@ -226,10 +229,13 @@ impl DetailPage {
 async fn detail(
     State(st): State<AppState>,
     ctx: PageCtx,
+    seen: crate::app::Seen,
     Path(id): Path<PoolId>,
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
     let pool = st.store().pool(id).await?;
+    let view = crate::app::cluster::load(&st.app, seen).await?;
+    let stats = view.pool_stats.iter().find(|p| p.pool_id == id).cloned();
     let servers = st.store().servers().await?;
     let custom: Vec<String> = scenario_params(q.as_deref())?
         .down
@@ -252,6 +258,8 @@ async fn detail(
         phones,
         table,
         custom,
+        stats,
+        normal_away_share: view.settings.alerts.normal_away_share,
     }))
 }
 
