@@ -556,7 +556,18 @@ async fn evaluate_alerts(app: &App, key: ViewKey) -> Result<AlertBook> {
         "alerts evaluated"
     );
     if let Some(crate::store::StoredCheck { report, .. }) = app.store.latest_dns_check().await? {
-        book.alerts.extend(report.alerts());
+        // The DNS check does not know phones: a pool's drift affects every phone of the pool.
+        book.alerts
+            .extend(report.alerts().into_iter().map(|mut alert| {
+                if let Some(pool) = view
+                    .pool_stats
+                    .iter()
+                    .find(|p| alert.concerns(crate::domain::alerts::ObjectKind::Pool, &p.pool))
+                {
+                    alert.impact_phones = pool.registered;
+                }
+                alert
+            }));
         crate::domain::alerts::sort(&mut book.alerts);
     }
     Ok(book)

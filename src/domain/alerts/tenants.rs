@@ -156,7 +156,12 @@ pub(super) fn tenant_alert(
         found.push(no_pool_facet(tenant, placement.as_ref()));
     }
 
-    if let Some(groups) = index.lagging.get(&key) {
+    // Lagging phones of a tenant within the normal band are counted by their (server, user
+    // agent) alert; they make the tenant an alert only when its placement already is one.
+    let placement_problem = placement
+        .as_ref()
+        .is_some_and(|p| matches!(p.status, PlacementStatus::Split | PlacementStatus::Away));
+    if placement_problem && let Some(groups) = index.lagging.get(&key) {
         found.push(failback_facet(code, groups, facts.now, limits));
     }
     if let Some(flappers) = index.flapping.get(&key) {
