@@ -320,16 +320,38 @@ impl Store {
             }
         }
         // Contacts stored unchanged whose tenant was added, renamed or removed since: a report
-        // that repeats them must still match them as a full rewrite would.
-        let stale = sqlx::query(
-            "SELECT r.id, r.tenant_id, t.id AS now_id FROM registrations r \
+        // that repeats them must still match them as a full rewrite would. Only needed when a
+        // tenant code changed since this server's last re-match (migration 0015).
+        let keys = sqlx::query(
+            "SELECT v.version, (SELECT m.keys_version FROM server_match_state m WHERE m.server_id = $1) AS matched \
+             FROM tenant_keys_version v WHERE v.id = 1",
+        )
+        .bind(server_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let keys_now: i64 = keys.try_get("version")?;
+        let rematch = Some(keys_now) != keys.try_get::<Option<i64>, _>("matched")?;
+        let stale = if !rematch {
+            Vec::new()
+        } else {
+            sqlx::query(
+                "INSERT INTO server_match_state (server_id, keys_version) VALUES ($1, $2) \
+                 ON CONFLICT (server_id) DO UPDATE SET keys_version = excluded.keys_version",
+            )
+            .bind(server_id)
+            .bind(keys_now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "SELECT r.id, r.tenant_id, t.id AS now_id FROM registrations r \
              LEFT JOIN tenants t ON t.code_key = r.tenant_key \
              WHERE r.server_id = $1 AND r.tenant_key IS NOT NULL \
                AND COALESCE(r.tenant_id, -1) <> COALESCE(t.id, -1)",
-        )
-        .bind(server_id)
-        .fetch_all(&mut *tx)
-        .await?;
+            )
+            .bind(server_id)
+            .fetch_all(&mut *tx)
+            .await?
+        };
         if !stale.is_empty() {
             let mut ids = Vec::with_capacity(stale.len());
             for r in &stale {

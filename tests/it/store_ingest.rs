@@ -217,6 +217,53 @@ async fn incremental_ingest_writes_only_what_changed_and_keeps_counts_exact() {
             "{label}"
         );
         assert_eq!(per_server(voip1.id).await.get("NEWCO"), Some(&1), "{label}");
+
+        // Renamed, its phones no longer match it; deleted, nothing is left counted for it. Each
+        // time the same report is pushed again unchanged.
+        let newco = store.tenant_by_code("NEWCO").await.unwrap();
+        let renamed = store
+            .update_tenant(
+                newco.id,
+                newco.version,
+                &NewTenant {
+                    code: "OLDCO".parse().unwrap(),
+                    name: "Old Co".into(),
+                    expected_phones: 2,
+                    pool_id: None,
+                    notes: String::new(),
+                },
+                "t",
+            )
+            .await
+            .unwrap();
+        let after_rename = store
+            .ingest(voip1.id, "pjsip-contacts", &parse(&changed), &policy, "t")
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                after_rename.written,
+                after_rename.unmatched,
+                after_rename.matched
+            ),
+            (0, 1, third.matched),
+            "{label}"
+        );
+        assert_eq!(per_server(voip1.id).await.get("NEWCO"), None, "{label}");
+        assert_eq!(per_server(voip1.id).await.get("OLDCO"), None, "{label}");
+        store
+            .delete_tenant(renamed.id, renamed.version, "t")
+            .await
+            .unwrap();
+        let after_delete = store
+            .ingest(voip1.id, "pjsip-contacts", &parse(&changed), &policy, "t")
+            .await
+            .unwrap();
+        assert_eq!(
+            (after_delete.unmatched, after_delete.matched),
+            (1, third.matched),
+            "{label}"
+        );
     })
     .await;
 }

@@ -1,0 +1,31 @@
+-- A counter that moves whenever a tenant code could match registrations differently (a tenant
+-- created, renamed or deleted), and the counter's value at each server's last re-match of its
+-- stored registrations. An ingest re-matches the rows it keeps unchanged only when the counter
+-- moved since: a push that repeats a report then reads no registration row twice.
+--
+-- The bump is a statement-level trigger in the tenant write's own transaction. An ingest that
+-- reads the counter before such a write commits records the older value, so the next ingest
+-- re-matches again: a change is never missed, at worst matched one push later.
+CREATE TABLE tenant_keys_version (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    version  BIGINT  NOT NULL
+);
+INSERT INTO tenant_keys_version (id, version) VALUES (1, 1);
+
+CREATE FUNCTION bump_tenant_keys_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE tenant_keys_version SET version = version + 1 WHERE id = 1;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER tenant_keys_change AFTER INSERT OR DELETE OR UPDATE OF code_key ON tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_tenant_keys_version();
+
+-- Each server's value of the counter at its last re-match; no row: never re-matched, so the
+-- first ingest after the upgrade re-matches once. (A table of its own rather than a column of
+-- servers: `SELECT *` statements prepared before the upgrade keep their shape.)
+CREATE TABLE server_match_state (
+    server_id     BIGINT PRIMARY KEY REFERENCES servers (id) ON DELETE CASCADE,
+    keys_version  BIGINT NOT NULL
+);
