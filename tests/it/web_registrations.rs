@@ -161,15 +161,16 @@ async fn pushed_dumps_become_counts_splits_and_alerts() {
             .json(&app, "GET", "/api/v1/tenants/ACME", None)
             .await
             .json();
-        let split = &acme["registrations"]["split"];
+        let split = &acme["registrations"]["placement"];
         assert_eq!(split["away_phones"], 10);
-        assert_eq!(split["severity"], "warning");
+        assert_eq!(split["status"], "split");
+        assert_eq!(split["home_servers"], serde_json::json!(["voip1"]));
         assert_eq!(acme["registrations"]["home"], "voip1");
         let rossi = reader
             .json(&app, "GET", "/api/v1/tenants/ROSSI", None)
             .await
             .json();
-        assert!(rossi["registrations"]["split"].is_null());
+        assert_eq!(rossi["registrations"]["placement"]["status"], "at_home");
 
         let alerts = reader
             .json(&app, "GET", "/api/v1/alerts?kind=tenant_split", None)
@@ -331,10 +332,23 @@ async fn phones_that_keep_moving_are_flapping() {
         let moves = app.store().tenant_moves(acme.id, 10).await.unwrap();
         assert_eq!(moves.len(), 3, "{moves:?}");
         let reader = app.token_client("r", "read").await;
-        let flapping = reader
-            .json(&app, "GET", "/api/v1/alerts?kind=flapping", None)
+        // A known tenant's flapping phone is a facet of that tenant's one alert.
+        let alerts = reader
+            .json(&app, "GET", "/api/v1/alerts?tenant=ACME", None)
             .await
             .json();
+        let acme_alert = alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["objects"][0]["name"] == "ACME")
+            .unwrap_or_else(|| panic!("no alert about ACME in {alerts}"));
+        let flapping = acme_alert["facets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "flapping")
+            .unwrap_or_else(|| panic!("no flapping facet in {acme_alert}"));
         assert!(flapping.to_string().contains("100-acme"), "{flapping}");
     })
     .await;
@@ -440,11 +454,21 @@ async fn the_demo_shows_every_alert_kind() {
             .json(&app, "GET", "/api/v1/alerts", None)
             .await
             .json();
+        // Kinds of the alerts and of their facets (a tenant's split, failback lag and flapping
+        // phones are facets of its one alert).
         let kinds: std::collections::BTreeSet<String> = alerts
             .as_array()
             .unwrap()
             .iter()
-            .map(|a| a["kind"].as_str().unwrap().to_string())
+            .flat_map(|a| {
+                std::iter::once(a["kind"].as_str().unwrap().to_string()).chain(
+                    a["facets"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|f| f["kind"].as_str().unwrap().to_string()),
+                )
+            })
             .collect();
         for kind in [
             "tenant_split",
@@ -465,7 +489,25 @@ async fn the_demo_shows_every_alert_kind() {
             .json(&app, "GET", "/api/v1/tenants/CANISTRACCI", None)
             .await
             .json();
-        assert_eq!(canistracci["registrations"]["split"]["away_phones"], 24);
+        assert_eq!(
+            canistracci["registrations"]["placement"]["away_phones"],
+            24
+        );
+        // CANISTRACCI: one alert, its split with its lagging phones as facets.
+        let about: Vec<&serde_json::Value> = alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["objects"][0]["name"] == "CANISTRACCI")
+            .collect();
+        assert_eq!(about.len(), 1, "{about:?}");
+        let facets: Vec<&str> = about[0]["facets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(facets, ["tenant_split", "failback_lag"]);
     })
     .await;
 }
