@@ -726,9 +726,11 @@ mod tests {
         assert_eq!(keys(&row), properties(&doc, "PhoneRow"));
         let regs = crate::app::tenants::TenantRegistrations {
             home: None,
+            home_servers: vec![],
             phones_by_server: vec![],
             registered: 0,
-            split: None,
+            placement: None,
+            normal_away_share: 0.1,
             away: vec![row],
             moves: vec![],
         };

@@ -863,8 +863,9 @@ pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> AlertBook {
     unmatched_alerts(&facts.unmatched, &facts.servers, &mut alerts);
     flapping_alerts(&facts.flapping, &limits, &mut alerts);
     failback_alerts(facts, &lagging, &mut alerts, &limits);
-    link_causes(&mut alerts);
     sort(&mut alerts);
+    // After ranking: causes are then listed worst first, whatever order the facts came in.
+    link_causes(&mut alerts);
     AlertBook {
         alerts,
         within_normal,

@@ -212,18 +212,24 @@ pub(super) fn failback_alerts(
             .as_deref()
             .map(str::trim)
             .filter(|ua| !ua.is_empty());
-        groups
+        // Grouped ignoring case, as the alert's id compares them: spellings of one user agent
+        // are one alert, shown by the spelling first in byte order (not the store's order).
+        let group = groups
             .entry((
                 row.home.trim().to_ascii_lowercase(),
-                user_agent.unwrap_or_default().to_string(),
+                user_agent.unwrap_or_default().to_ascii_lowercase(),
             ))
             .or_insert_with(|| Group {
                 home: row.home.trim().to_string(),
                 user_agent: user_agent.map(str::to_string),
                 rows: Vec::new(),
-            })
-            .rows
-            .push(row);
+            });
+        if let (Some(ua), Some(shown)) = (user_agent, group.user_agent.as_mut())
+            && ua < shown.as_str()
+        {
+            *shown = ua.to_string();
+        }
+        group.rows.push(row);
     }
     for group in groups.into_values() {
         let count = group

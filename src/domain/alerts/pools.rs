@@ -8,8 +8,8 @@ use super::tenants::serving;
 use super::text::{count_of, describe_chance, join_and, percent, phones, server_list};
 use super::{
     Alert, AlertKind, ClusterFacts, Facet, Limits, MAX_EXAMPLES, ObjectRef, PoolFacts,
-    ServerPhones, TenantFacts, WithinNormal, merge_counts, phones_on, push_server, same_name,
-    share, stable_id,
+    ServerPhones, TenantFacts, WithinNormal, cmp_names, merge_counts, phones_on, push_server,
+    same_name, share, stable_id,
 };
 
 /// A facet with the texts and objects it brings.
@@ -84,12 +84,19 @@ fn pool_drift(
     if total == 0 {
         return None;
     }
-    let homes: Vec<&str> = if pool.home_servers.is_empty() {
-        vec![home]
-    } else {
-        pool.home_servers.iter().map(String::as_str).collect()
-    };
-    let at_home: u64 = homes.iter().map(|h| phones_on(&by_server, h)).sum();
+    let mut homes: Vec<&str> = Vec::new();
+    // Each home server once (names compare ignoring case), so none counts its phones twice.
+    for server in &pool.home_servers {
+        if !homes.iter().any(|h| same_name(h, server)) {
+            homes.push(server);
+        }
+    }
+    if homes.is_empty() {
+        homes.push(home);
+    }
+    let at_home = homes
+        .iter()
+        .fold(0u64, |sum, h| sum.saturating_add(phones_on(&by_server, h)));
     let away = total.saturating_sub(at_home);
     let away_share = share(away, total);
     // Phones that left a home server which is down or not reporting failed over as designed:
@@ -166,11 +173,13 @@ fn pool_lints(pool: &PoolFacts, facts: &ClusterFacts, found: &mut Vec<Found>) {
         .phones_by_server
         .iter()
         .fold(0u64, |sum, (_, n)| sum.saturating_add(*n));
-    let users: Vec<&TenantFacts> = facts
+    let mut users: Vec<&TenantFacts> = facts
         .tenants
         .iter()
         .filter(|t| t.pool.as_deref().is_some_and(|p| same_name(p, &pool.name)))
         .collect();
+    // By code, so the tenants named (and which five) do not depend on the store's order.
+    users.sort_by(|a, b| cmp_names(&a.code, &b.code));
     let name = &pool.name;
     for lint in &pool.lint {
         let mut objects = Vec::new();

@@ -31,20 +31,23 @@ pub fn tenant_placement(t: &TenantFacts, settings: &AlertSettings) -> Option<Ten
         // `by_server` is sorted most phones first and not empty here.
         None => (by_server[0].server.clone(), true),
     };
-    let mut home_servers: Vec<String> = if home_is_assumed {
-        Vec::new()
-    } else {
-        t.home_servers
-            .iter()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect()
-    };
+    let mut home_servers: Vec<String> = Vec::new();
+    if !home_is_assumed {
+        // Each home server once (names compare ignoring case): a server listed twice must not
+        // count its phones twice.
+        for server in t.home_servers.iter().map(|s| s.trim()) {
+            if !server.is_empty() && !home_servers.iter().any(|h| same_name(h, server)) {
+                home_servers.push(server.to_string());
+            }
+        }
+    }
     if !home_servers.iter().any(|s| same_name(s, &home)) {
         home_servers.insert(0, home.clone());
     }
     let is_home = |server: &str| home_servers.iter().any(|h| same_name(h, server));
-    let home_phones: u64 = home_servers.iter().map(|h| phones_on(&by_server, h)).sum();
+    let home_phones = home_servers
+        .iter()
+        .fold(0u64, |sum, h| sum.saturating_add(phones_on(&by_server, h)));
     let away_phones = total.saturating_sub(home_phones);
     let away_share = share(away_phones, total);
     let split_share = share(total.saturating_sub(by_server[0].phones), total);
@@ -125,7 +128,7 @@ pub(super) fn tenant_alert(
         match p.status {
             PlacementStatus::WithinNormal => {
                 within_normal.tenants += 1;
-                within_normal.away_phones += p.away_phones;
+                within_normal.away_phones = within_normal.away_phones.saturating_add(p.away_phones);
             }
             PlacementStatus::Split if home_serving || pool.is_none() => {
                 found.push(split_facet(code, p, limits))

@@ -41,7 +41,7 @@ fn nonsense_settings_are_named_field_by_field() {
 
 #[test]
 fn alert_kinds_round_trip_and_have_distinct_labels() {
-    assert_eq!(AlertKind::ALL.len(), 13);
+    assert_eq!(AlertKind::ALL.len(), 14);
     for kind in AlertKind::ALL {
         assert_eq!(kind.as_str().parse::<AlertKind>(), Ok(kind));
         assert_eq!(kind.to_string(), kind.as_str());
@@ -55,6 +55,10 @@ fn alert_kinds_round_trip_and_have_distinct_labels() {
         " Failback_Lag ".parse::<AlertKind>(),
         Ok(AlertKind::FailbackLag)
     );
+    assert_eq!(
+        "tenant_away".parse::<AlertKind>(),
+        Ok(AlertKind::TenantAway)
+    );
     let err = "split".parse::<AlertKind>().unwrap_err();
     assert!(err.to_string().contains("unknown alert kind `split`"));
     assert!(err.to_string().contains("tenant_split"));
@@ -65,9 +69,28 @@ fn alert_kinds_round_trip_and_have_distinct_labels() {
 }
 
 #[test]
+fn every_kind_is_explained_once_with_its_advice() {
+    // The page shows these once per kind (its legend), so each kind needs its own text.
+    let mut explanations: Vec<&str> = AlertKind::ALL.iter().map(|k| k.explanation()).collect();
+    explanations.sort_unstable();
+    explanations.dedup();
+    assert_eq!(explanations.len(), AlertKind::ALL.len());
+    for kind in AlertKind::ALL {
+        assert!(kind.explanation().ends_with('.'), "{kind}");
+        assert!(kind.advice().ends_with('.'), "{kind}");
+    }
+    assert!(AlertKind::TenantSplit.explanation().contains("10%"));
+    assert!(AlertKind::TenantAway.explanation().contains("home servers"));
+    assert!(AlertKind::FailbackLag.advice().contains("Re-register"));
+}
+
+#[test]
 fn empty_cluster_yields_no_alerts() {
-    assert!(evaluate(&ClusterFacts::default(), &settings()).is_empty());
-    assert!(evaluate(&cluster(), &settings()).is_empty());
+    assert_eq!(
+        evaluate(&ClusterFacts::default(), &settings()),
+        AlertBook::default()
+    );
+    assert_eq!(evaluate(&cluster(), &settings()), AlertBook::default());
 }
 
 #[test]
@@ -81,10 +104,10 @@ fn a_healthy_cluster_yields_no_alerts() {
     facts.servers = vec![voip1, server("voip2")];
     facts.pools = vec![pool("pbxA", "voip1", &[("voip1", 48)])];
     facts.tenants = vec![tenant("CANISTRACCI", 48, &[("voip1", 48)])];
-    assert_eq!(evaluate(&facts, &settings()), vec![]);
+    assert_eq!(evaluate(&facts, &settings()), AlertBook::default());
 }
 
-// --- ordering and counts ---
+// --- ranking and counts ---
 
 fn busy_cluster() -> ClusterFacts {
     let mut facts = cluster();
@@ -107,43 +130,121 @@ fn busy_cluster() -> ClusterFacts {
     ];
     facts.unmatched = vec![("voip1".into(), "x".into())];
     facts.flapping = vec![flapper("100-BETA", Some("BETA"), 5)];
+    facts.away = vec![away("BETA", Some("Yealink"), 2, NOW - 7200, &["101-BETA"])];
     facts
 }
 
 #[test]
-fn alerts_are_ordered_by_severity_then_kind_then_first_object() {
-    let alerts = evaluate(&busy_cluster(), &settings());
-    let order: Vec<(Severity, AlertKind, &str)> = alerts
+fn alerts_are_ranked_by_severity_then_phones_affected_then_kind() {
+    let book = evaluate(&busy_cluster(), &settings());
+    let alerts = &book.alerts;
+    let order: Vec<(Severity, u64, AlertKind, &str)> = alerts
         .iter()
-        .map(|a| (a.severity, a.kind, a.objects[0].name.as_str()))
+        .map(|a| {
+            (
+                a.severity,
+                a.impact_phones,
+                a.kind,
+                a.objects[0].name.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         order,
         vec![
-            (Severity::Critical, AlertKind::TenantSplit, "ACME"),
-            (Severity::Critical, AlertKind::Capacity, "voip1"),
-            (Severity::Critical, AlertKind::CapacityN1, "voip1"),
-            (Severity::Warning, AlertKind::TenantSplit, "BETA"),
-            (Severity::Warning, AlertKind::PoolDrift, "pbxA"),
-            (Severity::Warning, AlertKind::Capacity, "voip3"),
-            (Severity::Warning, AlertKind::Unmatched, "voip1"),
-            (Severity::Warning, AlertKind::Flapping, "BETA"),
-            (Severity::Warning, AlertKind::StaleSnapshot, "voip2"),
-            (Severity::Info, AlertKind::TenantSplit, "ZETA"),
-            (Severity::Info, AlertKind::TenantNoPhones, "EMPTY"),
+            (Severity::Critical, 150, AlertKind::CapacityN1, "voip1"),
+            (Severity::Critical, 120, AlertKind::Capacity, "voip1"),
+            (Severity::Critical, 10, AlertKind::TenantSplit, "ACME"),
+            (Severity::Warning, 85, AlertKind::Capacity, "voip3"),
+            (Severity::Warning, 40, AlertKind::PoolDrift, "pbxA"),
+            (Severity::Warning, 10, AlertKind::TenantSplit, "BETA"),
+            (Severity::Warning, 2, AlertKind::FailbackLag, "voip1"),
+            (Severity::Warning, 1, AlertKind::Unmatched, "voip1"),
+            (Severity::Warning, 0, AlertKind::StaleSnapshot, "voip2"),
+            (Severity::Info, 5, AlertKind::TenantNoPhones, "EMPTY"),
         ]
     );
+    // BETA's flapping phone and lagging phones are facets of its one alert; ZETA's 1 of 10 away
+    // is the normal band: counted, not listed.
+    let beta = tenant_alert_of(alerts, "BETA").unwrap();
     assert_eq!(
-        count(&alerts),
+        facet_kinds(beta),
+        vec![
+            AlertKind::TenantSplit,
+            AlertKind::Flapping,
+            AlertKind::FailbackLag
+        ]
+    );
+    assert!(tenant_alert_of(alerts, "ZETA").is_none());
+    assert_eq!(
+        book.within_normal,
+        WithinNormal {
+            tenants: 1,
+            pools: 0,
+            away_phones: 1
+        }
+    );
+    assert_eq!(
+        count(alerts),
         AlertCounts {
             critical: 3,
             warning: 6,
-            info: 2
+            info: 1
         }
     );
-    assert_eq!(count(&alerts).total(), 11);
-    assert_eq!(count(&alerts).worst(), Some(Severity::Critical));
+    assert_eq!(count(alerts).total(), 10);
+    assert_eq!(count(alerts).worst(), Some(Severity::Critical));
     assert_eq!(count(&[]).worst(), None);
+}
+
+/// A warning N−1 overload of `n1_load` phones on voip9 (capacity 1000) next to a pbxA tenant.
+fn overload_and_split(n1_load: f64, split: &[(&str, u64)]) -> Vec<Alert> {
+    let mut facts = cluster();
+    let mut voip9 = server("voip9");
+    voip9.capacity = Some(1000);
+    voip9.worst_n1 = Some(("voip8".into(), n1_load));
+    facts.servers = vec![server("voip1"), server("voip2"), voip9];
+    facts.tenants = vec![tenant("SMALL", 4, split)];
+    alerts_for(&facts)
+}
+
+#[test]
+fn an_n1_overload_of_hundreds_of_phones_ranks_before_a_small_split() {
+    // Both warnings: the phones affected decide, although a split's kind is listed first.
+    let alerts = overload_and_split(850.0, &[("voip1", 3), ("voip2", 1)]);
+    let ranked: Vec<(AlertKind, Severity, u64)> = alerts
+        .iter()
+        .map(|a| (a.kind, a.severity, a.impact_phones))
+        .collect();
+    assert_eq!(
+        ranked,
+        vec![
+            (AlertKind::CapacityN1, Severity::Warning, 850),
+            (AlertKind::TenantSplit, Severity::Warning, 4),
+        ]
+    );
+    // The headline case of the issue: an N−1 overload of 109% (critical) before the split.
+    let alerts = overload_and_split(1090.0, &[("voip1", 3), ("voip2", 1)]);
+    assert_eq!(alerts[0].kind, AlertKind::CapacityN1);
+    assert_eq!(alerts[0].severity, Severity::Critical);
+    assert_eq!(alerts[1].kind, AlertKind::TenantSplit);
+}
+
+#[test]
+fn a_critical_alert_ranks_before_a_warning_whatever_the_phones() {
+    // 3 of 4 phones away is critical; it comes before a warning about 850 phones.
+    let alerts = overload_and_split(850.0, &[("voip1", 1), ("voip2", 3)]);
+    let ranked: Vec<(AlertKind, Severity, u64)> = alerts
+        .iter()
+        .map(|a| (a.kind, a.severity, a.impact_phones))
+        .collect();
+    assert_eq!(
+        ranked,
+        vec![
+            (AlertKind::TenantSplit, Severity::Critical, 4),
+            (AlertKind::CapacityN1, Severity::Warning, 850),
+        ]
+    );
 }
 
 #[test]
@@ -155,6 +256,7 @@ fn order_does_not_depend_on_the_order_of_the_facts() {
     reversed.tenants.reverse();
     reversed.unmatched.reverse();
     reversed.flapping.reverse();
+    reversed.away.reverse();
     for t in &mut reversed.tenants {
         t.phones_by_server.reverse();
     }
@@ -162,6 +264,38 @@ fn order_does_not_depend_on_the_order_of_the_facts() {
         evaluate(&facts, &settings()),
         evaluate(&reversed, &settings())
     );
+}
+
+#[test]
+fn related_alerts_are_listed_worst_first_whatever_the_order_of_the_facts() {
+    let mut facts = cluster();
+    let mut voip1 = server("voip1");
+    voip1.last_report_at = Some(NOW - 4000);
+    let mut voip7 = server("voip7");
+    voip7.last_report_at = Some(NOW - 1000);
+    voip7.registered = 3;
+    facts.servers = vec![server("voip2"), voip7, voip1];
+    let mut p = pool("pbxA", "voip1", &[]);
+    p.lint = vec![PoolLint::SingleServer {
+        target: "voip1".into(),
+    }];
+    facts.pools = vec![p];
+    facts.tenants = vec![tenant("ACME", 13, &[("voip1", 10), ("voip7", 3)])];
+    let book = evaluate(&facts, &settings());
+    let acme = tenant_alert_of(&book.alerts, "ACME").unwrap();
+    // voip1's report is over 4× stale (critical), voip7's stale (warning, 3 phones), the pool's
+    // lint a warning about none of its phones.
+    assert_eq!(
+        acme.related,
+        vec![
+            stable_id(&["stale_snapshot", "voip1"]),
+            stable_id(&["stale_snapshot", "voip7"]),
+            stable_id(&["pool", "pbxA"]),
+        ]
+    );
+    let mut reversed = facts.clone();
+    reversed.servers.reverse();
+    assert_eq!(evaluate(&reversed, &settings()), book);
 }
 
 #[test]
@@ -181,12 +315,27 @@ fn nonsense_settings_do_not_make_every_rule_fire() {
     facts.servers = vec![s];
     facts.tenants = vec![tenant("ACME", 10, &[("voip1", 9), ("voip2", 1)])];
     facts.flapping = vec![flapper("100-ACME", Some("ACME"), 0)];
-    let alerts = evaluate(&facts, &broken);
-    // Defaults stand in: 10% away is info, 50% load is fine, a phone that never moved
-    // does not flap, a report from now is not stale.
+    let book = evaluate(&facts, &broken);
+    // Defaults stand in: 10% away is within the normal band, 50% load is fine, a phone that
+    // never moved does not flap, a report from now is not stale.
+    assert!(book.alerts.is_empty(), "{:#?}", book.alerts);
+    assert_eq!(
+        book.within_normal,
+        WithinNormal {
+            tenants: 1,
+            pools: 0,
+            away_phones: 1
+        }
+    );
+    // A normal share of 0 is taken as given: then the same phone away is a split.
+    let strict = AlertSettings {
+        normal_away_share: 0.0,
+        ..broken
+    };
+    let alerts = evaluate(&facts, &strict).alerts;
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(alerts[0].kind, AlertKind::TenantSplit);
-    assert_eq!(alerts[0].severity, Severity::Info);
+    assert_eq!(alerts[0].severity, Severity::Warning);
 }
 
 #[test]

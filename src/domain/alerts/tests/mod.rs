@@ -29,6 +29,7 @@ fn tenant(code: &str, expected: u32, rows: &[(&str, u64)]) -> TenantFacts {
         code: code.to_string(),
         pool: Some("pbxA".to_string()),
         home: Some("voip1".to_string()),
+        home_servers: Vec::new(),
         pool_servers: names(&["voip1", "voip2"]),
         expected_phones: expected,
         phones_by_server: counts(rows),
@@ -48,9 +49,11 @@ fn pool(name: &str, home: &str, rows: &[(&str, u64)]) -> PoolFacts {
     PoolFacts {
         name: name.to_string(),
         home: Some(home.to_string()),
+        home_servers: Vec::new(),
         member_servers: names(&["voip1", "voip2"]),
         phones_by_server: counts(rows),
         lint: Vec::new(),
+        expected_split_share: None,
     }
 }
 
@@ -60,6 +63,11 @@ fn cluster() -> ClusterFacts {
         any_registrations: true,
         ..ClusterFacts::default()
     }
+}
+
+/// The alerts the facts call for, with the default settings.
+fn alerts_for(facts: &ClusterFacts) -> Vec<Alert> {
+    evaluate(facts, &settings()).alerts
 }
 
 fn of_kind(alerts: &[Alert], kind: AlertKind) -> Vec<&Alert> {
@@ -80,8 +88,47 @@ fn objects(alert: &Alert) -> Vec<(ObjectKind, &str)> {
         .collect()
 }
 
-fn split_severity(rows: &[(&str, u64)]) -> Option<Severity> {
-    tenant_split(&tenant("ACME", 0, rows), &settings()).map(|s| s.severity)
+/// Where a pbxA tenant with these phones stands, and the severity of its placement problem.
+fn placement_of(rows: &[(&str, u64)]) -> Option<(PlacementStatus, Option<Severity>)> {
+    tenant_placement(&tenant("ACME", 0, rows), &settings()).map(|p| (p.status, p.severity()))
+}
+
+/// The alert about a tenant (its main object), if any.
+fn tenant_alert_of<'a>(alerts: &'a [Alert], code: &str) -> Option<&'a Alert> {
+    let mut found = alerts
+        .iter()
+        .filter(|a| a.objects[0].kind == ObjectKind::Tenant && same_name(&a.objects[0].name, code));
+    let first = found.next();
+    assert!(
+        found.next().is_none(),
+        "several alerts about {code}: {alerts:#?}"
+    );
+    first
+}
+
+fn facet_kinds(alert: &Alert) -> Vec<AlertKind> {
+    alert.facets.iter().map(|f| f.kind).collect()
+}
+
+fn facet(alert: &Alert, kind: AlertKind) -> &Facet {
+    alert
+        .facets
+        .iter()
+        .find(|f| f.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind} facet in {alert:#?}"))
+}
+
+/// Lagging phones of one tenant and user agent on voip2, whose home is voip1.
+fn away(tenant: &str, ua: Option<&str>, phones: u64, since: i64, examples: &[&str]) -> AwayPhones {
+    AwayPhones {
+        tenant: tenant.into(),
+        server: "voip2".into(),
+        home: "voip1".into(),
+        user_agent: ua.map(str::to_string),
+        phones,
+        away_since: since,
+        examples: names(examples),
+    }
 }
 
 fn flapper(endpoint: &str, tenant: Option<&str>, moves: u32) -> FlappingPhone {

@@ -9,7 +9,7 @@ fn capacity_alert(registered: u64, projected: f64) -> Option<Alert> {
     s.registered = registered;
     s.projected_normal = projected;
     facts.servers = vec![s];
-    of_kind(&evaluate(&facts, &settings()), AlertKind::Capacity)
+    of_kind(&alerts_for(&facts), AlertKind::Capacity)
         .first()
         .map(|a| (*a).clone())
 }
@@ -36,6 +36,11 @@ fn capacity_alert_gives_both_figures() {
          (98%) projected with nothing down (warning level 80%)."
     );
     assert_eq!(objects(&alert), vec![(ObjectKind::Server, "voip1")]);
+    // Every phone it carries (now or projected, the larger) suffers from the overload.
+    assert_eq!(alert.impact_phones, 1050);
+    assert_eq!(alert.id, stable_id(&["capacity", "voip1"]));
+    assert!(alert.facets.is_empty());
+    assert_eq!(capacity_alert(100, 900.4).unwrap().impact_phones, 900);
 }
 
 #[test]
@@ -46,7 +51,7 @@ fn servers_without_capacity_get_no_capacity_alerts() {
     s.projected_normal = 1e9;
     s.worst_n1 = Some(("voip2".into(), 1e9));
     facts.servers = vec![s];
-    assert!(evaluate(&facts, &settings()).is_empty());
+    assert!(alerts_for(&facts).is_empty());
 }
 
 #[test]
@@ -55,10 +60,10 @@ fn a_capacity_of_zero_is_only_exceeded_by_phones() {
     let mut s = server("voip1");
     s.capacity = Some(0);
     facts.servers = vec![s.clone()];
-    assert!(evaluate(&facts, &settings()).is_empty());
+    assert!(alerts_for(&facts).is_empty());
     s.registered = 1;
     facts.servers = vec![s];
-    let alert = only(&evaluate(&facts, &settings()), AlertKind::Capacity);
+    let alert = only(&alerts_for(&facts), AlertKind::Capacity);
     assert_eq!(alert.severity, Severity::Critical);
     assert!(!alert.summary.contains("inf"), "{}", alert.summary);
 }
@@ -69,7 +74,7 @@ fn n1_alert(load: f64) -> Option<Alert> {
     s.capacity = Some(1000);
     s.worst_n1 = Some(("voip2".into(), load));
     facts.servers = vec![s, server("voip2")];
-    of_kind(&evaluate(&facts, &settings()), AlertKind::CapacityN1)
+    of_kind(&alerts_for(&facts), AlertKind::CapacityN1)
         .first()
         .map(|a| (*a).clone())
 }
@@ -96,6 +101,8 @@ fn n1_alert_says_which_failure_overloads_which_server() {
         objects(&alert),
         vec![(ObjectKind::Server, "voip1"), (ObjectKind::Server, "voip2")]
     );
+    assert_eq!(alert.impact_phones, 1180);
+    assert_eq!(alert.id, stable_id(&["capacity_n1", "voip1"]));
 }
 
 // --- stale snapshots ---
@@ -105,7 +112,7 @@ fn stale(age: i64) -> Option<Alert> {
     let mut s = server("voip2");
     s.last_report_at = Some(NOW - age);
     facts.servers = vec![server("voip1"), s];
-    let alerts = evaluate(&facts, &settings());
+    let alerts = alerts_for(&facts);
     of_kind(&alerts, AlertKind::StaleSnapshot)
         .first()
         .map(|a| (*a).clone())
@@ -132,6 +139,20 @@ fn a_stale_server_is_named_with_its_age() {
     assert!(alert.why.contains("out of date"), "{}", alert.why);
     assert!(alert.action.contains("/api/v1/servers/voip2/registrations"));
     assert_eq!(objects(&alert), vec![(ObjectKind::Server, "voip2")]);
+    assert_eq!(alert.id, stable_id(&["stale_snapshot", "voip2"]));
+}
+
+#[test]
+fn a_stale_server_affects_the_phones_it_last_reported() {
+    let mut facts = cluster();
+    let mut s = server("voip2");
+    s.last_report_at = Some(NOW - 1000);
+    s.registered = 320;
+    facts.servers = vec![server("voip1"), s];
+    assert_eq!(
+        only(&alerts_for(&facts), AlertKind::StaleSnapshot).impact_phones,
+        320
+    );
 }
 
 #[test]
@@ -140,7 +161,7 @@ fn a_server_that_never_reported_is_stale_once_others_have() {
     let mut silent = server("voip2");
     silent.last_report_at = None;
     facts.servers = vec![server("voip1"), silent.clone()];
-    let alert = only(&evaluate(&facts, &settings()), AlertKind::StaleSnapshot);
+    let alert = only(&alerts_for(&facts), AlertKind::StaleSnapshot);
     assert_eq!(alert.severity, Severity::Warning);
     assert_eq!(
         alert.summary,
@@ -148,7 +169,7 @@ fn a_server_that_never_reported_is_stale_once_others_have() {
     );
     // Nobody has reported yet: a fresh install, not a stale server.
     facts.servers = vec![silent.clone(), silent.clone()];
-    assert!(evaluate(&facts, &settings()).is_empty());
+    assert!(alerts_for(&facts).is_empty());
 }
 
 #[test]
@@ -159,6 +180,6 @@ fn servers_out_of_service_are_never_stale() {
     for state in ["maintenance", "retired"] {
         quiet.state = state.into();
         facts.servers = vec![server("voip1"), quiet.clone()];
-        assert!(evaluate(&facts, &settings()).is_empty(), "{state}");
+        assert!(alerts_for(&facts).is_empty(), "{state}");
     }
 }
