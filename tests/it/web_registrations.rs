@@ -489,10 +489,7 @@ async fn the_demo_shows_every_alert_kind() {
             .json(&app, "GET", "/api/v1/tenants/CANISTRACCI", None)
             .await
             .json();
-        assert_eq!(
-            canistracci["registrations"]["placement"]["away_phones"],
-            24
-        );
+        assert_eq!(canistracci["registrations"]["placement"]["away_phones"], 24);
         // CANISTRACCI: one alert, its split with its lagging phones as facets.
         let about: Vec<&serde_json::Value> = alerts
             .as_array()
