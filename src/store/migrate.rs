@@ -77,6 +77,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "tenant_list_indexes",
         include_str!("../../migrations/sqlite/0013_tenant_list_indexes.sql"),
     ),
+    (
+        14,
+        "alert_log",
+        include_str!("../../migrations/sqlite/0014_alert_log.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -144,6 +149,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         13,
         "tenant_list_indexes",
         include_str!("../../migrations/postgres/0013_tenant_list_indexes.sql"),
+    ),
+    (
+        14,
+        "alert_log",
+        include_str!("../../migrations/postgres/0014_alert_log.sql"),
     ),
 ];
 
