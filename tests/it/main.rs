@@ -10,6 +10,7 @@
 
 mod helpers;
 
+mod alert_log;
 mod browser;
 mod crash;
 mod dns_check;
