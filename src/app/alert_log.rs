@@ -252,6 +252,12 @@ pub struct Tracker {
     holder: String,
     client: Option<WebhookClient>,
     last_purge: Option<i64>,
+    /// The alerts this tracker recorded last, while it held the lease since: the same cached
+    /// list (the alerts cache hands out the same `Arc` until data or the clock tick change)
+    /// has nothing new to record, and is not compared with the database again.
+    recorded: Option<Arc<Vec<Alert>>>,
+    /// When this tracker last took or renewed the lease.
+    leased_at: Option<std::time::Instant>,
 }
 
 impl Tracker {
@@ -261,16 +267,34 @@ impl Tracker {
             holder: app.shared.instance.clone(),
             client: None,
             last_purge: None,
+            recorded: None,
+            leased_at: None,
         }
     }
 
     pub async fn tick(&mut self, app: &App, now: i64) -> Result<Tick> {
         let mut tick = Tick::default();
         if !app.store.try_lease(LEASE, &self.holder, LEASE_SECS).await? {
+            // Another instance records meanwhile: compare with the database when back.
+            self.recorded = None;
+            self.leased_at = None;
             return Ok(tick);
         }
         tick.leader = true;
-        tick.transitions = record_transitions(app, now).await?.len();
+        // A lease that lapsed in between (a stalled tick) may have let another instance record.
+        let held = self.leased_at.replace(std::time::Instant::now());
+        if held.is_none_or(|at| at.elapsed().as_secs() >= LEASE_SECS as u64) {
+            self.recorded = None;
+        }
+        let alerts = current_alerts(app).await?;
+        if !self
+            .recorded
+            .as_ref()
+            .is_some_and(|last| Arc::ptr_eq(last, &alerts))
+        {
+            tick.transitions = record(app, &alerts, now).await?.len();
+            self.recorded = Some(alerts);
+        }
         let (delivered, failed) = self.deliver(app, now).await?;
         tick.delivered = delivered;
         tick.failed = failed;
@@ -325,8 +349,11 @@ impl Tracker {
             // A slow receiver must not outlast the lease unnoticed: another instance would
             // deliver the same events meanwhile.
             if !app.store.try_lease(LEASE, &self.holder, LEASE_SECS).await? {
+                self.leased_at = None;
+                self.recorded = None;
                 break;
             }
+            self.leased_at = Some(std::time::Instant::now());
         }
         Ok((delivered, 0))
     }
