@@ -11,6 +11,7 @@
 mod helpers;
 
 mod alert_log;
+mod alert_webhook;
 mod browser;
 mod crash;
 mod dns_check;
