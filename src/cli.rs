@@ -460,6 +460,7 @@ async fn serve(args: ServeArgs) -> CliResult {
     }
     tokio::spawn(crate::jobs::purge_sessions(app.clone()));
     tokio::spawn(crate::jobs::background_dns_check(app.clone()));
+    tokio::spawn(crate::jobs::track_alerts(app.clone()));
     tokio::spawn(crate::jobs::keep_views_warm(app));
     let app = crate::web::router(state);
     println!("pbx-pools listening on http://{addr}");

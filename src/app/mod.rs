@@ -10,7 +10,9 @@
 //! - [`ingest`]: store a server's registration report;
 //! - [`imports`]: CSV imports of tenants and servers as background jobs ([`jobs`]), which any
 //!   instance on the database can show;
-//! - [`accounts`]: logging in and checking a current password, under the throttle on guessing.
+//! - [`accounts`]: logging in and checking a current password, under the throttle on guessing;
+//! - [`alert_log`]: silences, acknowledgements and the history of alerts, and the tracker that
+//!   records transitions and delivers them to the webhook.
 //!
 //! May import: [`crate::domain`] (the rules), [`crate::store`] (persistence) and
 //! [`crate::dnscheck`] (DNS lookups); never the HTTP framework or anything of the web layer.
@@ -20,6 +22,7 @@
 //! a user) may go to [`App::store`] directly.
 
 pub mod accounts;
+pub mod alert_log;
 pub mod cache;
 pub mod cluster;
 pub mod dns;
@@ -30,6 +33,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod plan;
 pub mod tenants;
+mod webhook;
 pub mod whatif;
 
 pub use cache::Seen;
@@ -50,6 +54,8 @@ struct Shared {
     /// The cluster view and the alerts of the newest data version (see [`cache`]).
     view: cache::Slot<cluster::ClusterView>,
     alerts: cache::Slot<crate::domain::alerts::AlertBook>,
+    /// Silences, acknowledgements and raised-since times over the alerts (see [`alert_log`]).
+    overlay: cache::Slot<alert_log::AlertOverlay>,
     /// This instance, as the jobs it runs name it (see [`jobs`]): the process and a random
     /// part, so that a restarted process is another instance.
     instance: String,
@@ -62,6 +68,7 @@ impl App {
             shared: Arc::new(Shared {
                 view: cache::Slot::default(),
                 alerts: cache::Slot::default(),
+                overlay: cache::Slot::default(),
                 instance: instance_name(),
             }),
         }

@@ -22,6 +22,11 @@ pub struct Settings {
     /// Per-query timeout of the DNS check, in milliseconds, and how many times a query is sent.
     pub dns_timeout_ms: u32,
     pub dns_attempts: u32,
+    /// Where alert transitions (raised, severity changed, cleared) are POSTed as JSON, `http://`
+    /// or `https://`; empty: no webhook.
+    pub webhook_url: String,
+    /// Sent with each delivery as `Authorization: Bearer …`; empty: no such header.
+    pub webhook_secret: String,
 }
 
 impl Default for Settings {
@@ -34,6 +39,8 @@ impl Default for Settings {
             dns_nameservers: String::new(),
             dns_timeout_ms: 3000,
             dns_attempts: 2,
+            webhook_url: String::new(),
+            webhook_secret: String::new(),
         }
     }
 }
@@ -45,6 +52,15 @@ impl Settings {
 
     pub fn retention_secs(&self) -> i64 {
         self.retention_days.max(1) as i64 * 86_400
+    }
+
+    /// These settings as the audit log keeps them: the webhook secret is not written there.
+    pub fn redacted(&self) -> Settings {
+        let mut s = self.clone();
+        if !s.webhook_secret.is_empty() {
+            s.webhook_secret = "(set)".into();
+        }
+        s
     }
 }
 
@@ -64,6 +80,11 @@ pub struct SettingsInput {
     pub dns_nameservers: String,
     pub dns_timeout_ms: String,
     pub dns_attempts: String,
+    pub webhook_url: String,
+    /// A new secret; empty keeps the current one (the form never shows it back).
+    pub webhook_secret: String,
+    /// Non-empty (a ticked box): remove the current secret.
+    pub webhook_secret_clear: String,
 }
 
 fn num(errors: &mut FieldErrors, field: &str, v: &str, min: f64, max: f64) -> Option<f64> {
@@ -91,6 +112,9 @@ impl SettingsInput {
             dns_nameservers: s.dns_nameservers.clone(),
             dns_timeout_ms: s.dns_timeout_ms.to_string(),
             dns_attempts: s.dns_attempts.to_string(),
+            webhook_url: s.webhook_url.clone(),
+            webhook_secret: String::new(),
+            webhook_secret_clear: String::new(),
         }
     }
 
@@ -148,6 +172,8 @@ impl SettingsInput {
         if let Err(msg) = TenantMatcher::new(self.tenant_rule.trim()) {
             e.add("tenant_rule", msg);
         }
+        let webhook_url = e.check("webhook_url", webhook_url(&self.webhook_url));
+        let webhook_secret = e.check("webhook_secret", webhook_secret(&self.webhook_secret));
         e.finish()?;
         Ok(Settings {
             alerts: AlertSettings {
@@ -164,8 +190,64 @@ impl SettingsInput {
             dns_nameservers: self.dns_nameservers.trim().to_string(),
             dns_timeout_ms: timeout.unwrap_or(3000.0) as u32,
             dns_attempts: attempts.unwrap_or(2.0) as u32,
+            webhook_url: webhook_url.unwrap_or_default(),
+            webhook_secret: webhook_secret.unwrap_or_default(),
         })
     }
+
+    /// [`Self::validate`] for an edit of `current`: the webhook secret, never shown in the form,
+    /// stays as it is unless a new one is typed or its removal asked for.
+    pub fn validate_over(&self, current: &Settings) -> Result<Settings, FieldErrors> {
+        let mut settings = self.validate()?;
+        if settings.webhook_secret.is_empty() && self.webhook_secret_clear.trim().is_empty() {
+            settings.webhook_secret = current.webhook_secret.clone();
+        }
+        Ok(settings)
+    }
+}
+
+/// The webhook's address: empty (no webhook), or an absolute `http://` or `https://` URL with a
+/// host, without spaces or control characters.
+pub fn webhook_url(text: &str) -> Result<String, String> {
+    let url = text.trim();
+    if url.is_empty() {
+        return Ok(String::new());
+    }
+    let rest = ["http://", "https://"]
+        .iter()
+        .find_map(|scheme| {
+            url.get(..scheme.len())
+                .filter(|s| s.eq_ignore_ascii_case(scheme))
+                .map(|_| &url[scheme.len()..])
+        })
+        .ok_or("must start with http:// or https://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        return Err("must name a host, e.g. https://alerts.example.com/hook".into());
+    }
+    if url.len() > 2000 {
+        return Err("must be at most 2000 characters".into());
+    }
+    if !url.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(
+            "must be ASCII without spaces or control characters (percent-encode the rest)".into(),
+        );
+    }
+    Ok(url.to_string())
+}
+
+/// A bearer secret: printable ASCII without spaces (it goes into a header), at most 500
+/// characters; empty for none.
+pub fn webhook_secret(text: &str) -> Result<String, String> {
+    let secret = text.trim();
+    if secret.len() > 500 {
+        return Err("must be at most 500 characters".into());
+    }
+    if !secret.chars().all(|c| c.is_ascii_graphic()) {
+        return Err("must be printable ASCII without spaces".into());
+    }
+    Ok(secret.to_string())
 }
 
 /// Name servers as `IP` or `IP:PORT` (port 53 when omitted), comma- or space-separated.
@@ -211,7 +293,7 @@ mod tests {
         );
         ns.dns_nameservers = "ns1.example.com".into();
         assert!(ns.validate().unwrap_err().get("dns_nameservers").is_some());
-        let mut no_group = input;
+        let mut no_group = input.clone();
         no_group.tenant_rule = "^(.*)$".into();
         assert!(
             no_group
@@ -220,5 +302,52 @@ mod tests {
                 .get("tenant_rule")
                 .is_some()
         );
+    }
+
+    #[test]
+    fn the_webhook_takes_http_urls_and_keeps_its_secret_unless_changed() {
+        for ok in [
+            "",
+            "http://127.0.0.1:9000/hook",
+            "HTTPS://alerts.example.com/in?token=a%20b",
+            "https://user@alerts.example.com",
+        ] {
+            assert!(webhook_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ftp://example.com/",
+            "alerts.example.com/hook",
+            "https://",
+            "http:///path",
+            "https://:443/x",
+            "https://exa mple.com/",
+            "javascript:alert(1)",
+        ] {
+            assert!(webhook_url(bad).is_err(), "{bad}");
+        }
+        assert!(webhook_secret("s3cr3t-token").is_ok());
+        assert!(webhook_secret("two words").is_err());
+        assert!(webhook_secret("line\nbreak").is_err());
+
+        let current = Settings {
+            webhook_url: "https://a.example.com/hook".into(),
+            webhook_secret: "old".into(),
+            ..Settings::default()
+        };
+        let form = SettingsInput::from_settings(&current);
+        assert_eq!(form.webhook_secret, "", "the form never shows the secret");
+        assert_eq!(form.validate_over(&current).unwrap(), current, "kept");
+        let new = SettingsInput {
+            webhook_secret: "new".into(),
+            ..form.clone()
+        };
+        assert_eq!(new.validate_over(&current).unwrap().webhook_secret, "new");
+        let cleared = SettingsInput {
+            webhook_secret_clear: "on".into(),
+            ..form
+        };
+        assert_eq!(cleared.validate_over(&current).unwrap().webhook_secret, "");
+        assert_eq!(current.redacted().webhook_secret, "(set)");
+        assert_eq!(Settings::default().redacted().webhook_secret, "");
     }
 }

@@ -1,5 +1,6 @@
 //! Background work of a running dashboard: keeping the cluster view and alerts warm, the
-//! periodic DNS check, and purging expired sessions. Each loop calls the application layer
+//! periodic DNS check, recording alert transitions (and sending them to the webhook), and
+//! purging expired sessions. Each loop calls the application layer
 //! ([`crate::app`]) like any page does, and is safe with several instances on one database.
 //!
 //! May import: [`crate::app`], [`crate::store`] (leases) and [`crate::domain`]; never the web
@@ -75,6 +76,33 @@ pub async fn background_dns_check(app: App) {
             }
             Ok(false) => last_run = now,
             Err(e) => tracing::warn!(error = %e, "DNS check lease"),
+        }
+    }
+}
+
+/// Every five seconds, on the instance holding the `alert-history` lease: records the alerts'
+/// transitions (so that time-only alerts such as a stale report are raised and cleared without
+/// any data change), delivers due webhook events, and purges events older than the registration
+/// history now and then. The other instances only try the lease, and take over within
+/// [`app::alert_log::LEASE_SECS`] when the holder stops.
+pub async fn track_alerts(app: App) {
+    let mut tracker = app::alert_log::Tracker::new(&app);
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match tracker.tick(&app, app::alert_log::now()).await {
+            Ok(t) if t.transitions + t.delivered + t.failed > 0 || t.purged > 0 => {
+                tracing::info!(
+                    transitions = t.transitions,
+                    delivered = t.delivered,
+                    failed = t.failed,
+                    purged = t.purged,
+                    "alert history"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "recording alert transitions failed"),
         }
     }
 }

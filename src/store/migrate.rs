@@ -78,6 +78,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0013_tenant_list_indexes.sql"),
     ),
     (
+        14,
+        "alert_log",
+        include_str!("../../migrations/sqlite/0014_alert_log.sql"),
+    ),
+    (
         15,
         "tenant_keys_version",
         include_str!("../../migrations/sqlite/0015_tenant_keys_version.sql"),
@@ -149,6 +154,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         13,
         "tenant_list_indexes",
         include_str!("../../migrations/postgres/0013_tenant_list_indexes.sql"),
+    ),
+    (
+        14,
+        "alert_log",
+        include_str!("../../migrations/postgres/0014_alert_log.sql"),
     ),
     (
         15,

@@ -14,6 +14,7 @@
 //! May import [`crate::domain`] (the types it stores) and nothing of `app`, `web` or `cli`.
 
 mod accounts;
+mod alert_log;
 mod audit;
 mod bulk;
 mod demo;
@@ -107,6 +108,8 @@ pub enum Backend {
 pub(crate) enum LockKind {
     Ingest = 7_001,
     DnsCheck = 7_002,
+    /// Recording alert transitions (one recorder at a time, whatever the lease says).
+    AlertLog = 7_003,
 }
 
 #[derive(Clone)]

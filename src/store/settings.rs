@@ -90,8 +90,19 @@ impl Store {
             }
             Some(stale) => return Err(SETTINGS.refusal(&key, stale)),
         }
-        tx.record("update", "settings", "settings", before, snapshot(settings))
-            .await?;
+        // The webhook secret stays out of the audit log.
+        let before = before.map(|text| match serde_json::from_str::<Settings>(&text) {
+            Ok(old) => snapshot(&old.redacted()).unwrap_or(text),
+            Err(_) => text,
+        });
+        tx.record(
+            "update",
+            "settings",
+            "settings",
+            before,
+            snapshot(&settings.redacted()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(version + 1)
     }

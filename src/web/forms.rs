@@ -133,6 +133,9 @@ impl FormInput for SettingsInput {
             dns_nameservers: field("dns_nameservers"),
             dns_timeout_ms: field("dns_timeout_ms"),
             dns_attempts: field("dns_attempts"),
+            webhook_url: field("webhook_url"),
+            webhook_secret: field("webhook_secret"),
+            webhook_secret_clear: field("webhook_secret_clear"),
         }
     }
 }

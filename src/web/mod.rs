@@ -36,6 +36,7 @@ mod seen;
 mod servers;
 mod settings;
 mod shares;
+mod silences;
 mod tenants;
 
 pub use ctx::{Flash, PageCtx};
@@ -141,6 +142,7 @@ fn routes() -> Routes {
         .merge(dns::router())
         .merge(registrations::router())
         .merge(alerts::router())
+        .merge(silences::router())
         .merge(metrics::router())
         .merge(settings::router())
         .merge(plan::router())

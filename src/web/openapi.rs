@@ -377,6 +377,20 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
         ))
         .query(query("tenant", string(), "Only alerts naming this tenant code."))
         .query(query("server", string(), "Only alerts naming this server.")),
+        ("GET", "/api/v1/silences") => Call::new(
+            "Alert silences: those in force and the 50 that ended last",
+            ok_json("The silences", s.of::<super::silences::SilenceList>()),
+        ),
+        ("POST", "/api/v1/silences") => Call::new(
+            "Silence the alerts matching a filter (kind, server, pool, tenant) or one alert, for a while, with a reason",
+            ok_json("The silence as stored", s.of::<crate::domain::alerts::log::Silence>()),
+        )
+        .body(json_body(s.of::<super::silences::SilenceBody>())),
+        ("DELETE", "/api/v1/silences/{id}") => Call::new(
+            "End a silence now",
+            ok_json("The silence, removed", s.of::<crate::domain::alerts::log::Silence>()),
+        )
+        .conflict(),
         ("POST", "/api/v1/plan") => Call::new(
             "Compute a rebalance plan",
             ok_json("The plan and its moves", s.of::<PlanOutcome>()),
@@ -414,6 +428,7 @@ fn path_schema(name: &str) -> (RefOr<Schema>, &'static str) {
         "server" => (ServerName::schema(), "voip1"),
         "name" => (PoolName::schema(), "pbxA"),
         "code" => (TenantCode::schema(), "CANISTRACCI"),
+        "id" => (i64::schema(), "1"),
         _ => (string(), ""),
     }
 }

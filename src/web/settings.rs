@@ -40,6 +40,8 @@ struct SettingsPage {
     results: Vec<(String, Option<String>)>,
     test_error: Option<String>,
     default_rule: &'static str,
+    /// Whether a webhook secret is stored (the form never shows it).
+    secret_set: bool,
 }
 
 refused_form!(SettingsPage);
@@ -80,6 +82,7 @@ async fn show(
         results,
         test_error,
         default_rule: TenantMatcher::default_rule(),
+        secret_set: !settings.webhook_secret.is_empty(),
     }))
 }
 
@@ -91,7 +94,8 @@ async fn save(
 ) -> Result<Response> {
     let version = form.version()?;
     let input = form.input;
-    let failure = match input.validate() {
+    let (current, _) = st.store().settings().await?;
+    let failure = match input.validate_over(&current) {
         Ok(settings) => {
             match inventory::save_settings(&st.app, &settings, version, &principal.actor()).await {
                 Ok(_) => {
@@ -113,6 +117,7 @@ async fn save(
         results: Vec::new(),
         test_error: None,
         default_rule: TenantMatcher::default_rule(),
+        secret_set: !current.webhook_secret.is_empty(),
     };
     Ok(p.refused(failure))
 }

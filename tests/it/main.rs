@@ -10,6 +10,8 @@
 
 mod helpers;
 
+mod alert_log;
+mod alert_webhook;
 mod browser;
 mod crash;
 mod dns_check;
