@@ -18,6 +18,7 @@
 //! durations and odds for people. Everything here may import only `crate::domain` siblings, std and
 //! pure crates (serde); no web framework, database or async runtime crates.
 
+pub mod listing;
 mod phones;
 mod pools;
 mod servers;
