@@ -20,6 +20,7 @@ mod store;
 mod store_ingest;
 mod store_jobs;
 mod store_upgrade;
+mod web_alerts;
 mod web_api_schema;
 mod web_bulk;
 mod web_hardening;

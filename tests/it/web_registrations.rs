@@ -175,7 +175,7 @@ async fn pushed_dumps_become_counts_splits_and_alerts() {
             .json(&app, "GET", "/api/v1/alerts?kind=tenant_split", None)
             .await
             .json();
-        let alerts = alerts.as_array().unwrap();
+        let alerts = alerts["rows"].as_array().unwrap();
         assert_eq!(alerts.len(), 1, "{alerts:?}");
         assert!(alerts[0]["summary"].as_str().unwrap().contains("ACME"));
         assert!(
@@ -437,10 +437,10 @@ async fn the_demo_shows_every_alert_kind() {
             .unwrap();
         let reader = app.token_client("r", "read").await;
         let alerts = reader
-            .json(&app, "GET", "/api/v1/alerts", None)
+            .json(&app, "GET", "/api/v1/alerts?per_page=200", None)
             .await
             .json();
-        let kinds: std::collections::BTreeSet<String> = alerts
+        let kinds: std::collections::BTreeSet<String> = alerts["rows"]
             .as_array()
             .unwrap()
             .iter()
