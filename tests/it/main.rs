@@ -11,6 +11,7 @@
 mod helpers;
 
 mod browser;
+mod browser_alerts;
 mod crash;
 mod dns_check;
 mod import_versions;
