@@ -99,6 +99,10 @@ pub(super) fn alert_href(id: &str) -> String {
     format!("/alerts?id={}&state=all", q(id))
 }
 
+/// The most cards one page shows: 50 keep the page within its budget (150 KB of HTML at 10,000
+/// tenants, BENCHMARKS.md); the API gives up to 200 rows at a time.
+const PAGE_MAX_PER_PAGE: u32 = 50;
+
 #[derive(Template)]
 #[template(path = "alerts.html")]
 struct ListPage<'a> {
@@ -185,6 +189,16 @@ async fn list_page(
     Query(raw): Query<RawAlertQuery>,
 ) -> Result<Response> {
     let (query, errors) = match raw.parse() {
+        Ok(query) if query.per_page > PAGE_MAX_PER_PAGE => (
+            AlertQuery::default(),
+            FieldErrors::single(
+                "per_page",
+                format!(
+                    "the page shows at most {PAGE_MAX_PER_PAGE} alerts at a time (the API up to {})",
+                    crate::domain::alerts::listing::MAX_PER_PAGE
+                ),
+            ),
+        ),
         Ok(query) => (query, FieldErrors::default()),
         Err(errors) => (AlertQuery::default(), errors),
     };
@@ -375,6 +389,123 @@ async fn go(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::alerts::Alert;
+    use crate::domain::alerts::listing::{AlertState, StateName};
+
+    /// An alert as large as the rules make them: a long summary, four facets, a tenant, its
+    /// pool and four servers, why and action texts of its own.
+    fn big_alert(i: usize) -> Alert {
+        let tenant = format!("TENANTCODE{i:05}");
+        let servers: Vec<String> = (0..4).map(|s| format!("voip{}", i % 40 + s)).collect();
+        let mut objects = vec![
+            ObjectRef::tenant(&tenant),
+            ObjectRef::pool(format!("pbx{i}a")),
+        ];
+        objects.extend(servers.iter().map(ObjectRef::server));
+        Alert {
+            id: format!("{i:016x}"),
+            kind: AlertKind::ALL[i % AlertKind::ALL.len()],
+            severity: Severity::Critical,
+            impact_phones: 180,
+            facets: (0..4)
+                .map(|f| Facet {
+                    kind: AlertKind::ALL[f],
+                    severity: Severity::Warning,
+                    summary: format!(
+                        "{} of 180 phones (33.3%) are away from its home servers {}, on {} and {}.",
+                        60 + f,
+                        servers[0],
+                        servers[1],
+                        servers[2]
+                    ),
+                    phones: 60,
+                })
+                .collect(),
+            summary: format!(
+                "Tenant {tenant} is split: 120 of 180 phones (66.7%) are away from its home server {}, on {}, {} and {}.",
+                servers[0], servers[1], servers[2], servers[3]
+            ),
+            why: format!(
+                "Transfers between the tenant's phones fail when the calls sit on different servers, \
+                 and every call between them is routed from server to server, adding load. Most of \
+                 the tenant is away from {}: it may be unreachable from the tenant's site ({i}).",
+                servers[0]
+            ),
+            action: format!(
+                "Check that {} is up and reachable from the tenant's site; then check the SRV pool \
+                 setting of the phones on {} or re-register them ({i}).",
+                servers[0], servers[1]
+            ),
+            objects,
+        }
+    }
+
+    /// Every state line a card can show: silenced and acknowledged, with a start.
+    struct Noisy;
+    impl AlertStates for Noisy {
+        fn state(&self, a: &Alert) -> AlertState {
+            AlertState {
+                silence: Some(SilenceNote {
+                    until: 1_800_000_000,
+                    by: "administrator".into(),
+                    reason: format!("maintenance window of {} tonight", a.id),
+                }),
+                ack: Some(AckNote {
+                    at: 1_700_000_000,
+                    by: "administrator".into(),
+                    note: "looking into it with the customer's IT".into(),
+                }),
+                since: Some(1_700_000_000),
+            }
+        }
+    }
+
+    fn render(states: &dyn AlertStates) -> String {
+        let alerts: Vec<Alert> = (0..500).map(big_alert).collect();
+        let query = AlertQuery {
+            state: StateFilter::All,
+            ..AlertQuery::default()
+        };
+        let listing = list(&alerts, states, &query);
+        let page = ListPage {
+            ctx: PageCtx {
+                flash: None,
+                section: "alerts".into(),
+                user: Some("administrator".into()),
+                can_write: true,
+                csrf: "f".repeat(64),
+                tz: jiff::tz::TimeZone::UTC,
+            },
+            raw: RawAlertQuery::default(),
+            pager: pager(listing.page, listing.pages(), |p| alerts_href(&query, p)),
+            legend: legend(&listing.rows),
+            within: WithinNormal::default(),
+            all: alerts.len(),
+            listing,
+            query,
+            errors: FieldErrors::default(),
+            kinds: AlertKind::ALL,
+        };
+        page.render().unwrap()
+    }
+
+    /// The page's budget (150 KB of HTML, BENCHMARKS.md) holds for 50 of the largest cards an
+    /// admin can be shown, each with texts of its own in the legend.
+    #[test]
+    fn fifty_of_the_largest_cards_stay_within_the_page_budget() {
+        for (states, label) in [
+            (&Untracked as &dyn AlertStates, "active"),
+            (&Noisy as &dyn AlertStates, "silenced and acknowledged"),
+        ] {
+            let html = render(states);
+            assert_eq!(html.matches("<li class=\"alert ").count(), 50, "{label}");
+            assert!(html.len() <= 150 * 1024, "{label}: {} bytes", html.len());
+        }
+        let noisy = render(&Noisy);
+        assert!(noisy.contains("maintenance window of"));
+        assert!(noisy.contains("looking into it"));
+        assert_eq!(Noisy.state(&big_alert(1)).name(), StateName::Silenced);
+    }
 
     #[test]
     fn links_keep_the_filter_and_leave_defaults_out() {

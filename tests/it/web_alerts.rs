@@ -328,6 +328,14 @@ async fn a_wrong_filter_is_refused_with_the_field_named() {
             let problem = api.json();
             assert_eq!(problem["errors"][0]["field"], field, "{query}: {problem}");
         }
+        // The page shows at most 50 cards (its size budget); the API gives up to 200 rows.
+        let page = app.get("/alerts?per_page=51").await;
+        assert_eq!(page.status, 400);
+        assert!(page.body.contains("<strong>per_page</strong>"));
+        let api = reader
+            .json(&app, "GET", "/api/v1/alerts?per_page=200", None)
+            .await;
+        assert_eq!(api.status, 200);
     })
     .await;
 }
