@@ -359,3 +359,41 @@ impl Tracker {
         Ok((delivered, 0))
     }
 }
+
+/// The overlay at one moment, as the alerts listing asks it: silence, acknowledgement and
+/// raised-since time of each alert.
+pub struct StatesAt {
+    pub overlay: Arc<AlertOverlay>,
+    pub now: i64,
+}
+
+impl crate::domain::alerts::listing::AlertStates for StatesAt {
+    fn state(&self, alert: &Alert) -> crate::domain::alerts::listing::AlertState {
+        use crate::domain::alerts::listing::{AckNote, AlertState, SilenceNote};
+        AlertState {
+            silence: self
+                .overlay
+                .silence_for(alert, self.now)
+                .map(|s| SilenceNote {
+                    until: s.ends_at,
+                    by: s.created_by.clone(),
+                    reason: s.reason.clone(),
+                }),
+            ack: self.overlay.ack(&alert.id).map(|a| AckNote {
+                at: a.at,
+                by: a.by.clone(),
+                note: a.note.clone(),
+            }),
+            since: self.overlay.since(&alert.id),
+        }
+    }
+}
+
+/// The states of the alerts now (see [`StatesAt`]), for a reader that has seen `seen` and
+/// may have read the data version already (`version`; `None` reads it here).
+pub async fn states(app: &App, version: Option<DataVersion>, seen: Seen) -> Result<StatesAt> {
+    Ok(StatesAt {
+        overlay: overlay_known(app, version, seen).await?,
+        now: now(),
+    })
+}

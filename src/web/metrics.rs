@@ -1,5 +1,6 @@
 //! `/metrics` in the Prometheus text format (prometheus-client): phones per server, away phones
-//! per pool, alerts by kind and severity, seconds since each server's last snapshot.
+//! per pool, alerts by kind and severity (silenced ones apart), seconds since each server's last
+//! snapshot.
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -97,10 +98,22 @@ async fn metrics(State(st): State<AppState>, seen: Seen) -> Result<Response> {
     let alert_family = family(
         &mut registry,
         "alerts",
-        "Current alerts by kind and severity",
+        "Current alerts by kind and severity, silenced ones left out",
     );
+    let silenced = Gauge::<i64>::default();
+    registry.register(
+        "alerts_silenced",
+        "Current alerts a silence covers (left out of pbx_pools_alerts)",
+        silenced.clone(),
+    );
+    let states = super::alerts::alert_states(&st, None, seen).await?;
     let mut by: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut silenced_count = 0i64;
     for a in all.alerts.iter() {
+        if states.state(a).is_silenced() {
+            silenced_count += 1;
+            continue;
+        }
         *by.entry((a.kind.as_str().to_string(), a.severity.as_str().to_string()))
             .or_default() += 1;
     }
@@ -109,6 +122,7 @@ async fn metrics(State(st): State<AppState>, seen: Seen) -> Result<Response> {
             .get_or_create(&vec![("kind".into(), kind), ("severity".into(), severity)])
             .set(n as f64);
     }
+    silenced.set(silenced_count);
     let dns = family(
         &mut registry,
         "dns_pool_in_sync",

@@ -183,11 +183,11 @@ fn scenario(call: Call) -> Call {
 /// The description of `method path`, or `None` for a route this module does not know (the tests
 /// make that impossible for API routes).
 fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
+    use super::alerts::AlertPage;
     use super::api::{AssignBody, TenantDetail};
     use super::plan::{Applied, ApplyBody};
     use super::shares::{PoolSharesResponse, SharesResponse, WhatIfResponse};
     use crate::app::plan::{PlanOutcome, PlanRequest};
-    use crate::domain::alerts::Alert;
     use crate::domain::dnscheck::CheckReport;
     use crate::domain::model::{Pool, Server, Tenant};
     use crate::domain::srv::SharesRequest;
@@ -362,13 +362,16 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
             "`1` or `true` runs a check now (admin scope) instead of returning the latest.",
         )),
         ("GET", "/api/v1/alerts") => Call::new(
-            "Current alerts",
-            ok_json("The alerts, most severe first", s.list_of::<Alert>()),
+            "Current alerts, a page at a time, ranked by impact or age",
+            ok_json(
+                "One page of alerts (the envelope of GET /api/v1/tenants)",
+                s.of::<AlertPage>(),
+            ),
         )
         .query(query(
             "kind",
             one_of(&crate::domain::alerts::AlertKind::ALL.map(|k| k.as_str())),
-            "Only alerts of this kind.",
+            "Only alerts of this kind, or gathering a facet of this kind.",
         ))
         .query(query(
             "severity",
@@ -376,7 +379,42 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
             "Only alerts of this severity or worse.",
         ))
         .query(query("tenant", string(), "Only alerts naming this tenant code."))
-        .query(query("server", string(), "Only alerts naming this server.")),
+        .query(query("server", string(), "Only alerts naming this server."))
+        .query(query("pool", string(), "Only alerts naming this pool."))
+        .query(query(
+            "state",
+            one_of(&["active", "silenced", "all"]),
+            "active (default): not silenced, acknowledged ones included; silenced; or all.",
+        ))
+        .query(query("id", string(), "Only the alert with this id."))
+        .query(query(
+            "sort",
+            one_of(&["impact", "age"]),
+            "impact (default): severity, then phones affected; age: by when each was raised, unknown starts last.",
+        ))
+        .query(query(
+            "dir",
+            one_of(&["asc", "desc"]),
+            "With sort=age: desc (default) newest first, asc oldest first.",
+        ))
+        .query(query(
+            "page",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(u32::MAX))
+                .into(),
+            "Page number from 1 (default 1); a page past the last has no rows.",
+        ))
+        .query(query(
+            "per_page",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(crate::domain::alerts::listing::MAX_PER_PAGE))
+                .into(),
+            "Alerts per page, 1 to 200 (default 50).",
+        )),
         ("GET", "/api/v1/silences") => Call::new(
             "Alert silences: those in force and the 50 that ended last",
             ok_json("The silences", s.of::<super::silences::SilenceList>()),
@@ -750,5 +788,8 @@ mod tests {
             moves: vec![],
         };
         assert_eq!(keys(&regs), properties(&doc, "TenantRegistrations"));
+        let (page, row) = crate::web::alerts::example_page();
+        assert_eq!(keys(&page), properties(&doc, "AlertPage"));
+        assert_eq!(keys(&row), properties(&doc, "AlertRow"));
     }
 }

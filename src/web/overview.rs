@@ -12,7 +12,8 @@ use super::filters;
 use super::{ApiError, AppState, PageCtx, Result, Routes, page};
 use crate::app::Seen;
 use crate::app::cluster::{ClusterView, PoolStats, ServerStats, load, load_with_alerts_known};
-use crate::domain::alerts::{Alert, AlertCounts, count};
+use crate::domain::alerts::listing::Listed;
+use crate::domain::alerts::{AlertCounts, WithinNormal};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -20,16 +21,25 @@ pub fn router() -> Routes {
         .get("/api/v1/servers/stats", api_stats)
 }
 
+/// Alerts in the overview's headline.
+const HEADLINE: u32 = 5;
+
 #[derive(Template)]
 #[template(path = "overview.html")]
-struct OverviewPage {
+struct OverviewPage<'a> {
     ctx: PageCtx,
     view: Arc<ClusterView>,
+    /// Alerts per severity, silenced ones left out.
     counts: AlertCounts,
-    top: Vec<Alert>,
+    /// The headline: the first alerts by impact (severity, then phones affected).
+    top: Vec<Listed<'a>>,
+    within: WithinNormal,
 }
 
-impl OverviewPage {
+impl OverviewPage<'_> {
+    fn alert_href(&self, id: &str) -> String {
+        super::alerts::alert_href(id)
+    }
     fn stale(&self, s: &ServerStats) -> bool {
         s.last_report_at.is_some_and(|t| {
             jiff::Timestamp::now().as_second() - t > self.view.settings.alerts.stale_after_secs
@@ -53,10 +63,13 @@ async fn overview(
     known: KnownVersion,
 ) -> Result<Response> {
     let (view, all) = load_with_alerts_known(&st.app, known.0, seen).await?;
+    let states = super::alerts::alert_states(&st, known.0, seen).await?;
+    let top = super::alerts::headline(&all.alerts, states.as_ref(), HEADLINE);
     Ok(page(&OverviewPage {
         ctx,
-        counts: count(&all.alerts),
-        top: all.alerts.iter().take(5).cloned().collect(),
+        counts: top.counts,
+        top: top.rows,
+        within: all.within_normal,
         view,
     }))
 }

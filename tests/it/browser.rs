@@ -33,8 +33,8 @@ const FLOW_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long to wait for a page to show something.
 const WAIT: Duration = Duration::from_secs(10);
 
-const ADMIN: &str = "admin";
-const ADMIN_PASSWORD: &str = "admin-password-1";
+pub(crate) const ADMIN: &str = "admin";
+pub(crate) const ADMIN_PASSWORD: &str = "admin-password-1";
 
 // ---------------------------------------------------------------------------------------------
 // Tools: chromium and chromedriver
@@ -163,7 +163,7 @@ impl Drop for Driver {
 // The app under test
 // ---------------------------------------------------------------------------------------------
 
-struct App {
+pub(crate) struct App {
     db: helpers::TestDb,
     state: AppState,
     addr: SocketAddr,
@@ -176,7 +176,7 @@ impl App {
     /// SQLite only, unlike the HTTP suite (`helpers::each_backend`): driving Chromium is slow,
     /// and what the browser adds (scripts, focus, layout) does not depend on the backend, which
     /// the in-process web tests already cover on PostgreSQL.
-    async fn start(setup_token: Option<&str>) -> Self {
+    pub(crate) async fn start(setup_token: Option<&str>) -> Self {
         let db = helpers::sqlite().await;
         let state = AppState::new(db.store.clone());
         state.set_setup_token(setup_token.map(str::to_string));
@@ -199,7 +199,7 @@ impl App {
         }
     }
 
-    fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         self.state.store()
     }
 
@@ -207,14 +207,14 @@ impl App {
         format!("http://{}", self.addr)
     }
 
-    async fn add_user(&self, name: &str, password: &str, role: Role) {
+    pub(crate) async fn add_user(&self, name: &str, password: &str, role: Role) {
         self.store()
             .create_user(name, &hash_password(password).unwrap(), role, "test", false)
             .await
             .unwrap();
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server.abort();
         self.db.cleanup().await;
     }
@@ -255,8 +255,8 @@ async fn http_post(addr: SocketAddr, path: &str, bearer: &str, body: &str) -> (u
 
 /// One browser session on the app: the WebDriver client and helpers that act like a person.
 #[derive(Clone)]
-struct Browser {
-    c: Client,
+pub(crate) struct Browser {
+    pub(crate) c: Client,
     base: String,
     downloads: PathBuf,
 }
@@ -265,7 +265,7 @@ type Failure = Box<dyn Any + Send>;
 
 /// Runs `flow` in a fresh browser against `app`, one browser at a time; on a failure (panic,
 /// WebDriver error or timeout) saves a screenshot and the page's HTML, then fails the test.
-async fn browser_test<F, Fut>(test: &str, app: &App, flow: F)
+pub(crate) async fn browser_test<F, Fut>(test: &str, app: &App, flow: F)
 where
     F: FnOnce(Browser) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -374,14 +374,14 @@ async fn save_evidence(c: &Client, test: &str) {
 }
 
 impl Browser {
-    async fn goto(&self, path: &str) {
+    pub(crate) async fn goto(&self, path: &str) {
         self.c
             .goto(&format!("{}{path}", self.base))
             .await
             .unwrap_or_else(|e| panic!("open {path}: {e}"));
     }
 
-    async fn path(&self) -> String {
+    pub(crate) async fn path(&self) -> String {
         let url = self.c.current_url().await.unwrap();
         match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
@@ -390,7 +390,7 @@ impl Browser {
     }
 
     /// The text the page shows.
-    async fn text(&self) -> String {
+    pub(crate) async fn text(&self) -> String {
         match self.c.find(Locator::Css("body")).await {
             Ok(body) => body.text().await.unwrap_or_default(),
             Err(_) => String::new(),
@@ -398,7 +398,7 @@ impl Browser {
     }
 
     /// Waits until the page shows `needle`; fails with what it shows instead.
-    async fn see(&self, needle: &str) {
+    pub(crate) async fn see(&self, needle: &str) {
         let deadline = Instant::now() + WAIT;
         loop {
             let text = self.text().await;
@@ -415,7 +415,7 @@ impl Browser {
         }
     }
 
-    async fn not_see(&self, needle: &str) {
+    pub(crate) async fn not_see(&self, needle: &str) {
         let text = self.text().await;
         assert!(
             !text.contains(needle),
@@ -425,7 +425,7 @@ impl Browser {
     }
 
     /// Waits for the page at `path` (its path, without the query) to be shown.
-    async fn at(&self, path: &str) {
+    pub(crate) async fn at(&self, path: &str) {
         let deadline = Instant::now() + WAIT;
         loop {
             let url = self.c.current_url().await.unwrap();
@@ -440,7 +440,7 @@ impl Browser {
         }
     }
 
-    async fn find(&self, locator: Locator<'_>) -> fantoccini::elements::Element {
+    pub(crate) async fn find(&self, locator: Locator<'_>) -> fantoccini::elements::Element {
         let what = format!("{locator:?}");
         match self.c.wait().at_most(WAIT).for_element(locator).await {
             Ok(e) => e,
@@ -452,12 +452,12 @@ impl Browser {
         }
     }
 
-    async fn count(&self, locator: Locator<'_>) -> usize {
+    pub(crate) async fn count(&self, locator: Locator<'_>) -> usize {
         self.c.find_all(locator).await.map(|v| v.len()).unwrap_or(0)
     }
 
     /// Clicks the link whose text is exactly `text`.
-    async fn click_link(&self, text: &str) {
+    pub(crate) async fn click_link(&self, text: &str) {
         self.find(Locator::LinkText(text))
             .await
             .click()
@@ -466,7 +466,7 @@ impl Browser {
     }
 
     /// Clicks the button whose text starts with `text`.
-    async fn click_button(&self, text: &str) {
+    pub(crate) async fn click_button(&self, text: &str) {
         let xpath = format!("//button[starts-with(normalize-space(.), '{text}')]");
         self.find(Locator::XPath(&xpath))
             .await
@@ -476,7 +476,7 @@ impl Browser {
     }
 
     /// Clicks the link `text` inside the element matched by `within` (an XPath).
-    async fn click_link_in(&self, within: &str, text: &str) {
+    pub(crate) async fn click_link_in(&self, within: &str, text: &str) {
         let xpath = format!("{within}//a[normalize-space(.)='{text}']");
         self.find(Locator::XPath(&xpath))
             .await
@@ -486,14 +486,14 @@ impl Browser {
     }
 
     /// Types `value` into the field with id `id`, replacing what it held.
-    async fn fill(&self, id: &str, value: &str) {
+    pub(crate) async fn fill(&self, id: &str, value: &str) {
         let field = self.find(Locator::Id(id)).await;
         field.clear().await.unwrap();
         field.send_keys(value).await.unwrap();
     }
 
     /// Picks the option of the select `id` whose value is `value`.
-    async fn choose(&self, id: &str, value: &str) {
+    pub(crate) async fn choose(&self, id: &str, value: &str) {
         let select = self.find(Locator::Id(id)).await;
         select
             .select_by_value(value)
@@ -502,7 +502,7 @@ impl Browser {
     }
 
     /// Ticks the checkbox matched by `css` (unless it already is).
-    async fn tick(&self, css: &str) {
+    pub(crate) async fn tick(&self, css: &str) {
         let b = self.find(Locator::Css(css)).await;
         if !b.is_selected().await.unwrap() {
             b.click().await.unwrap();
@@ -511,7 +511,7 @@ impl Browser {
     }
 
     /// The cells' texts of the table row whose first cell is `first`.
-    async fn row(&self, first: &str) -> Vec<String> {
+    pub(crate) async fn row(&self, first: &str) -> Vec<String> {
         let xpath = format!("//tr[td[1][normalize-space(.)='{first}']]/td");
         let deadline = Instant::now() + WAIT;
         loop {
@@ -535,7 +535,7 @@ impl Browser {
     }
 
     /// The user box in the page header (name, role mark and the logout button), as shown.
-    async fn whoami(&self) -> String {
+    pub(crate) async fn whoami(&self) -> String {
         let text = self
             .find(Locator::Css("form.whoami"))
             .await
@@ -545,7 +545,7 @@ impl Browser {
         text.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
-    async fn login(&self, name: &str, password: &str) {
+    pub(crate) async fn login(&self, name: &str, password: &str) {
         self.goto("/login").await;
         self.fill("name", name).await;
         self.fill("password", password).await;
@@ -554,7 +554,7 @@ impl Browser {
         self.see(name).await;
     }
 
-    async fn logout(&self) {
+    pub(crate) async fn logout(&self) {
         self.click_button("Log out").await;
         self.see("You are logged out.").await;
         self.at("/login").await;

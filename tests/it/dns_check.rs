@@ -298,6 +298,7 @@ async fn drift_found_by_the_api_shows_on_the_page_as_an_alert_and_in_metrics() {
             .json(&app, "GET", "/api/v1/alerts?kind=dns_drift", None)
             .await
             .json();
+        let alerts = &alerts["rows"];
         assert_eq!(alerts.as_array().unwrap().len(), 1, "{alerts}");
         assert!(alerts[0]["summary"].as_str().unwrap().contains("pbxA"));
         let page = app.get("/dns").await;

@@ -176,7 +176,7 @@ async fn pushed_dumps_become_counts_splits_and_alerts() {
             .json(&app, "GET", "/api/v1/alerts?kind=tenant_split", None)
             .await
             .json();
-        let alerts = alerts.as_array().unwrap();
+        let alerts = alerts["rows"].as_array().unwrap();
         assert_eq!(alerts.len(), 1, "{alerts:?}");
         assert!(alerts[0]["summary"].as_str().unwrap().contains("ACME"));
         assert!(
@@ -337,7 +337,7 @@ async fn phones_that_keep_moving_are_flapping() {
             .json(&app, "GET", "/api/v1/alerts?tenant=ACME", None)
             .await
             .json();
-        let acme_alert = alerts
+        let acme_alert = alerts["rows"]
             .as_array()
             .unwrap()
             .iter()
@@ -451,12 +451,12 @@ async fn the_demo_shows_every_alert_kind() {
             .unwrap();
         let reader = app.token_client("r", "read").await;
         let alerts = reader
-            .json(&app, "GET", "/api/v1/alerts", None)
+            .json(&app, "GET", "/api/v1/alerts?per_page=200", None)
             .await
             .json();
         // Kinds of the alerts and of their facets (a tenant's split, failback lag and flapping
         // phones are facets of its one alert).
-        let kinds: std::collections::BTreeSet<String> = alerts
+        let kinds: std::collections::BTreeSet<String> = alerts["rows"]
             .as_array()
             .unwrap()
             .iter()
@@ -491,7 +491,7 @@ async fn the_demo_shows_every_alert_kind() {
             .json();
         assert_eq!(canistracci["registrations"]["placement"]["away_phones"], 24);
         // CANISTRACCI: one alert, its split with its lagging phones as facets.
-        let about: Vec<&serde_json::Value> = alerts
+        let about: Vec<&serde_json::Value> = alerts["rows"]
             .as_array()
             .unwrap()
             .iter()

@@ -21,6 +21,7 @@
 //! pure crates (serde); no web framework, database or async runtime crates.
 
 mod legend;
+pub mod listing;
 pub mod log;
 mod phones;
 mod pools;

@@ -661,7 +661,8 @@ proptest! {
         prop_assert_eq!(book.within_normal.tenants, within.tenants);
         prop_assert_eq!(book.within_normal.away_phones, within.away_phones);
         // Failback lag is counted once per (server, user agent), without naming tenants, and
-        // the same phones once more in their tenants' facets.
+        // once more in the facets of the tenants whose placement is itself a problem (a tenant
+        // within normal is not listed for it).
         let mut per_agent = 0;
         let mut per_tenant = 0;
         for alert in &book.alerts {
@@ -682,7 +683,7 @@ proptest! {
             .iter()
             .all(|a| facts.tenants.iter().any(|t| same_name(&t.code, &a.tenant)));
         if tenants_listed {
-            prop_assert_eq!(per_agent, per_tenant);
+            prop_assert!(per_tenant <= per_agent, "{} > {}", per_tenant, per_agent);
         }
     }
 }
