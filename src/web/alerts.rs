@@ -134,6 +134,10 @@ impl ListPage<'_> {
     fn href(&self, o: &ObjectRef) -> Option<String> {
         object_href(o)
     }
+    /// This very page, for the card forms to come back to.
+    fn here(&self) -> String {
+        alerts_href(&self.query, self.listing.page)
+    }
     fn related_label(&self, id: &str) -> Option<&str> {
         self.related
             .iter()

@@ -1,6 +1,6 @@
 //! The Alerts page in a real headless Chromium (the helpers of `browser.rs`): paging through the
-//! alerts of a generated cluster with the pager's links, a filter kept across pages, and a card's
-//! "What to do" leading to its kind's legend entry.
+//! alerts of a generated cluster with the pager's links, a filter kept across pages, a card's
+//! "What to do" leading to its kind's legend entry, and silencing an alert from its card.
 //!
 //! The card helpers ([`card_ids`], [`card`]) are what a flow acting on one alert (silencing or
 //! acknowledging it through the card's forms) builds on.
@@ -183,6 +183,70 @@ async fn paging_through_the_alerts_of_a_generated_cluster() {
                 card(&first)
             )))
             .await;
+        },
+    )
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silencing_an_alert_hides_it_until_the_silence_is_removed() {
+    let app = App::start(None).await;
+    app.add_user(ADMIN, ADMIN_PASSWORD, Role::Admin).await;
+    load_generated_cluster(app.store(), 60).await;
+    browser_test(
+        "silencing_an_alert_hides_it_until_the_silence_is_removed",
+        &app,
+        |b| async move {
+            b.login(ADMIN, ADMIN_PASSWORD).await;
+            b.goto("/alerts").await;
+            let before = total_shown(&b).await;
+            let first = card_ids(&b).await.remove(0);
+
+            // Silence the first card for an hour, with a reason typed into its form.
+            let reason = b
+                .find(Locator::XPath(&format!(
+                    "{}//input[@name='reason']",
+                    card(&first)
+                )))
+                .await;
+            reason.send_keys("waiting for the provider").await.unwrap();
+            b.find(Locator::XPath(&format!(
+                "{}//button[normalize-space(.)='Silence 1 h']",
+                card(&first)
+            )))
+            .await
+            .click()
+            .await
+            .unwrap();
+            b.see("1 silenced").await;
+            assert!(
+                !card_ids(&b).await.contains(&first),
+                "a silenced alert leaves the default view"
+            );
+            assert_eq!(total_shown(&b).await, before - 1);
+
+            // Under "silenced" it is still there, saying who silenced it and why.
+            b.click_link("1 silenced").await;
+            assert_eq!(card_ids(&b).await, vec![first.clone()]);
+            let text = b
+                .find(Locator::XPath(&card(&first)))
+                .await
+                .text()
+                .await
+                .unwrap();
+            assert!(
+                text.contains("silenced until") && text.contains("waiting for the provider"),
+                "{text}"
+            );
+
+            // Removing the silence on the Silences page brings it back.
+            b.goto("/alerts/silences").await;
+            b.see("waiting for the provider").await;
+            b.click_button("Remove").await;
+            b.goto("/alerts").await;
+            assert!(card_ids(&b).await.contains(&first));
+            assert_eq!(total_shown(&b).await, before);
         },
     )
     .await;
