@@ -187,6 +187,8 @@ struct DetailPage {
     /// Its phones at home and away (the cluster view's one definition of home).
     stats: Option<crate::app::cluster::PoolStats>,
     normal_away_share: f64,
+    /// Its alerts' transitions, newest first (the alert log).
+    alert_history: Vec<crate::domain::alerts::log::AlertEvent>,
 }
 
 impl DetailPage {
@@ -253,6 +255,13 @@ async fn detail(
     let (tenants, phones) = (load.tenants, load.expected_phones);
     Ok(page(&DetailPage {
         ctx,
+        alert_history: crate::app::alert_log::history_for(
+            &st.app,
+            crate::domain::alerts::ObjectKind::Pool,
+            pool.name.as_ref(),
+            HISTORY_ROWS,
+        )
+        .await?,
         pool,
         tenants,
         phones,
@@ -446,3 +455,6 @@ async fn delete(
     inventory::delete_pool(&st.app, id, version, &principal.actor()).await?;
     Ok(Flash::redirect("/pools", format!("Pool {} deleted.", p.name)).into_response())
 }
+
+/// Alert transitions shown on an object's page.
+const HISTORY_ROWS: u32 = 20;

@@ -186,6 +186,8 @@ struct DetailPage {
     tenants: Vec<TenantOnServer>,
     unmatched: Vec<crate::store::PhoneRow>,
     snapshots: Vec<crate::store::Snapshot>,
+    /// Its alerts' transitions, newest first (the alert log).
+    alert_history: Vec<crate::domain::alerts::log::AlertEvent>,
 }
 
 async fn detail(
@@ -207,6 +209,13 @@ async fn detail(
     let snapshots = st.store().snapshots_of(id, 10).await?;
     Ok(page(&DetailPage {
         ctx,
+        alert_history: crate::app::alert_log::history_for(
+            &st.app,
+            crate::domain::alerts::ObjectKind::Server,
+            server.name.as_ref(),
+            HISTORY_ROWS,
+        )
+        .await?,
         server,
         pools,
         tenants,
@@ -287,3 +296,6 @@ async fn delete(
     inventory::delete_server(&st.app, id, version, &principal.actor()).await?;
     Ok(Flash::redirect("/servers", format!("Server {} deleted.", s.name)).into_response())
 }
+
+/// Alert transitions shown on an object's page.
+const HISTORY_ROWS: u32 = 20;

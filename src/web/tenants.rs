@@ -246,6 +246,8 @@ struct DetailPage {
     tenant: Tenant,
     pools: Vec<Pool>,
     registrations: TenantRegistrations,
+    /// Its alerts' transitions, newest first (the alert log).
+    alert_history: Vec<crate::domain::alerts::log::AlertEvent>,
 }
 
 impl DetailPage {
@@ -265,6 +267,13 @@ async fn detail(
     let registrations = tenants::registrations(&st.app, &tenant, &pools, seen).await?;
     Ok(page(&DetailPage {
         ctx,
+        alert_history: crate::app::alert_log::history_for(
+            &st.app,
+            crate::domain::alerts::ObjectKind::Tenant,
+            tenant.code.as_ref(),
+            HISTORY_ROWS,
+        )
+        .await?,
         tenant,
         pools,
         registrations,
@@ -440,3 +449,6 @@ async fn delete(
     inventory::delete_tenant(&st.app, id, version, &principal.actor()).await?;
     Ok(Flash::redirect("/tenants", format!("Tenant {} deleted.", t.code)).into_response())
 }
+
+/// Alert transitions shown on an object's page.
+const HISTORY_ROWS: u32 = 20;

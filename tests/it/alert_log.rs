@@ -432,6 +432,16 @@ async fn a_cleared_alert_leaves_a_history_entry() {
             page.body
         );
         assert!(page.body.contains(&first.summary));
+        // The tenant's own page shows the same history.
+        let tenant_page = t.get(&format!("/tenants/{}", acme.id)).await;
+        assert_eq!(tenant_page.status, 200);
+        assert!(
+            tenant_page.body.contains("Alert history")
+                && tenant_page.body.contains("transition-cleared")
+                && tenant_page.body.contains("transition-raised"),
+            "{}",
+            tenant_page.body
+        );
         let one = t.get(&format!("/alerts/history?alert={id}")).await;
         assert_eq!(one.status, 200);
         assert_eq!(one.body.matches("<tr class=\"transition-").count(), 2);
