@@ -14,6 +14,7 @@ pub mod demo_registrations;
 pub mod dnscheck;
 pub mod fuzz_checks;
 pub mod ids;
+pub mod impact;
 pub mod model;
 pub mod names;
 pub mod placement;
