@@ -27,6 +27,7 @@ pub mod cache;
 pub mod cluster;
 pub mod dns;
 mod error;
+pub mod impact;
 pub mod imports;
 pub mod ingest;
 pub mod inventory;

@@ -114,13 +114,24 @@ impl Impact {
     }
 
     /// Whether a utilisation is above the warning level (for highlighting a cell).
-    pub fn above_warning(&self, utilisation: &Option<f64>) -> bool {
+    pub fn above_warning(&self, utilisation: Option<f64>) -> bool {
         utilisation.is_some_and(|u| u > self.warning_level + EPS)
     }
 
     /// Whether a utilisation is above capacity (for highlighting a cell).
-    pub fn above_capacity(&self, utilisation: &Option<f64>) -> bool {
+    pub fn above_capacity(&self, utilisation: Option<f64>) -> bool {
         utilisation.is_some_and(|u| u > 1.0 + EPS)
+    }
+
+    /// The CSS class of a utilisation cell: above capacity, above the warning level, or none.
+    pub fn level_class(&self, utilisation: &Option<f64>) -> &'static str {
+        if self.above_capacity(*utilisation) {
+            "over-capacity"
+        } else if self.above_warning(*utilisation) {
+            "over-warning"
+        } else {
+            ""
+        }
     }
 
     /// Whether anything changes on any server.
@@ -384,7 +395,7 @@ mod tests {
         // voip1 normally and does not raise its worst.
         let i = impact_of_moves(&s, &pools(), &t, &[(1, None)], 0.8, ClientModel::Weighted);
         assert!(!i.needs_confirmation(), "{:?}", i.crossings);
-        assert!(i.above_capacity(&i.per_server[0].after.normal));
+        assert!(i.above_capacity(i.per_server[0].after.normal));
         // Moving a tenant back where it is changes nothing.
         let same = impact_of_moves(
             &s,

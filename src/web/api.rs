@@ -170,12 +170,16 @@ pub(super) struct AssignBody {
     version: i64,
 }
 
+/// `?dry_run=1` answers the impact preview and changes nothing; a change that pushes a server
+/// over the warning level or its capacity needs `?force=1` (else 409 with the preview).
 async fn assign(
     State(st): State<AppState>,
     principal: Principal,
+    seen: crate::app::Seen,
     Path(code): Path<String>,
+    ApiQuery(flags): ApiQuery<super::impact::DryRunParams>,
     ApiJson(body): ApiJson<AssignBody>,
-) -> ApiResult<Tenant> {
+) -> Result<Response, ApiError> {
     let t = st.store().tenant_by_code(&code).await?;
     let pool_id = match body.pool.as_deref() {
         None => None,
@@ -192,8 +196,13 @@ async fn assign(
                 .id,
         ),
     };
+    let impact = crate::app::impact::preview_assign(&st.app, &[(t.id, pool_id)], seen).await?;
+    if let Some(answer) = flags.answer(&impact) {
+        return Ok(answer);
+    }
     Ok(Json(
         crate::app::tenants::assign(&st.app, t.id, body.version, pool_id, &principal.actor())
             .await?,
-    ))
+    )
+    .into_response())
 }

@@ -11,6 +11,7 @@ mod account;
 mod accounts;
 mod alerts;
 mod api;
+mod assign;
 mod audit;
 pub mod auth;
 mod bulk;
@@ -21,6 +22,7 @@ mod extract;
 pub mod filters;
 mod forms;
 mod health;
+mod impact;
 mod jobs;
 mod limits;
 mod login;
@@ -135,6 +137,7 @@ fn routes() -> Routes {
         .merge(servers::router())
         .merge(pools::router())
         .merge(tenants::router())
+        .merge(assign::router())
         .merge(audit::router())
         .merge(accounts::router())
         .merge(api::router())

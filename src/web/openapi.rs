@@ -141,6 +141,9 @@ struct Call {
     ok: Response,
     /// Whether the call can answer 409 (a stale version, a plan computed on other data).
     conflict: bool,
+    /// A call that changes placement: its 409 may also be a change crossing a level, with the
+    /// impact preview (see [`previewed`]).
+    crossing: Option<RefOr<Schema>>,
 }
 
 impl Call {
@@ -151,6 +154,7 @@ impl Call {
             body: None,
             ok,
             conflict: false,
+            crossing: None,
         }
     }
     fn query(mut self, p: Parameter) -> Self {
@@ -178,6 +182,33 @@ fn scenario(call: Call) -> Call {
         one_of(&["weighted", "rfc2782"]),
         "How phones pick among targets (default weighted).",
     ))
+}
+
+/// `?dry_run=1` and `?force=1` of a call that changes placement (`web::impact`): a dry run
+/// answers the impact preview instead of `applied`, and a change that pushes a server over the
+/// warning level or its capacity is refused (409 with the preview) unless forced.
+fn previewed(mut call: Call, description: &str, applied: RefOr<Schema>, s: &mut Schemas) -> Call {
+    use crate::domain::impact::Impact;
+    call.ok = ok_json(
+        description,
+        utoipa::openapi::schema::OneOfBuilder::new()
+            .item(applied)
+            .item(s.of::<Impact>())
+            .into(),
+    );
+    call.crossing = Some(s.of::<super::impact::CrossingProblem>());
+    call.conflict = true;
+    call.query(query(
+        "dry_run",
+        one_of(&["0", "1"]),
+        "1: answer the impact preview per server (an Impact) and change nothing.",
+    ))
+    .query(query(
+        "force",
+        one_of(&["0", "1"]),
+        "1: apply even when a server crosses the warning level or its capacity (else 409 with the preview).",
+    ))
+    .query(query("apply_anyway", one_of(&["0", "1"]), "The same as force."))
 }
 
 /// The description of `method path`, or `None` for a route this module does not know (the tests
@@ -305,12 +336,19 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
             "A tenant with its phones per server and split status",
             ok_json("The tenant", s.of::<TenantDetail>()),
         ),
-        ("PUT", "/api/v1/tenants/{code}/pool") => Call::new(
-            "Assign a tenant to a pool, or unplace it",
-            ok_json("The tenant as stored now", s.of::<Tenant>()),
-        )
-        .body(json_body(s.of::<AssignBody>()))
-        .conflict(),
+        ("PUT", "/api/v1/tenants/{code}/pool") => {
+            let tenant = s.of::<Tenant>();
+            previewed(
+                Call::new(
+                    "Assign a tenant to a pool, or unplace it",
+                    ok_json("", tenant.clone()),
+                ),
+                "The tenant as stored now; with dry_run=1 the impact preview",
+                tenant,
+                s,
+            )
+            .body(json_body(s.of::<AssignBody>()))
+        }
         ("GET", "/api/v1/tenants.csv") => Call::new("Export tenants as CSV", csv("The tenants")),
         ("POST", "/api/v1/srv/shares") => Call::new(
             "Exact SRV shares of given records under a client model",
@@ -552,7 +590,28 @@ pub fn document() -> OpenApi {
                     refused("The body's content type is not accepted here"),
                 );
         }
-        if call.conflict {
+        if let Some(crossing) = &call.crossing {
+            op = op.response(
+                "409",
+                ResponseBuilder::new()
+                    .description(
+                        "Changed by someone else since it was read, or a server crosses the \
+                         warning level or its capacity without force=1 (the problem then \
+                         carries the impact preview)",
+                    )
+                    .content(
+                        "application/problem+json",
+                        ContentBuilder::new()
+                            .schema(Some(RefOr::<Schema>::from(
+                                utoipa::openapi::schema::OneOfBuilder::new()
+                                    .item(problem.clone())
+                                    .item(crossing.clone()),
+                            )))
+                            .build(),
+                    )
+                    .build(),
+            );
+        } else if call.conflict {
             op = op.response("409", refused("Changed by someone else since it was read"));
         }
         for name in path

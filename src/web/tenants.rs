@@ -10,10 +10,10 @@ use super::auth::{AdminOnly, KnownVersion, Principal};
 use super::extract::{Form, Path, Query};
 use super::filters;
 use super::forms::{
-    ConfirmPage, EditForm, PageLink, RefusedForm, SaveFailure, SortState, all, keyset_pager, one,
-    q, refused_form, version,
+    ConfirmPage, EditForm, PageLink, RefusedForm, SaveFailure, SortState, keyset_pager, q,
+    refused_form, version,
 };
-use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, safe_redirect_target};
+use super::{AppState, Error, Flash, PageCtx, Result, Routes, page};
 use crate::app::cluster::{self, ClusterView};
 use crate::app::tenants::{self, TenantRegistrations};
 use crate::app::{Seen, inventory};
@@ -29,11 +29,9 @@ pub fn router() -> Routes {
         .get("/tenants", list)
         .post("/tenants", create)
         .get("/tenants/new", new_form)
-        .post("/tenants/bulk-assign", bulk_assign)
         .get("/tenants/{id}", detail)
         .post("/tenants/{id}", update)
         .get("/tenants/{id}/edit", edit_form)
-        .post("/tenants/{id}/assign", assign)
         .get("/tenants/{id}/delete", confirm_delete)
         .post("/tenants/{id}/delete", delete)
 }
@@ -188,57 +186,6 @@ async fn list(
     }))
 }
 
-/// Bulk assignment: the checked tenants of the list move to one pool, in one transaction.
-async fn bulk_assign(
-    State(st): State<AppState>,
-    principal: Principal,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response> {
-    // Each checkbox carries the tenant and the version the list showed: a tenant changed since
-    // refuses the whole move (409) instead of being moved from a stale view.
-    let ids = all(&pairs, "tenant")
-        .map(|v| {
-            v.split_once(':')
-                .and_then(|(id, version)| {
-                    Some((id.parse::<TenantId>().ok()?, version.parse().ok()?))
-                })
-                .ok_or_else(|| {
-                    Error::BadRequest(format!(
-                        "{v:?} is not a tenant and its version; reload the list and select again"
-                    ))
-                })
-        })
-        .collect::<Result<Vec<(TenantId, i64)>>>()?;
-    let back = safe_redirect_target(one(&pairs, "return")).to_string();
-    if ids.is_empty() {
-        return Ok(
-            Flash::redirect(back, "Nothing changed: no tenant was selected.").into_response(),
-        );
-    }
-    let pool_name = one(&pairs, "pool").trim();
-    let (pool_id, label) = match pool_name {
-        "" => {
-            return Err(Error::BadRequest(
-                "choose the pool to move the selected tenants to".into(),
-            ));
-        }
-        "-" => (None, "unplaced".to_string()),
-        name => {
-            let p = st.store().pool_by_name(name).await?;
-            (Some(p.id), format!("pool {}", p.name))
-        }
-    };
-    let moved = tenants::bulk_assign(&st.app, &ids, pool_id, &principal.actor()).await?;
-    Ok(Flash::redirect(
-        back,
-        format!(
-            "{moved} of {} selected tenants moved to {label}.",
-            ids.len()
-        ),
-    )
-    .into_response())
-}
-
 #[derive(Template)]
 #[template(path = "tenants/detail.html")]
 struct DetailPage {
@@ -278,30 +225,6 @@ async fn detail(
         pools,
         registrations,
     }))
-}
-
-async fn assign(
-    State(st): State<AppState>,
-    principal: Principal,
-    Path(id): Path<TenantId>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response> {
-    let version = version(&pairs)?;
-    let pool_id = match one(&pairs, "pool").trim() {
-        "" | "-" => None,
-        name => Some(st.store().pool_by_name(name).await?.id),
-    };
-    let t = tenants::assign(&st.app, id, version, pool_id, &principal.actor()).await?;
-    let where_ = t
-        .pool_name
-        .as_deref()
-        .map(|p| format!("pool {p}"))
-        .unwrap_or_else(|| "no pool".into());
-    Ok(Flash::redirect(
-        format!("/tenants/{id}"),
-        format!("Tenant {} assigned to {where_}.", t.code),
-    )
-    .into_response())
 }
 
 #[derive(Template)]
