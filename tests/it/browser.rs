@@ -736,6 +736,10 @@ async fn inventory_assignment_registrations_and_alerts() {
             b.see("Acme Srl").await;
             b.choose("assign-pool", "pbxA").await;
             b.click_button("Assign").await;
+            // The impact preview comes first; nothing changes until Apply.
+            b.see("Assign ACME to pool pbxA?").await;
+            b.see("Impact on the servers").await;
+            b.click_button("Apply").await;
             b.see("Tenant ACME assigned to pool pbxA.").await;
             b.find(Locator::XPath("//dd/a[normalize-space(.)='pbxA']"))
                 .await;
@@ -746,6 +750,8 @@ async fn inventory_assignment_registrations_and_alerts() {
             b.tick("input[aria-label='Select GAMMA']").await;
             b.choose("bulk-pool", "pbxA").await;
             b.click_button("Move selected").await;
+            b.see("Move 2 tenants to pool pbxA?").await;
+            b.click_button("Apply").await;
             b.see("2 of 2 selected tenants moved to pool pbxA.").await;
             b.at("/tenants").await;
             for code in ["ACME", "BETA", "GAMMA"] {
