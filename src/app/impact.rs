@@ -27,6 +27,9 @@ struct Basis {
 }
 
 async fn basis(app: &App, seen: Seen) -> Result<Basis> {
+    // A preview is what the admin confirms: it is computed on the newest data, never on an older
+    // view kept for readers that have not written.
+    let seen = seen.max(Seen(app.store().data_version().await?));
     let view = cluster::load(app, seen).await?;
     let counts = app.store().pool_tenant_counts().await?;
     let phones = view

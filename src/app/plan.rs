@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use super::{App, Error, Result};
 use crate::domain::FieldErrors;
 use crate::domain::ids::{PoolId, TenantId};
+use crate::domain::impact::Impact;
 use crate::domain::model::{Pool, Server};
 use crate::domain::placement::{
     Plan, PlanInput, PlanPool, PlanServer, PlanTenant, default_budget, lpt_baseline, plan,
@@ -74,6 +75,10 @@ pub struct PlanOutcome {
     pub total_phones: u64,
     pub budget: u64,
     pub moves: Vec<MoveRow>,
+    /// The plan's impact per server with the tenants' expected phones, as the overview shows it
+    /// (`per_server`, `warning_level`, `crossings`: the shape every impact preview shares).
+    #[serde(flatten)]
+    pub impact: Impact,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -100,6 +105,17 @@ pub struct ServerChange {
 }
 
 impl PlanOutcome {
+    /// Refuses (409) when this plan, computed now, is not plan `id`: the servers, pools or
+    /// tenants changed since `id` was computed.
+    pub fn still(&self, id: &str) -> Result<()> {
+        if self.id != id {
+            return Err(Error::Conflict(format!(
+                "the servers, pools or tenants changed since plan {id} was computed; nothing was applied — compute the plan again"
+            )));
+        }
+        Ok(())
+    }
+
     pub fn per_server(&self) -> Vec<ServerChange> {
         self.servers
             .iter()
@@ -252,7 +268,7 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
         plan(&input).map_err(|e| Error::Invalid(FieldErrors::single("plan", e.to_string())))?;
     let lpt = lpt_baseline(&input)
         .map_err(|e| Error::Invalid(FieldErrors::single("plan", e.to_string())))?;
-    let moves = result
+    let moves: Vec<MoveRow> = result
         .moves
         .iter()
         .map(|m| {
@@ -269,7 +285,21 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
             }
         })
         .collect();
+    let expected: Vec<_> = result
+        .moves
+        .iter()
+        .map(|m| {
+            let t = &tenants[m.tenant];
+            (
+                u64::from(t.expected_phones),
+                t.pool_id,
+                Some(pools[m.to].id),
+            )
+        })
+        .collect();
+    let impact = super::impact::preview_moves(app, &expected, super::Seen::default()).await?;
     Ok(PlanOutcome {
+        impact,
         id,
         request: req.clone(),
         servers: servers.iter().map(|s| s.name.to_string()).collect(),
@@ -303,11 +333,7 @@ pub async fn apply(
     actor: &str,
 ) -> Result<u64> {
     let fresh = compute(app, req).await?;
-    if fresh.id != id {
-        return Err(Error::Conflict(format!(
-            "the servers, pools or tenants changed since plan {id} was computed; nothing was applied — compute the plan again"
-        )));
-    }
+    fresh.still(id)?;
     let moves: Vec<PlannedMove> = chosen
         .iter()
         .map(|m| PlannedMove {

@@ -472,12 +472,19 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
             ok_json("The plan and its moves", s.of::<PlanOutcome>()),
         )
         .body(json_body(s.of::<PlanRequest>())),
-        ("POST", "/api/v1/plan/apply") => Call::new(
-            "Apply a computed plan, all or chosen moves",
-            ok_json("How many tenants moved", s.of::<Applied>()),
-        )
-        .body(json_body(s.of::<ApplyBody>()))
-        .conflict(),
+        ("POST", "/api/v1/plan/apply") => {
+            let applied = s.of::<Applied>();
+            previewed(
+                Call::new(
+                    "Apply a computed plan, all or chosen moves",
+                    ok_json("", applied.clone()),
+                ),
+                "How many tenants moved; with dry_run=1 the impact of the chosen moves",
+                applied,
+                s,
+            )
+            .body(json_body(s.of::<ApplyBody>()))
+        }
         ("GET", "/api/v1/openapi.json") => Call::new(
             "This document",
             ok_json("OpenAPI 3.1", ObjectBuilder::new().into()),

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::api::ApiJson;
+use super::api::{ApiJson, ApiQuery};
 use super::auth::Principal;
 use super::extract::{Form, Query};
 use super::filters;
@@ -132,9 +132,23 @@ async fn plan_page(
     }
 }
 
+/// The impact of the chosen moves, as every change of placement previews it.
+async fn chosen_impact(
+    st: &AppState,
+    chosen: &[MoveRow],
+    seen: crate::app::Seen,
+) -> Result<crate::domain::impact::Impact> {
+    let changes: Vec<_> = chosen
+        .iter()
+        .map(|m| (m.tenant_id, Some(m.to_pool)))
+        .collect();
+    Ok(crate::app::impact::preview_assign(&st.app, &changes, seen).await?)
+}
+
 async fn apply_page(
     State(st): State<AppState>,
     principal: Principal,
+    seen: crate::app::Seen,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let req = request_from(
@@ -149,6 +163,14 @@ async fn apply_page(
         .collect();
     if chosen.is_empty() {
         return Err(Error::BadRequest("no move was selected".into()));
+    }
+    fresh.still(id)?;
+    let impact = chosen_impact(&st, &chosen, seen).await?;
+    if impact.needs_confirmation() && !super::impact::apply_anyway(&pairs) {
+        return Err(Error::Conflict(super::impact::refusal(
+            &impact,
+            "Go back, tick “Apply anyway” under the moves and apply again to apply them all the same.",
+        )));
     }
     let n = apply(&st.app, id, &req, &chosen, &principal.actor()).await?;
     Ok(
@@ -183,11 +205,15 @@ pub(super) struct Applied {
     moved: u64,
 }
 
+/// `?dry_run=1` answers the impact of the chosen moves and changes nothing; moves that push a
+/// server over the warning level or its capacity need `?force=1` (else 409 with the preview).
 async fn api_apply(
     State(st): State<AppState>,
     principal: Principal,
+    seen: crate::app::Seen,
+    ApiQuery(flags): ApiQuery<super::impact::DryRunParams>,
     ApiJson(body): ApiJson<ApplyBody>,
-) -> Result<Json<Applied>, ApiError> {
+) -> Result<Response, ApiError> {
     let fresh = compute(&st.app, &body.request).await?;
     let chosen: Vec<MoveRow> = match &body.moves {
         None => fresh.moves.clone(),
@@ -208,6 +234,11 @@ async fn api_apply(
             })
             .collect::<Result<_>>()?,
     };
+    fresh.still(&body.plan)?;
+    let impact = chosen_impact(&st, &chosen, seen).await?;
+    if let Some(answer) = flags.answer(&impact) {
+        return Ok(answer);
+    }
     let moved = apply(
         &st.app,
         &body.plan,
@@ -219,5 +250,6 @@ async fn api_apply(
     Ok(Json(Applied {
         plan: body.plan,
         moved,
-    }))
+    })
+    .into_response())
 }

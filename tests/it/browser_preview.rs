@@ -53,12 +53,13 @@ async fn move_a_tenant_see_the_preview_apply_it() {
             b.see("Tenant ROSSI assigned to pool pbxB.").await;
 
             // GALLO into pbxA loads voip1 further in its worst single failure (voip2 down), where it
-        // is above its capacity already: Apply alone is refused.
+            // is above its capacity already: Apply alone is refused.
             b.click_link("Tenants").await;
             b.click_link("GALLO").await;
             b.choose("assign-pool", "pbxA").await;
             b.click_button("Assign").await;
-            b.see("voip1 goes above its capacity in its worst single failure").await;
+            b.see("voip1 goes above its capacity in its worst single failure")
+                .await;
             assert!(b.count(Locator::Css("tr.impact-crossing")).await >= 1);
             b.click_button("Apply").await;
             b.see("Nothing was changed").await;

@@ -389,3 +389,50 @@ async fn a_bulk_preview_refuses_a_selection_already_stale() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_plans_per_server_json_is_what_the_overview_shows_after_applying() {
+    helpers::each_backend(|app: TestApp| async move {
+        load_demo(&app).await;
+        let admin = app.token_client("ops", "admin").await;
+        let res = admin
+            .json(&app, "POST", "/api/v1/plan", Some(json!({})))
+            .await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let plan = res.json();
+        assert_eq!(plan["warning_level"], 0.8);
+        assert!(!plan["crossings"].as_array().unwrap().is_empty(), "{plan}");
+
+        // The page shows the same preview; its Apply without "Apply anyway" changes nothing.
+        let page = app.get("/plan?run=1").await;
+        assert!(page.body.contains("Impact on the servers"));
+        assert!(page.body.contains(r#"name="apply_anyway""#));
+        let mut form: Vec<(&str, &str)> = vec![
+            ("plan", plan["id"].as_str().unwrap()),
+            ("budget_pct", "30"),
+            ("counts", "expected"),
+            ("pins", ""),
+        ];
+        let codes: Vec<String> = plan["moves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["tenant"].as_str().unwrap().to_string())
+            .collect();
+        form.extend(codes.iter().map(|c| ("move", c.as_str())));
+        let before = app.store().tenant_by_code(&codes[0]).await.unwrap();
+        let res = app.post_form("/plan/apply", &form).await;
+        assert_eq!(res.status, 409, "{}", res.body);
+        assert!(res.body.contains("Apply anyway"), "{}", res.body);
+        assert_eq!(
+            app.store().tenant_by_code(&codes[0]).await.unwrap().version,
+            before.version,
+            "nothing applied"
+        );
+        form.push(("apply_anyway", "1"));
+        let res = app.post_form("/plan/apply", &form).await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        assert_overview_matches_after(&app, &plan).await;
+    })
+    .await;
+}

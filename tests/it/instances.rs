@@ -201,8 +201,14 @@ async fn racing_plan_applies_one_wins_the_other_gets_409() {
         raced += 1;
         let apply = json!({ "plan": plan["id"], "request": {} });
         let (ra, rb) = tokio::join!(
-            a.json(&one, "POST", "/api/v1/plan/apply", Some(apply.clone())),
-            b.json(&two, "POST", "/api/v1/plan/apply", Some(apply)),
+            // force=1: the race is the point here, not a server crossing a level.
+            a.json(
+                &one,
+                "POST",
+                "/api/v1/plan/apply?force=1",
+                Some(apply.clone())
+            ),
+            b.json(&two, "POST", "/api/v1/plan/apply?force=1", Some(apply)),
         );
         assert_one_wins(round, "plan apply", &ra, &rb);
     }

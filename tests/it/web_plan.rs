@@ -53,8 +53,36 @@ async fn the_plan_fixes_the_demos_overloaded_single_failure() {
             403
         );
         let admin = app.token_client("ops", "admin").await;
+        // The plan's JSON has the impact shape every preview shares.
+        assert_eq!(plan["warning_level"], 0.8);
+        assert!(plan["per_server"].as_array().unwrap().iter().all(|r| {
+            r["server"].is_string()
+                && r["before"]["worst"].is_number()
+                && r["after"]["normal"].is_number()
+        }));
+        // It lifts smallbox1 and smallbox2 above the warning level in their worst single failure:
+        // applying needs force=1, and a dry run answers the same figures.
+        let dry = admin
+            .json(
+                &app,
+                "POST",
+                "/api/v1/plan/apply?dry_run=1",
+                Some(apply.clone()),
+            )
+            .await;
+        assert_eq!(dry.status, 200, "{}", dry.body);
+        assert_eq!(dry.json()["per_server"], plan["per_server"]);
         let res = admin
-            .json(&app, "POST", "/api/v1/plan/apply", Some(apply))
+            .json(&app, "POST", "/api/v1/plan/apply", Some(apply.clone()))
+            .await;
+        assert_eq!(res.status, 409, "{}", res.body);
+        assert!(
+            res.body.contains("smallbox1 goes above the warning level"),
+            "{}",
+            res.body
+        );
+        let res = admin
+            .json(&app, "POST", "/api/v1/plan/apply?force=1", Some(apply))
             .await;
         assert_eq!(res.status, 200, "{}", res.body);
         assert_eq!(res.json()["moved"].as_u64().unwrap(), moves.len() as u64);
