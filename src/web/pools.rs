@@ -26,6 +26,7 @@ pub fn router() -> Routes {
         .get("/pools/{id}/edit", edit_form)
         .get("/pools/{id}/members", members_form)
         .post("/pools/{id}/members", save_members)
+        .post("/pools/{id}/members/preview", preview_members)
         .get("/pools/{id}/delete", confirm_delete)
         .post("/pools/{id}/delete", delete)
 }
@@ -319,6 +320,8 @@ struct MembersPage {
     servers: Vec<Server>,
     errors: FieldErrors,
     form_error: Option<String>,
+    /// The impact of the edited members on the servers, once previewed.
+    impact: Option<crate::domain::impact::Impact>,
 }
 
 refused_form!(MembersPage);
@@ -359,20 +362,19 @@ async fn members_form(
         servers,
         errors: FieldErrors::default(),
         form_error: None,
+        impact: None,
     }))
 }
 
-async fn save_members(
-    State(st): State<AppState>,
-    principal: Principal,
-    ctx: PageCtx,
-    Path(id): Path<PoolId>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response> {
-    let version = version(&pairs)?;
-    let pool = st.store().pool(id).await?;
-    let servers = st.store().servers().await?;
-    let col = |k| all(&pairs, k).collect::<Vec<_>>();
+/// The editor's rows as posted, and the members they validate to.
+fn posted_members(
+    pairs: &[(String, String)],
+    servers: &[Server],
+) -> (
+    Vec<MemberInput>,
+    std::result::Result<Vec<crate::domain::model::NewMember>, FieldErrors>,
+) {
+    let col = |k| all(pairs, k).collect::<Vec<_>>();
     let (names, priorities, weights, ports) =
         (col("server"), col("priority"), col("weight"), col("port"));
     let rows: Vec<MemberInput> = (0..names.len())
@@ -387,9 +389,84 @@ async fn save_members(
         .iter()
         .map(|s| (s.name.as_str(), (s.id, s.sip_port)))
         .collect();
-    let result = validate_members(&rows, |n| by_name.get(n).copied()).map_err(SaveFailure::Fields);
-    let result = match result {
+    let members = validate_members(&rows, |n| by_name.get(n).copied());
+    (rows, members)
+}
+
+/// The editor again, with the impact of its members on the servers (nothing is saved): the
+/// admin applies from there, or edits and previews again.
+async fn preview_members(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    seen: crate::app::Seen,
+    Path(id): Path<PoolId>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    let version = version(&pairs)?;
+    let pool = st.store().pool(id).await?;
+    let servers = st.store().servers().await?;
+    let (mut rows, members) = posted_members(&pairs, &servers);
+    let mut page_ = MembersPage {
+        ctx,
+        pool,
+        version,
+        rows: Vec::new(),
+        servers,
+        errors: FieldErrors::default(),
+        form_error: None,
+        impact: None,
+    };
+    match members {
         Ok(members) => {
+            page_.impact =
+                Some(crate::app::impact::preview_pool_members(&st.app, id, &members, seen).await?);
+            rows.retain(|r| !r.server.trim().is_empty());
+            rows.extend(std::iter::repeat_with(MemberInput::default).take(SPARE_ROWS));
+            page_.rows = rows;
+            Ok(page(&page_))
+        }
+        Err(e) => {
+            page_.rows = rows;
+            Ok(page_.refused(SaveFailure::Fields(e)))
+        }
+    }
+}
+
+async fn save_members(
+    State(st): State<AppState>,
+    principal: Principal,
+    ctx: PageCtx,
+    seen: crate::app::Seen,
+    Path(id): Path<PoolId>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response> {
+    let version = version(&pairs)?;
+    let pool = st.store().pool(id).await?;
+    let servers = st.store().servers().await?;
+    let (rows, members) = posted_members(&pairs, &servers);
+    let mut impact = None;
+    let result = match members.map_err(SaveFailure::Fields) {
+        Ok(members) => {
+            let preview =
+                crate::app::impact::preview_pool_members(&st.app, id, &members, seen).await?;
+            if preview.needs_confirmation() && !super::impact::apply_anyway(&pairs) {
+                let error = super::impact::refusal(
+                    &preview,
+                    "Tick “Apply anyway” to save the members all the same.",
+                );
+                let page_ = MembersPage {
+                    ctx,
+                    pool,
+                    version,
+                    rows,
+                    servers,
+                    errors: FieldErrors::default(),
+                    form_error: Some(error),
+                    impact: Some(preview),
+                };
+                return Ok(super::render_page(axum::http::StatusCode::CONFLICT, &page_));
+            }
+            impact = Some(preview);
             inventory::replace_members(&st.app, id, version, &members, &principal.actor())
                 .await
                 .map_err(SaveFailure::from)
@@ -418,6 +495,7 @@ async fn save_members(
         servers,
         errors: FieldErrors::default(),
         form_error: None,
+        impact,
     };
     Ok(page_.refused(failure))
 }

@@ -700,7 +700,9 @@ async fn inventory_assignment_registrations_and_alerts() {
             b.choose("server-1", "voip2").await;
             b.fill("priority-1", "20").await;
             b.fill("weight-1", "10").await;
-            b.click_button("Save members").await;
+            b.click_button("Preview the change").await;
+            b.see("Impact on the servers").await;
+            b.click_button("Apply").await;
             b.see("Members of pool pbxA saved (2 records).").await;
             b.see("Pool pbxA").await;
             let row = b.row("voip1").await;

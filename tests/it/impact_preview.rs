@@ -436,3 +436,61 @@ async fn the_plans_per_server_json_is_what_the_overview_shows_after_applying() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_member_edit_is_previewed_and_a_crossing_needs_apply_anyway() {
+    helpers::each_backend(|app: TestApp| async move {
+        load_demo(&app).await;
+        let pool = app.store().pool_by_name("pbxA").await.unwrap();
+        let version = pool.version.to_string();
+        let editor = app.get(&format!("/pools/{}/members", pool.id)).await;
+        assert!(
+            editor.body.contains("Preview the change"),
+            "{}",
+            editor.body
+        );
+        // voip2 becomes pbxA's primary: pbxA's 291 phones join pbxB's 118 on voip2 (cap 400).
+        let form = [
+            ("version", version.as_str()),
+            ("server", "voip2"),
+            ("priority", "10"),
+            ("weight", "10"),
+            ("port", ""),
+            ("server", "voip1"),
+            ("priority", "20"),
+            ("weight", "10"),
+            ("port", ""),
+        ];
+        let preview = app
+            .post_form(&format!("/pools/{}/members/preview", pool.id), &form)
+            .await;
+        assert_eq!(preview.status, 200, "{}", preview.body);
+        assert!(
+            preview
+                .body
+                .contains("voip2 goes above its capacity with nothing down"),
+            "{}",
+            preview.body
+        );
+        assert!(preview.body.contains(r#"name="apply_anyway""#));
+        let unchanged = app.store().pool(pool.id).await.unwrap();
+        assert_eq!(unchanged.version, pool.version, "a preview saves nothing");
+
+        let path = format!("/pools/{}/members", pool.id);
+        let res = app.post_form(&path, &form).await;
+        assert_eq!(res.status, 409, "{}", res.body);
+        assert!(res.body.contains("Nothing was changed"), "{}", res.body);
+        assert_eq!(
+            app.store().pool(pool.id).await.unwrap().version,
+            pool.version
+        );
+
+        let mut anyway = form.to_vec();
+        anyway.push(("apply_anyway", "1"));
+        let res = app.post_form(&path, &anyway).await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let saved = app.store().pool(pool.id).await.unwrap();
+        assert_eq!(saved.members[0].server_name.as_str(), "voip2");
+    })
+    .await;
+}
