@@ -195,3 +195,32 @@ pub async fn preview_pool_members(
         .collect();
     Ok(b.impact(&pools, &b.phones))
 }
+
+/// The impact of a tenants CSV import: each row replaces the tenant of its code (its expected
+/// phones and pool) or adds a new one.
+pub async fn preview_tenant_rows(
+    app: &App,
+    rows: &[crate::domain::model::NewTenant],
+    seen: Seen,
+) -> Result<Impact> {
+    let existing: HashMap<String, (u64, Option<PoolId>)> = app
+        .store()
+        .all_tenants()
+        .await?
+        .into_iter()
+        .map(|t| {
+            (
+                t.code.to_lowercase(),
+                (u64::from(t.expected_phones), t.pool_id),
+            )
+        })
+        .collect();
+    let mut moves = Vec::with_capacity(rows.len() * 2);
+    for row in rows {
+        if let Some(&(phones, pool)) = existing.get(&row.code.to_lowercase()) {
+            moves.push((phones, pool, None));
+        }
+        moves.push((u64::from(row.expected_phones), None, row.pool_id));
+    }
+    preview_moves(app, &moves, seen).await
+}

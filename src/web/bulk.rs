@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::auth::Principal;
+use super::filters;
 use super::{ApiError, AppState, Error, PageCtx, Result, Routes, page, render_page};
 use crate::app::imports;
 use crate::domain::csvio::{LineAction, servers_csv, tenants_csv};
@@ -78,6 +79,8 @@ struct ImportPage {
     refused: usize,
     /// The versions the dry run read (JSON), posted back with the apply.
     basis: String,
+    /// A tenants import's impact on the servers (tenants' pools and phones change).
+    impact: Option<crate::domain::impact::Impact>,
 }
 
 fn view<T>(lines: &[crate::domain::csvio::DryRunLine<T>]) -> Vec<LineView> {
@@ -116,6 +119,7 @@ fn empty_page(ctx: PageCtx, kind: &'static str) -> ImportPage {
         summary: None,
         refused: 0,
         basis: String::new(),
+        impact: None,
     }
 }
 
@@ -135,11 +139,14 @@ const MAX_CSV: usize = 16 * 1024 * 1024;
 struct ImportForm {
     text: String,
     apply: bool,
+    /// "Apply anyway" ticked under an impact that crosses a level.
+    apply_anyway: bool,
     basis: Option<imports::Basis>,
 }
 
 async fn read_form(mut form: Multipart) -> Result<ImportForm> {
     let (mut text, mut file, mut apply) = (String::new(), String::new(), false);
+    let mut apply_anyway = false;
     let mut basis = None;
     while let Some(field) = form
         .next_field()
@@ -160,6 +167,7 @@ async fn read_form(mut form: Multipart) -> Result<ImportForm> {
             "csv" => text = value,
             "file" => file = value,
             "action" => apply = value == "apply",
+            "apply_anyway" => apply_anyway = matches!(value.trim(), "1" | "on"),
             "basis" if !value.is_empty() => {
                 basis = Some(serde_json::from_str(&value).map_err(|_| {
                     Error::BadRequest("the dry run's versions could not be read".into())
@@ -171,7 +179,12 @@ async fn read_form(mut form: Multipart) -> Result<ImportForm> {
     if !file.trim().is_empty() {
         text = file;
     }
-    Ok(ImportForm { text, apply, basis })
+    Ok(ImportForm {
+        text,
+        apply,
+        apply_anyway,
+        basis,
+    })
 }
 
 /// Shows the dry run, or, when asked to apply a file without refused lines, starts the import
@@ -217,6 +230,15 @@ async fn dry_run_or_apply<T: imports::Importable>(
     if let Some(seen) = &form.basis {
         basis.check_unchanged_since(seen)?;
     }
+    if let Some(impact) = p.impact.as_ref().filter(|i| i.needs_confirmation())
+        && !form.apply_anyway
+    {
+        p.error = Some(super::impact::refusal(
+            impact,
+            "Tick “Apply anyway” to import it all the same.",
+        ));
+        return Ok(render_page(StatusCode::CONFLICT, &p));
+    }
     let rows = basis.rows(dry);
     let id = imports::start(&st.app, rows, principal.actor()).await?;
     Ok(Redirect::to(&format!("/jobs/{id}")).into_response())
@@ -225,12 +247,22 @@ async fn dry_run_or_apply<T: imports::Importable>(
 async fn tenants_import(
     State(st): State<AppState>,
     ctx: PageCtx,
+    seen: crate::app::Seen,
     principal: Principal,
     form: Multipart,
 ) -> Result<Response> {
     let mut form = read_form(form).await?;
     let mut p = empty_page(ctx, "tenants");
     let prepared = imports::tenants(&st.app, &form.text).await?;
+    if let Ok(prep) = &prepared {
+        let rows: Vec<_> = prep
+            .dry
+            .lines
+            .iter()
+            .filter_map(|l| l.row.clone())
+            .collect();
+        p.impact = Some(crate::app::impact::preview_tenant_rows(&st.app, &rows, seen).await?);
+    }
     p.text = std::mem::take(&mut form.text);
     dry_run_or_apply(&st, p, prepared, form, &principal).await
 }

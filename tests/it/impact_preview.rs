@@ -494,3 +494,87 @@ async fn a_member_edit_is_previewed_and_a_crossing_needs_apply_anyway() {
     })
     .await;
 }
+
+fn csv_upload(
+    app: &TestApp,
+    csv: &str,
+    fields: &[(&str, &str)],
+) -> axum::http::Request<axum::body::Body> {
+    let b = "IMPACTBOUNDARY";
+    let mut body =
+        format!("--{b}\r\nContent-Disposition: form-data; name=\"csv\"\r\n\r\n{csv}\r\n");
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{b}--\r\n"));
+    axum::http::Request::post("/tenants/import")
+        .header("x-csrf-token", app.admin.csrf())
+        .header("content-type", format!("multipart/form-data; boundary={b}"))
+        .body(axum::body::Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_csv_import_shows_its_impact_and_a_crossing_needs_apply_anyway() {
+    helpers::each_backend(|app: TestApp| async move {
+        load_demo(&app).await;
+        // GALLO (33 phones, unplaced) placed in pbxA by the file.
+        let csv = "code,name,expected_phones,pool,notes\nGALLO,Gallo Retail,33,pbxA,\n";
+        let dry = app
+            .admin
+            .send(&app, csv_upload(&app, csv, &[("action", "preview")]))
+            .await;
+        assert_eq!(dry.status, 200, "{}", dry.body);
+        assert!(dry.body.contains("Impact on the servers"), "{}", dry.body);
+        assert!(dry.body.contains("291 (73%) → <span"), "{}", dry.body);
+        assert!(dry.body.contains("324 (81%)"), "{}", dry.body);
+        assert!(dry.body.contains(r#"name="apply_anyway""#));
+
+        let res = app
+            .admin
+            .send(&app, csv_upload(&app, csv, &[("action", "apply")]))
+            .await;
+        assert_eq!(res.status, 409, "{}", res.body);
+        assert!(
+            res.body.contains("voip1 goes above the warning level"),
+            "{}",
+            res.body
+        );
+        assert_eq!(
+            app.store().tenant_by_code("GALLO").await.unwrap().pool_id,
+            None
+        );
+
+        let res = app
+            .admin
+            .send(
+                &app,
+                csv_upload(&app, csv, &[("action", "apply"), ("apply_anyway", "1")]),
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let job = res.location.unwrap();
+        assert!(job.starts_with("/jobs/"), "{job}");
+        // The import runs in the background: wait for it (a deadline, not a count of polls).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while app.get(&job).await.body.contains("http-equiv=\"refresh\"") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the import did not finish"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            app.store()
+                .tenant_by_code("GALLO")
+                .await
+                .unwrap()
+                .pool_name
+                .as_deref(),
+            Some("pbxA")
+        );
+    })
+    .await;
+}

@@ -12,8 +12,16 @@ fn multipart(
     action: &str,
 ) -> axum::http::Request<axum::body::Body> {
     let b = "CSVBOUNDARY";
+    // These imports load the demo's voip1 and voip2, already above capacity in their worst
+    // single failure: applying needs "apply anyway" (the impact preview's own tests are in
+    // `impact_preview`).
+    let anyway = if action == "apply" {
+        format!("--{b}\r\nContent-Disposition: form-data; name=\"apply_anyway\"\r\n\r\n1\r\n")
+    } else {
+        String::new()
+    };
     let body = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"csv\"\r\n\r\n{csv}\r\n--{b}\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\n{action}\r\n--{b}--\r\n"
+        "--{b}\r\nContent-Disposition: form-data; name=\"csv\"\r\n\r\n{csv}\r\n{anyway}--{b}\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\n{action}\r\n--{b}--\r\n"
     );
     axum::http::Request::post(path)
         .header("x-csrf-token", app.admin.csrf())
