@@ -60,14 +60,13 @@ impl DryRunParams {
 
 /// The problem document of a change refused because it crosses a level: RFC 9457 with the
 /// preview under `impact`.
-#[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct CrossingProblem<'a> {
+#[derive(Serialize)]
+struct CrossingProblem<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     title: &'static str,
     status: u16,
     detail: String,
-    #[schema(value_type = Impact)]
     impact: &'a Impact,
 }
 

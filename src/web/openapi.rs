@@ -143,7 +143,7 @@ struct Call {
     conflict: bool,
     /// A call that changes placement: its 409 may also be a change crossing a level, with the
     /// impact preview (see [`previewed`]).
-    crossing: Option<RefOr<Schema>>,
+    crossing: bool,
 }
 
 impl Call {
@@ -154,7 +154,7 @@ impl Call {
             body: None,
             ok,
             conflict: false,
-            crossing: None,
+            crossing: false,
         }
     }
     fn query(mut self, p: Parameter) -> Self {
@@ -196,7 +196,7 @@ fn previewed(mut call: Call, description: &str, applied: RefOr<Schema>, s: &mut 
             .item(s.of::<Impact>())
             .into(),
     );
-    call.crossing = Some(s.of::<super::impact::CrossingProblem>());
+    call.crossing = true;
     call.conflict = true;
     call.query(query(
         "dry_run",
@@ -597,26 +597,16 @@ pub fn document() -> OpenApi {
                     refused("The body's content type is not accepted here"),
                 );
         }
-        if let Some(crossing) = &call.crossing {
+        if call.crossing {
+            // The problem of a crossing is a Problem with one extension member (RFC 9457),
+            // `impact`: the preview, as a dry run answers it.
             op = op.response(
                 "409",
-                ResponseBuilder::new()
-                    .description(
-                        "Changed by someone else since it was read, or a server crosses the \
-                         warning level or its capacity without force=1 (the problem then \
-                         carries the impact preview)",
-                    )
-                    .content(
-                        "application/problem+json",
-                        ContentBuilder::new()
-                            .schema(Some(RefOr::<Schema>::from(
-                                utoipa::openapi::schema::OneOfBuilder::new()
-                                    .item(problem.clone())
-                                    .item(crossing.clone()),
-                            )))
-                            .build(),
-                    )
-                    .build(),
+                refused(
+                    "Changed by someone else since it was read; or a server would cross the \
+                     warning level or its capacity and force=1 was not given: the problem then \
+                     carries the impact preview (an Impact) in its `impact` member",
+                ),
             );
         } else if call.conflict {
             op = op.response("409", refused("Changed by someone else since it was read"));

@@ -358,8 +358,10 @@ async fn importer(ctx: Arc<Ctx>, acked: Shared, cycle: u32, writer: u64) {
             a.imports.len() - 1
         };
         let b = "crashboundary7MA4YWxkTrZu0gW";
+        // apply_anyway: the import may load a server past a level (the impact preview); the
+        // crash, not the preview, is what this test is about.
         let body = format!(
-            "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--{b}\r\nContent-Disposition: form-data; name=\"csv\"\r\n\r\n{csv}\r\n--{b}\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\napply\r\n--{b}--\r\n",
+            "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--{b}\r\nContent-Disposition: form-data; name=\"csv\"\r\n\r\n{csv}\r\n--{b}\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\napply\r\n--{b}\r\nContent-Disposition: form-data; name=\"apply_anyway\"\r\n\r\n1\r\n--{b}--\r\n",
             ctx.csrf
         );
         let Some(res) = http(

@@ -154,6 +154,8 @@ async fn racing_bulk_moves_one_wins_the_other_gets_409() {
             selection.iter().map(|s| ("tenant", s.as_str())).collect();
         form.push(("pool", target));
         form.push(("return", "/tenants"));
+        // The race is the point here, not a server crossing a level (the impact preview).
+        form.push(("apply_anyway", "1"));
         let (ra, rb) = tokio::join!(
             alice.post_form(&one, "/tenants/bulk-assign", &form),
             bob.post_form(&two, "/tenants/bulk-assign", &form),
