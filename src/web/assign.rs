@@ -136,6 +136,8 @@ struct Selected {
     code: String,
     phones: u32,
     from: String,
+    /// Its version now (the list's is in `value`).
+    version: i64,
 }
 
 #[derive(Template)]
@@ -209,6 +211,7 @@ async fn bulk_page(
             id: *id,
             code: t.code.clone(),
             phones: t.expected_phones,
+            version: t.version,
             from: t
                 .pool_id
                 .and_then(|p| names.iter().find(|x| x.id == p))
@@ -245,20 +248,26 @@ async fn bulk_preview(
     }
     let (p, ids, _) = bulk_page(&st, ctx, seen, &pairs, None).await?;
     // A tenant changed between the list and its preview: the preview would not be what applies.
-    let now = impact::selected(&st.app, &ids.iter().map(|(id, _)| *id).collect::<Vec<_>>()).await?;
-    let changed: Vec<&str> = now
+    unchanged_since(&p, &ids)?;
+    Ok(page(&p))
+}
+
+/// Refuses (409, naming them) when selected tenants changed since the list showed them.
+fn unchanged_since(p: &BulkPreview, ids: &[(TenantId, i64)]) -> Result<()> {
+    let changed: Vec<&str> = p
+        .selected
         .iter()
-        .zip(&ids)
+        .zip(ids)
         .filter(|(t, (_, v))| t.version != *v)
         .map(|(t, _)| t.code.as_str())
         .collect();
-    if !changed.is_empty() {
-        return Err(Error::Conflict(format!(
-            "Changed since the list was shown: {}. Nothing was changed; reload the list and select again.",
-            changed.join(", ")
-        )));
+    if changed.is_empty() {
+        return Ok(());
     }
-    Ok(page(&p))
+    Err(Error::Conflict(format!(
+        "Changed since the list was shown: {}. Nothing was changed; reload the list and select again.",
+        changed.join(", ")
+    )))
 }
 
 /// Bulk assignment: the selected tenants move to one pool in one transaction, each at the
@@ -278,6 +287,8 @@ async fn bulk_assign(
         );
     }
     let (mut p, ids, pool_id) = bulk_page(&st, ctx, seen, &pairs, None).await?;
+    // Stale rows first (the store checks again, in its transaction): the refusal names them.
+    unchanged_since(&p, &ids)?;
     if p.impact.needs_confirmation() && !apply_anyway(&pairs) {
         p.error = Some(refusal(&p.impact, APPLY_ANYWAY));
         return Ok(render_page(StatusCode::CONFLICT, &p));

@@ -304,15 +304,20 @@ async fn a_bulk_preview_covers_the_selection_and_freezes_its_versions() {
             .update_tenant(bruno.id, bruno.version, &new, "someone")
             .await
             .unwrap();
-        let mut apply = form.clone();
-        apply.push(("apply_anyway", "1"));
-        let res = app.post_form("/tenants/bulk-assign", &apply).await;
-        assert_eq!(res.status, 409, "{}", res.body);
-        assert!(
-            res.body.contains("BRUNO"),
-            "the refusal names BRUNO: {}",
-            res.body
-        );
+        // Refused with or without "apply anyway": the selection is stale.
+        for anyway in [false, true] {
+            let mut apply = form.clone();
+            if anyway {
+                apply.push(("apply_anyway", "1"));
+            }
+            let res = app.post_form("/tenants/bulk-assign", &apply).await;
+            assert_eq!(res.status, 409, "{}", res.body);
+            assert!(
+                res.body.contains("BRUNO"),
+                "the refusal names BRUNO: {}",
+                res.body
+            );
+        }
         let bruno_now = app.store().tenant_by_code("BRUNO").await.unwrap();
         assert_eq!(
             bruno_now.pool_name.as_deref(),
