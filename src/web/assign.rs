@@ -2,6 +2,7 @@
 //! "Assign a pool" and the list's "Move selected" open a preview of the change per server; the
 //! preview's Apply posts the change. A change that pushes a server over the warning level or its
 //! capacity is applied only with "Apply anyway" ticked; without it nothing is stored (409).
+//! `POST /api/v1/bulk-assign` is the bulk move for API clients, with the same dry run.
 
 use askama::Template;
 use axum::extract::State;
@@ -28,6 +29,7 @@ pub fn router() -> Routes {
         .post("/tenants/{id}/assign", assign)
         .post("/tenants/bulk-assign/preview", bulk_preview)
         .post("/tenants/bulk-assign", bulk_assign)
+        .post("/api/v1/bulk-assign", api_bulk_assign)
 }
 
 const APPLY_ANYWAY: &str = "Tick “Apply anyway” to apply it all the same.";
@@ -302,5 +304,94 @@ async fn bulk_assign(
             p.to
         ),
     )
+    .into_response())
+}
+
+/// One tenant of a bulk move, at the version the client read.
+#[derive(Debug, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub(super) struct BulkTenant {
+    code: String,
+    version: i64,
+}
+
+/// `POST /api/v1/bulk-assign`: the tenants, each at the version read, move to `pool` (null:
+/// unplaced) in one transaction.
+#[derive(Debug, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"tenants": [{"code": "ROSSI", "version": 1}], "pool": "pbxB"}))]
+pub(super) struct BulkAssignBody {
+    tenants: Vec<BulkTenant>,
+    /// Pool name, or null to unplace the tenants.
+    pool: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(super) struct BulkAssigned {
+    moved: u64,
+    selected: usize,
+}
+
+/// The API's bulk move: `?dry_run=1` answers the impact of the whole selection and changes
+/// nothing; a tenant changed since its version was read refuses the whole move (409 naming it);
+/// a move that pushes a server over a level needs `?force=1`.
+async fn api_bulk_assign(
+    State(st): State<AppState>,
+    principal: Principal,
+    seen: Seen,
+    super::api::ApiQuery(flags): super::api::ApiQuery<super::impact::DryRunParams>,
+    super::api::ApiJson(body): super::api::ApiJson<BulkAssignBody>,
+) -> std::result::Result<Response, super::ApiError> {
+    if body.tenants.is_empty() {
+        return Err(Error::Invalid(crate::domain::FieldErrors::single(
+            "tenants",
+            "select at least one tenant",
+        ))
+        .into());
+    }
+    let pool_id = match body.pool.as_deref() {
+        None => None,
+        Some(name) => Some(
+            st.store()
+                .pool_by_name(name)
+                .await
+                .map_err(|_| {
+                    Error::Invalid(crate::domain::FieldErrors::single(
+                        "pool",
+                        format!("no pool named {name:?}"),
+                    ))
+                })?
+                .id,
+        ),
+    };
+    let mut ids = Vec::with_capacity(body.tenants.len());
+    let mut changed = Vec::new();
+    for t in &body.tenants {
+        let now = st.store().tenant_by_code(&t.code).await.map_err(|_| {
+            Error::Invalid(crate::domain::FieldErrors::single(
+                "tenants",
+                format!("there is no tenant {:?}", t.code),
+            ))
+        })?;
+        if now.version != t.version {
+            changed.push(now.code.to_string());
+        }
+        ids.push((now.id, t.version));
+    }
+    if !changed.is_empty() {
+        return Err(Error::Conflict(format!(
+            "Changed since read: {}. Nothing was moved; read them again.",
+            changed.join(", ")
+        ))
+        .into());
+    }
+    let changes: Vec<_> = ids.iter().map(|(id, _)| (*id, pool_id)).collect();
+    let preview = impact::preview_assign(&st.app, &changes, seen).await?;
+    if let Some(answer) = flags.answer(&preview) {
+        return Ok(answer);
+    }
+    let moved = tenants::bulk_assign(&st.app, &ids, pool_id, &principal.actor()).await?;
+    Ok(axum::Json(BulkAssigned {
+        moved,
+        selected: ids.len(),
+    })
     .into_response())
 }

@@ -349,6 +349,20 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
             )
             .body(json_body(s.of::<AssignBody>()))
         }
+        ("POST", "/api/v1/bulk-assign") => {
+            use super::assign::{BulkAssignBody, BulkAssigned};
+            let done = s.of::<BulkAssigned>();
+            previewed(
+                Call::new(
+                    "Move tenants, each at the version read, to a pool in one transaction",
+                    ok_json("", done.clone()),
+                ),
+                "How many moved; with dry_run=1 the impact of the whole selection",
+                done,
+                s,
+            )
+            .body(json_body(s.of::<BulkAssignBody>()))
+        }
         ("GET", "/api/v1/tenants.csv") => Call::new("Export tenants as CSV", csv("The tenants")),
         ("POST", "/api/v1/srv/shares") => Call::new(
             "Exact SRV shares of given records under a client model",

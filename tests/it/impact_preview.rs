@@ -583,3 +583,62 @@ async fn a_csv_import_shows_its_impact_and_a_crossing_needs_apply_anyway() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_bulk_api_previews_the_whole_selection_and_refuses_a_stale_one() {
+    helpers::each_backend(|app: TestApp| async move {
+        load_demo(&app).await;
+        let admin = app.token_client("ops", "admin").await;
+        let version = |code: &'static str| {
+            let app = &app;
+            async move { app.store().tenant_by_code(code).await.unwrap().version }
+        };
+        let body = json!({
+            "tenants": [
+                {"code": "ROSSI", "version": version("ROSSI").await},
+                {"code": "GALLO", "version": version("GALLO").await},
+            ],
+            "pool": "pbxB",
+        });
+        let dry = admin
+            .json(
+                &app,
+                "POST",
+                "/api/v1/bulk-assign?dry_run=1",
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(dry.status, 200, "{}", dry.body);
+        let impact = dry.json();
+        // ROSSI's 12 phones leave voip1; ROSSI's and GALLO's 45 join pbxB's 118 on voip2.
+        assert_eq!(row(&impact, "voip1")["after"]["normal_phones"], 279.0);
+        assert_eq!(row(&impact, "voip2")["after"]["normal_phones"], 163.0);
+        assert_eq!(
+            app.store().tenant_by_code("GALLO").await.unwrap().pool_id,
+            None
+        );
+
+        // GALLO is written meanwhile (its version moves on): the whole move is refused, naming it.
+        let gallo = app.store().tenant_by_code("GALLO").await.unwrap();
+        app.store()
+            .assign_tenant(gallo.id, gallo.version, None, "someone")
+            .await
+            .unwrap();
+        let stale = admin
+            .json(&app, "POST", "/api/v1/bulk-assign?force=1", Some(body))
+            .await;
+        assert_eq!(stale.status, 409, "{}", stale.body);
+        assert!(stale.body.contains("GALLO"), "{}", stale.body);
+        assert_eq!(
+            app.store()
+                .tenant_by_code("ROSSI")
+                .await
+                .unwrap()
+                .pool_name
+                .as_deref(),
+            Some("pbxA"),
+            "nothing moved"
+        );
+    })
+    .await;
+}
