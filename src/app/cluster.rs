@@ -371,6 +371,25 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
         }
     }
     let pool_by_id: HashMap<PoolId, &Pool> = view.pools.iter().map(|p| (p.id, p)).collect();
+    // Moves in flight: their phones still on the old pool's home servers await
+    // re-provisioning, so they are not the new pool's drift either.
+    let mut moving = super::moves::facts(app, view, now).await?;
+    let mut awaiting: HashMap<PoolId, HashMap<String, u64>> = HashMap::new();
+    for t in &tenants {
+        let (Some(m), Some(pool)) = (moving.get(&t.id), t.pool_id) else {
+            continue;
+        };
+        let new_home = view.home_names(Some(pool));
+        for (server, n) in by_tenant.get(&t.id).into_iter().flatten() {
+            if m.awaiting_on(server, &new_home) {
+                *awaiting
+                    .entry(pool)
+                    .or_default()
+                    .entry(server.clone())
+                    .or_default() += n;
+            }
+        }
+    }
     let tenant_facts = tenants
         .iter()
         .map(|t| {
@@ -383,6 +402,7 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
                 pool_servers: pool.map(|p| p.server_names()).unwrap_or_default(),
                 expected_phones: t.expected_phones,
                 phones_by_server: by_tenant.remove(&t.id).unwrap_or_default(),
+                moving: moving.remove(&t.id),
             }
         })
         .collect();
@@ -426,6 +446,7 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
                 lint: pool_lint(&p.srv_records(), &oos),
             }
             .with_phones(stat, &view.home_names(Some(p.id)))
+            .without(awaiting.get(&p.id))
         })
         .collect();
     let mut unmatched = Vec::new();
@@ -498,6 +519,7 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
 
 trait WithPhones {
     fn with_phones(self, stat: Option<&PoolStats>, home_set: &[String]) -> Self;
+    fn without(self, awaiting: Option<&HashMap<String, u64>>) -> Self;
 }
 
 impl WithPhones for PoolFacts {
@@ -517,6 +539,19 @@ impl WithPhones for PoolFacts {
             }
         }
         self.phones_by_server.insert(0, (home, at_home));
+        self
+    }
+
+    /// Leaves out the phones of moving tenants that await re-provisioning (per server).
+    fn without(mut self, awaiting: Option<&HashMap<String, u64>>) -> Self {
+        if let Some(awaiting) = awaiting {
+            for (server, n) in &mut self.phones_by_server {
+                if let Some(w) = awaiting.get(server.as_str()) {
+                    *n = n.saturating_sub(*w);
+                }
+            }
+            self.phones_by_server.retain(|(_, n)| *n > 0);
+        }
         self
     }
 }

@@ -65,6 +65,7 @@ pub async fn registrations(
         pool_servers: pool.map(|p| p.server_names()).unwrap_or_default(),
         expected_phones: tenant.expected_phones,
         phones_by_server: phones_by_server.clone(),
+        moving: super::moves::tenant_facts(app, &view, tenant.id).await?,
     };
     let placement = tenant_placement(&facts, &view.settings.alerts);
     let home_ids: Vec<ServerId> = tenant

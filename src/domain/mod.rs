@@ -15,6 +15,7 @@ pub mod dnscheck;
 pub mod fuzz_checks;
 pub mod ids;
 pub mod model;
+pub mod moves;
 pub mod names;
 pub mod placement;
 pub mod projection;

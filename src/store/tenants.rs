@@ -148,7 +148,7 @@ struct TenantSnapshot<'a> {
     notes: &'a str,
 }
 
-fn tenant_snapshot(t: &Tenant) -> Option<String> {
+pub(super) fn tenant_snapshot(t: &Tenant) -> Option<String> {
     snapshot(&TenantSnapshot {
         code: &t.code,
         name: &t.name,
@@ -190,7 +190,7 @@ fn changed_meanwhile(codes: &[String]) -> Error {
     ))
 }
 
-async fn current_tenant(conn: &mut sqlx::AnyConnection, id: TenantId) -> Result<Tenant> {
+pub(super) async fn current_tenant(conn: &mut sqlx::AnyConnection, id: TenantId) -> Result<Tenant> {
     let row = sqlx::query(&format!("{TENANT_SELECT} WHERE t.id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -402,6 +402,7 @@ impl Store {
             .await;
         refused_input(written, &t.code)?;
         let after = current_tenant(&mut tx, id).await?;
+        super::moves::pool_changed(&mut tx, id, &after.code, before.pool_id, after.pool_id).await?;
         tx.record(
             "update",
             "tenant",
@@ -435,6 +436,7 @@ impl Store {
             .await;
         refused_input(written, &before.code)?;
         let after = current_tenant(&mut tx, id).await?;
+        super::moves::pool_changed(&mut tx, id, &after.code, before.pool_id, after.pool_id).await?;
         tx.record(
             "assign",
             "tenant",
@@ -541,6 +543,8 @@ impl Store {
                 }
             }
             let after = current_tenant(&mut tx, id).await?;
+            super::moves::pool_changed(&mut tx, id, &after.code, before.pool_id, after.pool_id)
+                .await?;
             tx.record(
                 "bulk-assign",
                 "tenant",

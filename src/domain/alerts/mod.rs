@@ -40,6 +40,8 @@ use tenants::{TenantIndex, tenant_alert};
 
 use crate::domain::srv::{PoolLint, Severity};
 
+pub use crate::domain::moves::MoveFacts;
+
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::fmt;
@@ -232,6 +234,9 @@ pub struct TenantFacts {
     pub expected_phones: u32,
     /// Its phones now registered, per server.
     pub phones_by_server: Vec<(String, u64)>,
+    /// Its move in flight, if any: phones on the old pool's home servers await re-provisioning.
+    #[serde(default)]
+    pub moving: Option<MoveFacts>,
 }
 
 /// A phone that moved between servers within the flapping window.
@@ -310,11 +315,12 @@ pub enum AlertKind {
     FailbackLag,
     StaleSnapshot,
     DnsDrift,
+    MoveStalled,
 }
 
 impl AlertKind {
     /// Every kind, in listing order (for filters).
-    pub const ALL: [AlertKind; 14] = [
+    pub const ALL: [AlertKind; 15] = [
         AlertKind::TenantSplit,
         AlertKind::TenantAway,
         AlertKind::PoolDrift,
@@ -329,6 +335,7 @@ impl AlertKind {
         AlertKind::FailbackLag,
         AlertKind::StaleSnapshot,
         AlertKind::DnsDrift,
+        AlertKind::MoveStalled,
     ];
 
     /// The serde name, for URLs and JSON.
@@ -348,6 +355,7 @@ impl AlertKind {
             AlertKind::FailbackLag => "failback_lag",
             AlertKind::StaleSnapshot => "stale_snapshot",
             AlertKind::DnsDrift => "dns_drift",
+            AlertKind::MoveStalled => "move_stalled",
         }
     }
 
@@ -368,6 +376,7 @@ impl AlertKind {
             AlertKind::FailbackLag => "Failback lag",
             AlertKind::StaleSnapshot => "Stale registration snapshot",
             AlertKind::DnsDrift => "DNS drift",
+            AlertKind::MoveStalled => "Stalled tenant move",
         }
     }
 }
@@ -710,7 +719,22 @@ pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> AlertBook {
     let limits = Limits::new(settings);
     let mut alerts = Vec::new();
     let mut within_normal = WithinNormal::default();
-    let lagging = lagging(facts, &limits);
+    let mut lagging = lagging(facts, &limits);
+    // Phones of a moving tenant still on its old pool's home servers await re-provisioning:
+    // not a failback lag.
+    let moving: std::collections::HashMap<String, &TenantFacts> = facts
+        .tenants
+        .iter()
+        .filter(|t| t.moving.is_some())
+        .map(|t| (t.code.trim().to_ascii_lowercase(), t))
+        .collect();
+    if !moving.is_empty() {
+        lagging.retain(|group| {
+            !moving
+                .get(&group.tenant.trim().to_ascii_lowercase())
+                .is_some_and(|t| tenants::awaiting_on(t, &group.server))
+        });
+    }
     let mut index = TenantIndex {
         lagging: std::collections::HashMap::new(),
         flapping: std::collections::HashMap::new(),

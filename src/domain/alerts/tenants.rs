@@ -18,7 +18,9 @@ use super::{
 /// phones.
 pub fn tenant_placement(t: &TenantFacts, settings: &AlertSettings) -> Option<TenantPlacement> {
     let limits = Limits::new(settings);
-    let by_server = merge_counts(&t.phones_by_server);
+    let mut by_server = merge_counts(&t.phones_by_server);
+    // A moving tenant's phones awaiting re-provisioning are the move's, not its placement's.
+    by_server.retain(|row| !awaiting_on(t, &row.server));
     let total = by_server
         .iter()
         .fold(0u64, |sum, row| sum.saturating_add(row.phones));
@@ -86,6 +88,36 @@ pub fn tenant_placement(t: &TenantFacts, settings: &AlertSettings) -> Option<Ten
     })
 }
 
+/// The new pool's home servers of a tenant: its home servers, or just its home.
+fn new_homes(t: &TenantFacts) -> Vec<String> {
+    let mut homes = t.home_servers.clone();
+    if let Some(home) = t.home.as_deref()
+        && !homes.iter().any(|h| same_name(h, home))
+    {
+        homes.push(home.to_string());
+    }
+    homes
+}
+
+/// Whether `t` is moving and its phones on `server` await re-provisioning (a home server of
+/// the old pool that is not one of the new pool).
+pub(super) fn awaiting_on(t: &TenantFacts, server: &str) -> bool {
+    t.moving
+        .as_ref()
+        .is_some_and(|m| m.awaiting_on(server, &new_homes(t)))
+}
+
+/// Phones of `t` awaiting re-provisioning, and on which servers.
+fn awaiting(t: &TenantFacts) -> Vec<ServerPhones> {
+    if t.moving.is_none() {
+        return Vec::new();
+    }
+    merge_counts(&t.phones_by_server)
+        .into_iter()
+        .filter(|row| awaiting_on(t, &row.server))
+        .collect()
+}
+
 /// What the tenant rules look up per tenant, indexed once per evaluation.
 pub(super) struct TenantIndex<'a> {
     /// Lowercased tenant code → its phones lagging on failback.
@@ -118,8 +150,20 @@ pub(super) fn tenant_alert(
         .map(str::trim)
         .filter(|p| !p.is_empty());
     let placement = tenant_placement(tenant, settings);
-    let registered = placement.as_ref().map_or(0, |p| p.total);
+    let waiting = awaiting(tenant);
+    let waiting_phones = waiting
+        .iter()
+        .fold(0u64, |sum, row| sum.saturating_add(row.phones));
+    let registered = placement
+        .as_ref()
+        .map_or(0, |p| p.total)
+        .saturating_add(waiting_phones);
     let mut found: Vec<Found> = Vec::new();
+    if let Some(m) = tenant.moving.as_ref().filter(|m| m.stalled)
+        && waiting_phones > 0
+    {
+        found.push(stalled_facet(code, pool, m, &waiting, registered));
+    }
 
     if let Some(p) = &placement {
         // Phones off a home server that is down or not reporting have failed over as designed:
@@ -218,6 +262,20 @@ pub(super) fn tenant_alert(
             push_server(&mut objects, server);
         }
     }
+    // A stalled move names the phones still on the old servers.
+    if found.iter().any(|f| f.facet.kind == AlertKind::MoveStalled)
+        && let Some(m) = &tenant.moving
+    {
+        let mut named: Vec<&String> = m.waiting.iter().collect();
+        named.sort();
+        named.dedup();
+        objects.extend(
+            named
+                .into_iter()
+                .take(MAX_EXAMPLES)
+                .map(ObjectRef::endpoint),
+        );
+    }
     let impact = found.iter().map(|f| f.facet.phones).max().unwrap_or(0);
     let worst = found.remove(0);
     let mut facets = vec![worst.facet];
@@ -246,6 +304,63 @@ pub(super) fn serving(facts: &ClusterFacts, limits: &Limits, name: &str) -> bool
                 && s.last_report_at
                     .is_some_and(|at| facts.now.saturating_sub(at) <= limits.stale_after_secs)
         }
+    }
+}
+
+fn stalled_facet(
+    code: &str,
+    pool: Option<&str>,
+    m: &super::MoveFacts,
+    waiting: &[ServerPhones],
+    registered: u64,
+) -> Found {
+    let count = waiting
+        .iter()
+        .fold(0u64, |sum, row| sum.saturating_add(row.phones));
+    let mut named: Vec<&str> = m.waiting.iter().map(String::as_str).collect();
+    named.sort_unstable();
+    named.dedup();
+    let examples = if named.is_empty() {
+        String::new()
+    } else if named.len() as u64 >= count && named.len() <= MAX_EXAMPLES {
+        format!(": {}", named.join(", "))
+    } else {
+        format!(
+            ", e.g. {}",
+            named
+                .iter()
+                .take(MAX_EXAMPLES)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let to = pool.unwrap_or("(no pool)");
+    let from = m.from_pool.trim();
+    Found {
+        facet: Facet {
+            kind: AlertKind::MoveStalled,
+            severity: Severity::Warning,
+            summary: format!(
+                "Tenant {code}'s move from {from} to {to} is stalled: {} of {} {} still on {} \
+                 after more than {}{examples}.",
+                count,
+                phones(registered),
+                if count == 1 { "is" } else { "are" },
+                server_list(waiting),
+                duration(m.deadline_secs),
+            ),
+            phones: count,
+        },
+        why: format!(
+            "These phones still use {from}'s SRV name: until they are re-provisioned they stay \
+             on its servers, apart from the rest of the tenant, and fail over the old way."
+        ),
+        action: format!(
+            "Re-provision these phones with {to}'s SRV name (the tenant page shows it) and \
+             reboot them, or cancel the move on the tenant page to put {code} back in {from}."
+        ),
+        servers: waiting.iter().map(|r| r.server.clone()).collect(),
     }
 }
 

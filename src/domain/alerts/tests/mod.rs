@@ -33,6 +33,7 @@ fn tenant(code: &str, expected: u32, rows: &[(&str, u64)]) -> TenantFacts {
         pool_servers: names(&["voip1", "voip2"]),
         expected_phones: expected,
         phones_by_server: counts(rows),
+        moving: None,
     }
 }
 

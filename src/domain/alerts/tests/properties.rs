@@ -134,6 +134,7 @@ fn facts_strategy() -> impl Strategy<Value = ClusterFacts> {
                     pool_servers,
                     expected_phones,
                     phones_by_server,
+                    moving: None,
                 }
             },
         );
@@ -383,6 +384,7 @@ fn well_formed_strategy() -> impl Strategy<Value = ClusterFacts> {
                                 pool_servers,
                                 expected_phones: expected,
                                 phones_by_server: phones,
+                                moving: None,
                             }
                         },
                     )
