@@ -159,7 +159,8 @@ pub(super) async fn pool_changed(
     }
     let open = open_move(tx, tenant_id).await?;
     let registered: i64 = sqlx::query(
-        "SELECT COALESCE(SUM(phones), 0) AS n FROM tenant_server_counts WHERE tenant_id = $1",
+        "SELECT CAST(COALESCE(SUM(phones), 0) AS BIGINT) AS n FROM tenant_server_counts \
+         WHERE tenant_id = $1",
     )
     .bind(tenant_id)
     .fetch_one(&mut **tx)

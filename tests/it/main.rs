@@ -19,6 +19,7 @@ mod dns_check;
 mod import_versions;
 mod instances;
 mod jobs_shared;
+mod moves;
 mod store;
 mod store_ingest;
 mod store_jobs;
