@@ -310,3 +310,39 @@ pub async fn gauges(app: &App) -> Result<(Vec<(MoveState, u64)>, u64)> {
     }
     Ok((counts, waiting))
 }
+
+/// A tenant's newest move as the API's tenant shows it (`"move"`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MoveSummary {
+    pub id: MoveId,
+    pub from: String,
+    pub to: String,
+    pub state: MoveState,
+    /// Unix seconds.
+    pub started: i64,
+    /// Phones on the new pool's home servers (now, for a move in flight).
+    pub at_new_home: u64,
+    /// Phones registered (now, for a move in flight).
+    pub registered: u64,
+}
+
+/// The tenant's newest move, if it ever moved; the progress of one in flight measured now.
+pub async fn summary(app: &App, tenant: TenantId, seen: Seen) -> Result<Option<MoveSummary>> {
+    let Some(mut m) = app.store().latest_move(tenant).await? else {
+        return Ok(None);
+    };
+    if m.state.in_flight() {
+        let view = cluster::load(app, seen).await?;
+        let counts = app.store().tenant_phones_by_server(m.tenant_id).await?;
+        m.progress = measure(&view, &m, &counts);
+    }
+    Ok(Some(MoveSummary {
+        id: m.id,
+        from: m.from_pool,
+        to: m.to_pool,
+        state: m.state,
+        started: m.started_at,
+        at_new_home: m.progress.at_new_home,
+        registered: m.progress.registered,
+    }))
+}

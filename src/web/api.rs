@@ -145,6 +145,9 @@ pub(super) struct TenantDetail {
     #[serde(flatten)]
     tenant: Tenant,
     registrations: crate::app::tenants::TenantRegistrations,
+    /// Its newest move (null when it never moved).
+    #[serde(rename = "move")]
+    move_: Option<crate::app::moves::MoveSummary>,
 }
 
 async fn tenant(
@@ -155,7 +158,9 @@ async fn tenant(
     let tenant = st.store().tenant_by_code(&code).await?;
     let pools = st.store().pools().await?;
     let registrations = crate::app::tenants::registrations(&st.app, &tenant, &pools, seen).await?;
+    let move_ = crate::app::moves::summary(&st.app, tenant.id, seen).await?;
     Ok(Json(TenantDetail {
+        move_,
         tenant,
         registrations,
     }))

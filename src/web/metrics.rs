@@ -123,6 +123,24 @@ async fn metrics(State(st): State<AppState>, seen: Seen) -> Result<Response> {
             .set(n as f64);
     }
     silenced.set(silenced_count);
+    let moves = family(
+        &mut registry,
+        "tenant_moves",
+        "Tenant moves by state (moving and stalled are in flight)",
+    );
+    let awaiting = Gauge::<i64>::default();
+    registry.register(
+        "phones_awaiting_reprovisioning",
+        "Phones of tenants in a move that are not on the new pool's home servers yet",
+        awaiting.clone(),
+    );
+    let (by_state, waiting) = crate::app::moves::gauges(&st.app).await?;
+    for (state, n) in by_state {
+        moves
+            .get_or_create(&label("state", state.as_str()))
+            .set(n as f64);
+    }
+    awaiting.set(i64::try_from(waiting).unwrap_or(i64::MAX));
     let dns = family(
         &mut registry,
         "dns_pool_in_sync",

@@ -311,6 +311,39 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
         )
         .body(json_body(s.of::<AssignBody>()))
         .conflict(),
+        ("GET", "/api/v1/moves") => Call::new(
+            "Tenant moves, newest first, in the tenants' envelope",
+            ok_json("A page of moves", s.of::<crate::app::moves::MovePage>()),
+        )
+        .query(query(
+            "state",
+            one_of(&["moving", "done", "stalled", "cancelled", "all"]),
+            "Which moves: `moving` (default: every move in flight, stalled ones too), `done`, \
+             `stalled`, `cancelled` or `all`.",
+        ))
+        .query(query(
+            "page",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .into(),
+            "The page, from 1.",
+        ))
+        .query(query(
+            "per_page",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(200))
+                .into(),
+            "Moves per page (default 50, at most 200).",
+        )),
+        ("POST", "/api/v1/moves/{id}/cancel") => Call::new(
+            "Cancel a move in flight: the tenant goes back to its old pool (admin scope)",
+            ok_json("The move and the tenant as stored now", s.of::<super::moves::Cancelled>()),
+        )
+        .body(json_body(s.of::<super::moves::CancelBody>()))
+        .conflict(),
         ("GET", "/api/v1/tenants.csv") => Call::new("Export tenants as CSV", csv("The tenants")),
         ("POST", "/api/v1/srv/shares") => Call::new(
             "Exact SRV shares of given records under a client model",

@@ -21,6 +21,7 @@ use crate::domain::FieldErrors;
 use crate::domain::alerts::PlacementStatus;
 use crate::domain::ids::{PoolId, TenantId};
 use crate::domain::model::{Pool, Tenant, TenantInput};
+use crate::domain::moves::MoveState;
 use crate::store::{Cursor, PoolFilter, TenantPage, TenantQuery, TenantSort};
 use std::sync::Arc;
 
@@ -248,6 +249,8 @@ struct DetailPage {
     registrations: TenantRegistrations,
     /// Its alerts' transitions, newest first (the alert log).
     alert_history: Vec<crate::domain::alerts::log::AlertEvent>,
+    /// Its move in flight, or its last move if it ended lately.
+    move_panel: Option<crate::app::moves::MovePanel>,
 }
 
 impl DetailPage {
@@ -265,8 +268,10 @@ async fn detail(
     let tenant = st.store().tenant(id).await?;
     let pools = st.store().pools().await?;
     let registrations = tenants::registrations(&st.app, &tenant, &pools, seen).await?;
+    let move_panel = crate::app::moves::panel(&st.app, &tenant, &pools, seen).await?;
     Ok(page(&DetailPage {
         ctx,
+        move_panel,
         alert_history: crate::app::alert_log::history_for(
             &st.app,
             crate::domain::alerts::ObjectKind::Tenant,

@@ -20,6 +20,7 @@ mod import_versions;
 mod instances;
 mod jobs_shared;
 mod moves;
+mod moves_web;
 mod store;
 mod store_ingest;
 mod store_jobs;
