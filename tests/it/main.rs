@@ -14,6 +14,7 @@ mod alert_log;
 mod alert_webhook;
 mod browser;
 mod browser_alerts;
+mod browser_moves;
 mod crash;
 mod dns_check;
 mod import_versions;
