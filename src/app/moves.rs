@@ -170,7 +170,7 @@ async fn waiting_phones(
 
 /// A move with its progress (measured now for a move in flight, as recorded for one ended).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct MoveRow {
+pub struct TenantMoveRow {
     #[serde(flatten)]
     pub m: TenantMove,
     /// Seconds since it started (until it ended, for one ended).
@@ -178,7 +178,7 @@ pub struct MoveRow {
     pub percent: u32,
 }
 
-impl MoveRow {
+impl TenantMoveRow {
     fn new(m: TenantMove, now: i64) -> Self {
         let until = m.ended_at.unwrap_or(now);
         Self {
@@ -191,15 +191,20 @@ impl MoveRow {
 
 /// One page of moves, as the Moves page and the API list them.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct MovePage {
-    pub rows: Vec<MoveRow>,
+pub struct TenantMovePage {
+    pub rows: Vec<TenantMoveRow>,
     pub total: u64,
     pub page: u32,
     pub per_page: u32,
 }
 
 /// A page of moves (newest first); the progress of those in flight is measured now.
-pub async fn list(app: &App, filter: MoveFilter, page: u32, per_page: u32) -> Result<MovePage> {
+pub async fn list(
+    app: &App,
+    filter: MoveFilter,
+    page: u32,
+    per_page: u32,
+) -> Result<TenantMovePage> {
     let now = jiff::Timestamp::now().as_second();
     let (moves, total) = app.store().moves(filter, page, per_page).await?;
     let view = if moves.iter().any(|m| m.state.in_flight()) {
@@ -213,9 +218,9 @@ pub async fn list(app: &App, filter: MoveFilter, page: u32, per_page: u32) -> Re
             let counts = app.store().tenant_phones_by_server(m.tenant_id).await?;
             m.progress = measure(view, &m, &counts);
         }
-        rows.push(MoveRow::new(m, now));
+        rows.push(TenantMoveRow::new(m, now));
     }
-    Ok(MovePage {
+    Ok(TenantMovePage {
         rows,
         total,
         page: page.max(1),
@@ -236,7 +241,7 @@ pub struct SrvToConfigure {
 /// A tenant's move as its page shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct MovePanel {
-    pub row: MoveRow,
+    pub row: TenantMoveRow,
     /// The tenant's version, for the cancel form.
     pub tenant_version: i64,
     pub configure: Vec<SrvToConfigure>,
@@ -287,7 +292,7 @@ pub async fn panel(
         .filter_map(|s| s.last_report_at.map(|at| (s.server.clone(), at)))
         .collect();
     Ok(Some(MovePanel {
-        row: MoveRow::new(m, now),
+        row: TenantMoveRow::new(m, now),
         tenant_version: tenant.version,
         configure,
         waiting,

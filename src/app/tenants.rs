@@ -24,6 +24,10 @@ pub struct TenantRegistrations {
     pub normal_away_share: f64,
     pub away: Vec<PhoneRow>,
     pub moves: Vec<PhoneMoveRow>,
+    /// Servers whose phones of this tenant await re-provisioning (its move in flight: home
+    /// servers of the old pool that are not home servers of the new one).
+    #[serde(default)]
+    pub awaiting_servers: Vec<String>,
 }
 
 /// One server change of one phone, as shown on the tenant page.
@@ -68,6 +72,14 @@ pub async fn registrations(
         moving: super::moves::tenant_facts(app, &view, tenant.id).await?,
     };
     let placement = tenant_placement(&facts, &view.settings.alerts);
+    let awaiting_servers = match &facts.moving {
+        Some(m) => phones_by_server
+            .iter()
+            .filter(|(s, _)| m.awaiting_on(s, &facts.home_servers))
+            .map(|(s, _)| s.clone())
+            .collect(),
+        None => Vec::new(),
+    };
     let home_ids: Vec<ServerId> = tenant
         .pool_id
         .and_then(|p| view.home_sets.get(&p))
@@ -109,6 +121,7 @@ pub async fn registrations(
         phones_by_server,
         away,
         moves,
+        awaiting_servers,
     })
 }
 

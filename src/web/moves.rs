@@ -13,7 +13,7 @@ use super::auth::Principal;
 use super::extract::{Form, Path, Query};
 use super::forms::{PageLink, pager, version};
 use super::{AppState, Error, Flash, PageCtx, Result, Routes, filters, page};
-use crate::app::moves::{self, MovePage, MoveRow};
+use crate::app::moves::{self, TenantMovePage, TenantMoveRow};
 use crate::domain::FieldErrors;
 use crate::domain::ids::MoveId;
 use crate::domain::model::Tenant;
@@ -79,7 +79,7 @@ fn parse(p: &ListParams, max_per_page: u32) -> Result<(MoveFilter, u32, u32)> {
 struct ListPage {
     ctx: PageCtx,
     state: String,
-    moves: MovePage,
+    moves: TenantMovePage,
     pages: Vec<PageLink>,
 }
 
@@ -150,7 +150,7 @@ async fn cancel(
 async fn api_list(
     State(st): State<AppState>,
     ApiQuery(p): ApiQuery<ListParams>,
-) -> ApiResult<MovePage> {
+) -> ApiResult<TenantMovePage> {
     let (filter, page_no, per_page) = parse(&p, API_MAX_PER_PAGE)?;
     Ok(Json(moves::list(&st.app, filter, page_no, per_page).await?))
 }
@@ -181,6 +181,6 @@ async fn api_cancel(
 }
 
 /// Width of a progress bar of `width` pixels at `percent`.
-pub fn progress_width(row: &MoveRow, width: f64) -> String {
+pub fn progress_width(row: &TenantMoveRow, width: f64) -> String {
     format!("{:.1}", f64::from(row.percent.min(100)) / 100.0 * width)
 }

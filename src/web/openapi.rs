@@ -313,7 +313,7 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
         .conflict(),
         ("GET", "/api/v1/moves") => Call::new(
             "Tenant moves, newest first, in the tenants' envelope",
-            ok_json("A page of moves", s.of::<crate::app::moves::MovePage>()),
+            ok_json("A page of moves", s.of::<crate::app::moves::TenantMovePage>()),
         )
         .query(query(
             "state",
@@ -819,8 +819,41 @@ mod tests {
             normal_away_share: 0.1,
             away: vec![row],
             moves: vec![],
+            awaiting_servers: vec![],
         };
         assert_eq!(keys(&regs), properties(&doc, "TenantRegistrations"));
+        let m = crate::store::TenantMove {
+            id: crate::domain::ids::MoveId::new(1),
+            tenant_id: crate::domain::ids::TenantId::new(1),
+            tenant: "ROSSI".into(),
+            from_pool_id: None,
+            to_pool_id: None,
+            from_pool: "pbxA".into(),
+            to_pool: "pbxB".into(),
+            started_at: 0,
+            started_by: "admin".into(),
+            phones_at_start: 12,
+            state: crate::domain::moves::MoveState::Moving,
+            end_reason: None,
+            ended_at: None,
+            ended_by: None,
+            progress: Default::default(),
+            version: 1,
+        };
+        assert_eq!(keys(&m), properties(&doc, "TenantMove"));
+        let row = crate::app::moves::TenantMoveRow {
+            m,
+            age_secs: 0,
+            percent: 0,
+        };
+        let mut flat = keys(&row);
+        flat.sort();
+        let mut schema = properties(&doc, "TenantMoveRow");
+        schema.sort();
+        assert_eq!(
+            flat, schema,
+            "TenantMoveRow's schema lists the move's fields flattened"
+        );
         let (page, row) = crate::web::alerts::example_page();
         assert_eq!(keys(&page), properties(&doc, "AlertPage"));
         assert_eq!(keys(&row), properties(&doc, "AlertRow"));

@@ -395,3 +395,48 @@ async fn bulk_assign_starts_a_move_per_tenant_with_phones_in_its_transaction() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn plan_apply_and_csv_import_start_moves_too() {
+    helpers::each_backend(|app: TestApp| async move {
+        build(&app).await;
+        let store = app.store();
+        let pbxa = store.pool_by_name("pbxA").await.unwrap().id;
+        let pbxb = store.pool_by_name("pbxB").await.unwrap().id;
+        let rossi = store.tenant_by_code("ROSSI").await.unwrap();
+        let applied = store
+            .apply_plan(
+                "p1",
+                &[pbx_pools::store::PlannedMove {
+                    tenant_id: rossi.id,
+                    version: rossi.version,
+                    from_pool: Some(pbxa),
+                    to_pool: pbxb,
+                }],
+                "admin",
+            )
+            .await
+            .unwrap();
+        assert_eq!(applied, 1);
+        let m = latest(store, "ROSSI").await.unwrap();
+        assert_eq!((m.state, m.to_pool.as_str()), (MoveState::Moving, "pbxB"));
+
+        let bianchi = store.tenant_by_code("BIANCHI").await.unwrap();
+        let row = pbx_pools::domain::model::NewTenant {
+            code: bianchi.code.clone(),
+            name: bianchi.name.clone(),
+            expected_phones: bianchi.expected_phones,
+            pool_id: Some(pbxb),
+            notes: bianchi.notes.clone(),
+        };
+        let (created, changed) = store
+            .import_tenants(&[(row, Some(bianchi.version))], "admin", &|_| {})
+            .await
+            .unwrap();
+        assert_eq!((created, changed), (0, 1));
+        let m = latest(store, "BIANCHI").await.unwrap();
+        assert_eq!((m.state, m.from_pool.as_str()), (MoveState::Moving, "pbxA"));
+        assert_eq!(m.phones_at_start, 4);
+    })
+    .await;
+}

@@ -42,6 +42,7 @@ async fn the_tenant_page_shows_the_move_and_cancels_it() {
         // Not split, not away: the phones await re-provisioning.
         assert!(!body.contains("Split across"), "{body}");
         assert!(!body.contains("Away from home:"), "{body}");
+        assert!(body.contains("awaiting re-provisioning (move)"), "{body}");
 
         let moves = app.get("/moves").await;
         assert_eq!(moves.status, 200);
