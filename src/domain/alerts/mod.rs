@@ -679,12 +679,29 @@ pub struct WithinNormal {
     pub away_phones: u64,
 }
 
-/// Everything one evaluation found: the alerts, most severe and widest first, and what stayed
-/// within the normal band.
+/// Everything one evaluation found: the alerts, most severe and widest first, what stayed
+/// within the normal band, and where each tenant's phones are (for lists that filter and show
+/// it without reading the counts again).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AlertBook {
     pub alerts: Vec<Alert>,
     pub within_normal: WithinNormal,
+    /// By lowercased tenant code.
+    #[serde(skip)]
+    pub placements: std::collections::HashMap<String, PlacementSummary>,
+}
+
+/// A tenant's placement in a few figures: what the tenants list shows and filters by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlacementSummary {
+    /// Registered phones.
+    pub registered: u64,
+    /// Phones away from its pool's home servers.
+    pub away: u64,
+    /// `None` while none of its phones is registered.
+    pub status: Option<PlacementStatus>,
+    /// Lowercased names of the servers holding its phones.
+    pub servers: Vec<String>,
 }
 
 /// How many alerts there are of each severity.
@@ -710,6 +727,7 @@ pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> AlertBook {
     let limits = Limits::new(settings);
     let mut alerts = Vec::new();
     let mut within_normal = WithinNormal::default();
+    let mut placements = std::collections::HashMap::with_capacity(facts.tenants.len());
     let lagging = lagging(facts, &limits);
     let mut index = TenantIndex {
         lagging: std::collections::HashMap::new(),
@@ -739,6 +757,7 @@ pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> AlertBook {
             &limits,
             &index,
             &mut within_normal,
+            &mut placements,
         ));
     }
     for pool in &facts.pools {
@@ -757,6 +776,7 @@ pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> AlertBook {
     AlertBook {
         alerts,
         within_normal,
+        placements,
     }
 }
 

@@ -9,8 +9,9 @@ use crate::domain::srv::Severity;
 use super::text::{count_of, duration, join_and, names_only, percent, phones, server_list};
 use super::{
     Alert, AlertKind, AlertSettings, AwayPhones, ClusterFacts, Facet, FlappingPhone, Limits,
-    MAX_EXAMPLES, ObjectRef, PlacementStatus, ServerPhones, TenantFacts, TenantPlacement,
-    WithinNormal, cmp_names, merge_counts, phones_on, push_server, same_name, share, stable_id,
+    MAX_EXAMPLES, ObjectRef, PlacementStatus, PlacementSummary, ServerPhones, TenantFacts,
+    TenantPlacement, WithinNormal, cmp_names, merge_counts, phones_on, push_server, same_name,
+    share, stable_id,
 };
 
 /// Where the tenant's phones are against its pool's home servers, or `None` when none is
@@ -109,6 +110,7 @@ pub(super) fn tenant_alert(
     limits: &Limits,
     index: &TenantIndex,
     within_normal: &mut WithinNormal,
+    placements: &mut HashMap<String, PlacementSummary>,
 ) -> Option<Alert> {
     let code = tenant.code.trim();
     let key = code.to_ascii_lowercase();
@@ -119,6 +121,23 @@ pub(super) fn tenant_alert(
         .filter(|p| !p.is_empty());
     let placement = tenant_placement(tenant, settings);
     let registered = placement.as_ref().map_or(0, |p| p.total);
+    placements.insert(
+        key.clone(),
+        PlacementSummary {
+            registered,
+            away: placement.as_ref().map_or(0, |p| p.away_phones),
+            status: placement.as_ref().map(|p| p.status),
+            servers: placement
+                .as_ref()
+                .map(|p| {
+                    p.by_server
+                        .iter()
+                        .map(|r| r.server.to_ascii_lowercase())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+    );
     let mut found: Vec<Found> = Vec::new();
 
     if let Some(p) = &placement {
