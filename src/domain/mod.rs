@@ -17,6 +17,7 @@ pub mod ids;
 pub mod model;
 pub mod names;
 pub mod placement;
+pub mod pool_change;
 pub mod projection;
 pub mod registrations;
 pub mod settings;

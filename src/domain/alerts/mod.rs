@@ -215,6 +215,10 @@ pub struct PoolFacts {
     /// when phones pick servers by the pool's weights (1 − the largest normal share).
     #[serde(default)]
     pub expected_split_share: Option<f64>,
+    /// Its members changed and phones may still follow the old records (see
+    /// `domain::pool_change`): its drift is held back.
+    #[serde(default)]
+    pub changing: bool,
 }
 
 /// What the store knows about one tenant.
@@ -229,6 +233,10 @@ pub struct TenantFacts {
     pub home_servers: Vec<String>,
     /// The member servers of its pool.
     pub pool_servers: Vec<String>,
+    /// Its pool's members changed and phones may still follow the old records: its away, split,
+    /// off-pool and failback findings are held back until the pool settles.
+    #[serde(default)]
+    pub pool_changing: bool,
     pub expected_phones: u32,
     /// Its phones now registered, per server.
     pub phones_by_server: Vec<(String, u64)>,
@@ -728,7 +736,17 @@ pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> AlertBook {
     let mut alerts = Vec::new();
     let mut within_normal = WithinNormal::default();
     let mut placements = std::collections::HashMap::with_capacity(facts.tenants.len());
-    let lagging = lagging(facts, &limits);
+    // Tenants of a pool whose members are changing lag behind old records, not on failback.
+    let held: std::collections::HashSet<String> = facts
+        .tenants
+        .iter()
+        .filter(|t| t.pool_changing)
+        .map(|t| t.code.trim().to_ascii_lowercase())
+        .collect();
+    let mut lagging = lagging(facts, &limits);
+    if !held.is_empty() {
+        lagging.retain(|g| !held.contains(&g.tenant.trim().to_ascii_lowercase()));
+    }
     let mut index = TenantIndex {
         lagging: std::collections::HashMap::new(),
         flapping: std::collections::HashMap::new(),

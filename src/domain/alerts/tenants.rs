@@ -140,7 +140,10 @@ pub(super) fn tenant_alert(
     );
     let mut found: Vec<Found> = Vec::new();
 
-    if let Some(p) = &placement {
+    // While its pool's members change, phones follow old and new records alike: where they
+    // are says nothing yet.
+    let placement_held = tenant.pool_changing;
+    if let Some(p) = placement.as_ref().filter(|_| !placement_held) {
         // Phones off a home server that is down or not reporting have failed over as designed:
         // the server's own alert explains them, once.
         let home_serving = p.home_servers.iter().any(|h| serving(facts, limits, h));
@@ -158,7 +161,7 @@ pub(super) fn tenant_alert(
     }
 
     if let Some(pool) = pool {
-        if let Some(p) = &placement {
+        if let Some(p) = placement.as_ref().filter(|_| !placement_held) {
             let outside: Vec<ServerPhones> = p
                 .by_server
                 .iter()
@@ -180,9 +183,10 @@ pub(super) fn tenant_alert(
 
     // Lagging phones of a tenant within the normal band are counted by their (server, user
     // agent) alert; they make the tenant an alert only when its placement already is one.
-    let placement_problem = placement
-        .as_ref()
-        .is_some_and(|p| matches!(p.status, PlacementStatus::Split | PlacementStatus::Away));
+    let placement_problem = !placement_held
+        && placement
+            .as_ref()
+            .is_some_and(|p| matches!(p.status, PlacementStatus::Split | PlacementStatus::Away));
     if placement_problem && let Some(groups) = index.lagging.get(&key) {
         found.push(failback_facet(code, groups, facts.now, limits));
     }
