@@ -424,6 +424,18 @@ async fn a_member_change_holds_back_placement_alerts_until_published_and_expired
             .json();
         assert!(!canistracci(still).contains(&"tenant_split".to_string()));
 
+        let metrics = helpers::Client::anonymous().get(&app, "/metrics").await;
+        assert!(
+            metrics
+                .body
+                .contains("pbx_pools_pool_changing{pool=\"pbxA\"} 1")
+                && metrics
+                    .body
+                    .contains("pbx_pools_pool_changing{pool=\"pbxB\"} 0"),
+            "{}",
+            metrics.body
+        );
+
         // Marking a pool published needs a pending change.
         let pbxb = app.store().pool_by_name("pbxB").await.unwrap();
         let refused = app
