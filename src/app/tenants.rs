@@ -66,6 +66,7 @@ pub async fn registrations(
         pool: pool.map(|p| p.name.to_string()),
         home: home.clone(),
         home_servers: view.home_names(tenant.pool_id),
+        pool_changing: view.pool_changing(tenant.pool_id),
         pool_servers: pool.map(|p| p.server_names()).unwrap_or_default(),
         expected_phones: tenant.expected_phones,
         phones_by_server: phones_by_server.clone(),

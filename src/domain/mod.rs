@@ -18,6 +18,7 @@ pub mod model;
 pub mod moves;
 pub mod names;
 pub mod placement;
+pub mod pool_change;
 pub mod projection;
 pub mod registrations;
 pub mod settings;

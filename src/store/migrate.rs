@@ -89,8 +89,13 @@ const SQLITE: &[(i64, &str, &str)] = &[
     ),
     (
         16,
+        "pool_changes",
+        include_str!("../../migrations/sqlite/0016_pool_changes.sql"),
+    ),
+    (
+        17,
         "tenant_moves",
-        include_str!("../../migrations/sqlite/0016_tenant_moves.sql"),
+        include_str!("../../migrations/sqlite/0017_tenant_moves.sql"),
     ),
 ];
 
@@ -172,8 +177,13 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     ),
     (
         16,
+        "pool_changes",
+        include_str!("../../migrations/postgres/0016_pool_changes.sql"),
+    ),
+    (
+        17,
         "tenant_moves",
-        include_str!("../../migrations/postgres/0016_tenant_moves.sql"),
+        include_str!("../../migrations/postgres/0017_tenant_moves.sql"),
     ),
 ];
 

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 
 use super::audit::snapshot;
 use super::versioned::{Refused, TENANTS};
-use super::{Bind, Error, Fields, Result, ResultExt, Store, now};
+use super::{Backend, Bind, Error, Fields, Result, ResultExt, Store, now};
 use crate::domain::model::{NewTenant, Tenant};
 
 const TENANT_SELECT: &str = "SELECT t.*, p.name AS pool_name FROM tenants t \
@@ -119,6 +119,9 @@ pub struct TenantQuery {
     pub page: u32,
     pub per_page: u32,
     pub cursor: Option<Cursor>,
+    /// Only the tenants with these codes (lowercased), when given: the tenants list's filters
+    /// by where the phones are, resolved from the cached alert evaluation.
+    pub codes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -223,6 +226,19 @@ impl Store {
             clauses.push(format!(
                 "(t.code_key LIKE ${n} ESCAPE '\\' OR lower(t.name) LIKE ${n} ESCAPE '\\')"
             ));
+        }
+        if let Some(codes) = &q.codes {
+            binds
+                .push(Bind::Text(serde_json::to_string(codes).map_err(|e| {
+                    Error::Database(sqlx::Error::Encode(e.into()))
+                })?));
+            let n = binds.len();
+            clauses.push(match self.backend {
+                Backend::Sqlite => format!("t.code_key IN (SELECT value FROM json_each(${n}))"),
+                Backend::Postgres => {
+                    format!("t.code_key IN (SELECT jsonb_array_elements_text(CAST(${n} AS jsonb)))")
+                }
+            });
         }
         match q.pool {
             PoolFilter::Any => {}

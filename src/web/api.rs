@@ -135,6 +135,7 @@ async fn tenants(
                 (None, Some(id)) => Some(Cursor::Before(id)),
                 (None, None) => None,
             },
+            codes: None,
         })
         .await?;
     Ok(Json(page))

@@ -217,6 +217,10 @@ pub struct PoolFacts {
     /// when phones pick servers by the pool's weights (1 − the largest normal share).
     #[serde(default)]
     pub expected_split_share: Option<f64>,
+    /// Its members changed and phones may still follow the old records (see
+    /// `domain::pool_change`): its drift is held back.
+    #[serde(default)]
+    pub changing: bool,
 }
 
 /// What the store knows about one tenant.
@@ -231,6 +235,10 @@ pub struct TenantFacts {
     pub home_servers: Vec<String>,
     /// The member servers of its pool.
     pub pool_servers: Vec<String>,
+    /// Its pool's members changed and phones may still follow the old records: its away, split,
+    /// off-pool and failback findings are held back until the pool settles.
+    #[serde(default)]
+    pub pool_changing: bool,
     pub expected_phones: u32,
     /// Its phones now registered, per server.
     pub phones_by_server: Vec<(String, u64)>,
@@ -688,12 +696,29 @@ pub struct WithinNormal {
     pub away_phones: u64,
 }
 
-/// Everything one evaluation found: the alerts, most severe and widest first, and what stayed
-/// within the normal band.
+/// Everything one evaluation found: the alerts, most severe and widest first, what stayed
+/// within the normal band, and where each tenant's phones are (for lists that filter and show
+/// it without reading the counts again).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AlertBook {
     pub alerts: Vec<Alert>,
     pub within_normal: WithinNormal,
+    /// By lowercased tenant code.
+    #[serde(skip)]
+    pub placements: std::collections::HashMap<String, PlacementSummary>,
+}
+
+/// A tenant's placement in a few figures: what the tenants list shows and filters by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlacementSummary {
+    /// Registered phones.
+    pub registered: u64,
+    /// Phones away from its pool's home servers.
+    pub away: u64,
+    /// `None` while none of its phones is registered.
+    pub status: Option<PlacementStatus>,
+    /// Lowercased names of the servers holding its phones.
+    pub servers: Vec<String>,
 }
 
 /// How many alerts there are of each severity.
@@ -719,7 +744,18 @@ pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> AlertBook {
     let limits = Limits::new(settings);
     let mut alerts = Vec::new();
     let mut within_normal = WithinNormal::default();
+    let mut placements = std::collections::HashMap::with_capacity(facts.tenants.len());
+    // Tenants of a pool whose members are changing lag behind old records, not on failback.
+    let held: std::collections::HashSet<String> = facts
+        .tenants
+        .iter()
+        .filter(|t| t.pool_changing)
+        .map(|t| t.code.trim().to_ascii_lowercase())
+        .collect();
     let mut lagging = lagging(facts, &limits);
+    if !held.is_empty() {
+        lagging.retain(|g| !held.contains(&g.tenant.trim().to_ascii_lowercase()));
+    }
     // Phones of a moving tenant still on its old pool's home servers await re-provisioning:
     // not a failback lag.
     let moving: std::collections::HashMap<String, &TenantFacts> = facts
@@ -763,6 +799,7 @@ pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> AlertBook {
             &limits,
             &index,
             &mut within_normal,
+            &mut placements,
         ));
     }
     for pool in &facts.pools {
@@ -781,6 +818,7 @@ pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> AlertBook {
     AlertBook {
         alerts,
         within_normal,
+        placements,
     }
 }
 

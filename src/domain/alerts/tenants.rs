@@ -9,8 +9,9 @@ use crate::domain::srv::Severity;
 use super::text::{count_of, duration, join_and, names_only, percent, phones, server_list};
 use super::{
     Alert, AlertKind, AlertSettings, AwayPhones, ClusterFacts, Facet, FlappingPhone, Limits,
-    MAX_EXAMPLES, ObjectRef, PlacementStatus, ServerPhones, TenantFacts, TenantPlacement,
-    WithinNormal, cmp_names, merge_counts, phones_on, push_server, same_name, share, stable_id,
+    MAX_EXAMPLES, ObjectRef, PlacementStatus, PlacementSummary, ServerPhones, TenantFacts,
+    TenantPlacement, WithinNormal, cmp_names, merge_counts, phones_on, push_server, same_name,
+    share, stable_id,
 };
 
 /// Where the tenant's phones are against its pool's home servers, or `None` when none is
@@ -141,6 +142,7 @@ pub(super) fn tenant_alert(
     limits: &Limits,
     index: &TenantIndex,
     within_normal: &mut WithinNormal,
+    placements: &mut HashMap<String, PlacementSummary>,
 ) -> Option<Alert> {
     let code = tenant.code.trim();
     let key = code.to_ascii_lowercase();
@@ -158,6 +160,23 @@ pub(super) fn tenant_alert(
         .as_ref()
         .map_or(0, |p| p.total)
         .saturating_add(waiting_phones);
+    placements.insert(
+        key.clone(),
+        PlacementSummary {
+            registered,
+            away: placement.as_ref().map_or(0, |p| p.away_phones),
+            status: placement.as_ref().map(|p| p.status),
+            servers: placement
+                .as_ref()
+                .map(|p| {
+                    p.by_server
+                        .iter()
+                        .map(|r| r.server.to_ascii_lowercase())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+    );
     let mut found: Vec<Found> = Vec::new();
     if let Some(m) = tenant.moving.as_ref().filter(|m| m.stalled)
         && waiting_phones > 0
@@ -165,7 +184,10 @@ pub(super) fn tenant_alert(
         found.push(stalled_facet(code, pool, m, &waiting, registered));
     }
 
-    if let Some(p) = &placement {
+    // While its pool's members change, phones follow old and new records alike: where they
+    // are says nothing yet.
+    let placement_held = tenant.pool_changing;
+    if let Some(p) = placement.as_ref().filter(|_| !placement_held) {
         // Phones off a home server that is down or not reporting have failed over as designed:
         // the server's own alert explains them, once.
         let home_serving = p.home_servers.iter().any(|h| serving(facts, limits, h));
@@ -183,7 +205,7 @@ pub(super) fn tenant_alert(
     }
 
     if let Some(pool) = pool {
-        if let Some(p) = &placement {
+        if let Some(p) = placement.as_ref().filter(|_| !placement_held) {
             let outside: Vec<ServerPhones> = p
                 .by_server
                 .iter()
@@ -205,9 +227,10 @@ pub(super) fn tenant_alert(
 
     // Lagging phones of a tenant within the normal band are counted by their (server, user
     // agent) alert; they make the tenant an alert only when its placement already is one.
-    let placement_problem = placement
-        .as_ref()
-        .is_some_and(|p| matches!(p.status, PlacementStatus::Split | PlacementStatus::Away));
+    let placement_problem = !placement_held
+        && placement
+            .as_ref()
+            .is_some_and(|p| matches!(p.status, PlacementStatus::Split | PlacementStatus::Away));
     if placement_problem && let Some(groups) = index.lagging.get(&key) {
         found.push(failback_facet(code, groups, facts.now, limits));
     }

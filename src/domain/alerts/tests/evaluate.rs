@@ -104,7 +104,19 @@ fn a_healthy_cluster_yields_no_alerts() {
     facts.servers = vec![voip1, server("voip2")];
     facts.pools = vec![pool("pbxA", "voip1", &[("voip1", 48)])];
     facts.tenants = vec![tenant("CANISTRACCI", 48, &[("voip1", 48)])];
-    assert_eq!(evaluate(&facts, &settings()), AlertBook::default());
+    let book = evaluate(&facts, &settings());
+    assert!(book.alerts.is_empty(), "{:#?}", book.alerts);
+    assert_eq!(book.within_normal, WithinNormal::default());
+    // Where its phones are is still told, for the tenants list.
+    assert_eq!(
+        book.placements["canistracci"],
+        PlacementSummary {
+            registered: 48,
+            away: 0,
+            status: Some(PlacementStatus::AtHome),
+            servers: vec!["voip1".into()],
+        }
+    );
 }
 
 // --- ranking and counts ---

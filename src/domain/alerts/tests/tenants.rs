@@ -168,6 +168,7 @@ fn a_home_server_listed_twice_counts_its_phones_once() {
 /// `spare` as its backup.
 fn wiki_tenant(code: &str, rows: &[(&str, u64)]) -> TenantFacts {
     TenantFacts {
+        pool_changing: false,
         code: code.to_string(),
         pool: Some("wiki".to_string()),
         home: Some("bigbox".to_string()),
