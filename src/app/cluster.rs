@@ -15,6 +15,7 @@ use crate::domain::alerts::{
 };
 use crate::domain::ids::{PoolId, ServerId, TenantId};
 use crate::domain::model::{Pool, Server, ServerState};
+use crate::domain::pool_change::{ChangeState, PoolChange};
 use crate::domain::projection::{
     Projection, Scenario, TenantRef, pool_home, project, worst_n_minus_one,
 };
@@ -106,6 +107,9 @@ pub struct ClusterView {
     /// For a multi-primary pool, the share of a tenant's phones expected off its fullest server
     /// (1 − the primary's normal share): the split it causes by design.
     pub expected_split: HashMap<PoolId, f64>,
+    /// Pools whose member change has not settled at `as_of` (see `domain::pool_change`): what
+    /// each waits for, with the change.
+    pub changing: HashMap<PoolId, (PoolChange, ChangeState)>,
     pub stats: Vec<ServerStats>,
     pub pool_stats: Vec<PoolStats>,
     pub worst: Option<Projection>,
@@ -128,6 +132,10 @@ impl ClusterView {
             .and_then(|p| self.home_sets.get(&p))
             .map(|ids| ids.iter().map(|id| self.server_name(*id)).collect())
             .unwrap_or_default()
+    }
+    /// Whether the pool's member change is still settling.
+    pub fn pool_changing(&self, pool_id: Option<PoolId>) -> bool {
+        pool_id.is_some_and(|p| self.changing.contains_key(&p))
     }
     pub fn home_of(&self, pool_id: Option<PoolId>) -> Option<&Server> {
         let home = self.homes.get(&pool_id?).copied().flatten()?;
@@ -212,6 +220,17 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
     let snapshots = app.store.latest_snapshots().await?;
     let report_times = app.store.report_times().await?;
     let counts = app.store.pool_server_counts().await?;
+    let changing: HashMap<PoolId, (PoolChange, ChangeState)> = app
+        .store
+        .pool_changes()
+        .await?
+        .into_iter()
+        .map(|(id, change)| {
+            let state = change.state(as_of);
+            (id, (change, state))
+        })
+        .filter(|(_, (_, state))| *state != ChangeState::Settled)
+        .collect();
     let refs: Vec<_> = servers.iter().map(Server::projection_ref).collect();
     let mut homes: HashMap<PoolId, Option<ServerId>> = HashMap::new();
     let mut home_sets: HashMap<PoolId, Vec<ServerId>> = HashMap::new();
@@ -341,6 +360,7 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
         homes,
         home_sets,
         expected_split,
+        changing,
         stats,
         pool_stats,
         worst,
@@ -371,6 +391,25 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
         }
     }
     let pool_by_id: HashMap<PoolId, &Pool> = view.pools.iter().map(|p| (p.id, p)).collect();
+    // Moves in flight: their phones still on the old pool's home servers await
+    // re-provisioning, so they are not the new pool's drift either.
+    let mut moving = super::moves::facts(app, view, now).await?;
+    let mut awaiting: HashMap<PoolId, HashMap<String, u64>> = HashMap::new();
+    for t in &tenants {
+        let (Some(m), Some(pool)) = (moving.get(&t.id), t.pool_id) else {
+            continue;
+        };
+        let new_home = view.home_names(Some(pool));
+        for (server, n) in by_tenant.get(&t.id).into_iter().flatten() {
+            if m.awaiting_on(server, &new_home) {
+                *awaiting
+                    .entry(pool)
+                    .or_default()
+                    .entry(server.clone())
+                    .or_default() += n;
+            }
+        }
+    }
     let tenant_facts = tenants
         .iter()
         .map(|t| {
@@ -380,9 +419,11 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
                 pool: pool.map(|p| p.name.to_string()),
                 home: view.home_of(t.pool_id).map(|s| s.name.to_string()),
                 home_servers: view.home_names(t.pool_id),
+                pool_changing: view.pool_changing(t.pool_id),
                 pool_servers: pool.map(|p| p.server_names()).unwrap_or_default(),
                 expected_phones: t.expected_phones,
                 phones_by_server: by_tenant.remove(&t.id).unwrap_or_default(),
+                moving: moving.remove(&t.id),
             }
         })
         .collect();
@@ -421,11 +462,13 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
                 home: stat.and_then(|x| x.home.clone()),
                 home_servers: view.home_names(Some(p.id)),
                 expected_split_share: view.expected_split.get(&p.id).copied(),
+                changing: view.pool_changing(Some(p.id)),
                 member_servers: p.server_names(),
                 phones_by_server: Vec::new(),
                 lint: pool_lint(&p.srv_records(), &oos),
             }
             .with_phones(stat, &view.home_names(Some(p.id)))
+            .without(awaiting.get(&p.id))
         })
         .collect();
     let mut unmatched = Vec::new();
@@ -498,6 +541,7 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
 
 trait WithPhones {
     fn with_phones(self, stat: Option<&PoolStats>, home_set: &[String]) -> Self;
+    fn without(self, awaiting: Option<&HashMap<String, u64>>) -> Self;
 }
 
 impl WithPhones for PoolFacts {
@@ -517,6 +561,19 @@ impl WithPhones for PoolFacts {
             }
         }
         self.phones_by_server.insert(0, (home, at_home));
+        self
+    }
+
+    /// Leaves out the phones of moving tenants that await re-provisioning (per server).
+    fn without(mut self, awaiting: Option<&HashMap<String, u64>>) -> Self {
+        if let Some(awaiting) = awaiting {
+            for (server, n) in &mut self.phones_by_server {
+                if let Some(w) = awaiting.get(server.as_str()) {
+                    *n = n.saturating_sub(*w);
+                }
+            }
+            self.phones_by_server.retain(|(_, n)| *n > 0);
+        }
         self
     }
 }

@@ -45,5 +45,7 @@ pub async fn ingest(
         .ingest(server.id, format.as_str(), &rows, &policy, actor)
         .await?;
     tracing::info!(server = %server.name, contacts = summary.contacts, registered = summary.registered, "snapshot stored");
+    // Phones that re-registered may end a tenant's move.
+    super::moves::track_quietly(app).await;
     Ok(summary)
 }

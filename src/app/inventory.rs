@@ -58,6 +58,12 @@ pub async fn replace_members(
     write(app.store().replace_members(id, version, members, actor)).await
 }
 
+/// Records that the pool's new records are published (for a zone the DNS check cannot see):
+/// the pool waits for the old records' TTL from now on.
+pub async fn mark_pool_published(app: &App, id: PoolId, actor: &str) -> Result<()> {
+    write(app.store().mark_pool_published(id, actor)).await
+}
+
 pub async fn delete_pool(app: &App, id: PoolId, version: i64, actor: &str) -> Result<()> {
     write(app.store().delete_pool(id, version, actor)).await
 }

@@ -32,6 +32,7 @@ pub mod imports;
 pub mod ingest;
 pub mod inventory;
 pub mod jobs;
+pub mod moves;
 pub mod plan;
 pub mod tenants;
 mod webhook;

@@ -24,6 +24,10 @@ pub struct TenantRegistrations {
     pub normal_away_share: f64,
     pub away: Vec<PhoneRow>,
     pub moves: Vec<PhoneMoveRow>,
+    /// Servers whose phones of this tenant await re-provisioning (its move in flight: home
+    /// servers of the old pool that are not home servers of the new one).
+    #[serde(default)]
+    pub awaiting_servers: Vec<String>,
 }
 
 /// One server change of one phone, as shown on the tenant page.
@@ -62,11 +66,21 @@ pub async fn registrations(
         pool: pool.map(|p| p.name.to_string()),
         home: home.clone(),
         home_servers: view.home_names(tenant.pool_id),
+        pool_changing: view.pool_changing(tenant.pool_id),
         pool_servers: pool.map(|p| p.server_names()).unwrap_or_default(),
         expected_phones: tenant.expected_phones,
         phones_by_server: phones_by_server.clone(),
+        moving: super::moves::tenant_facts(app, &view, tenant.id).await?,
     };
     let placement = tenant_placement(&facts, &view.settings.alerts);
+    let awaiting_servers = match &facts.moving {
+        Some(m) => phones_by_server
+            .iter()
+            .filter(|(s, _)| m.awaiting_on(s, &facts.home_servers))
+            .map(|(s, _)| s.clone())
+            .collect(),
+        None => Vec::new(),
+    };
     let home_ids: Vec<ServerId> = tenant
         .pool_id
         .and_then(|p| view.home_sets.get(&p))
@@ -108,6 +122,7 @@ pub async fn registrations(
         phones_by_server,
         away,
         moves,
+        awaiting_servers,
     })
 }
 

@@ -70,6 +70,11 @@ id_type!(
     UserId
 );
 
+id_type!(
+    /// A tenant move's row id.
+    MoveId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,8 @@ pub struct Settings {
     pub webhook_url: String,
     /// Sent with each delivery as `Authorization: Bearer …`; empty: no such header.
     pub webhook_secret: String,
+    /// Hours a tenant move may take before it is stalled and raises its alert.
+    pub move_deadline_hours: u32,
 }
 
 impl Default for Settings {
@@ -41,6 +43,7 @@ impl Default for Settings {
             dns_attempts: 2,
             webhook_url: String::new(),
             webhook_secret: String::new(),
+            move_deadline_hours: 48,
         }
     }
 }
@@ -48,6 +51,11 @@ impl Default for Settings {
 impl Settings {
     pub fn matcher(&self) -> TenantMatcher {
         TenantMatcher::new(&self.tenant_rule).unwrap_or_default()
+    }
+
+    /// The move deadline in seconds (at least an hour).
+    pub fn move_deadline_secs(&self) -> i64 {
+        i64::from(self.move_deadline_hours.max(1)) * 3600
     }
 
     pub fn retention_secs(&self) -> i64 {
@@ -85,6 +93,7 @@ pub struct SettingsInput {
     pub webhook_secret: String,
     /// Non-empty (a ticked box): remove the current secret.
     pub webhook_secret_clear: String,
+    pub move_deadline_hours: String,
 }
 
 fn num(errors: &mut FieldErrors, field: &str, v: &str, min: f64, max: f64) -> Option<f64> {
@@ -115,6 +124,7 @@ impl SettingsInput {
             webhook_url: s.webhook_url.clone(),
             webhook_secret: String::new(),
             webhook_secret_clear: String::new(),
+            move_deadline_hours: s.move_deadline_hours.to_string(),
         }
     }
 
@@ -166,6 +176,18 @@ impl SettingsInput {
             60_000.0,
         );
         let attempts = num(&mut e, "dns_attempts", &self.dns_attempts, 1.0, 10.0);
+        // Left out (a form or script older than the setting): the default.
+        let move_deadline = if self.move_deadline_hours.trim().is_empty() {
+            Some(48.0)
+        } else {
+            num(
+                &mut e,
+                "move_deadline_hours",
+                &self.move_deadline_hours,
+                1.0,
+                8760.0,
+            )
+        };
         if let Err(msg) = parse_nameservers(&self.dns_nameservers) {
             e.add("dns_nameservers", msg);
         }
@@ -192,6 +214,7 @@ impl SettingsInput {
             dns_attempts: attempts.unwrap_or(2.0) as u32,
             webhook_url: webhook_url.unwrap_or_default(),
             webhook_secret: webhook_secret.unwrap_or_default(),
+            move_deadline_hours: move_deadline.unwrap_or(48.0) as u32,
         })
     }
 

@@ -91,6 +91,15 @@ pub async fn track_alerts(app: App) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        // Moves first: a move done or stalled changes the alerts recorded next. Every instance
+        // may track; each move's change is conditional on its version, so it happens once.
+        match app::moves::track(&app, app::alert_log::now()).await {
+            Ok(t) if t.done + t.stalled > 0 => {
+                tracing::info!(done = t.done, stalled = t.stalled, "tenant moves")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "tracking tenant moves failed"),
+        }
         match tracker.tick(&app, app::alert_log::now()).await {
             Ok(t) if t.transitions + t.delivered + t.failed > 0 || t.purged > 0 => {
                 tracing::info!(

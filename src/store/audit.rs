@@ -77,6 +77,11 @@ impl AuditedTx {
         Ok(())
     }
 
+    /// Who makes the change.
+    pub(super) fn actor(&self) -> &str {
+        &self.actor
+    }
+
     /// Commits the changes together with their audit entries.
     pub(super) async fn commit(self) -> Result<()> {
         self.tx.commit().await?;

@@ -4,6 +4,7 @@ use super::audit::snapshot;
 use sqlx::Row;
 
 use super::{Error, Result, ResultExt, Store, now};
+use crate::domain::ids::{PoolId, TenantId};
 use crate::domain::model::{NewServer, NewTenant};
 
 impl Store {
@@ -34,6 +35,14 @@ impl Store {
                     return Err(stale("tenant", &t.code));
                 }
             }
+            // The pool before, to start or end the tenant's move when the import changes it.
+            let prior: Option<(TenantId, Option<PoolId>)> =
+                sqlx::query("SELECT id, pool_id FROM tenants WHERE code_key = $1")
+                    .bind(t.code.to_lowercase())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| Ok::<_, sqlx::Error>((r.try_get("id")?, r.try_get("pool_id")?)))
+                    .transpose()?;
             let updated = sqlx::query(
                 "UPDATE tenants SET code = $1, name = $2, expected_phones = $3, pool_id = $4, notes = $5, \
                  version = version + 1, updated_at = $6, updated_by = $7 \
@@ -53,6 +62,9 @@ impl Store {
             .on_foreign_key("file", || format!("tenant {}: its pool no longer exists", t.code))?
             .rows_affected();
             if updated > 0 {
+                if let Some((id, before)) = prior {
+                    super::moves::pool_changed(&mut tx, id, &t.code, before, t.pool_id).await?;
+                }
                 changed += 1;
                 tx.record("import", "tenant", &t.code, None, snapshot(t))
                     .await?;

@@ -31,6 +31,21 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
             .try_get("id")?;
+        // A pool seen in sync has its new records out: the wait for the old ones' TTL starts.
+        for pool in report
+            .pools
+            .iter()
+            .filter(|p| p.status == crate::domain::dnscheck::PoolStatus::InSync)
+        {
+            sqlx::query(
+                "UPDATE pool_changes SET synced_at = $1 WHERE synced_at IS NULL AND changed_at <= $1 \
+                 AND pool_id = (SELECT id FROM pools WHERE name = $2)",
+            )
+            .bind(report.at)
+            .bind(&pool.pool)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query("DELETE FROM dns_checks WHERE id <= $1")
             .bind(id - KEEP_CHECKS)
             .execute(&mut *tx)

@@ -7,7 +7,7 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
 
-use crate::domain::ids::{PoolId, ServerId, TenantId, UserId};
+use crate::domain::ids::{MoveId, PoolId, ServerId, TenantId, UserId};
 use crate::domain::names::{HostName, PoolName, ServerName, TenantCode};
 
 macro_rules! sql_id {
@@ -70,3 +70,4 @@ sql_name!(TenantCode);
 sql_name!(ServerName);
 sql_name!(PoolName);
 sql_name!(HostName);
+sql_id!(MoveId);

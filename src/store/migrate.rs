@@ -87,6 +87,16 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "tenant_keys_version",
         include_str!("../../migrations/sqlite/0015_tenant_keys_version.sql"),
     ),
+    (
+        16,
+        "pool_changes",
+        include_str!("../../migrations/sqlite/0016_pool_changes.sql"),
+    ),
+    (
+        17,
+        "tenant_moves",
+        include_str!("../../migrations/sqlite/0017_tenant_moves.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -164,6 +174,16 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         15,
         "tenant_keys_version",
         include_str!("../../migrations/postgres/0015_tenant_keys_version.sql"),
+    ),
+    (
+        16,
+        "pool_changes",
+        include_str!("../../migrations/postgres/0016_pool_changes.sql"),
+    ),
+    (
+        17,
+        "tenant_moves",
+        include_str!("../../migrations/postgres/0017_tenant_moves.sql"),
     ),
 ];
 

@@ -23,6 +23,7 @@ mod ids;
 mod import;
 mod jobs;
 mod migrate;
+mod moves;
 mod plans;
 mod pools;
 mod registrations;
@@ -38,6 +39,7 @@ pub use demo::DemoSummary;
 pub use dns::StoredCheck;
 pub use import::ImportOutcome;
 pub use jobs::{JobRecord, JobState, NewJob};
+pub use moves::{MoveFilter, SYSTEM_ACTOR, TenantMove};
 pub use plans::PlannedMove;
 pub use pools::PoolLoad;
 pub use registrations::{

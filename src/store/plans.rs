@@ -69,6 +69,7 @@ impl Store {
                 Some(Refused::Stale { version, .. }) => return Err(changed(&code, version)),
                 Some(Refused::Gone) => return Err(deleted()),
             }
+            super::moves::pool_changed(&mut tx, m.tenant_id, &code, pool, Some(m.to_pool)).await?;
             let before: Option<String> = row.try_get("pool_name")?;
             tx.record(
                 &format!("plan {plan}"),

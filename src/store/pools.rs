@@ -2,6 +2,7 @@
 //! pool's version, so two admins editing the same pool cannot overwrite each other.
 
 use crate::domain::ids::PoolId;
+use crate::domain::pool_change::PoolChange;
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -322,6 +323,33 @@ impl Store {
                 "that server no longer exists".into()
             })?;
         }
+        // Until the new records are out and the old ones expired from caches, the pool is
+        // changing (see `domain::pool_change`); a new edit starts the wait again. A pool that
+        // had no members published no records to wait for, and an edit that changes nothing
+        // changes no record.
+        let old_records: Vec<_> = before
+            .members
+            .iter()
+            .map(|m| (m.server_id, m.priority, m.weight, m.port))
+            .collect();
+        let new_records: Vec<_> = members
+            .iter()
+            .map(|m| (m.server_id, m.priority, m.weight, m.port))
+            .collect();
+        if !old_records.is_empty() && old_records != new_records {
+            sqlx::query(
+            "INSERT INTO pool_changes (pool_id, changed_at, changed_by, ttl) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (pool_id) DO UPDATE SET changed_at = excluded.changed_at, \
+             changed_by = excluded.changed_by, ttl = excluded.ttl, published_at = NULL, \
+             published_by = NULL, synced_at = NULL",
+        )
+        .bind(id)
+        .bind(now())
+        .bind(actor)
+        .bind(i64::from(before.ttl))
+        .execute(&mut *tx)
+        .await?;
+        }
         let after = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
         tx.record(
             "members",
@@ -395,4 +423,66 @@ async fn load_pool(conn: &mut sqlx::AnyConnection, column: &str, key: PoolKey<'_
         .map(|r| member_from_row(r).map(|(_, m)| m))
         .collect::<Result<_>>()?;
     Ok(pool)
+}
+
+impl Store {
+    /// The last member change of every pool that has one (see `domain::pool_change`).
+    pub async fn pool_changes(&self) -> Result<HashMap<PoolId, PoolChange>> {
+        let rows = sqlx::query(
+            "SELECT pool_id, changed_at, changed_by, ttl, published_at, published_by, synced_at \
+             FROM pool_changes",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            out.insert(
+                r.try_get("pool_id")?,
+                PoolChange {
+                    changed_at: r.try_get("changed_at")?,
+                    changed_by: r.try_get("changed_by")?,
+                    ttl: r.try_get("ttl")?,
+                    published_at: r.try_get("published_at")?,
+                    published_by: r.try_get("published_by")?,
+                    synced_at: r.try_get("synced_at")?,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Records that an admin published the pool's new records (when no DNS check can see
+    /// them): the wait for the old records' TTL starts now. Audited; refused when the pool has
+    /// no pending change.
+    pub async fn mark_pool_published(&self, id: PoolId, actor: &str) -> Result<()> {
+        let mut tx = self.audited(actor).await?;
+        let pool = load_pool(&mut tx, "id", PoolKey::Id(id)).await?;
+        let at = now();
+        let changed = sqlx::query(
+            "UPDATE pool_changes SET published_at = $2, published_by = $3 \
+             WHERE pool_id = $1 AND published_at IS NULL",
+        )
+        .bind(id)
+        .bind(at)
+        .bind(actor)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(Error::Conflict(format!(
+                "pool {} has no unpublished member change",
+                pool.name
+            )));
+        }
+        tx.record(
+            "published",
+            "pool",
+            &pool.name,
+            None,
+            Some(serde_json::json!({ "published_at": at }).to_string()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

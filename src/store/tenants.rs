@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 
 use super::audit::snapshot;
 use super::versioned::{Refused, TENANTS};
-use super::{Bind, Error, Fields, Result, ResultExt, Store, now};
+use super::{Backend, Bind, Error, Fields, Result, ResultExt, Store, now};
 use crate::domain::model::{NewTenant, Tenant};
 
 const TENANT_SELECT: &str = "SELECT t.*, p.name AS pool_name FROM tenants t \
@@ -119,6 +119,9 @@ pub struct TenantQuery {
     pub page: u32,
     pub per_page: u32,
     pub cursor: Option<Cursor>,
+    /// Only the tenants with these codes (lowercased), when given: the tenants list's filters
+    /// by where the phones are, resolved from the cached alert evaluation.
+    pub codes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -148,7 +151,7 @@ struct TenantSnapshot<'a> {
     notes: &'a str,
 }
 
-fn tenant_snapshot(t: &Tenant) -> Option<String> {
+pub(super) fn tenant_snapshot(t: &Tenant) -> Option<String> {
     snapshot(&TenantSnapshot {
         code: &t.code,
         name: &t.name,
@@ -190,7 +193,7 @@ fn changed_meanwhile(codes: &[String]) -> Error {
     ))
 }
 
-async fn current_tenant(conn: &mut sqlx::AnyConnection, id: TenantId) -> Result<Tenant> {
+pub(super) async fn current_tenant(conn: &mut sqlx::AnyConnection, id: TenantId) -> Result<Tenant> {
     let row = sqlx::query(&format!("{TENANT_SELECT} WHERE t.id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -223,6 +226,19 @@ impl Store {
             clauses.push(format!(
                 "(t.code_key LIKE ${n} ESCAPE '\\' OR lower(t.name) LIKE ${n} ESCAPE '\\')"
             ));
+        }
+        if let Some(codes) = &q.codes {
+            binds
+                .push(Bind::Text(serde_json::to_string(codes).map_err(|e| {
+                    Error::Database(sqlx::Error::Encode(e.into()))
+                })?));
+            let n = binds.len();
+            clauses.push(match self.backend {
+                Backend::Sqlite => format!("t.code_key IN (SELECT value FROM json_each(${n}))"),
+                Backend::Postgres => {
+                    format!("t.code_key IN (SELECT jsonb_array_elements_text(CAST(${n} AS jsonb)))")
+                }
+            });
         }
         match q.pool {
             PoolFilter::Any => {}
@@ -402,6 +418,7 @@ impl Store {
             .await;
         refused_input(written, &t.code)?;
         let after = current_tenant(&mut tx, id).await?;
+        super::moves::pool_changed(&mut tx, id, &after.code, before.pool_id, after.pool_id).await?;
         tx.record(
             "update",
             "tenant",
@@ -435,6 +452,7 @@ impl Store {
             .await;
         refused_input(written, &before.code)?;
         let after = current_tenant(&mut tx, id).await?;
+        super::moves::pool_changed(&mut tx, id, &after.code, before.pool_id, after.pool_id).await?;
         tx.record(
             "assign",
             "tenant",
@@ -541,6 +559,8 @@ impl Store {
                 }
             }
             let after = current_tenant(&mut tx, id).await?;
+            super::moves::pool_changed(&mut tx, id, &after.code, before.pool_id, after.pool_id)
+                .await?;
             tx.record(
                 "bulk-assign",
                 "tenant",

@@ -135,6 +135,7 @@ async fn tenants(
                 (None, Some(id)) => Some(Cursor::Before(id)),
                 (None, None) => None,
             },
+            codes: None,
         })
         .await?;
     Ok(Json(page))
@@ -145,6 +146,9 @@ pub(super) struct TenantDetail {
     #[serde(flatten)]
     tenant: Tenant,
     registrations: crate::app::tenants::TenantRegistrations,
+    /// Its newest move (null when it never moved).
+    #[serde(rename = "move")]
+    move_: Option<crate::app::moves::MoveSummary>,
 }
 
 async fn tenant(
@@ -155,7 +159,9 @@ async fn tenant(
     let tenant = st.store().tenant_by_code(&code).await?;
     let pools = st.store().pools().await?;
     let registrations = crate::app::tenants::registrations(&st.app, &tenant, &pools, seen).await?;
+    let move_ = crate::app::moves::summary(&st.app, tenant.id, seen).await?;
     Ok(Json(TenantDetail {
+        move_,
         tenant,
         registrations,
     }))

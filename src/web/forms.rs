@@ -136,6 +136,7 @@ impl FormInput for SettingsInput {
             webhook_url: field("webhook_url"),
             webhook_secret: field("webhook_secret"),
             webhook_secret_clear: field("webhook_secret_clear"),
+            move_deadline_hours: field("move_deadline_hours"),
         }
     }
 }

@@ -90,10 +90,22 @@ async fn metrics(State(st): State<AppState>, seen: Seen) -> Result<Response> {
         "pool_phones",
         "Registered phones of the pool's tenants",
     );
+    let pool_changing = family(
+        &mut registry,
+        "pool_changing",
+        "1 while the pool's member change waits for publication or for caches to expire (its placement alerts held back), else 0",
+    );
     for p in &view.pool_stats {
         let l = label("pool", &p.pool);
         pool_away.get_or_create(&l).set(p.away_phones as f64);
         pool_phones.get_or_create(&l).set(p.registered as f64);
+        pool_changing
+            .get_or_create(&l)
+            .set(if view.pool_changing(Some(p.pool_id)) {
+                1.0
+            } else {
+                0.0
+            });
     }
     let alert_family = family(
         &mut registry,
@@ -123,6 +135,24 @@ async fn metrics(State(st): State<AppState>, seen: Seen) -> Result<Response> {
             .set(n as f64);
     }
     silenced.set(silenced_count);
+    let moves = family(
+        &mut registry,
+        "tenant_moves",
+        "Tenant moves by state (moving and stalled are in flight)",
+    );
+    let awaiting = Gauge::<i64>::default();
+    registry.register(
+        "phones_awaiting_reprovisioning",
+        "Phones of tenants in a move that are not on the new pool's home servers yet",
+        awaiting.clone(),
+    );
+    let (by_state, waiting) = crate::app::moves::gauges(&st.app).await?;
+    for (state, n) in by_state {
+        moves
+            .get_or_create(&label("state", state.as_str()))
+            .set(n as f64);
+    }
+    awaiting.set(i64::try_from(waiting).unwrap_or(i64::MAX));
     let dns = family(
         &mut registry,
         "dns_pool_in_sync",

@@ -27,6 +27,7 @@ mod jobs;
 mod limits;
 mod login;
 mod metrics;
+mod moves;
 mod openapi;
 mod overview;
 mod plan;
@@ -146,6 +147,7 @@ fn routes() -> Routes {
         .merge(registrations::router())
         .merge(alerts::router())
         .merge(silences::router())
+        .merge(moves::router())
         .merge(metrics::router())
         .merge(settings::router())
         .merge(plan::router())

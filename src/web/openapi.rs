@@ -363,6 +363,39 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
             )
             .body(json_body(s.of::<BulkAssignBody>()))
         }
+        ("GET", "/api/v1/moves") => Call::new(
+            "Tenant moves, newest first, in the tenants' envelope",
+            ok_json("A page of moves", s.of::<crate::app::moves::TenantMovePage>()),
+        )
+        .query(query(
+            "state",
+            one_of(&["moving", "done", "stalled", "cancelled", "all"]),
+            "Which moves: `moving` (default: every move in flight, stalled ones too), `done`, \
+             `stalled`, `cancelled` or `all`.",
+        ))
+        .query(query(
+            "page",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .into(),
+            "The page, from 1.",
+        ))
+        .query(query(
+            "per_page",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(200))
+                .into(),
+            "Moves per page (default 50, at most 200).",
+        )),
+        ("POST", "/api/v1/moves/{id}/cancel") => Call::new(
+            "Cancel a move in flight: the tenant goes back to its old pool (admin scope)",
+            ok_json("The move and the tenant as stored now", s.of::<super::moves::Cancelled>()),
+        )
+        .body(json_body(s.of::<super::moves::CancelBody>()))
+        .conflict(),
         ("GET", "/api/v1/tenants.csv") => Call::new("Export tenants as CSV", csv("The tenants")),
         ("POST", "/api/v1/srv/shares") => Call::new(
             "Exact SRV shares of given records under a client model",
@@ -856,8 +889,41 @@ mod tests {
             normal_away_share: 0.1,
             away: vec![row],
             moves: vec![],
+            awaiting_servers: vec![],
         };
         assert_eq!(keys(&regs), properties(&doc, "TenantRegistrations"));
+        let m = crate::store::TenantMove {
+            id: crate::domain::ids::MoveId::new(1),
+            tenant_id: crate::domain::ids::TenantId::new(1),
+            tenant: "ROSSI".into(),
+            from_pool_id: None,
+            to_pool_id: None,
+            from_pool: "pbxA".into(),
+            to_pool: "pbxB".into(),
+            started_at: 0,
+            started_by: "admin".into(),
+            phones_at_start: 12,
+            state: crate::domain::moves::MoveState::Moving,
+            end_reason: None,
+            ended_at: None,
+            ended_by: None,
+            progress: Default::default(),
+            version: 1,
+        };
+        assert_eq!(keys(&m), properties(&doc, "TenantMove"));
+        let row = crate::app::moves::TenantMoveRow {
+            m,
+            age_secs: 0,
+            percent: 0,
+        };
+        let mut flat = keys(&row);
+        flat.sort();
+        let mut schema = properties(&doc, "TenantMoveRow");
+        schema.sort();
+        assert_eq!(
+            flat, schema,
+            "TenantMoveRow's schema lists the move's fields flattened"
+        );
         let (page, row) = crate::web::alerts::example_page();
         assert_eq!(keys(&page), properties(&doc, "AlertPage"));
         assert_eq!(keys(&row), properties(&doc, "AlertRow"));

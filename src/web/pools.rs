@@ -15,6 +15,7 @@ use crate::app::inventory;
 use crate::domain::FieldErrors;
 use crate::domain::ids::{PoolId, ServerId};
 use crate::domain::model::{MemberInput, Pool, PoolInput, Server, Transport, validate_members};
+use crate::domain::pool_change::{ChangeState, PoolChange};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -29,6 +30,7 @@ pub fn router() -> Routes {
         .post("/pools/{id}/members/preview", preview_members)
         .get("/pools/{id}/delete", confirm_delete)
         .post("/pools/{id}/delete", delete)
+        .post("/pools/{id}/published", mark_published)
 }
 
 #[derive(Template)]
@@ -188,11 +190,19 @@ struct DetailPage {
     /// Its phones at home and away (the cluster view's one definition of home).
     stats: Option<crate::app::cluster::PoolStats>,
     normal_away_share: f64,
+    /// Its member change still settling, and what it waits for.
+    change: Option<(PoolChange, ChangeState)>,
+    /// The DNS check runs in the background (else the admin marks the zone published).
+    dns_check_on: bool,
     /// Its alerts' transitions, newest first (the alert log).
     alert_history: Vec<crate::domain::alerts::log::AlertEvent>,
 }
 
 impl DetailPage {
+    /// How long until `until` (Unix seconds), as the alert texts write durations.
+    fn remaining(&self, until: i64) -> String {
+        filters::format_duration(until - jiff::Timestamp::now().as_second())
+    }
     fn ticked(&self, name: &str) -> bool {
         self.custom.iter().any(|c| c == name)
     }
@@ -270,6 +280,8 @@ async fn detail(
         custom,
         stats,
         normal_away_share: view.settings.alerts.normal_away_share,
+        change: view.changing.get(&id).cloned(),
+        dns_check_on: view.settings.dns_check_minutes > 0,
     }))
 }
 
@@ -532,6 +544,24 @@ async fn delete(
     let p = st.store().pool(id).await?;
     inventory::delete_pool(&st.app, id, version, &principal.actor()).await?;
     Ok(Flash::redirect("/pools", format!("Pool {} deleted.", p.name)).into_response())
+}
+
+/// The admin published the pool's new records where the DNS check cannot see them.
+async fn mark_published(
+    State(st): State<AppState>,
+    principal: Principal,
+    Path(id): Path<PoolId>,
+) -> Result<Response> {
+    let p = st.store().pool(id).await?;
+    inventory::mark_pool_published(&st.app, id, &principal.actor()).await?;
+    Ok(Flash::redirect(
+        format!("/pools/{id}"),
+        format!(
+            "Pool {} marked published: its alerts wait {} s more for caches to expire.",
+            p.name, p.ttl
+        ),
+    )
+    .into_response())
 }
 
 /// Alert transitions shown on an object's page.

@@ -18,9 +18,10 @@ use crate::app::cluster::{self, ClusterView};
 use crate::app::tenants::{self, TenantRegistrations};
 use crate::app::{Seen, inventory};
 use crate::domain::FieldErrors;
-use crate::domain::alerts::PlacementStatus;
+use crate::domain::alerts::{AlertBook, PlacementStatus, PlacementSummary};
 use crate::domain::ids::{PoolId, TenantId};
 use crate::domain::model::{Pool, Tenant, TenantInput};
+use crate::domain::moves::MoveState;
 use crate::store::{Cursor, PoolFilter, TenantPage, TenantQuery, TenantSort};
 use std::sync::Arc;
 
@@ -57,6 +58,13 @@ pub struct ListParams {
     after: Option<TenantId>,
     #[serde(default)]
     before: Option<TenantId>,
+    /// Where the phones are: `at_home`, `within_normal`, `split`, `away`, `off_home` (split or
+    /// away) or `no_phones`; empty for all.
+    #[serde(default)]
+    status: String,
+    /// Only tenants with phones registered on this server.
+    #[serde(default)]
+    server: String,
 }
 
 impl ListParams {
@@ -90,6 +98,12 @@ impl ListParams {
         if !self.pool.is_empty() {
             out.push_str(&format!("&pool={}", q(&self.pool)));
         }
+        if !self.status.is_empty() {
+            out.push_str(&format!("&status={}", q(&self.status)));
+        }
+        if !self.server.is_empty() {
+            out.push_str(&format!("&server={}", q(&self.server)));
+        }
         if let Some(pp) = self.per_page {
             out.push_str(&format!("&per_page={pp}"));
         }
@@ -108,11 +122,18 @@ struct ListPage {
     params: ListParams,
     result: TenantPage,
     view: Arc<ClusterView>,
+    /// Where each tenant's phones are (registered, away, status), from the cached evaluation.
+    book: Arc<AlertBook>,
     pager: Vec<PageLink>,
     here: String,
 }
 
 impl ListPage {
+    fn placement(&self, t: &Tenant) -> Option<&PlacementSummary> {
+        self.book
+            .placements
+            .get(&t.code.as_ref().to_ascii_lowercase())
+    }
     fn sort_href(&self, column: &str) -> String {
         format!("/tenants?{}", self.params.query_string(1, Some(column)))
     }
@@ -135,7 +156,8 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<Response> {
     // Pools come from the cached view; one created meanwhile by someone else is asked for.
-    let view = cluster::load_known(&st.app, known.0, seen).await?;
+    let (view, book) = cluster::load_with_alerts_known(&st.app, known.0, seen).await?;
+    let codes = placement_filter(&params, &view, &book)?;
     let pool = match params.pool.as_str() {
         "" => PoolFilter::Any,
         "-" => PoolFilter::Unplaced,
@@ -158,6 +180,7 @@ async fn list(
         page: params.page.unwrap_or(1),
         per_page: params.per_page.unwrap_or(50),
         cursor: params.cursor(),
+        codes,
     };
     let result = st.store().tenants(&query).await?;
     // Numbered pages skip ahead in the index; Prev and Next follow the page's own rows.
@@ -181,9 +204,68 @@ async fn list(
         params,
         result,
         view,
+        book,
         pager,
         here,
     }))
+}
+
+/// The codes of the tenants the list's placement filters keep (`None` without such a filter),
+/// from the cached evaluation: where each tenant's phones are is known there already, so the
+/// filter reads no registration or count.
+fn placement_filter(
+    params: &ListParams,
+    view: &ClusterView,
+    book: &AlertBook,
+) -> Result<Option<Vec<String>>> {
+    let status = params.status.trim();
+    let server = params.server.trim();
+    if status.is_empty() && server.is_empty() {
+        return Ok(None);
+    }
+    let wanted: fn(Option<PlacementStatus>) -> bool = match status {
+        "" => |_| true,
+        "at_home" => |s| s == Some(PlacementStatus::AtHome),
+        "within_normal" => |s| s == Some(PlacementStatus::WithinNormal),
+        "split" => |s| s == Some(PlacementStatus::Split),
+        "away" => |s| s == Some(PlacementStatus::Away),
+        "off_home" => |s| matches!(s, Some(PlacementStatus::Split | PlacementStatus::Away)),
+        "no_phones" => |s| s.is_none(),
+        other => {
+            return Err(Error::Invalid(FieldErrors::single(
+                "status",
+                format!(
+                    "unknown status {other:?}: use at_home, within_normal, split, away, \
+                     off_home or no_phones"
+                ),
+            )));
+        }
+    };
+    let server = if server.is_empty() {
+        None
+    } else {
+        match view
+            .servers
+            .iter()
+            .find(|s| s.name.as_ref().eq_ignore_ascii_case(server))
+        {
+            Some(s) => Some(s.name.as_ref().to_ascii_lowercase()),
+            None => {
+                return Err(Error::NotFound(format!(
+                    "there is no server named {server:?}"
+                )));
+            }
+        }
+    };
+    let mut codes: Vec<String> = book
+        .placements
+        .iter()
+        .filter(|(_, p)| wanted(p.status))
+        .filter(|(_, p)| server.as_ref().is_none_or(|s| p.servers.contains(s)))
+        .map(|(code, _)| code.clone())
+        .collect();
+    codes.sort_unstable();
+    Ok(Some(codes))
 }
 
 #[derive(Template)]
@@ -195,6 +277,8 @@ struct DetailPage {
     registrations: TenantRegistrations,
     /// Its alerts' transitions, newest first (the alert log).
     alert_history: Vec<crate::domain::alerts::log::AlertEvent>,
+    /// Its move in flight, or its last move if it ended lately.
+    move_panel: Option<crate::app::moves::MovePanel>,
 }
 
 impl DetailPage {
@@ -212,8 +296,10 @@ async fn detail(
     let tenant = st.store().tenant(id).await?;
     let pools = st.store().pools().await?;
     let registrations = tenants::registrations(&st.app, &tenant, &pools, seen).await?;
+    let move_panel = crate::app::moves::panel(&st.app, &tenant, &pools, seen).await?;
     Ok(page(&DetailPage {
         ctx,
+        move_panel,
         alert_history: crate::app::alert_log::history_for(
             &st.app,
             crate::domain::alerts::ObjectKind::Tenant,

@@ -166,7 +166,7 @@ impl Drop for Driver {
 pub(crate) struct App {
     db: helpers::TestDb,
     state: AppState,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -222,7 +222,12 @@ impl App {
 
 /// Sends one HTTP/1.1 request over a plain TCP connection (what `curl` in a PBX's crontab does)
 /// and returns the status and body.
-async fn http_post(addr: SocketAddr, path: &str, bearer: &str, body: &str) -> (u16, String) {
+pub(crate) async fn http_post(
+    addr: SocketAddr,
+    path: &str,
+    bearer: &str,
+    body: &str,
+) -> (u16, String) {
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {bearer}\r\n\
          Content-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

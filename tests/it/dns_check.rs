@@ -323,3 +323,125 @@ async fn drift_found_by_the_api_shows_on_the_page_as_an_alert_and_in_metrics() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_member_change_holds_back_placement_alerts_until_published_and_expired() {
+    helpers::each_backend(|app: helpers::TestApp| async move {
+        app.store()
+            .load_demo(&source_document_cluster(), "demo")
+            .await
+            .unwrap();
+        app.store()
+            .load_demo_registrations(
+                &pbx_pools::domain::demo_registrations::source_document_rounds(),
+                7200,
+            )
+            .await
+            .unwrap();
+        let reader = app.token_client("r", "read").await;
+        let canistracci = |body: serde_json::Value| -> Vec<String> {
+            body["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["objects"][0]["name"] == "CANISTRACCI")
+                .flat_map(|a| a["facets"].as_array().unwrap().clone())
+                .map(|f| f["kind"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let before = reader
+            .json(&app, "GET", "/api/v1/alerts?tenant=CANISTRACCI", None)
+            .await
+            .json();
+        assert!(canistracci(before).contains(&"tenant_split".to_string()));
+
+        // pbxA's backup weight changes: the pool is changing until the new records are out
+        // and the old ones expired, and its tenants' placement alerts wait.
+        let pool = app.store().pool_by_name("pbxA").await.unwrap();
+        let members: Vec<_> = pool
+            .members
+            .iter()
+            .map(|m| pbx_pools::domain::model::NewMember {
+                server_id: m.server_id,
+                priority: m.priority,
+                weight: m.weight + 5,
+                port: m.port,
+            })
+            .collect();
+        let pool = app
+            .store()
+            .replace_members(pool.id, pool.version, &members, "test")
+            .await
+            .unwrap();
+        let during = reader
+            .json(&app, "GET", "/api/v1/alerts?tenant=CANISTRACCI", None)
+            .await
+            .json();
+        let facets = canistracci(during);
+        assert!(
+            !facets
+                .iter()
+                .any(|k| k == "tenant_split" || k == "failback_lag"),
+            "{facets:?}"
+        );
+        let page = app.get(&format!("/pools/{}", pool.id)).await;
+        assert!(
+            page.body.contains("id=\"pool-changing\"") && page.body.contains("publish the zone"),
+            "{}",
+            page.body
+        );
+
+        // The DNS check sees the new records: now only the old TTL is waited for.
+        let (export, _) = export_text(
+            &app.store().pools().await.unwrap(),
+            &ExportParams::default(),
+        )
+        .unwrap();
+        let server =
+            TestDnsServer::start("example.com.", &format!("{HEADER}{ADDRESSES}{export}")).await;
+        let (mut settings, version) = app.store().settings().await.unwrap();
+        settings.dns_nameservers = server.addr.to_string();
+        app.store()
+            .save_settings(&settings, version, "test")
+            .await
+            .unwrap();
+        let res = reader
+            .json(&app, "GET", "/api/v1/dns/check?run=1", None)
+            .await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let change = app.store().pool_changes().await.unwrap()[&pool.id].clone();
+        assert!(change.synced_at.is_some(), "{change:?}");
+        let page = app.get(&format!("/pools/{}", pool.id)).await;
+        assert!(
+            page.body.contains("caches expire") && !page.body.contains("publish the zone"),
+            "{}",
+            page.body
+        );
+        // Still held back: the old records may be cached for their whole TTL.
+        let still = reader
+            .json(&app, "GET", "/api/v1/alerts?tenant=CANISTRACCI", None)
+            .await
+            .json();
+        assert!(!canistracci(still).contains(&"tenant_split".to_string()));
+
+        let metrics = helpers::Client::anonymous().get(&app, "/metrics").await;
+        assert!(
+            metrics
+                .body
+                .contains("pbx_pools_pool_changing{pool=\"pbxA\"} 1")
+                && metrics
+                    .body
+                    .contains("pbx_pools_pool_changing{pool=\"pbxB\"} 0"),
+            "{}",
+            metrics.body
+        );
+
+        // Marking a pool published needs a pending change.
+        let pbxb = app.store().pool_by_name("pbxB").await.unwrap();
+        let refused = app
+            .post_form(&format!("/pools/{}/published", pbxb.id), &[])
+            .await;
+        assert_eq!(refused.status, 409, "{}", refused.body);
+    })
+    .await;
+}

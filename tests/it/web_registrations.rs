@@ -508,3 +508,69 @@ async fn the_demo_shows_every_alert_kind() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_tenants_list_shows_and_filters_where_phones_are() {
+    helpers::each_backend(|app: TestApp| async move {
+        build_cluster(&app).await;
+        let voip1 = app.token_client("voip1-cron", "ingest:voip1").await;
+        let voip2 = app.token_client("voip2-cron", "ingest:voip2").await;
+        // ACME split 10/10 over voip1 (home) and voip2; ROSSI whole on voip1 (home); ROMANO whole
+        // on voip2 (its pool pbxB's home).
+        let mut on1 = eps("ACME", 100, 10);
+        on1.extend(eps("ROSSI", 100, 10));
+        let mut on2 = eps("ACME", 110, 10);
+        on2.extend(eps("ROMANO", 100, 7));
+        for (client, server, list) in [(&voip1, "voip1", &on1), (&voip2, "voip2", &on2)] {
+            let res = push(
+                &app,
+                client,
+                server,
+                helpers::pjsip_contacts(list),
+                "pjsip-contacts",
+            )
+            .await;
+            assert_eq!(res.status, 200, "{}", res.body);
+        }
+        let listed = |body: &str| -> Vec<&'static str> {
+            ["ACME", "ROSSI", "ROMANO"]
+                .into_iter()
+                .filter(|code| body.contains(&format!(">{code}</a>")))
+                .collect()
+        };
+        let all = app.get("/tenants").await;
+        assert_eq!(all.status, 200);
+        assert_eq!(listed(&all.body), ["ACME", "ROSSI", "ROMANO"]);
+        // The columns: ROMANO's 7 registered phones, none away, at home; ACME's 10 away, split.
+        assert!(
+            all.body.contains(
+                "<td class=\"num\">7</td><td class=\"num\">0</td>\n      <td>at home</td>"
+            ),
+            "{}",
+            all.body
+        );
+        assert!(all.body.contains("<span class=\"bad\">split</span>"));
+
+        for (query, expected) in [
+            ("status=split", vec!["ACME"]),
+            ("status=off_home", vec!["ACME"]),
+            ("status=at_home", vec!["ROSSI", "ROMANO"]),
+            ("server=voip2", vec!["ACME", "ROMANO"]),
+            ("server=VOIP2&status=at_home", vec!["ROMANO"]),
+            ("status=no_phones", vec![]),
+        ] {
+            let page = app.get(&format!("/tenants?{query}")).await;
+            assert_eq!(page.status, 200, "{query}");
+            assert_eq!(listed(&page.body), expected, "{query}");
+        }
+        // The pager keeps the placement filters.
+        let page = app.get("/tenants?status=at_home&per_page=1").await;
+        assert!(page.body.contains("status=at_home"), "{}", page.body);
+
+        let bad = app.get("/tenants?status=sideways").await;
+        assert_eq!(bad.status, 422);
+        assert!(bad.body.contains("status"), "{}", bad.body);
+        assert_eq!(app.get("/tenants?server=voip9").await.status, 404);
+    })
+    .await;
+}

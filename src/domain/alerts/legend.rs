@@ -69,6 +69,11 @@ impl AlertKind {
                 "The live SRV records differ from what the dashboard exports: phones follow DNS, \
                  not the dashboard."
             }
+            AlertKind::MoveStalled => {
+                "A tenant moved to another pool, but past the move deadline (Settings) more than \
+                 the normal share of its phones is still on the old pool's servers: they were not \
+                 re-provisioned with the new pool's SRV name, or have not re-registered since."
+            }
         }
     }
 
@@ -115,6 +120,11 @@ impl AlertKind {
             }
             AlertKind::DnsDrift => {
                 "Publish the export from the DNS page, then run the check again."
+            }
+            AlertKind::MoveStalled => {
+                "Re-provision the phones still on the old servers with the new pool's SRV name \
+                 (shown on the tenant page) and reboot them; or cancel the move there to put the \
+                 tenant back in its old pool."
             }
         }
     }

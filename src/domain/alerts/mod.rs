@@ -40,6 +40,8 @@ use tenants::{TenantIndex, tenant_alert};
 
 use crate::domain::srv::{PoolLint, Severity};
 
+pub use crate::domain::moves::MoveFacts;
+
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::fmt;
@@ -215,6 +217,10 @@ pub struct PoolFacts {
     /// when phones pick servers by the pool's weights (1 − the largest normal share).
     #[serde(default)]
     pub expected_split_share: Option<f64>,
+    /// Its members changed and phones may still follow the old records (see
+    /// `domain::pool_change`): its drift is held back.
+    #[serde(default)]
+    pub changing: bool,
 }
 
 /// What the store knows about one tenant.
@@ -229,9 +235,16 @@ pub struct TenantFacts {
     pub home_servers: Vec<String>,
     /// The member servers of its pool.
     pub pool_servers: Vec<String>,
+    /// Its pool's members changed and phones may still follow the old records: its away, split,
+    /// off-pool and failback findings are held back until the pool settles.
+    #[serde(default)]
+    pub pool_changing: bool,
     pub expected_phones: u32,
     /// Its phones now registered, per server.
     pub phones_by_server: Vec<(String, u64)>,
+    /// Its move in flight, if any: phones on the old pool's home servers await re-provisioning.
+    #[serde(default)]
+    pub moving: Option<MoveFacts>,
 }
 
 /// A phone that moved between servers within the flapping window.
@@ -310,11 +323,12 @@ pub enum AlertKind {
     FailbackLag,
     StaleSnapshot,
     DnsDrift,
+    MoveStalled,
 }
 
 impl AlertKind {
     /// Every kind, in listing order (for filters).
-    pub const ALL: [AlertKind; 14] = [
+    pub const ALL: [AlertKind; 15] = [
         AlertKind::TenantSplit,
         AlertKind::TenantAway,
         AlertKind::PoolDrift,
@@ -329,6 +343,7 @@ impl AlertKind {
         AlertKind::FailbackLag,
         AlertKind::StaleSnapshot,
         AlertKind::DnsDrift,
+        AlertKind::MoveStalled,
     ];
 
     /// The serde name, for URLs and JSON.
@@ -348,6 +363,7 @@ impl AlertKind {
             AlertKind::FailbackLag => "failback_lag",
             AlertKind::StaleSnapshot => "stale_snapshot",
             AlertKind::DnsDrift => "dns_drift",
+            AlertKind::MoveStalled => "move_stalled",
         }
     }
 
@@ -368,6 +384,7 @@ impl AlertKind {
             AlertKind::FailbackLag => "Failback lag",
             AlertKind::StaleSnapshot => "Stale registration snapshot",
             AlertKind::DnsDrift => "DNS drift",
+            AlertKind::MoveStalled => "Stalled tenant move",
         }
     }
 }
@@ -679,12 +696,29 @@ pub struct WithinNormal {
     pub away_phones: u64,
 }
 
-/// Everything one evaluation found: the alerts, most severe and widest first, and what stayed
-/// within the normal band.
+/// Everything one evaluation found: the alerts, most severe and widest first, what stayed
+/// within the normal band, and where each tenant's phones are (for lists that filter and show
+/// it without reading the counts again).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AlertBook {
     pub alerts: Vec<Alert>,
     pub within_normal: WithinNormal,
+    /// By lowercased tenant code.
+    #[serde(skip)]
+    pub placements: std::collections::HashMap<String, PlacementSummary>,
+}
+
+/// A tenant's placement in a few figures: what the tenants list shows and filters by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlacementSummary {
+    /// Registered phones.
+    pub registered: u64,
+    /// Phones away from its pool's home servers.
+    pub away: u64,
+    /// `None` while none of its phones is registered.
+    pub status: Option<PlacementStatus>,
+    /// Lowercased names of the servers holding its phones.
+    pub servers: Vec<String>,
 }
 
 /// How many alerts there are of each severity.
@@ -710,7 +744,33 @@ pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> AlertBook {
     let limits = Limits::new(settings);
     let mut alerts = Vec::new();
     let mut within_normal = WithinNormal::default();
-    let lagging = lagging(facts, &limits);
+    let mut placements = std::collections::HashMap::with_capacity(facts.tenants.len());
+    // Tenants of a pool whose members are changing lag behind old records, not on failback.
+    let held: std::collections::HashSet<String> = facts
+        .tenants
+        .iter()
+        .filter(|t| t.pool_changing)
+        .map(|t| t.code.trim().to_ascii_lowercase())
+        .collect();
+    let mut lagging = lagging(facts, &limits);
+    if !held.is_empty() {
+        lagging.retain(|g| !held.contains(&g.tenant.trim().to_ascii_lowercase()));
+    }
+    // Phones of a moving tenant still on its old pool's home servers await re-provisioning:
+    // not a failback lag.
+    let moving: std::collections::HashMap<String, &TenantFacts> = facts
+        .tenants
+        .iter()
+        .filter(|t| t.moving.is_some())
+        .map(|t| (t.code.trim().to_ascii_lowercase(), t))
+        .collect();
+    if !moving.is_empty() {
+        lagging.retain(|group| {
+            !moving
+                .get(&group.tenant.trim().to_ascii_lowercase())
+                .is_some_and(|t| tenants::awaiting_on(t, &group.server))
+        });
+    }
     let mut index = TenantIndex {
         lagging: std::collections::HashMap::new(),
         flapping: std::collections::HashMap::new(),
@@ -739,6 +799,7 @@ pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> AlertBook {
             &limits,
             &index,
             &mut within_normal,
+            &mut placements,
         ));
     }
     for pool in &facts.pools {
@@ -757,6 +818,7 @@ pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> AlertBook {
     AlertBook {
         alerts,
         within_normal,
+        placements,
     }
 }
 

@@ -72,6 +72,10 @@ fn pool_drift(
     limits: &Limits,
     within_normal: &mut WithinNormal,
 ) -> Option<Found> {
+    // Phones follow old and new records alike until the change settles.
+    if pool.changing {
+        return None;
+    }
     let home = pool
         .home
         .as_deref()

@@ -9,8 +9,9 @@ use crate::domain::srv::Severity;
 use super::text::{count_of, duration, join_and, names_only, percent, phones, server_list};
 use super::{
     Alert, AlertKind, AlertSettings, AwayPhones, ClusterFacts, Facet, FlappingPhone, Limits,
-    MAX_EXAMPLES, ObjectRef, PlacementStatus, ServerPhones, TenantFacts, TenantPlacement,
-    WithinNormal, cmp_names, merge_counts, phones_on, push_server, same_name, share, stable_id,
+    MAX_EXAMPLES, ObjectRef, PlacementStatus, PlacementSummary, ServerPhones, TenantFacts,
+    TenantPlacement, WithinNormal, cmp_names, merge_counts, phones_on, push_server, same_name,
+    share, stable_id,
 };
 
 /// Where the tenant's phones are against its pool's home servers, or `None` when none is
@@ -18,7 +19,9 @@ use super::{
 /// phones.
 pub fn tenant_placement(t: &TenantFacts, settings: &AlertSettings) -> Option<TenantPlacement> {
     let limits = Limits::new(settings);
-    let by_server = merge_counts(&t.phones_by_server);
+    let mut by_server = merge_counts(&t.phones_by_server);
+    // A moving tenant's phones awaiting re-provisioning are the move's, not its placement's.
+    by_server.retain(|row| !awaiting_on(t, &row.server));
     let total = by_server
         .iter()
         .fold(0u64, |sum, row| sum.saturating_add(row.phones));
@@ -86,6 +89,36 @@ pub fn tenant_placement(t: &TenantFacts, settings: &AlertSettings) -> Option<Ten
     })
 }
 
+/// The new pool's home servers of a tenant: its home servers, or just its home.
+fn new_homes(t: &TenantFacts) -> Vec<String> {
+    let mut homes = t.home_servers.clone();
+    if let Some(home) = t.home.as_deref()
+        && !homes.iter().any(|h| same_name(h, home))
+    {
+        homes.push(home.to_string());
+    }
+    homes
+}
+
+/// Whether `t` is moving and its phones on `server` await re-provisioning (a home server of
+/// the old pool that is not one of the new pool).
+pub(super) fn awaiting_on(t: &TenantFacts, server: &str) -> bool {
+    t.moving
+        .as_ref()
+        .is_some_and(|m| m.awaiting_on(server, &new_homes(t)))
+}
+
+/// Phones of `t` awaiting re-provisioning, and on which servers.
+fn awaiting(t: &TenantFacts) -> Vec<ServerPhones> {
+    if t.moving.is_none() {
+        return Vec::new();
+    }
+    merge_counts(&t.phones_by_server)
+        .into_iter()
+        .filter(|row| awaiting_on(t, &row.server))
+        .collect()
+}
+
 /// What the tenant rules look up per tenant, indexed once per evaluation.
 pub(super) struct TenantIndex<'a> {
     /// Lowercased tenant code → its phones lagging on failback.
@@ -109,6 +142,7 @@ pub(super) fn tenant_alert(
     limits: &Limits,
     index: &TenantIndex,
     within_normal: &mut WithinNormal,
+    placements: &mut HashMap<String, PlacementSummary>,
 ) -> Option<Alert> {
     let code = tenant.code.trim();
     let key = code.to_ascii_lowercase();
@@ -118,10 +152,42 @@ pub(super) fn tenant_alert(
         .map(str::trim)
         .filter(|p| !p.is_empty());
     let placement = tenant_placement(tenant, settings);
-    let registered = placement.as_ref().map_or(0, |p| p.total);
+    let waiting = awaiting(tenant);
+    let waiting_phones = waiting
+        .iter()
+        .fold(0u64, |sum, row| sum.saturating_add(row.phones));
+    let registered = placement
+        .as_ref()
+        .map_or(0, |p| p.total)
+        .saturating_add(waiting_phones);
+    placements.insert(
+        key.clone(),
+        PlacementSummary {
+            registered,
+            away: placement.as_ref().map_or(0, |p| p.away_phones),
+            status: placement.as_ref().map(|p| p.status),
+            servers: placement
+                .as_ref()
+                .map(|p| {
+                    p.by_server
+                        .iter()
+                        .map(|r| r.server.to_ascii_lowercase())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+    );
     let mut found: Vec<Found> = Vec::new();
+    if let Some(m) = tenant.moving.as_ref().filter(|m| m.stalled)
+        && waiting_phones > 0
+    {
+        found.push(stalled_facet(code, pool, m, &waiting, registered));
+    }
 
-    if let Some(p) = &placement {
+    // While its pool's members change, phones follow old and new records alike: where they
+    // are says nothing yet.
+    let placement_held = tenant.pool_changing;
+    if let Some(p) = placement.as_ref().filter(|_| !placement_held) {
         // Phones off a home server that is down or not reporting have failed over as designed:
         // the server's own alert explains them, once.
         let home_serving = p.home_servers.iter().any(|h| serving(facts, limits, h));
@@ -139,7 +205,7 @@ pub(super) fn tenant_alert(
     }
 
     if let Some(pool) = pool {
-        if let Some(p) = &placement {
+        if let Some(p) = placement.as_ref().filter(|_| !placement_held) {
             let outside: Vec<ServerPhones> = p
                 .by_server
                 .iter()
@@ -161,9 +227,10 @@ pub(super) fn tenant_alert(
 
     // Lagging phones of a tenant within the normal band are counted by their (server, user
     // agent) alert; they make the tenant an alert only when its placement already is one.
-    let placement_problem = placement
-        .as_ref()
-        .is_some_and(|p| matches!(p.status, PlacementStatus::Split | PlacementStatus::Away));
+    let placement_problem = !placement_held
+        && placement
+            .as_ref()
+            .is_some_and(|p| matches!(p.status, PlacementStatus::Split | PlacementStatus::Away));
     if placement_problem && let Some(groups) = index.lagging.get(&key) {
         found.push(failback_facet(code, groups, facts.now, limits));
     }
@@ -218,6 +285,20 @@ pub(super) fn tenant_alert(
             push_server(&mut objects, server);
         }
     }
+    // A stalled move names the phones still on the old servers.
+    if found.iter().any(|f| f.facet.kind == AlertKind::MoveStalled)
+        && let Some(m) = &tenant.moving
+    {
+        let mut named: Vec<&String> = m.waiting.iter().collect();
+        named.sort();
+        named.dedup();
+        objects.extend(
+            named
+                .into_iter()
+                .take(MAX_EXAMPLES)
+                .map(ObjectRef::endpoint),
+        );
+    }
     let impact = found.iter().map(|f| f.facet.phones).max().unwrap_or(0);
     let worst = found.remove(0);
     let mut facets = vec![worst.facet];
@@ -246,6 +327,63 @@ pub(super) fn serving(facts: &ClusterFacts, limits: &Limits, name: &str) -> bool
                 && s.last_report_at
                     .is_some_and(|at| facts.now.saturating_sub(at) <= limits.stale_after_secs)
         }
+    }
+}
+
+fn stalled_facet(
+    code: &str,
+    pool: Option<&str>,
+    m: &super::MoveFacts,
+    waiting: &[ServerPhones],
+    registered: u64,
+) -> Found {
+    let count = waiting
+        .iter()
+        .fold(0u64, |sum, row| sum.saturating_add(row.phones));
+    let mut named: Vec<&str> = m.waiting.iter().map(String::as_str).collect();
+    named.sort_unstable();
+    named.dedup();
+    let examples = if named.is_empty() {
+        String::new()
+    } else if named.len() as u64 >= count && named.len() <= MAX_EXAMPLES {
+        format!(": {}", named.join(", "))
+    } else {
+        format!(
+            ", e.g. {}",
+            named
+                .iter()
+                .take(MAX_EXAMPLES)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let to = pool.unwrap_or("(no pool)");
+    let from = m.from_pool.trim();
+    Found {
+        facet: Facet {
+            kind: AlertKind::MoveStalled,
+            severity: Severity::Warning,
+            summary: format!(
+                "Tenant {code}'s move from {from} to {to} is stalled: {} of {} {} still on {} \
+                 after more than {}{examples}.",
+                count,
+                phones(registered),
+                if count == 1 { "is" } else { "are" },
+                server_list(waiting),
+                duration(m.deadline_secs),
+            ),
+            phones: count,
+        },
+        why: format!(
+            "These phones still use {from}'s SRV name: until they are re-provisioned they stay \
+             on its servers, apart from the rest of the tenant, and fail over the old way."
+        ),
+        action: format!(
+            "Re-provision these phones with {to}'s SRV name (the tenant page shows it) and \
+             reboot them, or cancel the move on the tenant page to put {code} back in {from}."
+        ),
+        servers: waiting.iter().map(|r| r.server.clone()).collect(),
     }
 }
 

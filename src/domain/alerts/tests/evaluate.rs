@@ -41,7 +41,7 @@ fn nonsense_settings_are_named_field_by_field() {
 
 #[test]
 fn alert_kinds_round_trip_and_have_distinct_labels() {
-    assert_eq!(AlertKind::ALL.len(), 14);
+    assert_eq!(AlertKind::ALL.len(), 15);
     for kind in AlertKind::ALL {
         assert_eq!(kind.as_str().parse::<AlertKind>(), Ok(kind));
         assert_eq!(kind.to_string(), kind.as_str());
@@ -104,7 +104,19 @@ fn a_healthy_cluster_yields_no_alerts() {
     facts.servers = vec![voip1, server("voip2")];
     facts.pools = vec![pool("pbxA", "voip1", &[("voip1", 48)])];
     facts.tenants = vec![tenant("CANISTRACCI", 48, &[("voip1", 48)])];
-    assert_eq!(evaluate(&facts, &settings()), AlertBook::default());
+    let book = evaluate(&facts, &settings());
+    assert!(book.alerts.is_empty(), "{:#?}", book.alerts);
+    assert_eq!(book.within_normal, WithinNormal::default());
+    // Where its phones are is still told, for the tenants list.
+    assert_eq!(
+        book.placements["canistracci"],
+        PlacementSummary {
+            registered: 48,
+            away: 0,
+            status: Some(PlacementStatus::AtHome),
+            servers: vec!["voip1".into()],
+        }
+    );
 }
 
 // --- ranking and counts ---

@@ -1,5 +1,6 @@
 //! Tests of the alert rules. The fact builders live here; the tests are grouped like the rules.
 
+mod changing;
 mod evaluate;
 mod phones;
 mod pools;
@@ -26,6 +27,7 @@ fn names(items: &[&str]) -> Vec<String> {
 /// A tenant of pool pbxA (voip1 primary, voip2 backup).
 fn tenant(code: &str, expected: u32, rows: &[(&str, u64)]) -> TenantFacts {
     TenantFacts {
+        pool_changing: false,
         code: code.to_string(),
         pool: Some("pbxA".to_string()),
         home: Some("voip1".to_string()),
@@ -33,6 +35,7 @@ fn tenant(code: &str, expected: u32, rows: &[(&str, u64)]) -> TenantFacts {
         pool_servers: names(&["voip1", "voip2"]),
         expected_phones: expected,
         phones_by_server: counts(rows),
+        moving: None,
     }
 }
 
@@ -47,6 +50,7 @@ fn server(name: &str) -> ServerFacts {
 
 fn pool(name: &str, home: &str, rows: &[(&str, u64)]) -> PoolFacts {
     PoolFacts {
+        changing: false,
         name: name.to_string(),
         home: Some(home.to_string()),
         home_servers: Vec::new(),

@@ -78,6 +78,7 @@ fn pool_drift_alert_names_the_pool_and_its_servers() {
 /// backup.
 fn wiki(rows: &[(&str, u64)]) -> PoolFacts {
     PoolFacts {
+        changing: false,
         name: "wiki".into(),
         home: Some("bigbox".into()),
         home_servers: names(&["bigbox", "smallbox1", "smallbox2"]),

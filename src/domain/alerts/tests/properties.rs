@@ -106,6 +106,7 @@ fn facts_strategy() -> impl Strategy<Value = ClusterFacts> {
                 lint,
                 expected_split_share,
             )| PoolFacts {
+                changing: false,
                 name,
                 home,
                 home_servers,
@@ -127,6 +128,7 @@ fn facts_strategy() -> impl Strategy<Value = ClusterFacts> {
         .prop_map(
             |(code, pool, home, home_servers, pool_servers, expected_phones, phones_by_server)| {
                 TenantFacts {
+                    pool_changing: false,
                     code,
                     pool,
                     home,
@@ -134,6 +136,7 @@ fn facts_strategy() -> impl Strategy<Value = ClusterFacts> {
                     pool_servers,
                     expected_phones,
                     phones_by_server,
+                    moving: None,
                 }
             },
         );
@@ -342,6 +345,7 @@ fn well_formed_strategy() -> impl Strategy<Value = ClusterFacts> {
                     .into_iter()
                     .zip(rows)
                     .map(|(name, (home, homes, phones, lint, split))| PoolFacts {
+                        changing: false,
                         name,
                         home,
                         home_servers: homes.clone(),
@@ -376,6 +380,7 @@ fn well_formed_strategy() -> impl Strategy<Value = ClusterFacts> {
                     .map(
                         |(code, (pool, home, home_servers, pool_servers, expected, phones))| {
                             TenantFacts {
+                                pool_changing: false,
                                 code,
                                 pool,
                                 home,
@@ -383,6 +388,7 @@ fn well_formed_strategy() -> impl Strategy<Value = ClusterFacts> {
                                 pool_servers,
                                 expected_phones: expected,
                                 phones_by_server: phones,
+                                moving: None,
                             }
                         },
                     )

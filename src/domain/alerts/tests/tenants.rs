@@ -168,6 +168,7 @@ fn a_home_server_listed_twice_counts_its_phones_once() {
 /// `spare` as its backup.
 fn wiki_tenant(code: &str, rows: &[(&str, u64)]) -> TenantFacts {
     TenantFacts {
+        pool_changing: false,
         code: code.to_string(),
         pool: Some("wiki".to_string()),
         home: Some("bigbox".to_string()),
@@ -175,6 +176,7 @@ fn wiki_tenant(code: &str, rows: &[(&str, u64)]) -> TenantFacts {
         pool_servers: names(&["bigbox", "smallbox1", "smallbox2", "spare"]),
         expected_phones: 0,
         phones_by_server: counts(rows),
+        moving: None,
     }
 }
 
@@ -609,4 +611,119 @@ fn tenant_without_phones_only_after_the_first_snapshot() {
     assert!(alerts_for(&facts).is_empty());
     facts.tenants = vec![tenant("ACME", 12, &[("voip1", 1)])];
     assert!(alerts_for(&facts).is_empty());
+}
+
+// --- tenant moves: phones awaiting re-provisioning ---
+
+/// A tenant just moved from pbxA (home voip1) to pbxB (home voip2, backup voip1).
+fn moved(code: &str, rows: &[(&str, u64)], stalled: bool) -> TenantFacts {
+    TenantFacts {
+        pool: Some("pbxB".into()),
+        home: Some("voip2".into()),
+        moving: Some(MoveFacts {
+            from_pool: "pbxA".into(),
+            old_home_servers: names(&["voip1"]),
+            started_at: NOW - 3600,
+            stalled,
+            deadline_secs: 48 * 3600,
+            waiting: names(&["201-ROSSI", "202-ROSSI"]),
+        }),
+        ..tenant(code, 12, rows)
+    }
+}
+
+/// ROSSI's phones lagging on voip1 since long ago, their new home voip2 reporting.
+fn lagging_on_old_home(code: &str) -> AwayPhones {
+    AwayPhones {
+        server: "voip1".into(),
+        home: "voip2".into(),
+        ..away(code, Some("Yealink"), 12, NOW - 86_400, &["201-ROSSI"])
+    }
+}
+
+#[test]
+fn a_moving_tenant_on_its_old_home_raises_no_split_away_or_failback() {
+    let mut facts = cluster();
+    facts.servers = vec![server("voip1"), server("voip2")];
+    facts.tenants = vec![moved("ROSSI", &[("voip1", 12)], false)];
+    facts.away = vec![lagging_on_old_home("ROSSI")];
+    let alerts = alerts_for(&facts);
+    assert!(alerts.is_empty(), "{alerts:#?}");
+    // Part-way: 8 at the new home, 4 still on the old one: at home, nothing listed.
+    facts.tenants = vec![moved("ROSSI", &[("voip2", 8), ("voip1", 4)], false)];
+    let p = tenant_placement(&facts.tenants[0], &settings()).unwrap();
+    assert_eq!((p.total, p.away_phones), (8, 0));
+    assert_eq!(p.status, PlacementStatus::AtHome);
+    assert!(alerts_for(&facts).is_empty());
+}
+
+#[test]
+fn the_same_phones_without_a_move_are_an_alert() {
+    // The control of the test above: the rules do see these phones when nothing moves.
+    let mut facts = cluster();
+    facts.servers = vec![server("voip1"), server("voip2")];
+    let mut t = moved("ROSSI", &[("voip1", 12)], false);
+    t.moving = None;
+    facts.tenants = vec![t];
+    facts.away = vec![lagging_on_old_home("ROSSI")];
+    let alerts = alerts_for(&facts);
+    let alert = tenant_alert_of(&alerts, "ROSSI").expect("an alert about ROSSI");
+    assert_eq!(alert.kind, AlertKind::TenantAway);
+    assert_eq!(of_kind(&alerts, AlertKind::FailbackLag).len(), 1);
+}
+
+#[test]
+fn phones_elsewhere_than_the_old_home_still_count() {
+    // voip3 was never pbxA's home: phones there are off-pool as ever.
+    let mut facts = cluster();
+    facts.servers = vec![server("voip1"), server("voip2"), server("voip3")];
+    facts.tenants = vec![moved("ROSSI", &[("voip2", 8), ("voip3", 4)], false)];
+    let alerts = alerts_for(&facts);
+    let alert = tenant_alert_of(&alerts, "ROSSI").expect("an alert about ROSSI");
+    assert!(facet_kinds(alert).contains(&AlertKind::OutsidePool));
+}
+
+#[test]
+fn a_stalled_move_raises_its_alert_naming_the_phones() {
+    let mut facts = cluster();
+    facts.servers = vec![server("voip1"), server("voip2")];
+    facts.tenants = vec![moved("ROSSI", &[("voip2", 10), ("voip1", 2)], true)];
+    let alerts = alerts_for(&facts);
+    let alert = tenant_alert_of(&alerts, "ROSSI").expect("the stalled move's alert");
+    assert_eq!(alert.kind, AlertKind::MoveStalled);
+    assert_eq!(facet_kinds(alert), vec![AlertKind::MoveStalled]);
+    assert_eq!(alert.impact_phones, 2);
+    assert!(
+        alert.summary.contains("from pbxA to pbxB"),
+        "{}",
+        alert.summary
+    );
+    assert!(
+        alert.summary.contains("201-ROSSI, 202-ROSSI"),
+        "{}",
+        alert.summary
+    );
+    let objs = objects(alert);
+    assert!(
+        objs.contains(&(ObjectKind::Endpoint, "201-ROSSI")),
+        "{objs:?}"
+    );
+    assert!(objs.contains(&(ObjectKind::Server, "voip1")), "{objs:?}");
+    assert!(!AlertKind::MoveStalled.explanation().is_empty());
+    assert!(!AlertKind::MoveStalled.advice().is_empty());
+    // Not stalled yet: nothing.
+    facts.tenants = vec![moved("ROSSI", &[("voip2", 10), ("voip1", 2)], false)];
+    assert!(alerts_for(&facts).is_empty());
+}
+
+#[test]
+fn a_moving_tenant_with_every_phone_waiting_is_not_without_phones() {
+    let mut facts = cluster();
+    facts.servers = vec![server("voip1"), server("voip2")];
+    facts.tenants = vec![moved("ROSSI", &[("voip1", 12)], false)];
+    let alerts = alerts_for(&facts);
+    assert!(
+        of_kind(&alerts, AlertKind::TenantNoPhones).is_empty(),
+        "{alerts:#?}"
+    );
 }
