@@ -21,28 +21,37 @@ fn is_yes(v: &str) -> bool {
 }
 
 /// `?dry_run=1` (answer the preview, change nothing) and `?force=1` (apply a change that crosses
-/// a level). `apply_anyway=1` is a synonym of `force=1`.
+/// a level). `apply_anyway=1` is a synonym of `force=1`. Each takes `0` or `1` only: anything else
+/// is refused (400 naming it) rather than read as "no".
 #[derive(Debug, Default, Deserialize)]
 pub struct DryRunParams {
     /// `1`: return the impact preview and change nothing.
     #[serde(default)]
-    dry_run: Option<String>,
+    dry_run: Option<Flag>,
     /// `1`: apply even when a server crosses the warning level or its capacity.
     #[serde(default)]
-    force: Option<String>,
+    force: Option<Flag>,
     /// The same as `force`.
     #[serde(default)]
-    apply_anyway: Option<String>,
+    apply_anyway: Option<Flag>,
+}
+
+/// A query flag as the API documents it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum Flag {
+    #[serde(rename = "0")]
+    Off,
+    #[serde(rename = "1")]
+    On,
 }
 
 impl DryRunParams {
     pub fn dry_run(&self) -> bool {
-        self.dry_run.as_deref().is_some_and(is_yes)
+        self.dry_run == Some(Flag::On)
     }
 
     pub fn force(&self) -> bool {
-        self.force.as_deref().is_some_and(is_yes)
-            || self.apply_anyway.as_deref().is_some_and(is_yes)
+        self.force == Some(Flag::On) || self.apply_anyway == Some(Flag::On)
     }
 
     /// What to answer before applying: the preview for a dry run, a 409 for a crossing without

@@ -378,6 +378,7 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
             ObjectBuilder::new()
                 .schema_type(Type::Integer)
                 .minimum(Some(1))
+                .maximum(Some(u32::MAX))
                 .into(),
             "The page, from 1.",
         ))
