@@ -10,7 +10,7 @@
 use serde::Serialize;
 use std::cmp::Ordering;
 
-use super::{Alert, AlertCounts, AlertKind, ObjectKind, cmp_names, same_name};
+use super::{Alert, AlertCounts, AlertKind, ObjectKind, same_name};
 use crate::domain::FieldErrors;
 use crate::domain::srv::Severity;
 
@@ -321,30 +321,7 @@ impl Listing<'_> {
     }
 }
 
-/// The ranking by impact: severity (worst first), phones affected (most first), kind, then the
-/// objects' names; total, so equal inputs list the same way every time.
-pub fn impact_order(a: &Alert, b: &Alert) -> Ordering {
-    b.severity
-        .cmp(&a.severity)
-        .then(b.impact_phones.cmp(&a.impact_phones))
-        .then(a.kind.cmp(&b.kind))
-        .then_with(|| {
-            let mut x = a.objects.iter();
-            let mut y = b.objects.iter();
-            loop {
-                match (x.next(), y.next()) {
-                    (None, None) => return Ordering::Equal,
-                    (None, Some(_)) => return Ordering::Less,
-                    (Some(_), None) => return Ordering::Greater,
-                    (Some(p), Some(q)) => match cmp_names(&p.name, &q.name) {
-                        Ordering::Equal => {}
-                        other => return other,
-                    },
-                }
-            }
-        })
-        .then_with(|| a.id.cmp(&b.id))
-}
+pub use super::impact_order;
 
 /// Age order: known starts before unknown ones, newest or oldest first, ties by impact.
 fn age_order(newest_first: bool, a: (&Alert, Option<i64>), b: (&Alert, Option<i64>)) -> Ordering {

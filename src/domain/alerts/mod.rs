@@ -824,7 +824,7 @@ pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> AlertBook {
 
 /// Ranks alerts by impact (see [`evaluate`]); also for alerts added after it (the DNS check's).
 pub fn sort(alerts: &mut [Alert]) {
-    alerts.sort_by(alert_order);
+    alerts.sort_by(impact_order);
 }
 
 /// Links each tenant alert to the alerts that explain it instead of repeating them: its pool's
@@ -861,7 +861,10 @@ fn link_causes(alerts: &mut [Alert]) {
     }
 }
 
-fn alert_order(a: &Alert, b: &Alert) -> Ordering {
+/// The ranking by impact: severity (worst first), phones affected (most first), kind, then the
+/// objects' names; total (down to the texts and the id), so equal inputs list the same way every
+/// time. [`evaluate`] and the alerts listing both rank by it.
+pub fn impact_order(a: &Alert, b: &Alert) -> Ordering {
     b.severity
         .cmp(&a.severity)
         .then(b.impact_phones.cmp(&a.impact_phones))
@@ -892,6 +895,7 @@ fn alert_order(a: &Alert, b: &Alert) -> Ordering {
         .then_with(|| a.summary.cmp(&b.summary))
         .then_with(|| a.why.cmp(&b.why))
         .then_with(|| a.action.cmp(&b.action))
+        .then_with(|| a.id.cmp(&b.id))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -71,26 +71,28 @@ pub(super) fn unmatched_alerts(
     }
 }
 
-/// Flapping phones of no known tenant (a tenant's flapping phones are a facet of its alert).
-pub(super) fn flapping_alerts(
-    flapping: &[FlappingPhone],
+/// Flapping phones described for people: the phones most moves first, the servers they moved
+/// between (by name), and one sentence naming `whose` they are ("tenant ACME", "no known
+/// tenant"). Shared by the tenant facet and the alert of phones of no known tenant.
+pub(super) struct FlappingStory<'a> {
+    pub phones: Vec<&'a FlappingPhone>,
+    pub servers: Vec<String>,
+    pub summary: String,
+}
+
+pub(super) fn describe_flapping<'a>(
+    flapping: &[&'a FlappingPhone],
+    whose: &str,
     limits: &Limits,
-    alerts: &mut Vec<Alert>,
-) {
-    let mut phones_here: Vec<&FlappingPhone> = flapping
-        .iter()
-        .filter(|p| p.moves >= limits.flap_moves && tenant_key(p).is_none())
-        .collect();
-    if phones_here.is_empty() {
-        return;
-    }
-    phones_here.sort_by(|a, b| {
+) -> FlappingStory<'a> {
+    let mut sorted: Vec<&FlappingPhone> = flapping.to_vec();
+    sorted.sort_by(|a, b| {
         b.moves
             .cmp(&a.moves)
             .then_with(|| a.endpoint.cmp(&b.endpoint))
     });
     let mut servers: Vec<String> = Vec::new();
-    for phone in &phones_here {
+    for phone in &sorted {
         for server in &phone.servers {
             if !servers.iter().any(|s| same_name(s, server)) {
                 servers.push(server.trim().to_string());
@@ -104,34 +106,56 @@ pub(super) fn flapping_alerts(
         format!(" between {}", join_and(&servers))
     };
     let window = duration(limits.flap_window_secs);
-    let summary = match phones_here.as_slice() {
+    let summary = match sorted.as_slice() {
         [one] => format!(
-            "Phone {} of no known tenant moved{among} {} in the last {window}.",
+            "Phone {} of {whose} moved{among} {} in the last {window}.",
             one.endpoint,
             count_of(one.moves as usize, "time", "times")
         ),
         [most, ..] => format!(
-            "{} of no known tenant moved{among} at least {} each in the last {window} (most: \
-             {} {}), e.g. {}.",
-            phones(phones_here.len() as u64),
+            "{} of {whose} moved{among} at least {} each in the last {window} (most: {} {}), \
+             e.g. {}.",
+            phones(sorted.len() as u64),
             count_of(limits.flap_moves as usize, "time", "times"),
             most.endpoint,
             count_of(most.moves as usize, "time", "times"),
-            phones_here
+            sorted
                 .iter()
                 .take(MAX_EXAMPLES)
                 .map(|p| p.endpoint.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        [] => return,
+        [] => String::new(),
     };
+    FlappingStory {
+        phones: sorted,
+        servers,
+        summary,
+    }
+}
+
+/// Flapping phones of no known tenant (a tenant's flapping phones are a facet of its alert).
+pub(super) fn flapping_alerts(
+    flapping: &[FlappingPhone],
+    limits: &Limits,
+    alerts: &mut Vec<Alert>,
+) {
+    let untenanted: Vec<&FlappingPhone> = flapping
+        .iter()
+        .filter(|p| p.moves >= limits.flap_moves && tenant_key(p).is_none())
+        .collect();
+    if untenanted.is_empty() {
+        return;
+    }
+    let story = describe_flapping(&untenanted, "no known tenant", limits);
     let mut objects = Vec::new();
-    for server in &servers {
+    for server in &story.servers {
         push_server(&mut objects, server);
     }
     objects.extend(
-        phones_here
+        story
+            .phones
             .iter()
             .take(MAX_EXAMPLES)
             .map(|p| ObjectRef::endpoint(&p.endpoint)),
@@ -140,10 +164,10 @@ pub(super) fn flapping_alerts(
         id: stable_id(&["flapping", "no tenant"]),
         kind: AlertKind::Flapping,
         severity: Severity::Warning,
-        impact_phones: phones_here.len() as u64,
+        impact_phones: story.phones.len() as u64,
         facets: Vec::new(),
         related: Vec::new(),
-        summary,
+        summary: story.summary,
         why: FLAPPING_WHY.to_string(),
         action: FLAPPING_ACTION.to_string(),
         objects,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::domain::srv::Severity;
 
-use super::text::{count_of, duration, join_and, names_only, percent, phones, server_list};
+use super::text::{duration, join_and, names_only, percent, phones, server_list};
 use super::{
     Alert, AlertKind, AlertSettings, AwayPhones, ClusterFacts, Facet, FlappingPhone, Limits,
     MAX_EXAMPLES, ObjectRef, PlacementStatus, PlacementSummary, ServerPhones, TenantFacts,
@@ -645,58 +645,16 @@ fn failback_facet(code: &str, groups: &[&AwayPhones], now: i64, limits: &Limits)
 }
 
 fn flapping_facet(code: &str, flappers: &[&FlappingPhone], limits: &Limits) -> Found {
-    let mut sorted: Vec<&FlappingPhone> = flappers.to_vec();
-    sorted.sort_by(|a, b| {
-        b.moves
-            .cmp(&a.moves)
-            .then_with(|| a.endpoint.cmp(&b.endpoint))
-    });
-    let mut servers: Vec<String> = Vec::new();
-    for phone in &sorted {
-        for server in &phone.servers {
-            if !servers.iter().any(|s| same_name(s, server)) {
-                servers.push(server.trim().to_string());
-            }
-        }
-    }
-    servers.sort_by(|a, b| cmp_names(a, b));
-    let among = if servers.is_empty() {
-        String::new()
-    } else {
-        format!(" between {}", join_and(&servers))
-    };
-    let window = duration(limits.flap_window_secs);
-    let summary = match sorted.as_slice() {
-        [one] => format!(
-            "Phone {} of tenant {code} moved{among} {} in the last {window}.",
-            one.endpoint,
-            count_of(one.moves as usize, "time", "times")
-        ),
-        [most, ..] => format!(
-            "{} of tenant {code} moved{among} at least {} each in the last {window} (most: {} \
-             {}), e.g. {}.",
-            phones(sorted.len() as u64),
-            count_of(limits.flap_moves as usize, "time", "times"),
-            most.endpoint,
-            count_of(most.moves as usize, "time", "times"),
-            sorted
-                .iter()
-                .take(MAX_EXAMPLES)
-                .map(|p| p.endpoint.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        [] => String::new(),
-    };
+    let story = super::phones::describe_flapping(flappers, &format!("tenant {code}"), limits);
     Found {
         facet: Facet {
             kind: AlertKind::Flapping,
             severity: Severity::Warning,
-            summary,
-            phones: sorted.len() as u64,
+            summary: story.summary,
+            phones: story.phones.len() as u64,
         },
         why: super::phones::FLAPPING_WHY.to_string(),
         action: super::phones::FLAPPING_ACTION.to_string(),
-        servers,
+        servers: story.servers,
     }
 }

@@ -252,7 +252,7 @@ fn check_book(book: &AlertBook) -> Result<(), TestCaseError> {
         }
     }
     for pair in alerts.windows(2) {
-        prop_assert!(alert_order(&pair[0], &pair[1]) != Ordering::Greater);
+        prop_assert!(impact_order(&pair[0], &pair[1]) != Ordering::Greater);
         // Ranked by severity, then by the phones affected.
         prop_assert!(pair[0].severity >= pair[1].severity);
         if pair[0].severity == pair[1].severity {
