@@ -187,21 +187,7 @@ async fn assign(
     ApiJson(body): ApiJson<AssignBody>,
 ) -> Result<Response, ApiError> {
     let t = st.store().tenant_by_code(&code).await?;
-    let pool_id = match body.pool.as_deref() {
-        None => None,
-        Some(name) => Some(
-            st.store()
-                .pool_by_name(name)
-                .await
-                .map_err(|_| {
-                    Error::Invalid(crate::domain::FieldErrors::single(
-                        "pool",
-                        format!("no pool named {name:?}"),
-                    ))
-                })?
-                .id,
-        ),
-    };
+    let pool_id = pool_named(&st, body.pool.as_deref()).await?;
     let impact = crate::app::impact::preview_assign(&st.app, &[(t.id, pool_id)], seen).await?;
     if let Some(answer) = flags.answer(&impact) {
         return Ok(answer);
@@ -211,4 +197,22 @@ async fn assign(
             .await?,
     )
     .into_response())
+}
+
+/// The pool an API body names (`None`: no pool), or a field error naming `pool` when there is
+/// none by that name; other store errors stay what they are.
+pub(super) async fn pool_named(
+    st: &AppState,
+    name: Option<&str>,
+) -> std::result::Result<Option<crate::domain::ids::PoolId>, Error> {
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    match st.store().pool_by_name(name).await {
+        Ok(pool) => Ok(Some(pool.id)),
+        Err(crate::store::Error::NotFound { .. }) => Err(Error::Invalid(
+            crate::domain::FieldErrors::single("pool", format!("no pool named {name:?}")),
+        )),
+        Err(e) => Err(e.into()),
+    }
 }

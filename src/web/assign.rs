@@ -347,21 +347,7 @@ async fn api_bulk_assign(
         ))
         .into());
     }
-    let pool_id = match body.pool.as_deref() {
-        None => None,
-        Some(name) => Some(
-            st.store()
-                .pool_by_name(name)
-                .await
-                .map_err(|_| {
-                    Error::Invalid(crate::domain::FieldErrors::single(
-                        "pool",
-                        format!("no pool named {name:?}"),
-                    ))
-                })?
-                .id,
-        ),
-    };
+    let pool_id = super::api::pool_named(&st, body.pool.as_deref()).await?;
     let mut ids = Vec::with_capacity(body.tenants.len());
     let mut changed = Vec::new();
     for t in &body.tenants {
