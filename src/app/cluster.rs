@@ -29,7 +29,11 @@ pub struct ServerStats {
     pub state: ServerState,
     pub registered: u64,
     pub home: u64,
+    /// Phones away from home, moving tenants' phones awaiting re-provisioning left out.
     pub away: u64,
+    /// Phones of moving tenants still on a home server of their old pool (not of the new one):
+    /// expected there until the phones are re-provisioned, so not away.
+    pub awaiting: u64,
     pub unmatched: u64,
     pub projected: f64,
     pub capacity: Option<u32>,
@@ -62,7 +66,10 @@ pub struct PoolStats {
     pub home_servers: Vec<String>,
     pub registered: u64,
     pub home_phones: u64,
+    /// Moving tenants' phones awaiting re-provisioning left out (see `awaiting_phones`).
     pub away_phones: u64,
+    /// Phones of its tenants that moved here and still sit on the old pool's home servers.
+    pub awaiting_phones: u64,
     /// Registered phones of the pool per server, home servers first.
     pub by_server: Vec<(String, u64)>,
 }
@@ -231,6 +238,7 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
         })
         .filter(|(_, (_, state))| *state != ChangeState::Settled)
         .collect();
+    let moves = app.store.moves_in_flight().await?;
     let refs: Vec<_> = servers.iter().map(Server::projection_ref).collect();
     let mut homes: HashMap<PoolId, Option<ServerId>> = HashMap::new();
     let mut home_sets: HashMap<PoolId, Vec<ServerId>> = HashMap::new();
@@ -272,14 +280,41 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
         })
         .collect();
     let worst = worst_n_minus_one(&refs, &pool_refs, &per_pool, ClientModel::Weighted);
+    // Moving tenants' phones on a home server of their old pool that is not one of the new pool's
+    // await re-provisioning: expected where they are until the phones are reconfigured.
+    let mut awaiting: HashMap<(PoolId, ServerId), u64> = HashMap::new();
+    if !moves.is_empty() {
+        let ids: Vec<TenantId> = moves.iter().map(|m| m.tenant_id).collect();
+        let counts_of_moving = app.store.tenants_phones_by_server(&ids).await?;
+        for m in &moves {
+            let (Some(to), Some(old_home)) =
+                (m.to_pool_id, m.from_pool_id.and_then(|p| home_sets.get(&p)))
+            else {
+                continue;
+            };
+            let new_home = home_sets.get(&to).cloned().unwrap_or_default();
+            for (_, server, n) in counts_of_moving.iter().filter(|c| c.0 == m.tenant_id) {
+                if old_home.contains(server) && !new_home.contains(server) {
+                    *awaiting.entry((to, *server)).or_default() += n;
+                }
+            }
+        }
+    }
     let mut stats = Vec::with_capacity(servers.len());
     for (j, s) in servers.iter().enumerate() {
         let snap = snapshots.iter().find(|x| x.server_id == s.id);
-        let (mut home, mut away) = (0, 0);
+        let (mut home, mut away, mut waiting) = (0, 0, 0);
         for c in counts.iter().filter(|c| c.server_id == s.id) {
-            match c.pool_id.and_then(|p| home_sets.get(&p)) {
-                Some(set) if set.contains(&s.id) => home += c.phones,
-                Some(_) => away += c.phones,
+            match c
+                .pool_id
+                .and_then(|p| home_sets.get(&p).map(|set| (p, set)))
+            {
+                Some((_, set)) if set.contains(&s.id) => home += c.phones,
+                Some((p, _)) => {
+                    let w = awaiting.get(&(p, s.id)).copied().unwrap_or(0).min(c.phones);
+                    waiting += w;
+                    away += c.phones - w;
+                }
                 None => {}
             }
         }
@@ -296,6 +331,7 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
             registered: snap.map(|x| x.registered as u64).unwrap_or(0),
             home,
             away,
+            awaiting: waiting,
             unmatched: snap.map(|x| x.unmatched as u64).unwrap_or(0),
             projected: normal.servers[j].phones,
             capacity: s.capacity,
@@ -309,12 +345,18 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
         .map(|p| {
             let home = homes.get(&p.id).copied().flatten();
             let set = home_sets.get(&p.id).cloned().unwrap_or_default();
-            let (mut registered, mut home_phones) = (0, 0);
+            let (mut registered, mut home_phones, mut awaiting_phones) = (0, 0, 0);
             let mut by_server = Vec::new();
             for c in counts.iter().filter(|c| c.pool_id == Some(p.id)) {
                 registered += c.phones;
                 if set.contains(&c.server_id) {
                     home_phones += c.phones;
+                } else {
+                    awaiting_phones += awaiting
+                        .get(&(p.id, c.server_id))
+                        .copied()
+                        .unwrap_or(0)
+                        .min(c.phones);
                 }
                 if let Some(s) = servers.iter().find(|s| s.id == c.server_id) {
                     by_server.push((s.name.to_string(), c.phones));
@@ -341,7 +383,8 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
                     .collect(),
                 registered,
                 home_phones,
-                away_phones: registered - home_phones,
+                away_phones: registered - home_phones - awaiting_phones,
+                awaiting_phones,
                 by_server,
             }
         })

@@ -588,6 +588,31 @@ impl Store {
             .map_err(Into::into)
     }
 
+    /// Phones per server of the given tenants (from the maintained counts).
+    pub async fn tenants_phones_by_server(
+        &self,
+        tenant_ids: &[TenantId],
+    ) -> Result<Vec<(TenantId, ServerId, u64)>> {
+        let mut out = Vec::new();
+        for chunk in tenant_ids.chunks(ID_CHUNK) {
+            // Integers from the database itself: safe to write into the statement.
+            let rows = sqlx::query(&format!(
+                "SELECT tenant_id, server_id, phones FROM tenant_server_counts WHERE tenant_id IN ({})",
+                id_list(chunk.iter().map(|t| t.get()))
+            ))
+            .fetch_all(&self.pool)
+            .await?;
+            for r in &rows {
+                out.push((
+                    r.try_get("tenant_id")?,
+                    r.try_get("server_id")?,
+                    r.try_get::<i64, _>("phones")?.max(0) as u64,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     /// Tenants with phones on a server, most phones first.
     pub async fn tenants_on(&self, server_id: ServerId, limit: u32) -> Result<Vec<TenantPhones>> {
         let rows = sqlx::query(&format!(

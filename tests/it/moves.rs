@@ -181,6 +181,26 @@ async fn moving_a_tenant_with_phones_starts_a_move_and_raises_no_placement_alert
                 "{row:#}"
             );
         }
+        // The overview's figures agree: ROSSI's ten phones on voip1 await re-provisioning,
+        // they are not away (nor is pbxB drifting).
+        let stats = app
+            .token_client("stats", "read")
+            .await
+            .json(&app, "GET", "/api/v1/servers/stats", None)
+            .await
+            .json();
+        let voip1 = stats
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["server"] == "voip1")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (voip1["awaiting"].as_u64(), voip1["away"].as_u64()),
+            (Some(10), Some(0)),
+            "{voip1}"
+        );
         // BIANCHI did not move: no move of its own.
         assert!(latest(app.store(), "BIANCHI").await.is_none());
         // The report with the phones at the new home completes the move.
