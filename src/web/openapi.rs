@@ -852,6 +852,7 @@ mod tests {
             registered: 0,
             home: 0,
             away: 0,
+            awaiting: 0,
             unmatched: 0,
             projected: 0.0,
             capacity: None,
