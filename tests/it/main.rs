@@ -16,6 +16,7 @@ mod browser;
 mod browser_alerts;
 mod browser_moves;
 mod browser_preview;
+mod bulk_scale;
 mod crash;
 mod dns_check;
 mod impact_preview;
