@@ -14,6 +14,7 @@ mod alert_log;
 mod alert_webhook;
 mod browser;
 mod browser_alerts;
+mod browser_bulk;
 mod browser_moves;
 mod browser_preview;
 mod bulk_scale;
