@@ -314,7 +314,12 @@ async fn plan(args: PlanArgs) -> CliResult {
     if args.apply {
         if outcome.impact.needs_confirmation() && !args.force {
             eprint!("{}", impact_text(&outcome.impact));
-            let what: Vec<String> = outcome.impact.crossings.iter().map(|c| c.sentence()).collect();
+            let what: Vec<String> = outcome
+                .impact
+                .crossings
+                .iter()
+                .map(|c| c.sentence())
+                .collect();
             return Err(format!(
                 "nothing was applied: {}. Run again with --force to apply the plan anyway.",
                 what.join("; ")

@@ -10,19 +10,19 @@ use serde::{Deserialize, Serialize};
 
 use super::api::{ApiJson, ApiQuery, ApiResult};
 use super::auth::{AdminOnly, Principal};
-use super::impact::{DryRunParams, apply_anyway, refusal};
-use crate::app::Seen;
-use crate::domain::impact::Impact;
-use axum::http::StatusCode;
 use super::extract::{Form, Path, Query};
 use super::forms::{PageLink, pager, version};
+use super::impact::{DryRunParams, apply_anyway, refusal};
 use super::{AppState, Error, Flash, PageCtx, Result, Routes, filters, page, render_page};
+use crate::app::Seen;
 use crate::app::moves::{self, TenantMovePage, TenantMoveRow};
 use crate::domain::FieldErrors;
 use crate::domain::ids::MoveId;
+use crate::domain::impact::Impact;
 use crate::domain::model::Tenant;
 use crate::domain::moves::MoveState;
 use crate::store::{MoveFilter, TenantMove};
+use axum::http::StatusCode;
 
 pub fn router() -> Routes {
     Routes::new()

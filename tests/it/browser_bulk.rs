@@ -45,7 +45,10 @@ async fn filter_the_list_move_all_matching_see_the_preview_apply_it() {
                 "the page's boxes are ticked"
             );
             b.click_link("Clear the selection").await;
-            assert_eq!(b.count(Locator::Css("input[name='tenant']:checked")).await, 0);
+            assert_eq!(
+                b.count(Locator::Css("input[name='tenant']:checked")).await,
+                0
+            );
 
             b.choose("pool-filter", "pbxB").await;
             b.click_button("Filter").await;

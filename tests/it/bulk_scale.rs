@@ -80,16 +80,23 @@ async fn moving_all_matching_moves_exactly_the_filtered_set_in_one_transaction()
         let preview = app.post_form("/tenants/bulk-assign/preview", &form).await;
         assert_eq!(preview.status, 200, "{}", preview.body);
         assert!(
-            preview.body.contains(&format!("<strong>{n} tenants</strong>")),
+            preview
+                .body
+                .contains(&format!("<strong>{n} tenants</strong>")),
             "{}",
             preview.body
         );
         assert!(
-            preview.body.contains(&format!("Move {n} tenants to pool pbxA?")),
+            preview
+                .body
+                .contains(&format!("Move {n} tenants to pool pbxA?")),
             "{}",
             preview.body
         );
-        assert!(preview.body.contains("voip1"), "the impact preview is shown");
+        assert!(
+            preview.body.contains("voip1"),
+            "the impact preview is shown"
+        );
         let values = frozen(&preview.body);
         assert_eq!(values.len(), n, "{values:?}");
         for code in &in_b {
@@ -164,7 +171,11 @@ async fn select_all_on_the_page_ticks_every_row_of_the_page() {
             .unwrap();
         let plain = app.get("/tenants?per_page=3").await;
         assert_eq!(plain.status, 200);
-        assert!(plain.body.contains("Select all on this page"), "{}", plain.body);
+        assert!(
+            plain.body.contains("Select all on this page"),
+            "{}",
+            plain.body
+        );
         assert!(!plain.body.contains(" checked>"), "{}", plain.body);
         let page = app.get("/tenants?per_page=3&select=page").await;
         assert_eq!(page.status, 200);
@@ -239,7 +250,11 @@ async fn the_tenants_list_filters_by_move_state_and_shows_the_move() {
         assert!(none.body.contains(">BIANCHI</a>"), "{}", none.body);
         assert!(none.body.contains(">BIG</a>"), "{}", none.body);
         let stalled = app.get("/tenants?move=stalled").await;
-        assert!(stalled.body.contains("No tenant matches."), "{}", stalled.body);
+        assert!(
+            stalled.body.contains("No tenant matches."),
+            "{}",
+            stalled.body
+        );
         let bad = app.get("/tenants?move=sideways").await;
         assert_eq!(bad.status, 422, "{}", bad.body);
         assert!(bad.body.contains("unknown move state"), "{}", bad.body);
@@ -275,8 +290,10 @@ async fn cancelling_a_move_shows_the_preview_and_a_crossing_needs_apply_anyway()
         let m = app.store().latest_move(rossi.id).await.unwrap().unwrap();
         let page = app.get(&format!("/tenants/{}", rossi.id)).await;
         assert!(
-            page.body
-                .contains(&format!(r#"<form method="get" action="/moves/{}/cancel""#, m.id)),
+            page.body.contains(&format!(
+                r#"<form method="get" action="/moves/{}/cancel""#,
+                m.id
+            )),
             "{}",
             page.body
         );
@@ -328,7 +345,12 @@ async fn the_cancel_api_takes_dry_run_and_force() {
         let url = format!("/api/v1/moves/{}/cancel", m.id);
 
         let dry = admin
-            .json(&app, "POST", &format!("{url}?dry_run=1"), Some(body.clone()))
+            .json(
+                &app,
+                "POST",
+                &format!("{url}?dry_run=1"),
+                Some(body.clone()),
+            )
             .await;
         assert_eq!(dry.status, 200, "{}", dry.body);
         let dry = dry.json();
@@ -342,7 +364,11 @@ async fn the_cancel_api_takes_dry_run_and_force() {
         assert_eq!(voip1["before"]["normal"], 0.74, "{dry:#}");
         assert_eq!(voip1["after"]["normal"], 0.84, "{dry:#}");
         assert_eq!(dry["warning_level"], 0.8);
-        assert_eq!(pool_of(&app, "ROSSI").await, "pbxB", "a dry run changes nothing");
+        assert_eq!(
+            pool_of(&app, "ROSSI").await,
+            "pbxB",
+            "a dry run changes nothing"
+        );
 
         let refused = admin.json(&app, "POST", &url, Some(body.clone())).await;
         assert_eq!(refused.status, 409, "{}", refused.body);
