@@ -114,6 +114,9 @@ pub struct PlanArgs {
     /// Apply every move of the plan (one transaction).
     #[arg(long)]
     apply: bool,
+    /// With --apply: apply even when a server crosses the warning level or its capacity.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -309,12 +312,51 @@ async fn plan(args: PlanArgs) -> CliResult {
         }
     }
     if args.apply {
+        if outcome.impact.needs_confirmation() && !args.force {
+            eprint!("{}", impact_text(&outcome.impact));
+            let what: Vec<String> = outcome
+                .impact
+                .crossings
+                .iter()
+                .map(|c| c.sentence())
+                .collect();
+            return Err(format!(
+                "nothing was applied: {}. Run again with --force to apply the plan anyway.",
+                what.join("; ")
+            )
+            .into());
+        }
+        if !args.json {
+            print!("{}", impact_text(&outcome.impact));
+        }
         let n = apply_plan(&app, &outcome.id, &request, &outcome.moves, &cli_actor())
             .await
             .map_err(|e| e.to_string())?;
         println!("applied plan {}: {n} tenants moved", outcome.id);
     }
     Ok(())
+}
+
+/// The impact preview per server as text: utilisation with nothing down and in the worst single
+/// failure, before → after, a `!` marking a server that crosses a level.
+fn impact_text(impact: &crate::domain::impact::Impact) -> String {
+    let pct = |u: Option<f64>| u.map_or("—".to_string(), |u| format!("{:.0}%", u * 100.0));
+    let mut out = format!(
+        "impact per server (warning level {:.0}%):\n",
+        impact.warning_level * 100.0
+    );
+    for s in &impact.per_server {
+        out.push_str(&format!(
+            "  {} {:<20} normal {:>5} -> {:>5}   worst {:>5} -> {:>5}\n",
+            if impact.crosses(&s.server) { "!" } else { " " },
+            s.server,
+            pct(s.before.normal),
+            pct(s.after.normal),
+            pct(s.before.worst),
+            pct(s.after.worst),
+        ));
+    }
+    out
 }
 
 async fn user(cmd: UserCommand) -> CliResult {

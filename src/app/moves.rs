@@ -86,6 +86,36 @@ pub async fn cancel(
     Ok(app.store().cancel_move(id, tenant_version, actor).await?)
 }
 
+/// The impact preview of cancelling move `id`: its tenant put back in the move's old pool.
+/// A move no longer in flight, or whose old pool was deleted, is refused (409) as cancelling
+/// it would be.
+pub async fn cancel_preview(
+    app: &App,
+    id: MoveId,
+    seen: Seen,
+) -> Result<(TenantMove, Tenant, crate::domain::impact::Impact)> {
+    let m = app.store().tenant_move_by_id(id).await?;
+    if !m.state.in_flight() {
+        return Err(super::Error::Conflict(format!(
+            "the move of tenant {} from {} to {} is already {}; nothing was changed",
+            m.tenant,
+            m.from_pool,
+            m.to_pool,
+            m.state.label()
+        )));
+    }
+    let Some(back) = m.from_pool_id else {
+        return Err(super::Error::Conflict(format!(
+            "pool {} was deleted since the move of tenant {} started: there is no pool to put \
+             it back in; assign it a pool on its page instead",
+            m.from_pool, m.tenant
+        )));
+    };
+    let tenant = app.store().tenant(m.tenant_id).await?;
+    let impact = super::impact::preview_assign(app, &[(tenant.id, Some(back))], seen).await?;
+    Ok((m, tenant, impact))
+}
+
 /// The moves in flight as the alert rules see them, by tenant: the old pool's home servers,
 /// whether the move is stalled (its state, or past the deadline at `now`) and, when stalled,
 /// some of the phones still on the old servers.

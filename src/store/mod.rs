@@ -47,7 +47,10 @@ pub use registrations::{
     Snapshot, TenantPhones,
 };
 pub use sessions::{DbSessionStore, SESSION_CONTEXT, SESSION_USER, SessionContext, SessionUser};
-pub use tenants::{Cursor, PoolFilter, TenantPage, TenantPlacement, TenantQuery, TenantSort};
+pub use tenants::{
+    Cursor, MovingFilter, PageMove, PoolFilter, TenantPage, TenantPlacement, TenantQuery,
+    TenantSort,
+};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};

@@ -122,6 +122,36 @@ pub struct TenantQuery {
     /// Only the tenants with these codes (lowercased), when given: the tenants list's filters
     /// by where the phones are, resolved from the cached alert evaluation.
     pub codes: Option<Vec<String>>,
+    /// Only the tenants with (or without) a move in flight, from the moves store.
+    pub moving: MovingFilter,
+}
+
+/// The tenants list's filter by move state (`move=moving|stalled|none`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MovingFilter {
+    #[default]
+    Any,
+    /// A move in flight: moving or stalled (as the Moves page's "moving").
+    InFlight,
+    /// A move in flight that is stalled.
+    Stalled,
+    /// No move in flight.
+    None,
+}
+
+impl MovingFilter {
+    /// The `move` parameter: empty, `moving`, `stalled` or `none`.
+    pub fn parse(s: &str) -> std::result::Result<Self, String> {
+        match s.trim() {
+            "" => Ok(Self::Any),
+            "moving" => Ok(Self::InFlight),
+            "stalled" => Ok(Self::Stalled),
+            "none" => Ok(Self::None),
+            other => Err(format!(
+                "unknown move state {other:?}: use moving, stalled or none"
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -134,6 +164,18 @@ pub struct TenantPage {
     pub next_after: Option<TenantId>,
     /// The cursor of the previous page (`before=` this tenant id), when there is one.
     pub prev_before: Option<TenantId>,
+    /// The move in flight of each of the page's tenants that has one (read with the page).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub moves: std::collections::HashMap<TenantId, PageMove>,
+}
+
+/// A tenant's move in flight as the tenants list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageMove {
+    pub state: crate::domain::moves::MoveState,
+    pub from_pool: String,
+    pub to_pool: String,
 }
 
 impl TenantPage {
@@ -211,7 +253,9 @@ impl Store {
     /// 10 or 10,000 tenants, and at the first or the last page: with a cursor only the page's
     /// rows are read; with a page number, the ids before it are skipped in the index alone.
     /// A cursor whose tenant has been deleted meanwhile leads to the first page.
-    pub async fn tenants(&self, q: &TenantQuery) -> Result<TenantPage> {
+    /// The WHERE clauses of a query's filters (search, codes, pool, move state) and their
+    /// binds: the list's page and [`Store::tenant_versions_matching`] read the same set.
+    fn tenant_filter(&self, q: &TenantQuery) -> Result<(Vec<String>, Vec<Bind>)> {
         let mut clauses = Vec::new();
         let mut binds = Vec::new();
         if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -248,6 +292,52 @@ impl Store {
                 clauses.push(format!("t.pool_id = ${}", binds.len()));
             }
         }
+        match q.moving {
+            MovingFilter::Any => {}
+            MovingFilter::InFlight => clauses.push(
+                "EXISTS (SELECT 1 FROM tenant_moves m WHERE m.tenant_id = t.id \
+                 AND m.state IN ('moving', 'stalled'))"
+                    .into(),
+            ),
+            MovingFilter::Stalled => clauses.push(
+                "EXISTS (SELECT 1 FROM tenant_moves m WHERE m.tenant_id = t.id \
+                 AND m.state = 'stalled')"
+                    .into(),
+            ),
+            MovingFilter::None => clauses.push(
+                "NOT EXISTS (SELECT 1 FROM tenant_moves m WHERE m.tenant_id = t.id \
+                 AND m.state IN ('moving', 'stalled'))"
+                    .into(),
+            ),
+        }
+        Ok((clauses, binds))
+    }
+
+    /// Every tenant the query's filters keep (paging and cursor ignored), as `(id, version)` in
+    /// code order, in one statement: "move all N tenants matching this filter".
+    pub async fn tenant_versions_matching(&self, q: &TenantQuery) -> Result<Vec<(TenantId, i64)>> {
+        let (clauses, binds) = self.tenant_filter(q)?;
+        let filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let sql = format!("SELECT t.id, t.version FROM tenants t {filter} ORDER BY t.code_key");
+        let mut query = sqlx::query(&sql);
+        for b in &binds {
+            query = b.bind(query);
+        }
+        query
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((TenantId::new(r.try_get("id")?), r.try_get("version")?)))
+            .collect()
+    }
+
+    pub async fn tenants(&self, q: &TenantQuery) -> Result<TenantPage> {
+        let (clauses, binds) = self.tenant_filter(q)?;
+        let mut binds = binds;
         let filter = if clauses.is_empty() {
             String::new()
         } else {
@@ -289,8 +379,11 @@ impl Store {
         // One row more than the page tells whether another page follows.
         let sql = format!(
             "SELECT t.*, p.name AS pool_name, \
-             (SELECT COUNT(*) FROM tenants t {filter}) AS total_count \
+             (SELECT COUNT(*) FROM tenants t {filter}) AS total_count, \
+             mv.state AS move_state, mv.from_pool AS move_from, mv.to_pool AS move_to \
              FROM tenants t LEFT JOIN pools p ON p.id = t.pool_id \
+             LEFT JOIN tenant_moves mv ON mv.tenant_id = t.id \
+             AND mv.state IN ('moving', 'stalled') \
              WHERE t.id IN (SELECT t.id FROM tenants t {join} {page_filter} ORDER BY {order} \
              LIMIT {} OFFSET {offset}) ORDER BY {order}",
             per_page + 1
@@ -320,6 +413,21 @@ impl Store {
             }
         };
         let more = found.len() > per_page as usize;
+        let mut moves = std::collections::HashMap::new();
+        for r in found.iter().take(per_page as usize) {
+            let state: Option<String> = r.try_get("move_state")?;
+            if let Some(state) = state.and_then(|s| crate::domain::moves::MoveState::parse(&s).ok())
+            {
+                moves.insert(
+                    TenantId::new(r.try_get("id")?),
+                    PageMove {
+                        state,
+                        from_pool: r.try_get("move_from")?,
+                        to_pool: r.try_get("move_to")?,
+                    },
+                );
+            }
+        }
         let mut rows = found
             .iter()
             .take(per_page as usize)
@@ -341,6 +449,7 @@ impl Store {
             total: total as u64,
             page,
             per_page,
+            moves,
         })
     }
 

@@ -136,6 +136,7 @@ async fn tenants(
                 (None, None) => None,
             },
             codes: None,
+            moving: Default::default(),
         })
         .await?;
     Ok(Json(page))

@@ -152,6 +152,8 @@ struct BulkPreview {
     back: String,
     impact: Impact,
     error: Option<String>,
+    /// The selection is every tenant matching the list's filter, resolved by the server.
+    matching: bool,
 }
 
 /// The list's checkboxes: each tenant with the version the list showed.
@@ -230,10 +232,32 @@ async fn bulk_page(
             back,
             impact,
             error,
+            matching: false,
         },
         ids,
         pool_id,
     ))
+}
+
+/// "Move all N tenants matching this filter": the list's filter (`filter_q`, `filter_pool`,
+/// `filter_status`, `filter_server`, `filter_move`) resolved now to the exact tenants and their
+/// versions, which replace any ticked boxes; the preview then freezes them like a selection.
+async fn matching_selection(
+    st: &AppState,
+    seen: Seen,
+    mut pairs: Vec<(String, String)>,
+) -> Result<(Vec<(String, String)>, bool)> {
+    if one(&pairs, "scope") != "matching" {
+        return Ok((pairs, false));
+    }
+    let filter = super::tenants::ListParams::from_filter_fields(&pairs);
+    let ids = super::tenants::matching(st, seen, &filter).await?;
+    pairs.retain(|(k, _)| k != "tenant");
+    pairs.extend(
+        ids.into_iter()
+            .map(|(id, v)| ("tenant".to_string(), format!("{id}:{v}"))),
+    );
+    Ok((pairs, true))
 }
 
 async fn bulk_preview(
@@ -242,13 +266,22 @@ async fn bulk_preview(
     seen: Seen,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
+    let (pairs, matching) = matching_selection(&st, seen, pairs).await?;
+    if matching && selection(&pairs)?.is_empty() {
+        let back = safe_redirect_target(one(&pairs, "return")).to_string();
+        return Ok(
+            Flash::redirect(back, "Nothing changed: no tenant matches this filter.")
+                .into_response(),
+        );
+    }
     if selection(&pairs)?.is_empty() {
         let back = safe_redirect_target(one(&pairs, "return")).to_string();
         return Ok(
             Flash::redirect(back, "Nothing changed: no tenant was selected.").into_response(),
         );
     }
-    let (p, ids, _) = bulk_page(&st, ctx, seen, &pairs, None).await?;
+    let (mut p, ids, _) = bulk_page(&st, ctx, seen, &pairs, None).await?;
+    p.matching = matching;
     // A tenant changed between the list and its preview: the preview would not be what applies.
     unchanged_since(&p, &ids)?;
     Ok(page(&p))

@@ -9,20 +9,25 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::api::{ApiJson, ApiQuery, ApiResult};
-use super::auth::Principal;
+use super::auth::{AdminOnly, Principal};
 use super::extract::{Form, Path, Query};
 use super::forms::{PageLink, pager, version};
-use super::{AppState, Error, Flash, PageCtx, Result, Routes, filters, page};
+use super::impact::{DryRunParams, apply_anyway, refusal};
+use super::{AppState, Error, Flash, PageCtx, Result, Routes, filters, page, render_page};
+use crate::app::Seen;
 use crate::app::moves::{self, TenantMovePage, TenantMoveRow};
 use crate::domain::FieldErrors;
 use crate::domain::ids::MoveId;
+use crate::domain::impact::Impact;
 use crate::domain::model::Tenant;
 use crate::domain::moves::MoveState;
 use crate::store::{MoveFilter, TenantMove};
+use axum::http::StatusCode;
 
 pub fn router() -> Routes {
     Routes::new()
         .get("/moves", list)
+        .get("/moves/{id}/cancel", cancel_preview)
         .post("/moves/{id}/cancel", cancel)
         .get("/api/v1/moves", api_list)
         .post("/api/v1/moves/{id}/cancel", api_cancel)
@@ -127,13 +132,71 @@ async fn list(
     }))
 }
 
+#[derive(Template)]
+#[template(path = "moves/cancel_preview.html")]
+struct CancelPreview {
+    ctx: PageCtx,
+    m: TenantMove,
+    tenant: Tenant,
+    /// The tenant's version as the admin saw it (the cancel applies at that version).
+    version: i64,
+    impact: Impact,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CancelParams {
+    #[serde(default)]
+    version: Option<i64>,
+}
+
+const APPLY_ANYWAY: &str = "Tick “Apply anyway” to cancel the move all the same.";
+
+/// The preview of cancelling a move: the tenant back in its old pool, per server.
+async fn cancel_preview(
+    _admin: AdminOnly,
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    seen: Seen,
+    Path(id): Path<MoveId>,
+    Query(p): Query<CancelParams>,
+) -> Result<Response> {
+    let (m, tenant, impact) = moves::cancel_preview(&st.app, id, seen).await?;
+    Ok(page(&CancelPreview {
+        ctx,
+        version: p.version.unwrap_or(tenant.version),
+        m,
+        tenant,
+        impact,
+        error: None,
+    }))
+}
+
+/// Cancels the move at the tenant version the admin saw; a crossing needs "apply anyway".
 async fn cancel(
     State(st): State<AppState>,
     principal: Principal,
+    ctx: PageCtx,
+    seen: Seen,
     Path(id): Path<MoveId>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;
+    let (m, tenant, impact) = moves::cancel_preview(&st.app, id, seen).await?;
+    if impact.needs_confirmation() && !apply_anyway(&pairs) {
+        let error = Some(refusal(&impact, APPLY_ANYWAY));
+        return Ok(render_page(
+            StatusCode::CONFLICT,
+            &CancelPreview {
+                ctx,
+                m,
+                tenant,
+                version,
+                impact,
+                error,
+            },
+        ));
+    }
     let (m, t) = moves::cancel(&st.app, id, version, &principal.actor()).await?;
     Ok(Flash::redirect(
         format!("/tenants/{}", m.tenant_id),
@@ -170,14 +233,22 @@ pub(super) struct Cancelled {
     tenant: Tenant,
 }
 
+/// `?dry_run=1` answers the preview of the tenant back in its old pool and changes nothing; a
+/// cancel that pushes a server over a level needs `?force=1` (else 409 with the preview).
 async fn api_cancel(
     State(st): State<AppState>,
     principal: Principal,
+    seen: Seen,
     Path(id): Path<MoveId>,
+    ApiQuery(flags): ApiQuery<DryRunParams>,
     ApiJson(body): ApiJson<CancelBody>,
-) -> ApiResult<Cancelled> {
+) -> std::result::Result<Response, super::ApiError> {
+    let (_, _, impact) = moves::cancel_preview(&st.app, id, seen).await?;
+    if let Some(answer) = flags.answer(&impact) {
+        return Ok(answer);
+    }
     let (m, tenant) = moves::cancel(&st.app, id, body.version, &principal.actor()).await?;
-    Ok(Json(Cancelled { m, tenant }))
+    Ok(Json(Cancelled { m, tenant }).into_response())
 }
 
 /// Width of a progress bar of `width` pixels at `percent`.

@@ -391,12 +391,20 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
                 .into(),
             "Moves per page (default 50, at most 200).",
         )),
-        ("POST", "/api/v1/moves/{id}/cancel") => Call::new(
-            "Cancel a move in flight: the tenant goes back to its old pool (admin scope)",
-            ok_json("The move and the tenant as stored now", s.of::<super::moves::Cancelled>()),
-        )
-        .body(json_body(s.of::<super::moves::CancelBody>()))
-        .conflict(),
+        ("POST", "/api/v1/moves/{id}/cancel") => {
+            let cancelled = s.of::<super::moves::Cancelled>();
+            previewed(
+                Call::new(
+                    "Cancel a move in flight: the tenant goes back to its old pool (admin scope)",
+                    ok_json("", cancelled.clone()),
+                ),
+                "The move and the tenant as stored now; with dry_run=1 the impact of putting \
+                 the tenant back in its old pool",
+                cancelled,
+                s,
+            )
+            .body(json_body(s.of::<super::moves::CancelBody>()))
+        }
         ("GET", "/api/v1/tenants.csv") => Call::new("Export tenants as CSV", csv("The tenants")),
         ("POST", "/api/v1/srv/shares") => Call::new(
             "Exact SRV shares of given records under a client model",
@@ -844,6 +852,7 @@ mod tests {
             per_page: 1,
             next_after: None,
             prev_before: None,
+            moves: Default::default(),
         };
         assert_eq!(keys(&page), properties(&doc, "TenantPage"));
         let stats = crate::app::cluster::ServerStats {

@@ -22,7 +22,9 @@ use crate::domain::alerts::{AlertBook, PlacementStatus, PlacementSummary};
 use crate::domain::ids::{PoolId, TenantId};
 use crate::domain::model::{Pool, Tenant, TenantInput};
 use crate::domain::moves::MoveState;
-use crate::store::{Cursor, PoolFilter, TenantPage, TenantQuery, TenantSort};
+use crate::store::{
+    Cursor, MovingFilter, PageMove, PoolFilter, TenantPage, TenantQuery, TenantSort,
+};
 use std::sync::Arc;
 
 pub fn router() -> Routes {
@@ -65,6 +67,12 @@ pub struct ListParams {
     /// Only tenants with phones registered on this server.
     #[serde(default)]
     server: String,
+    /// Move state: `moving` (in flight, stalled too), `stalled`, `none`; empty for all.
+    #[serde(default, rename = "move")]
+    moving: String,
+    /// `page`: the page is shown with every row's box ticked ("select all on this page").
+    #[serde(default)]
+    select: String,
 }
 
 impl ListParams {
@@ -104,6 +112,9 @@ impl ListParams {
         if !self.server.is_empty() {
             out.push_str(&format!("&server={}", q(&self.server)));
         }
+        if !self.moving.is_empty() {
+            out.push_str(&format!("&move={}", q(&self.moving)));
+        }
         if let Some(pp) = self.per_page {
             out.push_str(&format!("&per_page={pp}"));
         }
@@ -129,6 +140,24 @@ struct ListPage {
 }
 
 impl ListPage {
+    fn move_of(&self, t: &Tenant) -> Option<&PageMove> {
+        self.result.moves.get(&t.id)
+    }
+    fn select_page(&self) -> bool {
+        self.params.select == "page"
+    }
+    /// The list as it is, with every box of the page ticked.
+    fn select_page_href(&self) -> String {
+        format!("{}&select=page", self.here)
+    }
+    fn is_filtered(&self) -> bool {
+        let p = &self.params;
+        !(p.q.trim().is_empty()
+            && p.pool.is_empty()
+            && p.status.is_empty()
+            && p.server.is_empty()
+            && p.moving.is_empty())
+    }
     fn placement(&self, t: &Tenant) -> Option<&PlacementSummary> {
         self.book
             .placements
@@ -157,31 +186,7 @@ async fn list(
 ) -> Result<Response> {
     // Pools come from the cached view; one created meanwhile by someone else is asked for.
     let (view, book) = cluster::load_with_alerts_known(&st.app, known.0, seen).await?;
-    let codes = placement_filter(&params, &view, &book)?;
-    let pool = match params.pool.as_str() {
-        "" => PoolFilter::Any,
-        "-" => PoolFilter::Unplaced,
-        name => match view.pools.iter().find(|p| p.name == name) {
-            Some(p) => PoolFilter::Pool(p.id),
-            None => match st.store().pool_by_name(name).await {
-                Ok(p) => PoolFilter::Pool(p.id),
-                Err(crate::store::Error::NotFound { .. }) => {
-                    return Err(Error::NotFound(format!("there is no pool named {name:?}")));
-                }
-                Err(e) => return Err(e.into()),
-            },
-        },
-    };
-    let query = TenantQuery {
-        search: Some(params.q.clone()),
-        pool,
-        sort: TenantSort::parse(&params.sort),
-        desc: params.dir == "desc",
-        page: params.page.unwrap_or(1),
-        per_page: params.per_page.unwrap_or(50),
-        cursor: params.cursor(),
-        codes,
-    };
+    let query = list_query(&st, &params, &view, &book).await?;
     let result = st.store().tenants(&query).await?;
     // Numbered pages skip ahead in the index; Prev and Next follow the page's own rows.
     let pager = keyset_pager(
@@ -208,6 +213,72 @@ async fn list(
         pager,
         here,
     }))
+}
+
+/// The store query of the list's filters (search, pool, where the phones are, move state) on
+/// the page asked: the list and "move all N matching" resolve a filter through this one path.
+async fn list_query(
+    st: &AppState,
+    params: &ListParams,
+    view: &ClusterView,
+    book: &AlertBook,
+) -> Result<TenantQuery> {
+    let codes = placement_filter(params, view, book)?;
+    let moving = MovingFilter::parse(&params.moving)
+        .map_err(|e| Error::Invalid(FieldErrors::single("move", e)))?;
+    let pool = match params.pool.as_str() {
+        "" => PoolFilter::Any,
+        "-" => PoolFilter::Unplaced,
+        name => match view.pools.iter().find(|p| p.name == name) {
+            Some(p) => PoolFilter::Pool(p.id),
+            None => match st.store().pool_by_name(name).await {
+                Ok(p) => PoolFilter::Pool(p.id),
+                Err(crate::store::Error::NotFound { .. }) => {
+                    return Err(Error::NotFound(format!("there is no pool named {name:?}")));
+                }
+                Err(e) => return Err(e.into()),
+            },
+        },
+    };
+    Ok(TenantQuery {
+        search: Some(params.q.clone()),
+        pool,
+        sort: TenantSort::parse(&params.sort),
+        desc: params.dir == "desc",
+        page: params.page.unwrap_or(1),
+        per_page: params.per_page.unwrap_or(50),
+        cursor: params.cursor(),
+        codes,
+        moving,
+    })
+}
+
+/// Every tenant the list's filter keeps, with its version now, and the filter's parameters as
+/// the list's URL carries them: what "move all N tenants matching this filter" moves. The
+/// filter is resolved exactly as the list resolves it ([`list_query`]).
+pub(super) async fn matching(
+    st: &AppState,
+    seen: Seen,
+    params: &ListParams,
+) -> Result<Vec<(TenantId, i64)>> {
+    let (view, book) = cluster::load_with_alerts_known(&st.app, None, seen).await?;
+    let query = list_query(st, params, &view, &book).await?;
+    Ok(st.store().tenant_versions_matching(&query).await?)
+}
+
+impl ListParams {
+    /// The filter part of the list's state, from a form's fields named `filter_<name>`.
+    pub(super) fn from_filter_fields(pairs: &[(String, String)]) -> Self {
+        let f = |name: &str| super::forms::one(pairs, &format!("filter_{name}")).to_string();
+        Self {
+            q: f("q"),
+            pool: f("pool"),
+            status: f("status"),
+            server: f("server"),
+            moving: f("move"),
+            ..Self::default()
+        }
+    }
 }
 
 /// The codes of the tenants the list's placement filters keep (`None` without such a filter),

@@ -38,7 +38,7 @@ async fn the_tenant_page_shows_the_move_and_cancels_it() {
         assert!(body.contains("0 of 10 (0%)"), "{body}");
         assert!(body.contains("Phones not moved yet"), "{body}");
         assert!(body.contains("200-ROSSI"), "{body}");
-        assert!(body.contains("Cancel the move (back to pbxA)"), "{body}");
+        assert!(body.contains("Cancel the move (back to pbxA)…"), "{body}");
         // Not split, not away: the phones await re-provisioning.
         assert!(!body.contains("Split across"), "{body}");
         assert!(!body.contains("Away from home:"), "{body}");

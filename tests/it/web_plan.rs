@@ -262,7 +262,7 @@ async fn the_command_prints_and_applies_a_plan() {
         let url = app.db.url.clone();
         let out = tokio::task::spawn_blocking(move || {
             std::process::Command::new(env!("CARGO_BIN_EXE_pbx-pools"))
-                .args(["plan", "--database-url", &url, "--apply"])
+                .args(["plan", "--database-url", &url, "--apply", "--force"])
                 .output()
                 .unwrap()
         })
