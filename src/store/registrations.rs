@@ -124,6 +124,16 @@ fn phone_from_row(r: &AnyRow) -> Result<PhoneRow, sqlx::Error> {
     })
 }
 
+/// An endpoint registered on more than one server: it counts on `counted_on`, where its
+/// registered contact arrived last.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ListedTwice {
+    pub endpoint: String,
+    pub counted_on: String,
+    /// The other servers still listing it (by newest contact first).
+    pub also_on: Vec<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PhoneMove {
     pub endpoint_key: String,
@@ -758,6 +768,44 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(phone_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// A tenant's endpoints registered on more than one server (a handover whose old contact
+    /// has not expired yet), at most `limit`, by endpoint: where each counts (its newest
+    /// registered contact) and the other servers listing it.
+    pub async fn tenant_listed_twice(
+        &self,
+        tenant_id: TenantId,
+        limit: u32,
+    ) -> Result<Vec<ListedTwice>> {
+        let rows = sqlx::query(&format!(
+            "SELECT r.endpoint_key, MIN(r.endpoint) AS endpoint, s.name AS server_name, MAX(r.id) AS newest \
+             FROM registrations r JOIN servers s ON s.id = r.server_id \
+             WHERE r.tenant_id = $1 AND r.registered = 1 AND r.endpoint_key IN ( \
+               SELECT endpoint_key FROM registrations WHERE tenant_id = $1 AND registered = 1 \
+               GROUP BY endpoint_key HAVING COUNT(DISTINCT server_id) > 1 ORDER BY endpoint_key LIMIT {limit}) \
+             GROUP BY r.endpoint_key, s.name ORDER BY r.endpoint_key, newest DESC"
+        ))
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<(String, ListedTwice)> = Vec::new();
+        for r in &rows {
+            let key: String = r.try_get("endpoint_key")?;
+            let server: String = r.try_get("server_name")?;
+            match out.last_mut() {
+                Some((k, l)) if *k == key => l.also_on.push(server),
+                _ => out.push((
+                    key,
+                    ListedTwice {
+                        endpoint: r.try_get("endpoint")?,
+                        counted_on: server,
+                        also_on: Vec::new(),
+                    },
+                )),
+            }
+        }
+        Ok(out.into_iter().map(|(_, l)| l).collect())
     }
 
     /// Registrations on a server that match no tenant.
