@@ -303,8 +303,9 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
     let mut stats = Vec::with_capacity(servers.len());
     for (j, s) in servers.iter().enumerate() {
         let snap = snapshots.iter().find(|x| x.server_id == s.id);
-        let (mut home, mut away, mut waiting) = (0, 0, 0);
+        let (mut home, mut away, mut waiting, mut matched) = (0, 0, 0, 0);
         for c in counts.iter().filter(|c| c.server_id == s.id) {
+            matched += c.phones;
             match c
                 .pool_id
                 .and_then(|p| home_sets.get(&p).map(|set| (p, set)))
@@ -328,7 +329,9 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
         stats.push(ServerStats {
             server: s.name.to_string(),
             state: s.state,
-            registered: snap.map(|x| x.registered as u64).unwrap_or(0),
+            // The maintained counts (which another server's newer report of a phone listed on
+            // both changes after this server's snapshot) plus the snapshot's unmatched phones.
+            registered: matched + snap.map(|x| x.unmatched as u64).unwrap_or(0),
             home,
             away,
             awaiting: waiting,

@@ -7,7 +7,7 @@ use super::{App, Result, Seen, cluster};
 use crate::domain::alerts::{TenantFacts, TenantPlacement, tenant_placement};
 use crate::domain::ids::{PoolId, ServerId, TenantId};
 use crate::domain::model::{Pool, Tenant};
-use crate::store::PhoneRow;
+use crate::store::{ListedTwice, PhoneRow};
 
 /// Where a tenant's phones are: per server, at home, within normal, split or away (the one
 /// definition of home the alerts use), the away phones, the moves.
@@ -28,6 +28,10 @@ pub struct TenantRegistrations {
     /// servers of the old pool that are not home servers of the new one).
     #[serde(default)]
     pub awaiting_servers: Vec<String>,
+    /// Its endpoints listed on two servers at once (a handover's old contact not expired yet):
+    /// each counts once, where it registered last.
+    #[serde(default)]
+    pub listed_twice: Vec<ListedTwice>,
 }
 
 /// One server change of one phone, as shown on the tenant page.
@@ -113,6 +117,7 @@ pub async fn registrations(
             at: m.at,
         })
         .collect();
+    let listed_twice = app.store().tenant_listed_twice(tenant.id, 200).await?;
     Ok(TenantRegistrations {
         registered: phones_by_server.iter().map(|(_, n)| n).sum(),
         placement,
@@ -123,6 +128,7 @@ pub async fn registrations(
         away,
         moves,
         awaiting_servers,
+        listed_twice,
     })
 }
 

@@ -97,6 +97,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "tenant_moves",
         include_str!("../../migrations/sqlite/0017_tenant_moves.sql"),
     ),
+    (
+        18,
+        "two_servers",
+        include_str!("../../migrations/sqlite/0018_two_servers.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -184,6 +189,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         17,
         "tenant_moves",
         include_str!("../../migrations/postgres/0017_tenant_moves.sql"),
+    ),
+    (
+        18,
+        "two_servers",
+        include_str!("../../migrations/postgres/0018_two_servers.sql"),
     ),
 ];
 

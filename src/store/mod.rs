@@ -43,8 +43,8 @@ pub use moves::{MoveFilter, SYSTEM_ACTOR, TenantMove};
 pub use plans::PlannedMove;
 pub use pools::PoolLoad;
 pub use registrations::{
-    AwayGroup, DataVersion, FlappingMoves, IngestPolicy, IngestSummary, PhoneMove, PhoneRow,
-    Snapshot, TenantPhones,
+    AwayGroup, DataVersion, FlappingMoves, IngestPolicy, IngestSummary, ListedTwice, PhoneMove,
+    PhoneRow, Snapshot, TenantPhones,
 };
 pub use sessions::{DbSessionStore, SESSION_CONTEXT, SESSION_USER, SessionContext, SessionUser};
 pub use tenants::{

@@ -124,6 +124,16 @@ fn phone_from_row(r: &AnyRow) -> Result<PhoneRow, sqlx::Error> {
     })
 }
 
+/// An endpoint registered on more than one server: it counts on `counted_on`, where its
+/// registered contact arrived last.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ListedTwice {
+    pub endpoint: String,
+    pub counted_on: String,
+    /// The other servers still listing it (by newest contact first).
+    pub also_on: Vec<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PhoneMove {
     pub endpoint_key: String,
@@ -136,6 +146,15 @@ pub struct PhoneMove {
 const PHONE_SELECT: &str = "SELECT r.endpoint, r.server_id, s.name AS server_name, r.tenant_id, r.contact, r.user_agent, r.status, p.since \
      FROM registrations r JOIN servers s ON s.id = r.server_id \
      LEFT JOIN phones p ON p.endpoint_key = r.endpoint_key AND p.server_id = r.server_id";
+
+/// Recounts registered phones of server `$1` per tenant, counting an endpoint only where its
+/// newest registered contact is (one phone, two servers: where it arrived last, by row id; see
+/// migration 0018). Completed by `AND r.tenant_id IN (…) GROUP BY r.tenant_id`.
+const COUNT_INSERT: &str = "INSERT INTO tenant_server_counts (tenant_id, server_id, phones) \
+     SELECT r.tenant_id, $1, COUNT(DISTINCT r.endpoint_key) FROM registrations r \
+     WHERE r.server_id = $1 AND r.registered = 1 \
+       AND NOT EXISTS (SELECT 1 FROM registrations o WHERE o.endpoint_key = r.endpoint_key \
+         AND o.server_id <> r.server_id AND o.registered = 1 AND o.id > r.id)";
 
 /// When a server last reported, and since when it has been reporting without a gap.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -224,6 +243,9 @@ impl Store {
                 name: server_id.to_string(),
             })?
             .try_get("last_report_at")?;
+        // Pairs of this server other servers' ingests marked (see `recount_dirty`): recounted
+        // below with this report's own changes.
+        let mut touched: BTreeSet<TenantId> = self.take_dirty(&mut tx, server_id).await?;
         let stored_rows = sqlx::query(
             "SELECT id, fingerprint, tenant_id FROM registrations WHERE server_id = $1",
         )
@@ -239,8 +261,26 @@ impl Store {
         }
         drop(stored_rows);
         let diff = diff_picture(&stored, &report);
-        // Tenants whose count on this server may change: recounted at the end.
-        let mut touched: BTreeSet<TenantId> = BTreeSet::new();
+        // Tenants whose count on this server may change (recounted at the end), and the
+        // endpoints whose registered contacts here come or go: another server listing one of
+        // them may gain or lose it (one phone, two servers: it counts where it arrived last).
+        let mut changed_keys: BTreeSet<String> = BTreeSet::new();
+        for ids in diff.removed.chunks(ID_CHUNK) {
+            let rows = sqlx::query(&format!(
+                "SELECT DISTINCT endpoint_key FROM registrations WHERE registered = 1 AND id IN ({})",
+                id_list(ids.iter().copied())
+            ))
+            .fetch_all(&mut *tx)
+            .await?;
+            for r in &rows {
+                changed_keys.insert(r.try_get("endpoint_key")?);
+            }
+        }
+        // Endpoints registered here before this report: a new contact of one of them is no
+        // move, whichever server it was counted on (two servers' alternating reports of one
+        // handover must not add up to flapping).
+        let listed_before = changed_keys.clone();
+        let max_stored = stored.iter().map(|(id, _)| *id).max().unwrap_or(0);
         if diff.removed.len() == stored.len() {
             sqlx::query("DELETE FROM registrations WHERE server_id = $1")
                 .bind(server_id)
@@ -284,23 +324,33 @@ impl Store {
             // Only the registered contacts that are new here can have moved here: a phone whose
             // last known server was another one. A contact still listed unchanged does not move
             // its phone back (the other server's report moved it away since).
-            let arrived: Vec<&StoredContact<'_>> = added
+            let mut arrived: Vec<&StoredContact<'_>> = added
                 .iter()
                 .copied()
                 .filter(|c| c.registered == 1)
                 .collect();
+            arrived.sort_by(|a, b| a.endpoint_key.cmp(&b.endpoint_key));
+            changed_keys.extend(arrived.iter().map(|c| c.endpoint_key.clone()));
             for chunk in arrived.chunks(JSON_CHUNK) {
                 let json = to_json(chunk)?;
+                let moved: Vec<&StoredContact<'_>> = chunk
+                    .iter()
+                    .copied()
+                    .filter(|c| !listed_before.contains(&c.endpoint_key))
+                    .collect();
                 moves += sqlx::query(&format!(
                     "INSERT INTO phone_moves (endpoint_key, tenant_id, from_server_id, to_server_id, at) \
                      SELECT p.endpoint_key, MIN(t.id), p.server_id, $1, $2 FROM {} j \
                      JOIN phones p ON p.endpoint_key = j.k LEFT JOIN tenants t ON t.code_key = j.tk \
-                     WHERE p.server_id <> $1 GROUP BY p.endpoint_key, p.server_id",
+                     WHERE p.server_id <> $1 AND NOT EXISTS (SELECT 1 FROM registrations x \
+                       WHERE x.endpoint_key = j.k AND x.server_id = $1 AND x.registered = 1 AND x.id <= $4) \
+                     GROUP BY p.endpoint_key, p.server_id",
                     self.json_rows("$3")
                 ))
                 .bind(server_id)
                 .bind(at)
-                .bind(&json)
+                .bind(to_json(&moved)?)
+                .bind(max_stored)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -379,14 +429,15 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             sqlx::query(&format!(
-                "INSERT INTO tenant_server_counts (tenant_id, server_id, phones) \
-                 SELECT tenant_id, $1, COUNT(DISTINCT endpoint_key) FROM registrations \
-                 WHERE server_id = $1 AND tenant_id IN ({ids}) AND registered = 1 GROUP BY tenant_id"
+                "{COUNT_INSERT} AND r.tenant_id IN ({ids}) GROUP BY r.tenant_id"
             ))
             .bind(server_id)
             .execute(&mut *tx)
             .await?;
         }
+        let others = self
+            .mark_others_dirty(&mut tx, server_id, &changed_keys)
+            .await?;
         // Registered = matched (the maintained counts) + unmatched (an index range): neither
         // reads the whole picture.
         let matched: i64 = sqlx::query(
@@ -442,6 +493,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        // The other servers' counts this report changed, each under that server's own lock in
+        // a transaction of its own (one lock at a time: no deadlock with their ingests).
+        for other in others {
+            self.recount_dirty(other).await?;
+        }
         Ok(IngestSummary {
             snapshot_id,
             contacts: rows.len() as u64,
@@ -451,6 +507,87 @@ impl Store {
             moves,
             written: (diff.removed.len() + diff.added.len()) as u64,
         })
+    }
+
+    /// Takes (deletes) the dirty pairs of `server_id` and returns their tenants. Only ever
+    /// called under the server's ingest lock: no one else deletes these rows, and appends by
+    /// other ingests never wait on them.
+    async fn take_dirty(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        server_id: ServerId,
+    ) -> Result<BTreeSet<TenantId>> {
+        let rows = sqlx::query("DELETE FROM count_dirty WHERE server_id = $1 RETURNING tenant_id")
+            .bind(server_id)
+            .fetch_all(&mut **tx)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<TenantId, _>("tenant_id"))
+            .collect::<Result<BTreeSet<_>, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Marks (tenant, server) dirty for every other server listing one of `keys` registered,
+    /// and returns those servers. Appends only (see migration 0018).
+    async fn mark_others_dirty(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        server_id: ServerId,
+        keys: &BTreeSet<String>,
+    ) -> Result<BTreeSet<ServerId>> {
+        let list = match self.backend {
+            Backend::Sqlite => "SELECT value FROM json_each($2)",
+            Backend::Postgres => "SELECT jsonb_array_elements_text(CAST($2 AS jsonb))",
+        };
+        let mut out = BTreeSet::new();
+        let keys: Vec<&String> = keys.iter().collect();
+        for chunk in keys.chunks(JSON_CHUNK) {
+            let rows = sqlx::query(&format!(
+                "INSERT INTO count_dirty (tenant_id, server_id) \
+                 SELECT DISTINCT o.tenant_id, o.server_id FROM registrations o \
+                 WHERE o.endpoint_key IN ({list}) AND o.server_id <> $1 AND o.registered = 1 \
+                   AND o.tenant_id IS NOT NULL \
+                 RETURNING server_id"
+            ))
+            .bind(server_id)
+            .bind(to_json(chunk)?)
+            .fetch_all(&mut **tx)
+            .await?;
+            for r in &rows {
+                out.insert(r.try_get::<ServerId, _>("server_id")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Recounts the dirty pairs of `server_id` in a transaction of its own, under that
+    /// server's ingest lock (an ingest of it in flight finishes first, and takes them itself).
+    pub async fn recount_dirty(&self, server_id: ServerId) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        self.serialise(&mut tx, LockKind::Ingest, server_id.get())
+            .await?;
+        let touched: Vec<TenantId> = self
+            .take_dirty(&mut tx, server_id)
+            .await?
+            .into_iter()
+            .collect();
+        for chunk in touched.chunks(ID_CHUNK) {
+            let ids = id_list(chunk.iter().map(|t| t.get()));
+            sqlx::query(&format!(
+                "DELETE FROM tenant_server_counts WHERE server_id = $1 AND tenant_id IN ({ids})"
+            ))
+            .bind(server_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(&format!(
+                "{COUNT_INSERT} AND r.tenant_id IN ({ids}) GROUP BY r.tenant_id"
+            ))
+            .bind(server_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A `FROM` item that reads the JSON parameter `param` (an array of [`StoredContact`]) as
@@ -656,6 +793,44 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(phone_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// A tenant's endpoints registered on more than one server (a handover whose old contact
+    /// has not expired yet), at most `limit`, by endpoint: where each counts (its newest
+    /// registered contact) and the other servers listing it.
+    pub async fn tenant_listed_twice(
+        &self,
+        tenant_id: TenantId,
+        limit: u32,
+    ) -> Result<Vec<ListedTwice>> {
+        let rows = sqlx::query(&format!(
+            "SELECT r.endpoint_key, MIN(r.endpoint) AS endpoint, s.name AS server_name, MAX(r.id) AS newest \
+             FROM registrations r JOIN servers s ON s.id = r.server_id \
+             WHERE r.tenant_id = $1 AND r.registered = 1 AND r.endpoint_key IN ( \
+               SELECT endpoint_key FROM registrations WHERE tenant_id = $1 AND registered = 1 \
+               GROUP BY endpoint_key HAVING COUNT(DISTINCT server_id) > 1 ORDER BY endpoint_key LIMIT {limit}) \
+             GROUP BY r.endpoint_key, s.name ORDER BY r.endpoint_key, newest DESC"
+        ))
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<(String, ListedTwice)> = Vec::new();
+        for r in &rows {
+            let key: String = r.try_get("endpoint_key")?;
+            let server: String = r.try_get("server_name")?;
+            match out.last_mut() {
+                Some((k, l)) if *k == key => l.also_on.push(server),
+                _ => out.push((
+                    key,
+                    ListedTwice {
+                        endpoint: r.try_get("endpoint")?,
+                        counted_on: server,
+                        also_on: Vec::new(),
+                    },
+                )),
+            }
+        }
+        Ok(out.into_iter().map(|(_, l)| l).collect())
     }
 
     /// Registrations on a server that match no tenant.

@@ -901,6 +901,7 @@ mod tests {
             away: vec![row],
             moves: vec![],
             awaiting_servers: vec![],
+            listed_twice: vec![],
         };
         assert_eq!(keys(&regs), properties(&doc, "TenantRegistrations"));
         let m = crate::store::TenantMove {

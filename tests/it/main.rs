@@ -30,6 +30,7 @@ mod store;
 mod store_ingest;
 mod store_jobs;
 mod store_upgrade;
+mod two_servers;
 mod web_alerts;
 mod web_api_schema;
 mod web_bulk;

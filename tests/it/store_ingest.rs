@@ -157,17 +157,6 @@ async fn incremental_ingest_writes_only_what_changed_and_keeps_counts_exact() {
             "{label}: {} rows written for 4 changed contacts and 1 replaced",
             third.written
         );
-        // The same report stored fresh on another server gives the same counts.
-        let fresh = store
-            .ingest(voip2.id, "pjsip-contacts", &parse(&changed), &policy, "t")
-            .await
-            .unwrap();
-        assert_eq!(fresh.written, changed.len() as u64, "{label}");
-        assert_eq!(
-            (third.registered, third.matched, third.unmatched),
-            (fresh.registered, fresh.matched, fresh.unmatched),
-            "{label}"
-        );
         let per_server = |server| {
             let store = store.clone();
             async move {
@@ -188,9 +177,28 @@ async fn incremental_ingest_writes_only_what_changed_and_keeps_counts_exact() {
             }
         };
         let incremental = per_server(voip1.id).await;
+        // The same report stored fresh on another server gives the same counts there; the
+        // phones now count on voip2 alone (listed on two servers: where they arrived last).
+        let fresh = store
+            .ingest(voip2.id, "pjsip-contacts", &parse(&changed), &policy, "t")
+            .await
+            .unwrap();
+        assert_eq!(fresh.written, changed.len() as u64, "{label}");
+        assert_eq!(
+            (third.registered, third.matched, third.unmatched),
+            (fresh.registered, fresh.matched, fresh.unmatched),
+            "{label}"
+        );
         assert_eq!(incremental, per_server(voip2.id).await, "{label}");
+        assert!(per_server(voip1.id).await.is_empty(), "{label}");
         let expected: u64 = changed.iter().filter(|e| !e.ends_with("NEWCO")).count() as u64;
         assert_eq!(incremental.values().sum::<u64>(), expected, "{label}");
+        // voip2 drops them again: they count on voip1, which still lists them.
+        store
+            .ingest(voip2.id, "pjsip-contacts", &parse(&[]), &policy, "t")
+            .await
+            .unwrap();
+        assert_eq!(incremental, per_server(voip1.id).await, "{label}");
 
         // NEWCO is created after its phones were reported: the next report matches them, even
         // though it is identical to the last one.
