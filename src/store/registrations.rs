@@ -495,8 +495,12 @@ impl Store {
         tx.commit().await?;
         // The other servers' counts this report changed, each under that server's own lock in
         // a transaction of its own (one lock at a time: no deadlock with their ingests).
+        // This report is stored whatever happens here: a recount that fails leaves its pairs
+        // marked, and the other server's next ingest recounts them. Not an error of this push.
         for other in others {
-            self.recount_dirty(other).await?;
+            if let Err(e) = self.recount_dirty(other).await {
+                tracing::warn!(server = other.get(), error = %e, "recounting another server's phones failed; its next report recounts them");
+            }
         }
         Ok(IngestSummary {
             snapshot_id,
