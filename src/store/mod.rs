@@ -26,6 +26,7 @@ mod migrate;
 mod moves;
 mod plans;
 mod pools;
+mod readings;
 mod registrations;
 mod servers;
 mod sessions;
