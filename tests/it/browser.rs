@@ -998,7 +998,8 @@ async fn whatif_plan_and_zone_download() {
             "{preview}"
         );
         assert!(!preview.contains("pbxb"), "{preview}");
-        b.click_link("Download").await;
+        // Download sends the form as ticked, not the last preview.
+        b.click_button("Download").await;
         let (name, zone) = b.downloaded().await;
         assert!(
             zone.contains("_sip._udp.pbxa.example.com."),
