@@ -66,3 +66,45 @@ async fn dns_download_is_what_is_ticked() {
     })
     .await;
 }
+
+fn multipart(fields: &[(&str, &str)]) -> (String, String) {
+    let boundary = "BOUNDARY";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A refused dump comes back with the pasted text (escaped) and the chosen format still there.
+#[tokio::test]
+async fn a_refused_dump_keeps_the_pasted_text() {
+    helpers::each_backend(|app: TestApp| async move {
+        load_demo(&app).await;
+        let dump = "colour,shape\nred,<square>\n";
+        let (ct, body) = multipart(&[("server", "voip1"), ("format", "csv"), ("dump", dump)]);
+        let req = axum::http::Request::post("/registrations")
+            .header("x-csrf-token", app.admin.csrf())
+            .header("content-type", ct)
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let res = app.admin.send(&app, req).await;
+        assert_eq!(res.status, 422, "{}", res.body);
+        assert!(res.body.contains("error-box"), "{}", res.body);
+        assert!(
+            res.body.contains("colour,shape\nred,&#60;square&#62;"),
+            "{}",
+            res.body
+        );
+        assert!(
+            res.body.contains(r#"<option value="csv" selected>"#),
+            "{}",
+            res.body
+        );
+        assert!(res.body.contains(r#"<option value="voip1" selected>"#));
+    })
+    .await;
+}
