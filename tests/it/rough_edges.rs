@@ -108,3 +108,45 @@ async fn a_refused_dump_keeps_the_pasted_text() {
     })
     .await;
 }
+
+/// Creating an `ingest:SERVER` token shows the crontab line with the token and the address the
+/// admin reached the dashboard at; other scopes show none.
+#[tokio::test]
+async fn an_ingest_token_comes_with_its_cron_line() {
+    helpers::each_backend(|app: TestApp| async move {
+        load_demo(&app).await;
+        let body = format!(
+            "csrf={}&name=voip1-cron&scope=ingest%3Avoip1",
+            helpers::urlencode(&app.admin.csrf())
+        );
+        let req = axum::http::Request::post("/tokens")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("host", "pbx.test:8080")
+            .header("origin", "http://pbx.test:8080")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let res = app.admin.send(&app, req).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let secret = res
+            .body
+            .split(r#"<code class="secret">"#)
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .expect("the secret is shown")
+            .to_string();
+        assert!(secret.starts_with("pbxp_"), "{secret}");
+        let line = format!(
+            "* * * * * asterisk -rx &#34;pjsip show contacts&#34; | curl -fsS -X POST -H &#34;Authorization: Bearer {secret}&#34; --data-binary @- &#34;http://pbx.test:8080/api/v1/servers/voip1/registrations?format=pjsip-contacts&#34; &#62;/dev/null"
+        );
+        assert!(res.body.contains(&line), "{}", res.body);
+
+        let read = app
+            .admin
+            .post_form(&app, "/tokens", &[("name", "reader"), ("scope", "read")])
+            .await;
+        assert_eq!(read.status, 200);
+        assert!(read.body.contains(r#"class="secret""#));
+        assert!(!read.body.contains("cron-line"));
+    })
+    .await;
+}
