@@ -150,3 +150,20 @@ async fn an_ingest_token_comes_with_its_cron_line() {
     })
     .await;
 }
+
+/// The login page shows no navigation to someone logged out; a logged-in page still has it.
+#[tokio::test]
+async fn the_login_page_has_no_navigation() {
+    helpers::each_backend(|app: TestApp| async move {
+        let login = helpers::Client::anonymous().get(&app, "/login").await;
+        assert_eq!(login.status, 200, "{}", login.body);
+        assert!(login.body.contains("Log in"));
+        assert!(!login.body.contains(r#"<nav aria-label="Main">"#));
+        assert!(!login.body.contains(r#"href="/audit""#), "{}", login.body);
+        let overview = app.get("/").await;
+        assert_eq!(overview.status, 200);
+        assert!(overview.body.contains(r#"<nav aria-label="Main">"#));
+        assert!(overview.body.contains(r#"href="/audit""#));
+    })
+    .await;
+}
