@@ -167,3 +167,68 @@ async fn the_login_page_has_no_navigation() {
     })
     .await;
 }
+
+/// The audit log offers "user" in its object filter and shows each change as the changed
+/// fields, before → after, with the full documents behind a `<details>`.
+#[tokio::test]
+async fn the_audit_log_shows_changed_fields() {
+    helpers::each_backend(|app: TestApp| async move {
+        let mut form = [
+            ("version", "0"),
+            ("normal_away_pct", "15"),
+            ("capacity_warning_pct", "85"),
+            ("stale_after_minutes", "10"),
+            ("flap_moves", "4"),
+            ("flap_window_minutes", "30"),
+            ("failback_after_minutes", "20"),
+            ("tenant_rule", r"^\d+-(?P<tenant>[A-Za-z]+)$"),
+            ("retention_days", "7"),
+            ("dns_check_minutes", "5"),
+            ("dns_nameservers", ""),
+            ("dns_timeout_ms", "2000"),
+            ("dns_attempts", "2"),
+        ];
+        let res = app.post_form("/settings", &form).await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        form[0] = ("version", "1");
+        form[2] = ("capacity_warning_pct", "90");
+        let res = app.post_form("/settings", &form).await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let res = app
+            .post_form(
+                "/users",
+                &[
+                    ("name", "alice"),
+                    ("role", "viewer"),
+                    ("password", "a long enough password"),
+                ],
+            )
+            .await;
+        assert!(res.status == 303 || res.status == 200, "{}", res.body);
+
+        let audit = app.get("/audit?kind=settings").await;
+        assert_eq!(audit.status, 200);
+        let newest = audit
+            .body
+            .split(r#"<ul class="changes">"#)
+            .nth(1)
+            .and_then(|rest| rest.split("</ul>").next())
+            .unwrap_or_else(|| panic!("no changes listed: {}", audit.body));
+        assert_eq!(
+            newest,
+            r#"<li><code>alerts.capacity_warning</code>: <span class="before">0.85</span> → <span class="after">0.9</span></li>"#,
+            "only the changed field"
+        );
+        assert!(audit.body.contains("<summary>Full documents</summary>"));
+
+        let users = app.get("/audit?kind=user").await;
+        assert!(
+            users.body.contains(r#"<option value="user" selected>user</option>"#),
+            "{}",
+            users.body
+        );
+        assert!(users.body.contains("<strong>alice</strong>"), "{}", users.body);
+        assert!(!users.body.contains("<strong>settings</strong>"));
+    })
+    .await;
+}
