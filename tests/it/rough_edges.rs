@@ -232,3 +232,37 @@ async fn the_audit_log_shows_changed_fields() {
     })
     .await;
 }
+
+/// Settings is laid out as a form: each fieldset a grid (label beside input, one per row), the
+/// tenant rule wide; the stylesheet carries the layout (no inline styles: CSP).
+#[tokio::test]
+async fn the_settings_form_is_a_grid() {
+    helpers::each_backend(|app: TestApp| async move {
+        let page = app.get("/settings").await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body
+                .contains(r#"<form method="post" action="/settings" class="settings-form">"#)
+        );
+        assert_eq!(
+            page.body.matches(r#"<fieldset class="form-grid""#).count(),
+            3
+        );
+        let rule = page
+            .body
+            .split(r#"<input id="tenant_rule""#)
+            .nth(1)
+            .and_then(|rest| rest.split('>').next())
+            .expect("the tenant rule input");
+        assert!(rule.contains(r#"class="mono wide""#), "{rule}");
+        assert!(!page.body.contains("style="), "no inline styles");
+        let css = app.get("/static/style.css").await;
+        assert_eq!(css.status, 200);
+        assert!(css.body.contains("fieldset.form-grid { display: grid;"));
+        assert!(
+            css.body
+                .contains("fieldset.form-grid > input.wide { width: 100%; }")
+        );
+    })
+    .await;
+}
