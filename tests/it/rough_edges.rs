@@ -266,3 +266,92 @@ async fn the_settings_form_is_a_grid() {
     })
     .await;
 }
+
+async fn load_demo_with_registrations(store: &pbx_pools::store::Store) {
+    store
+        .load_demo(&source_document_cluster(), "demo")
+        .await
+        .unwrap();
+    store
+        .load_demo_registrations(
+            &pbx_pools::domain::demo_registrations::source_document_rounds(),
+            7200,
+        )
+        .await
+        .unwrap();
+}
+
+/// The overview says "N unmatched" with a link to where they are listed, and a server no single
+/// failure loads says so instead of naming an unrelated failure.
+#[tokio::test]
+async fn the_overview_says_what_it_means() {
+    helpers::each_backend(|app: TestApp| async move {
+        load_demo_with_registrations(app.store()).await;
+        let page = app.get("/").await;
+        assert_eq!(page.status, 200);
+        assert!(
+            !page.body.contains("?)</span>"),
+            "no bare (N?): {}",
+            page.body
+        );
+        let unmatched = page
+            .body
+            .split(r#"<a class="warn unmatched" href="/go/server/"#)
+            .nth(1)
+            .unwrap_or_else(|| panic!("an unmatched link: {}", page.body));
+        assert!(unmatched.contains("#unmatched\">"), "{unmatched}");
+        assert!(
+            unmatched
+                .split("</a>")
+                .next()
+                .unwrap()
+                .ends_with(" unmatched")
+        );
+        let backupbox = page
+            .body
+            .split(r#"<a href="/go/server/backupbox">"#)
+            .nth(1)
+            .and_then(|rest| rest.split("</tr>").next())
+            .expect("backupbox's row");
+        assert!(
+            backupbox.contains("no single failure sends phones here"),
+            "{backupbox}"
+        );
+        assert!(!backupbox.contains(" fails</span>"), "{backupbox}");
+        // A server that a failure does load still names it.
+        assert!(page.body.contains(" fails</span>"), "{}", page.body);
+        let server = app.get("/go/server/voip1").await;
+        assert!(server.status == 303 || server.status == 308 || server.status == 302);
+    })
+    .await;
+}
+
+/// At 800 px wide the overview does not scroll sideways: its tables fit or scroll inside
+/// themselves (stylesheet only: the CSP allows no inline styles).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_fits_800_px() {
+    use crate::browser::{ADMIN, ADMIN_PASSWORD, App, browser_test};
+    use pbx_pools::domain::auth::Role;
+    let app = App::start(None).await;
+    app.add_user(ADMIN, ADMIN_PASSWORD, Role::Admin).await;
+    load_demo_with_registrations(app.store()).await;
+    browser_test("the_overview_fits_800_px", &app, |b| async move {
+        b.login(ADMIN, ADMIN_PASSWORD).await;
+        b.c.set_window_size(800, 900).await.unwrap();
+        b.goto("/").await;
+        b.see("no single failure sends phones here").await;
+        let widths = b
+            .c
+            .execute(
+                "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (scroll, client) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+        assert!(client <= 800, "the window is 800 px wide: {client}");
+        assert!(scroll <= client, "the page scrolls sideways: {scroll} > {client}");
+    })
+    .await;
+    app.stop().await;
+}
