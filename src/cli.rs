@@ -65,7 +65,8 @@ pub struct ExportArgs {
     /// Write names relative to this zone origin (required for octodns and dnscontrol).
     #[arg(long)]
     origin: Option<String>,
-    /// Emit a $TTL line with this default (BIND).
+    /// Checked but not written: the export is a snippet, and a $TTL line pasted into a zone
+    /// would change the TTL of every record after it (each record carries its own TTL).
     #[arg(long)]
     ttl: Option<String>,
     /// nsupdate: the server line (HOST or HOST PORT).

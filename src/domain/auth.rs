@@ -163,8 +163,46 @@ pub fn new_secret(prefix: &str) -> Result<String, String> {
     ))
 }
 
+/// The crontab line a PBX runs every minute to push its registrations (the README's example),
+/// with the dashboard's address and the new `ingest:SERVER` token filled in. A `dashboard` that
+/// is not a plain `http(s)://host[:port]` is replaced by a placeholder, so nothing odd can reach
+/// a shell line.
+pub fn ingest_cron_line(dashboard: &str, server: &str, secret: &str) -> String {
+    let base = dashboard.trim_end_matches('/');
+    let plain = base.split_once("://").is_some_and(|(scheme, host)| {
+        (scheme == "http" || scheme == "https")
+            && !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+    });
+    let base = if plain {
+        base
+    } else {
+        "https://pbx-pools.example.com"
+    };
+    format!(
+        "* * * * * asterisk -rx \"pjsip show contacts\" | curl -fsS -X POST -H \"Authorization: Bearer {secret}\" --data-binary @- \"{base}/api/v1/servers/{server}/registrations?format=pjsip-contacts\" >/dev/null"
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_cron_line_fills_in_the_dashboard_server_and_token() {
+        let line = super::ingest_cron_line("http://10.0.0.5:8080/", "voip1", "pbxp_x");
+        assert!(line.contains("Bearer pbxp_x"), "{line}");
+        assert!(line.contains(
+            "\"http://10.0.0.5:8080/api/v1/servers/voip1/registrations?format=pjsip-contacts\""
+        ));
+        let odd = super::ingest_cron_line("http://a\"; rm -rf /", "voip1", "pbxp_x");
+        assert!(
+            odd.contains("\"https://pbx-pools.example.com/api/v1/servers/voip1/"),
+            "{odd}"
+        );
+        assert!(!odd.contains("rm -rf"));
+    }
+
     use super::*;
 
     #[test]

@@ -343,6 +343,7 @@ pub fn zone_import(data: &[u8]) -> Result<(), String> {
                 owner,
                 ttl: pool.ttl,
                 transports: pool.transports.clone(),
+                left_out: Vec::new(),
                 members: pool.members.clone(),
             });
         }

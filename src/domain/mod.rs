@@ -7,6 +7,7 @@
 //! framework, database driver or async runtime crate. Everything else builds on it.
 
 pub mod alerts;
+pub mod audit_diff;
 pub mod auth;
 pub mod csvio;
 pub mod demo;

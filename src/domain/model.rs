@@ -284,6 +284,12 @@ impl Pool {
                 .copied()
                 .filter(|t| transports.is_none_or(|only| only.contains(t)))
                 .collect(),
+            left_out: self
+                .transports
+                .iter()
+                .copied()
+                .filter(|t| transports.is_some_and(|only| !only.contains(t)))
+                .collect(),
             members: self
                 .members
                 .iter()

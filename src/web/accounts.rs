@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -14,7 +14,9 @@ use super::filters;
 use super::forms::ConfirmPage;
 use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, render_page};
 use crate::domain::FieldErrors;
-use crate::domain::auth::{Role, Scope, check_password, hash_password, new_secret};
+use crate::domain::auth::{
+    Role, Scope, check_password, hash_password, ingest_cron_line, new_secret,
+};
 use crate::domain::names::check_short_name;
 use crate::store::{ApiToken, User};
 
@@ -190,6 +192,8 @@ struct TokensPage {
     errors: FieldErrors,
     /// The new token's secret, shown this once.
     created: Option<(String, String)>,
+    /// For a new `ingest:SERVER` token: the crontab line for that server, ready to paste.
+    cron: Option<String>,
 }
 
 async fn tokens_page(
@@ -214,7 +218,29 @@ async fn tokens_page(
         form,
         errors,
         created,
+        cron: None,
     })
+}
+
+/// The address the admin reached the dashboard at: the browser's `Origin`, else the `Host`
+/// (https when cookies are marked Secure).
+fn dashboard_url(st: &AppState, headers: &HeaderMap) -> String {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    match header(header::ORIGIN) {
+        Some(origin) if origin != "null" => origin.to_string(),
+        _ => {
+            let scheme = if st.inner.config.secure_cookies {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{}", header(header::HOST).unwrap_or("localhost"))
+        }
+    }
 }
 
 async fn tokens(State(st): State<AppState>, ctx: PageCtx, _admin: AdminOnly) -> Result<Response> {
@@ -236,6 +262,7 @@ async fn create_token(
     State(st): State<AppState>,
     ctx: PageCtx,
     AdminOnly(admin): AdminOnly,
+    headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Result<Response> {
     let mut errors = FieldErrors::default();
@@ -252,7 +279,15 @@ async fn create_token(
         {
             Ok(t) => {
                 // Rendered directly, not redirected: the secret must not travel in a cookie.
-                let p = tokens_page(
+                let cron = match &scope {
+                    Scope::Ingest(server) => Some(ingest_cron_line(
+                        &dashboard_url(&st, &headers),
+                        server,
+                        &secret,
+                    )),
+                    _ => None,
+                };
+                let mut p = tokens_page(
                     &st,
                     ctx,
                     TokenForm {
@@ -263,6 +298,7 @@ async fn create_token(
                     Some((t.name, secret)),
                 )
                 .await?;
+                p.cron = cron;
                 return Ok(page(&p));
             }
             Err(crate::store::Error::Invalid(f)) => errors = f,

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::extract::Query;
 use super::forms::{PageLink, pager, q};
 use super::{AppState, Error, PageCtx, Result, Routes, page};
+use crate::domain::audit_diff::{FieldChange, changed_fields};
 use crate::store::{AuditEntry, AuditQuery};
 
 pub fn router() -> Routes {
@@ -31,11 +32,18 @@ struct Params {
     page: Option<u32>,
 }
 
-/// One audit row as shown: time formatted, JSON snapshots kept verbatim.
+/// One audit row as shown: time formatted, the changed fields, and the JSON snapshots kept
+/// verbatim for the full view.
 struct Row {
     entry: AuditEntry,
     when: String,
+    changes: Vec<FieldChange>,
 }
+
+/// The object kinds the audit log records, offered by the filter.
+const KINDS: [&str; 9] = [
+    "server", "pool", "tenant", "cluster", "user", "token", "settings", "silence", "alert",
+];
 
 #[derive(Template)]
 #[template(path = "audit/list.html")]
@@ -45,6 +53,7 @@ struct ListPage {
     rows: Vec<Row>,
     total: u64,
     pager: Vec<PageLink>,
+    kinds: [&'static str; 9],
 }
 
 impl ListPage {
@@ -99,6 +108,7 @@ async fn list(
         .into_iter()
         .map(|entry| Row {
             when: ctx.time(entry.at),
+            changes: changed_fields(entry.before.as_deref(), entry.after.as_deref()),
             entry,
         })
         .collect();
@@ -108,5 +118,6 @@ async fn list(
         rows,
         total,
         pager,
+        kinds: KINDS,
     }))
 }

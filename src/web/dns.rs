@@ -98,17 +98,27 @@ pub fn export_params(query: Option<&str>) -> Result<ExportParams> {
     Ok(p)
 }
 
+/// The page's form sends `picked=1`: there an empty pool list means "none ticked", not "all"
+/// (which the API and a bare `/dns` keep).
+fn none_ticked(query: Option<&str>, p: &ExportParams) -> bool {
+    p.pools.is_empty()
+        && serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or(""))
+            .is_ok_and(|pairs| pairs.iter().any(|(k, _)| k == "picked"))
+}
+
+const NONE_TICKED: &str = "No pool is ticked: tick the pools to export.";
+
 #[derive(Template)]
 #[template(path = "dns/export.html")]
 struct ExportPage {
     ctx: PageCtx,
     pools: Vec<Pool>,
     params: ExportParams,
+    none_ticked: bool,
     formats: [ExportFormat; 5],
     transports: [Transport; 3],
     preview: Option<String>,
     error: Option<String>,
-    download_href: String,
     check: Option<crate::store::StoredCheck>,
     /// Stored pools no export can publish (see `app::dns::publishing_problems`).
     problems: Vec<String>,
@@ -116,7 +126,8 @@ struct ExportPage {
 
 impl ExportPage {
     fn pool_checked(&self, name: &str) -> bool {
-        self.params.pools.is_empty() || self.params.pools.iter().any(|p| p == name)
+        (self.params.pools.is_empty() && !self.none_ticked)
+            || self.params.pools.iter().any(|p| p == name)
     }
     fn transport_checked(&self, t: &Transport) -> bool {
         self.params.transports.is_empty() || self.params.transports.contains(t)
@@ -131,12 +142,13 @@ async fn export_page(
     let params = export_params(q.as_deref())?;
     let pools = st.app.store().pools().await?;
     let problems = crate::domain::model::publishing_problems(&pools);
+    let none_ticked = none_ticked(q.as_deref(), &params);
     let (preview, error) = match export_text(&pools, &params) {
+        _ if none_ticked => (None, Some(NONE_TICKED.to_string())),
         Ok((text, _)) => (Some(text), None),
         Err(crate::app::Error::Invalid(f)) => (None, Some(f.to_string())),
         Err(e) => return Err(e.into()),
     };
-    let download_href = format!("/dns/export?{}", q.unwrap_or_default());
     let check = st.app.store().latest_dns_check().await?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -149,11 +161,11 @@ async fn export_page(
             ctx,
             pools,
             params,
+            none_ticked,
             formats: ExportFormat::ALL,
             transports: Transport::ALL,
             preview,
             error,
-            download_href,
             check,
             problems,
         },
@@ -173,6 +185,9 @@ fn attachment(text: String, filename: &str, content_type: &'static str) -> Respo
 
 async fn download(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Response> {
     let params = export_params(q.as_deref())?;
+    if none_ticked(q.as_deref(), &params) {
+        return Err(Error::BadRequest(NONE_TICKED.into()));
+    }
     let pools = st.app.store().pools().await?;
     let (text, filename) = export_text(&pools, &params)?;
     Ok(attachment(text, &filename, params.format.content_type()))

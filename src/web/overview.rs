@@ -45,6 +45,13 @@ impl OverviewPage<'_> {
             jiff::Timestamp::now().as_second() - t > self.view.settings.alerts.stale_after_secs
         })
     }
+    /// Whether some single failure sends more phones to `s` than it expects with nothing down.
+    /// When none does, naming the "worst" failure would pair two unrelated servers.
+    fn failure_sends_here(&self, s: &ServerStats) -> bool {
+        s.worst_n1
+            .as_ref()
+            .is_some_and(|(_, phones)| *phones > s.projected + 1e-6)
+    }
     /// The share of the pool's phones that are away; none (shown as —) without phones.
     fn away_share(&self, p: &PoolStats) -> Option<f64> {
         (p.registered > 0).then(|| p.away_phones as f64 / p.registered as f64)

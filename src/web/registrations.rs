@@ -67,14 +67,25 @@ struct ListPage {
     servers: Vec<Server>,
     formats: [DumpFormat; 5],
     selected: String,
+    /// What a refused upload had: the pasted text and the chosen format, shown again.
+    dump: String,
+    format: String,
     error: Option<String>,
     history: Vec<(String, Snapshot)>,
+}
+
+/// What the upload form held when it was refused.
+#[derive(Default)]
+struct Entered {
+    server: String,
+    format: String,
+    dump: String,
 }
 
 async fn list_page(
     st: &AppState,
     ctx: PageCtx,
-    selected: String,
+    entered: Entered,
     error: Option<String>,
 ) -> Result<ListPage> {
     let servers = st.store().servers().await?;
@@ -102,14 +113,16 @@ async fn list_page(
         rows,
         servers,
         formats: DumpFormat::ALL,
-        selected,
+        selected: entered.server,
+        dump: entered.dump,
+        format: entered.format,
         error,
         history,
     })
 }
 
 async fn page_list(State(st): State<AppState>, ctx: PageCtx) -> Result<Response> {
-    Ok(page(&list_page(&st, ctx, String::new(), None).await?))
+    Ok(page(&list_page(&st, ctx, Entered::default(), None).await?))
 }
 
 /// The upload form: a server, a format (or auto), and a pasted or uploaded dump.
@@ -141,11 +154,18 @@ async fn upload(
             _ => {}
         }
     }
+    // A refused upload shows the pasted text again (a file's content is not copied into it).
+    let pasted = text.clone();
     if !file.trim().is_empty() {
         text = file;
     }
     let refuse = |msg: String| async {
-        let p = list_page(&st, ctx.clone(), server.clone(), Some(msg)).await?;
+        let entered = Entered {
+            server: server.clone(),
+            format: format.clone(),
+            dump: pasted.clone(),
+        };
+        let p = list_page(&st, ctx.clone(), entered, Some(msg)).await?;
         Ok::<Response, Error>(render_page(StatusCode::UNPROCESSABLE_ENTITY, &p))
     };
     let Ok(srv) = st.store().server_by_name(server.trim()).await else {

@@ -26,6 +26,7 @@ mod instances;
 mod jobs_shared;
 mod moves;
 mod moves_web;
+mod rough_edges;
 mod store;
 mod store_ingest;
 mod store_jobs;

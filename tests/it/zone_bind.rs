@@ -1,5 +1,5 @@
 //! The demo export passes BIND's own checker, `named-checkzone` (Debian's bind9-utils), in every
-//! format that is a zone file: absolute names, and names relative to `$ORIGIN` with `$TTL`.
+//! format that is a zone file: absolute names, and names relative to `$ORIGIN`.
 
 use pbx_pools::app::dns::{ExportParams, export_text};
 use pbx_pools::domain::demo::source_document_cluster;

@@ -24,6 +24,7 @@ pub(super) struct CheckedPool {
     pub(super) owner: HostName,
     pub(super) ttl: u32,
     pub(super) transports: Vec<Transport>,
+    pub(super) left_out: Vec<Transport>,
     pub(super) members: Vec<ZoneMember>,
 }
 
@@ -116,6 +117,7 @@ pub(super) fn check_pools(pools: &[ZonePool]) -> Result<Vec<CheckedPool>, ZoneEr
             owner,
             ttl,
             transports,
+            left_out: pool.left_out.clone(),
             members,
         });
     }
@@ -136,7 +138,6 @@ pub fn zone_records(pools: &[ZonePool]) -> Result<Vec<ZoneRecord>, ZoneError> {
 
 struct CheckedOptions {
     origin: Option<String>,
-    default_ttl: Option<u32>,
     /// The complete `server` line.
     server_line: Option<String>,
     tsig_key_name: Option<String>,
@@ -150,10 +151,9 @@ fn check_options(opts: &ExportOptions) -> Result<CheckedOptions, ZoneError> {
             normalise_fqdn(o).map_err(|e| ZoneError::new(format!("zone origin {} {e}", shown(o))))
         })
         .transpose()?;
-    let default_ttl = opts
-        .default_ttl
-        .map(|t| check_ttl(t).map_err(|e| ZoneError::new(format!("default {e}"))))
-        .transpose()?;
+    if let Some(t) = opts.default_ttl {
+        check_ttl(t).map_err(|e| ZoneError::new(format!("default {e}")))?;
+    }
     let server_line = opts
         .nsupdate_server
         .as_deref()
@@ -166,7 +166,6 @@ fn check_options(opts: &ExportOptions) -> Result<CheckedOptions, ZoneError> {
         .transpose()?;
     Ok(CheckedOptions {
         origin,
-        default_ttl,
         server_line,
         tsig_key_name,
     })
@@ -276,6 +275,14 @@ fn pool_note(pool: &CheckedPool) -> String {
             "pool {}: {} has no members, nothing published",
             pool.name, pool.owner
         )
+    } else if pool.transports.is_empty() && !pool.left_out.is_empty() {
+        let has: Vec<String> = pool.left_out.iter().map(|t| t.to_string()).collect();
+        format!(
+            "pool {}: {} has none of the chosen transports (it has {}), nothing published",
+            pool.name,
+            pool.owner,
+            has.join(", ")
+        )
     } else if pool.transports.is_empty() {
         format!(
             "pool {}: {} has no transports, nothing published",
@@ -325,9 +332,6 @@ fn render_bind(pools: &[CheckedPool], opts: &CheckedOptions) -> String {
     let mut out = format!("; {}\n", header(pools));
     if let Some(origin) = origin {
         out.push_str(&format!("$ORIGIN {origin}.\n"));
-    }
-    if let Some(ttl) = opts.default_ttl {
-        out.push_str(&format!("$TTL {ttl}\n"));
     }
     for pool in pools {
         out.push_str(&format!("; {}\n", pool_note(pool)));

@@ -62,6 +62,10 @@ pub struct ZonePool {
     pub owner: HostName,
     pub ttl: u32,
     pub transports: Vec<Transport>,
+    /// Transports the pool has but this export leaves out (not ticked); only named in the
+    /// comment that says why a pool publishes nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<Transport>,
     pub members: Vec<ZoneMember>,
 }
 
@@ -145,7 +149,9 @@ pub struct ExportOptions {
     /// `$ORIGIN` and uses names relative to it, nsupdate gets a `zone` line, and every pool's
     /// owner must lie inside it. Required by octoDNS and DNSControl, whose files are per zone.
     pub origin: Option<String>,
-    /// Emitted as `$TTL` in BIND output; every record still carries its own TTL explicitly.
+    /// Checked, but not written: the export is a snippet pasted into an admin's zone, where a
+    /// `$TTL` line would change the TTL of every record after it. Every record carries its own
+    /// TTL explicitly.
     pub default_ttl: Option<u32>,
     /// `HOST` or `HOST PORT` for nsupdate's `server` line (a host name or an IP address).
     pub nsupdate_server: Option<String>,

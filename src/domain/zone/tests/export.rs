@@ -80,6 +80,9 @@ fn each_format_renders_the_demo_cluster_exactly() {
 fn bind_without_default_ttl_has_no_ttl_line_and_nsupdate_without_options_is_bare() {
     let bind = rendered(ExportFormat::Bind, &origin_only());
     assert!(bind.contains("$ORIGIN example.com.\n") && !bind.contains("$TTL"));
+    // A snippet never carries $TTL, even when a default was given: pasted into a zone it would
+    // change the TTL of every record after it.
+    assert!(!rendered(ExportFormat::Bind, &full_options()).contains("$TTL"));
     let script = rendered(ExportFormat::Nsupdate, &ExportOptions::default());
     assert!(!script.contains("server") && !script.contains("zone ") && !script.contains("TSIG"));
     assert_eq!(script.lines().filter(|l| *l == "send").count(), 3);
@@ -152,6 +155,7 @@ fn names_are_relative_only_inside_the_origin() {
         owner: "sip.example.com".parse().unwrap(),
         ttl: 60,
         transports: vec![Transport::Udp],
+        left_out: Vec::new(),
         members: vec![
             member("example.com", 0, 0, 5060),
             member("pbx.example.net", 1, 0, 5060),
@@ -320,6 +324,12 @@ fn pools_without_members_publish_nothing_but_say_so() {
     let bind = render(&pools, ExportFormat::Bind, &ExportOptions::default()).unwrap();
     assert!(bind.contains("; pool pbxB: pbxb.example.com has no members, nothing published\n"));
     assert!(bind.contains("; pool wiki: example.com has no transports, nothing published\n"));
+    // Transports the pool has but the export leaves out are named, not called missing.
+    pools[2].left_out = vec![Transport::Tcp];
+    let bind = render(&pools, ExportFormat::Bind, &ExportOptions::default()).unwrap();
+    assert!(bind.contains(
+        "; pool wiki: example.com has none of the chosen transports (it has tcp), nothing published\n"
+    ));
     let script = render(&pools, ExportFormat::Nsupdate, &ExportOptions::default()).unwrap();
     // No delete for them: an empty pool must not wipe what the DNS serves.
     assert!(
@@ -366,6 +376,7 @@ fn octodns_record_names_are_in_natsort_order() {
         owner: format!("{name}.example.com").parse().unwrap(),
         ttl: 60,
         transports: vec![Transport::Udp],
+        left_out: Vec::new(),
         members: vec![member("voip1.example.com", 10, 10, 5060)],
     };
     let yaml = render(

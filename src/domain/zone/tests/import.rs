@@ -33,6 +33,7 @@ fn import_rebuilds_the_demo_servers_and_pools() {
             owner: p.owner.parse().unwrap(),
             ttl: p.ttl,
             transports: p.transports.clone(),
+            left_out: Vec::new(),
             members: p.members.clone(),
         })
         .collect();

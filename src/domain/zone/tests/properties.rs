@@ -36,6 +36,7 @@ fn arb_pools() -> impl Strategy<Value = Vec<ZonePool>> {
                     name: name.parse().unwrap(),
                     ttl,
                     transports,
+                    left_out: Vec::new(),
                     members: members
                         .into_iter()
                         .filter(|m| seen.insert((m.target.clone(), m.port)))
