@@ -244,6 +244,8 @@ async fn silencing_an_alert_hides_it_until_the_silence_is_removed() {
             b.goto("/alerts/silences").await;
             b.see("waiting for the provider").await;
             b.click_button("Remove").await;
+            // Wait for the removal's answer before asking for the alerts again.
+            b.see("the alerts it hid show again").await;
             b.goto("/alerts").await;
             assert!(card_ids(&b).await.contains(&first));
             assert_eq!(total_shown(&b).await, before);
