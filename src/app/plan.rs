@@ -15,7 +15,9 @@ use crate::domain::model::{Pool, Server};
 use crate::domain::placement::{
     Plan, PlanInput, PlanPool, PlanServer, PlanTenant, default_budget, lpt_baseline, plan,
 };
-use crate::domain::projection::{PoolRef, ServerRef, n_minus_one, pool_server_shares};
+use crate::domain::projection::{
+    PoolHome, PoolRef, ServerRef, n_minus_one, pool_home, pool_server_shares,
+};
 use crate::domain::srv::ClientModel;
 use crate::store::{PlannedMove, TenantPlacement};
 
@@ -69,7 +71,11 @@ pub struct PlanOutcome {
     pub scenarios: Vec<String>,
     /// Servers left out of the objective because they have no capacity.
     pub uncapped: Vec<String>,
-    pub closed_pools: Vec<String>,
+    /// Pools that receive no tenants, each with the reason (no failover, or multi-primary while
+    /// Settings does not allow those). Tenants already in one may stay.
+    pub closed_pools: Vec<ClosedPool>,
+    /// Whether Settings lets the plan move tenants into multi-primary pools.
+    pub multi_primary_allowed: bool,
     pub plan: Plan,
     pub lpt_value: f64,
     pub total_phones: u64,
@@ -91,6 +97,38 @@ pub struct MoveRow {
     pub from_pool: Option<PoolId>,
     pub to_pool: PoolId,
     pub phones: u64,
+    /// When `to` is a multi-primary pool (only with Settings' permission): the expected share
+    /// of the tenant's phones off its fullest server, the split the pool causes by design.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_share: Option<f64>,
+}
+
+/// A pool the plan moves no tenant into, and why.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClosedPool {
+    pub pool: String,
+    pub reason: String,
+}
+
+/// Why a pool takes no tenants under the source document's advice, or `None` when it may: a pool
+/// without failover never does; a multi-primary pool (several top-priority servers with a
+/// weight) only when `allow_multi_primary`. `split` is the pool's expected split share.
+pub fn pool_policy(
+    servers: usize,
+    home_servers: usize,
+    split: f64,
+    allow_multi_primary: bool,
+) -> Option<String> {
+    if servers < 2 {
+        Some("no failover: a tenant there has no backup server".into())
+    } else if home_servers > 1 && !allow_multi_primary {
+        Some(format!(
+            "multi-primary: splits each tenant across {home_servers} servers ({:.0}% of its phones off its fullest server); allow it in Settings",
+            split * 100.0
+        ))
+    } else {
+        None
+    }
 }
 
 /// One server's utilisation with nothing down and in its worst single failure, before and
@@ -203,8 +241,32 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
         .iter()
         .map(|sc| pool_server_shares(&refs, &pool_refs, &sc.down, ClientModel::Weighted))
         .collect();
-    // A pool without failover (fewer than two servers) must not receive tenants.
-    let closed: Vec<bool> = pools.iter().map(|p| p.server_names().len() < 2).collect();
+    // The source document's advice: tenants go only into pools that keep them whole on one
+    // server with a backup; multi-primary pools only when Settings allows, and pools without
+    // failover never.
+    let (settings, _) = app.store().settings().await?;
+    let allow_multi = settings.plan_multi_primary;
+    let all_refs: Vec<ServerRef> = servers_all.iter().map(|s| s.projection_ref()).collect();
+    let homes: Vec<PoolHome> = pools
+        .iter()
+        .map(|p| pool_home(&all_refs, &p.srv_records()))
+        .collect();
+    let reasons: Vec<Option<String>> = pools
+        .iter()
+        .zip(&homes)
+        .map(|(p, h)| {
+            pool_policy(
+                p.server_names().len(),
+                h.servers.len(),
+                1.0 - h.primary_share,
+                allow_multi,
+            )
+        })
+        .collect();
+    let closed: Vec<bool> = reasons.iter().map(Option::is_some).collect();
+    // Tenants already in a pool without failover stay there (it is set up that way on purpose);
+    // tenants of a multi-primary pool may leave it.
+    let no_failover: Vec<bool> = pools.iter().map(|p| p.server_names().len() < 2).collect();
     let plan_pools: Vec<PlanPool> = pools
         .iter()
         .enumerate()
@@ -240,7 +302,7 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
                 // An unplaced tenant has nowhere to stay: a pin on it is moot, it gets placed.
                 pinned: current.is_some()
                     && (req.pins.iter().any(|p| p.eq_ignore_ascii_case(&t.code))
-                        || current.is_some_and(|c| closed[c])),
+                        || current.is_some_and(|c| no_failover[c])),
             }
         })
         .collect();
@@ -282,6 +344,8 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
                 from_pool: t.pool_id,
                 to_pool: pools[m.to].id,
                 phones: m.phones,
+                split_share: (homes[m.to].servers.len() > 1)
+                    .then_some(1.0 - homes[m.to].primary_share),
             }
         })
         .collect();
@@ -312,10 +376,15 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
             .collect(),
         closed_pools: pools
             .iter()
-            .zip(&closed)
-            .filter(|(_, c)| **c)
-            .map(|(p, _)| p.name.to_string())
+            .zip(reasons)
+            .filter_map(|(p, r)| {
+                r.map(|reason| ClosedPool {
+                    pool: p.name.to_string(),
+                    reason,
+                })
+            })
             .collect(),
+        multi_primary_allowed: allow_multi,
         lpt_value: lpt.value,
         plan: result,
         total_phones: total,
