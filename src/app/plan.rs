@@ -13,7 +13,8 @@ use crate::domain::ids::{PoolId, TenantId};
 use crate::domain::impact::Impact;
 use crate::domain::model::{Pool, Server};
 use crate::domain::placement::{
-    Plan, PlanInput, PlanPool, PlanServer, PlanTenant, default_budget, lpt_baseline, plan,
+    Plan, PlanInput, PlanPool, PlanServer, PlanTenant, default_budget, lpt_baseline, plan, refine,
+    warning_score,
 };
 use crate::domain::projection::{
     PoolHome, PoolRef, ServerRef, n_minus_one, pool_home, pool_server_shares,
@@ -76,6 +77,8 @@ pub struct PlanOutcome {
     pub closed_pools: Vec<ClosedPool>,
     /// Whether Settings lets the plan move tenants into multi-primary pools.
     pub multi_primary_allowed: bool,
+    /// (server, scenario) cells above the warning level.
+    pub cells_above: CellsAbove,
     pub plan: Plan,
     pub lpt_value: f64,
     pub total_phones: u64,
@@ -101,6 +104,16 @@ pub struct MoveRow {
     /// of the tenant's phones off its fullest server, the split the pool causes by design.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split_share: Option<f64>,
+}
+
+/// (server, scenario) cells above the warning level: now, after a plan that minimises only the
+/// worst utilisation (stage 1), and after the plan (stage 1, then fewer cells above the warning
+/// level, less excess, fewer phones moved).
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub struct CellsAbove {
+    pub before: usize,
+    pub worst_only: usize,
+    pub after: usize,
 }
 
 /// A pool the plan moves no tenant into, and why.
@@ -326,8 +339,18 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
         tenants: plan_tenants,
         move_budget: budget,
     };
-    let result =
+    let stage1 =
         plan(&input).map_err(|e| Error::Invalid(FieldErrors::single("plan", e.to_string())))?;
+    // Stages 2 to 4: with stage 1's worst as a cap, fewer cells above the warning level, less
+    // excess above it, fewer phones moved.
+    let warning = settings.alerts.capacity_warning;
+    let result = refine(&input, &stage1, warning)
+        .map_err(|e| Error::Invalid(FieldErrors::single("plan", e.to_string())))?;
+    let cells_above = CellsAbove {
+        before: warning_score(&input, &result.before_loads, warning).cells_above,
+        worst_only: warning_score(&input, &stage1.loads, warning).cells_above,
+        after: warning_score(&input, &result.loads, warning).cells_above,
+    };
     let lpt = lpt_baseline(&input)
         .map_err(|e| Error::Invalid(FieldErrors::single("plan", e.to_string())))?;
     let moves: Vec<MoveRow> = result
@@ -385,6 +408,7 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
             })
             .collect(),
         multi_primary_allowed: allow_multi,
+        cells_above,
         lpt_value: lpt.value,
         plan: result,
         total_phones: total,
