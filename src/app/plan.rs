@@ -167,6 +167,52 @@ impl PlanOutcome {
         Ok(())
     }
 
+    /// What the plan leaves above the warning level, per server, in an admin's words: the
+    /// failure that loads it most, its phones then, and the phones it could hold under the
+    /// warning level; with the phones of capacity missing in all.
+    pub fn left_above_warning(&self) -> (Vec<String>, u64) {
+        let warning = self.impact.warning_level;
+        let mut sentences = Vec::new();
+        let mut missing = 0.0_f64;
+        for (j, name) in self.servers.iter().enumerate() {
+            let cap = self.capacities[j];
+            let Some((s, load)) = self
+                .plan
+                .loads
+                .iter()
+                .enumerate()
+                .map(|(s, row)| (s, row[j]))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+            else {
+                continue;
+            };
+            let room = warning * cap;
+            if load <= room * (1.0 + 1e-9) {
+                continue;
+            }
+            missing += (load / warning - cap).ceil().max(0.0);
+            let when = if s == 0 {
+                "with nothing down".to_string()
+            } else {
+                let scenario = &self.scenarios[s];
+                match scenario.strip_suffix(" down") {
+                    Some(down) => format!("while {down} is down"),
+                    None => format!("in {scenario}"),
+                }
+            };
+            sentences.push(format!(
+                "{name} carries {load:.0} phones {when}, more than the {room:.0} it holds under the warning level: add capacity or another server to share that failure"
+            ));
+        }
+        (sentences, missing as u64)
+    }
+
+    /// Whether no plan at all can bring every server under the warning level (the certified
+    /// bound is above it).
+    pub fn warning_out_of_reach(&self) -> bool {
+        self.plan.lower_bound > self.impact.warning_level + 1e-9
+    }
+
     pub fn per_server(&self) -> Vec<ServerChange> {
         self.servers
             .iter()

@@ -363,3 +363,26 @@ async fn the_demo_plan_no_longer_moves_tenants_into_wiki_by_default() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_plan_page_says_what_it_could_not_fix_in_plain_words() {
+    helpers::each_backend(|app: TestApp| async move {
+        // By default wiki is closed: voip1 and voip2 alone carry pbxA and pbxB (442 phones, 400
+        // each), so no plan keeps them under the warning level through a failure.
+        load_demo(&app).await;
+        let page = app.get("/plan?run=1").await;
+        assert_eq!(page.status, 200);
+        let body = &page.body;
+        assert!(body.contains("What the plan could not fix"), "{body}");
+        assert!(
+            body.contains("voip2 carries 442 phones while voip1 is down, more than the 320 it holds under the warning level"),
+            "{body}"
+        );
+        assert!(body.contains("The cluster lacks failover headroom"), "{body}");
+        assert!(body.contains("No plan can do better than 110.5%"), "{body}");
+        for jargon in ["lower bound", "gap", "LPT"] {
+            assert!(!body.contains(jargon), "{jargon} on the page: {body}");
+        }
+    })
+    .await;
+}
