@@ -10,6 +10,9 @@ use std::time::Instant;
 
 use pbx_pools::domain::placement::*;
 
+/// The default warning level (Settings): 80% of capacity.
+const WARNING: f64 = 0.8;
+
 /// splitmix64 (Steele, Lea, Flood 2014): small, fast, and enough for generating test data.
 struct SplitMix64(u64);
 
@@ -157,7 +160,7 @@ fn digest(plan: &Plan, lpt: &Plan) -> u64 {
 
 fn main() {
     println!(
-        "{:>7} {:>7} {:>5} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>16}",
+        "{:>7} {:>7} {:>5} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>16} {:>6} {:>6} {:>6} {:>6} {:>8} {:>9}",
         "tenants",
         "servers",
         "caps",
@@ -171,7 +174,13 @@ fn main() {
         "moved%",
         "plan_ms",
         "lpt_ms",
-        "digest"
+        "digest",
+        "c_now",
+        "c_lpt",
+        "c_s1",
+        "c_new",
+        "moved2%",
+        "refine_ms"
     );
     let only: Option<usize> = std::env::args().skip(1).find_map(|a| a.parse().ok());
     let sizes = [(1_000, 20), (10_000, 20), (50_000, 50)];
@@ -201,8 +210,24 @@ fn main() {
             };
             let lpt_time = started.elapsed();
             let moved_percent = 100.0 * plan.moved_phones as f64 / total as f64;
+            // Stages 2 to 4 at the default warning level of 80%: cells above it now, with the
+            // LPT baseline, after stage 1 alone and after the refinement.
+            let started = Instant::now();
+            let refined = match refine(&input, &plan, WARNING) {
+                Ok(refined) => refined,
+                Err(e) => {
+                    eprintln!("refine refused the generated cluster: {e}");
+                    return;
+                }
+            };
+            let refine_time = started.elapsed();
+            assert!(
+                refined.value <= plan.value,
+                "the refinement keeps the worst"
+            );
+            let cells = |loads: &[Vec<f64>]| warning_score(&input, loads, WARNING).cells_above;
             println!(
-                "{:>7} {:>7} {:>5} {:>8} {:>9.5} {:>9.5} {:>9.5} {:>9.4} {:>9.5} {:>8.4} {:>8.2} {:>9.1} {:>9.1} {:016x}",
+                "{:>7} {:>7} {:>5} {:>8} {:>9.5} {:>9.5} {:>9.5} {:>9.4} {:>9.5} {:>8.4} {:>8.2} {:>9.1} {:>9.1} {:016x} {:>6} {:>6} {:>6} {:>6} {:>8.2} {:>9.1}",
                 tenants,
                 2 * pairs,
                 if mixed { "mixed" } else { "equal" },
@@ -217,6 +242,12 @@ fn main() {
                 plan_time.as_secs_f64() * 1e3,
                 lpt_time.as_secs_f64() * 1e3,
                 digest(&plan, &lpt),
+                cells(&plan.before_loads),
+                cells(&lpt.loads),
+                cells(&plan.loads),
+                cells(&refined.loads),
+                100.0 * refined.moved_phones as f64 / total as f64,
+                refine_time.as_secs_f64() * 1e3,
             );
         }
     }

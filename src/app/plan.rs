@@ -13,9 +13,12 @@ use crate::domain::ids::{PoolId, TenantId};
 use crate::domain::impact::Impact;
 use crate::domain::model::{Pool, Server};
 use crate::domain::placement::{
-    Plan, PlanInput, PlanPool, PlanServer, PlanTenant, default_budget, lpt_baseline, plan,
+    Plan, PlanInput, PlanPool, PlanServer, PlanTenant, default_budget, lpt_baseline, plan, refine,
+    warning_score,
 };
-use crate::domain::projection::{PoolRef, ServerRef, n_minus_one, pool_server_shares};
+use crate::domain::projection::{
+    PoolHome, PoolRef, ServerRef, n_minus_one, pool_home, pool_server_shares,
+};
 use crate::domain::srv::ClientModel;
 use crate::store::{PlannedMove, TenantPlacement};
 
@@ -69,7 +72,13 @@ pub struct PlanOutcome {
     pub scenarios: Vec<String>,
     /// Servers left out of the objective because they have no capacity.
     pub uncapped: Vec<String>,
-    pub closed_pools: Vec<String>,
+    /// Pools that receive no tenants, each with the reason (no failover, or multi-primary while
+    /// Settings does not allow those). Tenants already in one may stay.
+    pub closed_pools: Vec<ClosedPool>,
+    /// Whether Settings lets the plan move tenants into multi-primary pools.
+    pub multi_primary_allowed: bool,
+    /// (server, scenario) cells above the warning level.
+    pub cells_above: CellsAbove,
     pub plan: Plan,
     pub lpt_value: f64,
     pub total_phones: u64,
@@ -91,6 +100,48 @@ pub struct MoveRow {
     pub from_pool: Option<PoolId>,
     pub to_pool: PoolId,
     pub phones: u64,
+    /// When `to` is a multi-primary pool (only with Settings' permission): the expected share
+    /// of the tenant's phones off its fullest server, the split the pool causes by design.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_share: Option<f64>,
+}
+
+/// (server, scenario) cells above the warning level: now, after a plan that minimises only the
+/// worst utilisation (stage 1), and after the plan (stage 1, then fewer cells above the warning
+/// level, less excess, fewer phones moved).
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub struct CellsAbove {
+    pub before: usize,
+    pub worst_only: usize,
+    pub after: usize,
+}
+
+/// A pool the plan moves no tenant into, and why.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClosedPool {
+    pub pool: String,
+    pub reason: String,
+}
+
+/// Why a pool takes no tenants under the source document's advice, or `None` when it may: a pool
+/// without failover never does; a multi-primary pool (several top-priority servers with a
+/// weight) only when `allow_multi_primary`. `split` is the pool's expected split share.
+pub fn pool_policy(
+    servers: usize,
+    home_servers: usize,
+    split: f64,
+    allow_multi_primary: bool,
+) -> Option<String> {
+    if servers < 2 {
+        Some("no failover: a tenant there has no backup server".into())
+    } else if home_servers > 1 && !allow_multi_primary {
+        Some(format!(
+            "multi-primary: splits each tenant across {home_servers} servers ({:.0}% of its phones off its fullest server); allow it in Settings",
+            split * 100.0
+        ))
+    } else {
+        None
+    }
 }
 
 /// One server's utilisation with nothing down and in its worst single failure, before and
@@ -114,6 +165,52 @@ impl PlanOutcome {
             )));
         }
         Ok(())
+    }
+
+    /// What the plan leaves above the warning level, per server, in an admin's words: the
+    /// failure that loads it most, its phones then, and the phones it could hold under the
+    /// warning level; with the phones of capacity missing in all.
+    pub fn left_above_warning(&self) -> (Vec<String>, u64) {
+        let warning = self.impact.warning_level;
+        let mut sentences = Vec::new();
+        let mut missing = 0.0_f64;
+        for (j, name) in self.servers.iter().enumerate() {
+            let cap = self.capacities[j];
+            let Some((s, load)) = self
+                .plan
+                .loads
+                .iter()
+                .enumerate()
+                .map(|(s, row)| (s, row[j]))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+            else {
+                continue;
+            };
+            let room = warning * cap;
+            if load <= room * (1.0 + 1e-9) {
+                continue;
+            }
+            missing += (load / warning - cap).ceil().max(0.0);
+            let when = if s == 0 {
+                "with nothing down".to_string()
+            } else {
+                let scenario = &self.scenarios[s];
+                match scenario.strip_suffix(" down") {
+                    Some(down) => format!("while {down} is down"),
+                    None => format!("in {scenario}"),
+                }
+            };
+            sentences.push(format!(
+                "{name} carries {load:.0} phones {when}, more than the {room:.0} it holds under the warning level: add capacity or another server to share that failure"
+            ));
+        }
+        (sentences, missing as u64)
+    }
+
+    /// Whether no plan at all can bring every server under the warning level (the certified
+    /// bound is above it).
+    pub fn warning_out_of_reach(&self) -> bool {
+        self.plan.lower_bound > self.impact.warning_level + 1e-9
     }
 
     pub fn per_server(&self) -> Vec<ServerChange> {
@@ -203,8 +300,32 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
         .iter()
         .map(|sc| pool_server_shares(&refs, &pool_refs, &sc.down, ClientModel::Weighted))
         .collect();
-    // A pool without failover (fewer than two servers) must not receive tenants.
-    let closed: Vec<bool> = pools.iter().map(|p| p.server_names().len() < 2).collect();
+    // The source document's advice: tenants go only into pools that keep them whole on one
+    // server with a backup; multi-primary pools only when Settings allows, and pools without
+    // failover never.
+    let (settings, _) = app.store().settings().await?;
+    let allow_multi = settings.plan_multi_primary;
+    let all_refs: Vec<ServerRef> = servers_all.iter().map(|s| s.projection_ref()).collect();
+    let homes: Vec<PoolHome> = pools
+        .iter()
+        .map(|p| pool_home(&all_refs, &p.srv_records()))
+        .collect();
+    let reasons: Vec<Option<String>> = pools
+        .iter()
+        .zip(&homes)
+        .map(|(p, h)| {
+            pool_policy(
+                p.server_names().len(),
+                h.servers.len(),
+                1.0 - h.primary_share,
+                allow_multi,
+            )
+        })
+        .collect();
+    let closed: Vec<bool> = reasons.iter().map(Option::is_some).collect();
+    // Tenants already in a pool without failover stay there (it is set up that way on purpose);
+    // tenants of a multi-primary pool may leave it.
+    let no_failover: Vec<bool> = pools.iter().map(|p| p.server_names().len() < 2).collect();
     let plan_pools: Vec<PlanPool> = pools
         .iter()
         .enumerate()
@@ -240,7 +361,7 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
                 // An unplaced tenant has nowhere to stay: a pin on it is moot, it gets placed.
                 pinned: current.is_some()
                     && (req.pins.iter().any(|p| p.eq_ignore_ascii_case(&t.code))
-                        || current.is_some_and(|c| closed[c])),
+                        || current.is_some_and(|c| no_failover[c])),
             }
         })
         .collect();
@@ -264,8 +385,18 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
         tenants: plan_tenants,
         move_budget: budget,
     };
-    let result =
+    let stage1 =
         plan(&input).map_err(|e| Error::Invalid(FieldErrors::single("plan", e.to_string())))?;
+    // Stages 2 to 4: with stage 1's worst as a cap, fewer cells above the warning level, less
+    // excess above it, fewer phones moved.
+    let warning = settings.alerts.capacity_warning;
+    let result = refine(&input, &stage1, warning)
+        .map_err(|e| Error::Invalid(FieldErrors::single("plan", e.to_string())))?;
+    let cells_above = CellsAbove {
+        before: warning_score(&input, &result.before_loads, warning).cells_above,
+        worst_only: warning_score(&input, &stage1.loads, warning).cells_above,
+        after: warning_score(&input, &result.loads, warning).cells_above,
+    };
     let lpt = lpt_baseline(&input)
         .map_err(|e| Error::Invalid(FieldErrors::single("plan", e.to_string())))?;
     let moves: Vec<MoveRow> = result
@@ -282,6 +413,8 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
                 from_pool: t.pool_id,
                 to_pool: pools[m.to].id,
                 phones: m.phones,
+                split_share: (homes[m.to].servers.len() > 1)
+                    .then_some(1.0 - homes[m.to].primary_share),
             }
         })
         .collect();
@@ -312,10 +445,16 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
             .collect(),
         closed_pools: pools
             .iter()
-            .zip(&closed)
-            .filter(|(_, c)| **c)
-            .map(|(p, _)| p.name.to_string())
+            .zip(reasons)
+            .filter_map(|(p, r)| {
+                r.map(|reason| ClosedPool {
+                    pool: p.name.to_string(),
+                    reason,
+                })
+            })
             .collect(),
+        multi_primary_allowed: allow_multi,
+        cells_above,
         lpt_value: lpt.value,
         plan: result,
         total_phones: total,

@@ -29,6 +29,10 @@ pub struct Settings {
     pub webhook_secret: String,
     /// Hours a tenant move may take before it is stalled and raises its alert.
     pub move_deadline_hours: u32,
+    /// The rebalance planner may move tenants into multi-primary pools (which split each tenant
+    /// across their top-priority servers by design); off by default, as the source document
+    /// advises.
+    pub plan_multi_primary: bool,
 }
 
 impl Default for Settings {
@@ -44,6 +48,7 @@ impl Default for Settings {
             webhook_url: String::new(),
             webhook_secret: String::new(),
             move_deadline_hours: 48,
+            plan_multi_primary: false,
         }
     }
 }
@@ -94,6 +99,8 @@ pub struct SettingsInput {
     /// Non-empty (a ticked box): remove the current secret.
     pub webhook_secret_clear: String,
     pub move_deadline_hours: String,
+    /// Non-empty (a ticked box): the planner may move tenants into multi-primary pools.
+    pub plan_multi_primary: String,
 }
 
 fn num(errors: &mut FieldErrors, field: &str, v: &str, min: f64, max: f64) -> Option<f64> {
@@ -125,6 +132,11 @@ impl SettingsInput {
             webhook_secret: String::new(),
             webhook_secret_clear: String::new(),
             move_deadline_hours: s.move_deadline_hours.to_string(),
+            plan_multi_primary: if s.plan_multi_primary {
+                "on".into()
+            } else {
+                String::new()
+            },
         }
     }
 
@@ -215,6 +227,7 @@ impl SettingsInput {
             webhook_url: webhook_url.unwrap_or_default(),
             webhook_secret: webhook_secret.unwrap_or_default(),
             move_deadline_hours: move_deadline.unwrap_or(48.0) as u32,
+            plan_multi_primary: !self.plan_multi_primary.trim().is_empty(),
         })
     }
 

@@ -137,6 +137,7 @@ impl FormInput for SettingsInput {
             webhook_secret: field("webhook_secret"),
             webhook_secret_clear: field("webhook_secret_clear"),
             move_deadline_hours: field("move_deadline_hours"),
+            plan_multi_primary: field("plan_multi_primary"),
         }
     }
 }

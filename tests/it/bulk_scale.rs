@@ -392,6 +392,8 @@ async fn plan_apply_refuses_a_crossing_without_force() {
             .load_demo(&source_document_cluster(), "demo")
             .await
             .unwrap();
+        // The demo's overload can be removed only through the multi-primary pool wiki.
+        helpers::allow_multi_primary_plans(app.store()).await;
         let before = app.store().tenant_placements().await.unwrap();
         let url = app.db.url.clone();
         let out = tokio::task::spawn_blocking(move || {

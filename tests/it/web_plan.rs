@@ -12,10 +12,18 @@ async fn load_demo(app: &TestApp) {
         .unwrap();
 }
 
+/// The demo with Settings letting the plan use the multi-primary pool `wiki`: voip1 and voip2
+/// alone cannot carry pbxA and pbxB through a single failure (442 phones, 400 each), so only
+/// then has the plan an overload to remove by moving tenants.
+async fn load_demo_allowing_multi_primary(app: &TestApp) {
+    load_demo(app).await;
+    helpers::allow_multi_primary_plans(app.store()).await;
+}
+
 #[tokio::test]
 async fn the_plan_fixes_the_demos_overloaded_single_failure() {
     helpers::each_backend(|app: TestApp| async move {
-        load_demo(&app).await;
+        load_demo_allowing_multi_primary(&app).await;
         let reader = app.token_client("reader", "read").await;
         let before = reader
             .json(&app, "GET", "/api/v1/whatif?down=voip1", None)
@@ -118,7 +126,7 @@ async fn the_plan_fixes_the_demos_overloaded_single_failure() {
 #[tokio::test]
 async fn a_plan_computed_on_data_that_changed_since_is_refused() {
     helpers::each_backend(|app: TestApp| async move {
-        load_demo(&app).await;
+        load_demo_allowing_multi_primary(&app).await;
         let page = app.get("/plan?run=1").await;
         assert_eq!(page.status, 200);
         assert!(
@@ -201,7 +209,7 @@ async fn a_plan_computed_on_data_that_changed_since_is_refused() {
 #[tokio::test]
 async fn pins_budget_and_bad_parameters() {
     helpers::each_backend(|app: TestApp| async move {
-        load_demo(&app).await;
+        load_demo_allowing_multi_primary(&app).await;
         let reader = app.token_client("reader", "read").await;
         let none = reader
             .json(
@@ -258,7 +266,7 @@ async fn pins_budget_and_bad_parameters() {
 #[tokio::test]
 async fn the_command_prints_and_applies_a_plan() {
     helpers::each_backend(|app: TestApp| async move {
-        load_demo(&app).await;
+        load_demo_allowing_multi_primary(&app).await;
         let url = app.db.url.clone();
         let out = tokio::task::spawn_blocking(move || {
             std::process::Command::new(env!("CARGO_BIN_EXE_pbx-pools"))
@@ -281,6 +289,100 @@ async fn the_command_prints_and_applies_a_plan() {
             .await
             .json();
         assert_eq!(after["overloaded"], json!([]));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_demo_plan_no_longer_moves_tenants_into_wiki_by_default() {
+    helpers::each_backend(|app: TestApp| async move {
+        load_demo(&app).await;
+        let reader = app.token_client("reader", "read").await;
+        let res = reader
+            .json(&app, "POST", "/api/v1/plan", Some(json!({})))
+            .await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let plan = res.json();
+        let moves = plan["moves"].as_array().unwrap();
+        assert!(!moves.is_empty());
+        assert!(
+            moves.iter().all(|m| m["to"] != "wiki"),
+            "no tenant goes into the multi-primary pool: {moves:?}"
+        );
+        let closed = plan["closed_pools"].as_array().unwrap();
+        let wiki = closed
+            .iter()
+            .find(|c| c["pool"] == "wiki")
+            .expect("wiki is listed as closed");
+        assert!(
+            wiki["reason"].as_str().unwrap().contains("multi-primary"),
+            "{wiki}"
+        );
+        assert_eq!(plan["multi_primary_allowed"], false);
+        let page = app.get("/plan?run=1").await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains("Pools that receive no tenants"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("<strong>wiki</strong>: multi-primary"));
+
+        // Allowed in Settings, wiki takes tenants again, and each such move says its split.
+        let (mut settings, version) = app.store().settings().await.unwrap();
+        settings.plan_multi_primary = true;
+        app.store()
+            .save_settings(&settings, version, "test")
+            .await
+            .unwrap();
+        let plan = reader
+            .json(&app, "POST", "/api/v1/plan", Some(json!({})))
+            .await
+            .json();
+        assert_eq!(plan["multi_primary_allowed"], true);
+        assert!(
+            plan["closed_pools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["pool"] != "wiki")
+        );
+        let into_wiki: Vec<_> = plan["moves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["to"] == "wiki")
+            .collect();
+        assert!(!into_wiki.is_empty(), "{}", plan["moves"]);
+        for m in into_wiki {
+            let split = m["split_share"]
+                .as_f64()
+                .expect("split share of a move into wiki");
+            assert!((split - 0.4).abs() < 1e-9, "60% primary: {split}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_plan_page_says_what_it_could_not_fix_in_plain_words() {
+    helpers::each_backend(|app: TestApp| async move {
+        // By default wiki is closed: voip1 and voip2 alone carry pbxA and pbxB (442 phones, 400
+        // each), so no plan keeps them under the warning level through a failure.
+        load_demo(&app).await;
+        let page = app.get("/plan?run=1").await;
+        assert_eq!(page.status, 200);
+        let body = &page.body;
+        assert!(body.contains("What the plan could not fix"), "{body}");
+        assert!(
+            body.contains("voip2 carries 442 phones while voip1 is down, more than the 320 it holds under the warning level"),
+            "{body}"
+        );
+        assert!(body.contains("The cluster lacks failover headroom"), "{body}");
+        assert!(body.contains("No plan can do better than 110.5%"), "{body}");
+        for jargon in ["lower bound", "gap", "LPT"] {
+            assert!(!body.contains(jargon), "{jargon} on the page: {body}");
+        }
     })
     .await;
 }

@@ -26,11 +26,13 @@ mod exhaustive;
 mod local_search;
 mod lpt;
 mod model;
+mod refine;
 #[cfg(test)]
 mod tests;
 
 pub use bound::lower_bound;
 pub use lpt::lpt_baseline;
+pub use refine::{WarningScore, refine, warning_score};
 
 use bound::bound_of;
 use exhaustive::solve_exactly;

@@ -558,3 +558,15 @@ pub fn pjsip_contacts<S: AsRef<str>>(endpoints: impl IntoIterator<Item = S>) -> 
     out.push_str(&format!("\nObjects found: {}\n\n", endpoints.len()));
     out
 }
+
+/// Lets the rebalance plan move tenants into multi-primary pools (Settings). The source
+/// document's demo needs it for the plan to remove its single-failure overload: voip1 and voip2
+/// alone cannot carry pbxA and pbxB through a failure, and `wiki` is multi-primary.
+pub async fn allow_multi_primary_plans(store: &Store) {
+    let (mut settings, version) = store.settings().await.unwrap();
+    settings.plan_multi_primary = true;
+    store
+        .save_settings(&settings, version, "test")
+        .await
+        .unwrap();
+}

@@ -5,6 +5,7 @@ mod bound;
 mod lpt;
 mod plan;
 mod properties;
+mod refine;
 mod speedups;
 
 use super::*;
