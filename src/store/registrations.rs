@@ -420,21 +420,7 @@ impl Store {
             }
         }
         let touched: Vec<TenantId> = touched.into_iter().collect();
-        for chunk in touched.chunks(ID_CHUNK) {
-            let ids = id_list(chunk.iter().map(|t| t.get()));
-            sqlx::query(&format!(
-                "DELETE FROM tenant_server_counts WHERE server_id = $1 AND tenant_id IN ({ids})"
-            ))
-            .bind(server_id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(&format!(
-                "{COUNT_INSERT} AND r.tenant_id IN ({ids}) GROUP BY r.tenant_id"
-            ))
-            .bind(server_id)
-            .execute(&mut *tx)
-            .await?;
-        }
+        recount(&mut tx, server_id, &touched).await?;
         let others = self
             .mark_others_dirty(&mut tx, server_id, &changed_keys)
             .await?;
@@ -575,21 +561,7 @@ impl Store {
             .await?
             .into_iter()
             .collect();
-        for chunk in touched.chunks(ID_CHUNK) {
-            let ids = id_list(chunk.iter().map(|t| t.get()));
-            sqlx::query(&format!(
-                "DELETE FROM tenant_server_counts WHERE server_id = $1 AND tenant_id IN ({ids})"
-            ))
-            .bind(server_id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(&format!(
-                "{COUNT_INSERT} AND r.tenant_id IN ({ids}) GROUP BY r.tenant_id"
-            ))
-            .bind(server_id)
-            .execute(&mut *tx)
-            .await?;
-        }
+        recount(&mut tx, server_id, &touched).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -676,4 +648,29 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Recounts the phones of `tenants` on `server_id` by the counting rule (`COUNT_INSERT`: a phone
+/// counts where its registered contact is newest), replacing their maintained counts there.
+async fn recount(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    server_id: ServerId,
+    tenants: &[TenantId],
+) -> Result<()> {
+    for chunk in tenants.chunks(ID_CHUNK) {
+        let ids = id_list(chunk.iter().map(|t| t.get()));
+        sqlx::query(&format!(
+            "DELETE FROM tenant_server_counts WHERE server_id = $1 AND tenant_id IN ({ids})"
+        ))
+        .bind(server_id)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(&format!(
+            "{COUNT_INSERT} AND r.tenant_id IN ({ids}) GROUP BY r.tenant_id"
+        ))
+        .bind(server_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
