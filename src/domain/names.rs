@@ -292,9 +292,29 @@ name_type!(
     max = MAX_NAME_LEN
 );
 
+/// The order names are listed in everywhere: natural (`voip2` before `voip10`: runs of digits
+/// compare as numbers), without regard to case, then as written so the order is total.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    natord::compare_ignore_case(a, b).then_with(|| a.cmp(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_sort_naturally_then_as_written() {
+        let mut names = vec![
+            "voip10", "voip2", "Voip1", "voip1", "bigbox", "pbx10a", "pbx9a",
+        ];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            names,
+            [
+                "bigbox", "pbx9a", "pbx10a", "Voip1", "voip1", "voip2", "voip10"
+            ]
+        );
+    }
 
     #[test]
     fn fqdn_is_lowercased_and_loses_its_trailing_dot() {

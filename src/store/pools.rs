@@ -183,6 +183,8 @@ impl Store {
         for p in &mut pools {
             p.members = by_pool.remove(&p.id).unwrap_or_default();
         }
+        // pbx2 before pbx10, as every list and table shows them.
+        pools.sort_by(|a, b| crate::domain::names::natural_cmp(a.name.as_ref(), b.name.as_ref()));
         Ok(pools)
     }
 

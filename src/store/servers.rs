@@ -44,12 +44,20 @@ fn fields(s: &NewServer) -> [(&'static str, Bind); 6] {
     ]
 }
 
+use crate::domain::names::natural_cmp;
+
 impl Store {
     pub async fn servers(&self) -> Result<Vec<Server>> {
         let rows = sqlx::query("SELECT * FROM servers ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(server_from_row).collect()
+        let mut servers = rows
+            .iter()
+            .map(server_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        // voip2 before voip10, as every list and table shows them.
+        servers.sort_by(|a, b| natural_cmp(a.name.as_ref(), b.name.as_ref()));
+        Ok(servers)
     }
 
     pub async fn server(&self, id: ServerId) -> Result<Server> {

@@ -53,6 +53,35 @@ where
 }
 
 #[tokio::test]
+async fn servers_and_pools_are_listed_in_natural_order() {
+    for_each_backend(|store, label| async move {
+        for name in ["voip10", "voip2", "voip1"] {
+            store.create_server(&server(name), "alice").await.unwrap();
+        }
+        for name in ["pbx10", "pbx9"] {
+            store.create_pool(&pool(name), "alice").await.unwrap();
+        }
+        let servers: Vec<String> = store
+            .servers()
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect();
+        assert_eq!(servers, ["voip1", "voip2", "voip10"], "{label}");
+        let pools: Vec<String> = store
+            .pools()
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.name.to_string())
+            .collect();
+        assert_eq!(pools, ["pbx9", "pbx10"], "{label}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn inventory_round_trip() {
     for_each_backend(|store, label| async move {
         let v1 = store
