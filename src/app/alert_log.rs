@@ -96,8 +96,9 @@ pub async fn overlay_known(
     seen: Seen,
 ) -> Result<Arc<AlertOverlay>> {
     let version = match version {
-        Some(v) => v,
-        None => app.store.data_version().await?,
+        // A version read before the reader's own last write (a recently read one) is not enough.
+        Some(v) if v >= seen.0 => v,
+        _ => app.store.data_version().await?,
     };
     let builder = app.clone();
     let cached = app

@@ -174,8 +174,9 @@ pub async fn load_known(
     seen: Seen,
 ) -> Result<Arc<ClusterView>> {
     let version = match version {
-        Some(v) => v,
-        None => app.store.data_version().await?,
+        // A version read before the reader's own last write (a recently read one) is not enough.
+        Some(v) if v >= seen.0 => v,
+        _ => app.store.data_version().await?,
     };
     load_at(app, ViewKey::now(version), seen).await
 }
@@ -187,8 +188,9 @@ pub async fn load_with_alerts_known(
     seen: Seen,
 ) -> Result<(Arc<ClusterView>, Arc<AlertBook>)> {
     let version = match version {
-        Some(v) => v,
-        None => app.store.data_version().await?,
+        // A version read before the reader's own last write (a recently read one) is not enough.
+        Some(v) if v >= seen.0 => v,
+        _ => app.store.data_version().await?,
     };
     let key = ViewKey::now(version);
     let view = load_at(app, key, seen).await?;

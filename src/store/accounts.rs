@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::audit::snapshot;
-use super::sessions::{SESSION_USER, SessionContext, SessionUser};
+use super::sessions::{LoadedSession, SESSION_USER, SessionContext, SessionUser};
 use super::{Backend, Error, Fields, Result, ResultExt, Store, now};
 use crate::domain::auth::{Role, Scope, secret_digest};
 use crate::domain::ids::UserId;
@@ -222,6 +222,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.forget_loaded_sessions();
         Ok(after)
     }
 
@@ -265,6 +266,7 @@ impl Store {
         tx.record("end-sessions", "user", name, None, snapshot(&ended))
             .await?;
         tx.commit().await?;
+        self.forget_loaded_sessions();
         Ok(())
     }
 
@@ -274,6 +276,7 @@ impl Store {
             .bind(user_id)
             .execute(&self.pool)
             .await?;
+        self.forget_loaded_sessions();
         Ok(())
     }
 
@@ -420,11 +423,30 @@ impl Store {
 
     /// The session `id_hash` if it has not expired, with what every page needs besides it,
     /// read in the same statement: the user it was opened for (the `user_id` of its data) and
-    /// the current data version. One round trip for a page on a warm cache.
+    /// the current data version. One round trip for a page on a warm cache; none on SQLite when
+    /// the session was loaded less than a second ago and the version read less than
+    /// [`super::sessions::VERSION_FRESH`] ago.
     pub(crate) async fn session_load(
         &self,
         id_hash: &str,
     ) -> Result<Option<(String, i64, SessionContext)>> {
+        if self.backend == Backend::Sqlite
+            && let Some(loaded) = self.recent.sessions.get(id_hash)
+            && loaded.expires_at > now()
+        {
+            let data_version = match self.recent.fresh_version() {
+                Some(v) => v,
+                None => self.data_version().await?,
+            };
+            return Ok(Some((
+                loaded.data.clone(),
+                loaded.expires_at,
+                SessionContext {
+                    user: loaded.user.clone(),
+                    data_version,
+                },
+            )));
+        }
         let user_id = match self.backend {
             Backend::Sqlite => format!("json_extract(s.data, '$.{SESSION_USER}')"),
             Backend::Postgres => {
@@ -448,14 +470,30 @@ impl Store {
             Some(_) => Some(SessionUser::of(user_from_row(&r)?)),
             None => None,
         };
-        Ok(Some((
-            r.try_get("session_data")?,
-            r.try_get("session_expires_at")?,
-            SessionContext {
-                user,
-                data_version: r.try_get("current_data_version")?,
-            },
-        )))
+        let loaded = LoadedSession {
+            data: r.try_get("session_data")?,
+            expires_at: r.try_get("session_expires_at")?,
+            user,
+        };
+        let data_version = r.try_get("current_data_version")?;
+        self.recent.saw_version(data_version);
+        let context = SessionContext {
+            user: loaded.user.clone(),
+            data_version,
+        };
+        let found = (loaded.data.clone(), loaded.expires_at, context);
+        if self.backend == Backend::Sqlite {
+            self.recent
+                .sessions
+                .insert(id_hash.to_string(), std::sync::Arc::new(loaded));
+        }
+        Ok(Some(found))
+    }
+
+    /// Forgets the sessions loaded into memory: after a change to a session or a user, the
+    /// next page of every session reads it again.
+    fn forget_loaded_sessions(&self) {
+        self.recent.sessions.invalidate_all();
     }
 
     /// Inserts a new session; false when the id is taken (the caller draws another).
@@ -502,6 +540,7 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        self.recent.sessions.invalidate(id_hash);
         Ok(())
     }
 
@@ -510,6 +549,7 @@ impl Store {
             .bind(id_hash)
             .execute(&self.pool)
             .await?;
+        self.recent.sessions.invalidate(id_hash);
         Ok(())
     }
 

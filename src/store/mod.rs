@@ -125,6 +125,8 @@ pub struct Store {
     /// Connections handed out by the pool: every statement run on the pool (outside a
     /// transaction) takes one, so this counts the database round trips of a request.
     checkouts: Arc<AtomicU64>,
+    /// Recently loaded sessions and the data version (SQLite only, see [`sessions::SessionCache`]).
+    recent: Arc<sessions::SessionCache>,
 }
 
 /// Accepts `sqlite://…`, `postgres://…` and a bare file path (taken as a SQLite file).
@@ -194,6 +196,7 @@ impl Store {
             pool,
             backend,
             checkouts,
+            recent: Arc::default(),
         })
     }
 

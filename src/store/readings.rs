@@ -21,7 +21,9 @@ impl Store {
         let r = sqlx::query("SELECT version FROM data_version WHERE id = 1")
             .fetch_one(&self.pool)
             .await?;
-        Ok(r.try_get("version")?)
+        let version = r.try_get("version")?;
+        self.recent.saw_version(version);
+        Ok(version)
     }
 
     /// The newest snapshot of every server that has reported.

@@ -3,6 +3,9 @@
 //! Loading a session also reads its user and the data version, in the same statement (see
 //! [`Store::session_load`]): they are put in the loaded record under [`SESSION_CONTEXT`], which is
 //! never written back. A page on a warm cache thus costs one database round trip.
+//!
+//! On SQLite, which one server process owns, a loaded session is also kept in memory for
+//! [`SESSION_CACHE_TTL`] (see [`SessionCache`]): a page on a warm cache then costs no round trip.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -48,6 +51,63 @@ impl SessionUser {
             disabled: u.disabled,
             time_zone: u.time_zone,
         }
+    }
+}
+
+/// How long a session loaded on SQLite is served from memory. Changes made through this process
+/// (logout, a password, a disabled account) take effect at once; those made by another process on
+/// the same file (the CLI) within this time.
+pub const SESSION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How old the data version served with a cached session may be. A reader that has written sees
+/// its own write whatever this is: its [`crate::app::Seen`] floor makes the view read the version.
+pub const VERSION_FRESH: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A session as loaded: its stored data, expiry and user.
+#[derive(Debug)]
+pub(super) struct LoadedSession {
+    pub data: String,
+    pub expires_at: i64,
+    pub user: Option<SessionUser>,
+}
+
+/// Sessions and the data version as recently read, shared by every clone of a [`Store`]. Used on
+/// SQLite only: under load, the hand-off of each page's session query to SQLite's worker thread
+/// cost more than everything else the overview does. PostgreSQL instances share their
+/// sessions with other instances, so there each page still reads its session.
+pub(super) struct SessionCache {
+    pub sessions: moka::sync::Cache<String, std::sync::Arc<LoadedSession>>,
+    /// The newest data version read, and when.
+    pub version: std::sync::Mutex<Option<(DataVersion, std::time::Instant)>>,
+}
+
+impl Default for SessionCache {
+    fn default() -> Self {
+        Self {
+            sessions: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(SESSION_CACHE_TTL)
+                .build(),
+            version: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl SessionCache {
+    /// Notes a data version just read (versions only grow: an older read never wins).
+    pub fn saw_version(&self, version: DataVersion) {
+        if let Ok(mut v) = self.version.lock()
+            && v.is_none_or(|(known, _)| known <= version)
+        {
+            *v = Some((version, std::time::Instant::now()));
+        }
+    }
+
+    /// The data version read less than [`VERSION_FRESH`] ago, if any.
+    pub fn fresh_version(&self) -> Option<DataVersion> {
+        let v = *self.version.lock().ok()?;
+        v.filter(|(_, at)| at.elapsed() < VERSION_FRESH)
+            .map(|(version, _)| version)
     }
 }
 

@@ -100,6 +100,8 @@ pub struct Inner {
     pub config: WebConfig,
     /// One-time token of the first-admin setup link, while no user exists.
     pub setup_token: Mutex<Option<String>>,
+    /// The overview's rendered content of this second (see [`overview::OverviewCache`]).
+    pub overview: overview::OverviewCache,
 }
 
 impl AppState {
@@ -114,6 +116,7 @@ impl AppState {
                 started_at: jiff::Timestamp::now(),
                 config,
                 setup_token: Mutex::new(None),
+                overview: overview::OverviewCache::default(),
             }),
         }
     }

@@ -5,15 +5,16 @@ use askama::Template;
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::auth::KnownVersion;
 use super::filters;
-use super::{ApiError, AppState, PageCtx, Result, Routes, page};
+use super::{ApiError, AppState, Error, PageCtx, Result, Routes, page};
 use crate::app::Seen;
+use crate::app::alert_log::AlertOverlay;
 use crate::app::cluster::{ClusterView, PoolStats, ServerStats, load, load_with_alerts_known};
 use crate::domain::alerts::listing::Listed;
-use crate::domain::alerts::{AlertCounts, WithinNormal};
+use crate::domain::alerts::{AlertBook, AlertCounts, WithinNormal};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -26,9 +27,17 @@ const HEADLINE: u32 = 5;
 
 #[derive(Template)]
 #[template(path = "overview.html")]
-struct OverviewPage<'a> {
+struct OverviewPage {
     ctx: PageCtx,
-    view: Arc<ClusterView>,
+    /// The page's own part, shared by every request of the same second (see [`OverviewCache`]).
+    content: Arc<str>,
+}
+
+#[derive(Template)]
+#[template(path = "partials/overview_content.html")]
+struct OverviewContent<'a> {
+    tz: &'a jiff::tz::TimeZone,
+    view: &'a ClusterView,
     /// Alerts per severity, silenced ones left out.
     counts: AlertCounts,
     /// The headline: the first alerts by impact (severity, then phones affected).
@@ -36,7 +45,7 @@ struct OverviewPage<'a> {
     within: WithinNormal,
 }
 
-impl OverviewPage<'_> {
+impl OverviewContent<'_> {
     fn alert_href(&self, id: &str) -> String {
         super::alerts::alert_href(id)
     }
@@ -63,22 +72,100 @@ impl OverviewPage<'_> {
     }
 }
 
+/// What the overview's content was rendered from. The cached values are held (not their
+/// addresses), so a key can only equal another built from the very same values.
+struct ContentKey {
+    view: Arc<ClusterView>,
+    book: Arc<AlertBook>,
+    overlay: Arc<AlertOverlay>,
+    /// The second it was rendered in: report ages, staleness and silences' ends are read
+    /// against the clock.
+    second: i64,
+    time_zone: jiff::tz::TimeZone,
+}
+
+impl ContentKey {
+    fn same(&self, other: &ContentKey) -> bool {
+        Arc::ptr_eq(&self.view, &other.view)
+            && Arc::ptr_eq(&self.book, &other.book)
+            && Arc::ptr_eq(&self.overlay, &other.overlay)
+            && self.second == other.second
+            && self.time_zone == other.time_zone
+    }
+}
+
+/// Time zones whose rendering is kept at once: users in a few zones share the page.
+const CACHED_ZONES: usize = 4;
+
+/// The overview's content, rendered once per second and time zone rather than once per
+/// request: ranking every alert for the headline and formatting hundreds of figures cost ten
+/// times what serving the bytes does, and under load thousands of requests a second ask for
+/// the very same page.
+#[derive(Default)]
+pub struct OverviewCache(Mutex<Vec<(ContentKey, Arc<str>)>>);
+
+impl OverviewCache {
+    fn get(&self, key: &ContentKey) -> Option<Arc<str>> {
+        let cached = self.0.lock().ok()?;
+        cached
+            .iter()
+            .find(|(k, _)| k.same(key))
+            .map(|(_, c)| c.clone())
+    }
+
+    fn put(&self, key: ContentKey, content: Arc<str>) {
+        let Ok(mut cached) = self.0.lock() else {
+            return;
+        };
+        // Renderings of older values or seconds are of no more use to anyone.
+        cached.retain(|(k, _)| {
+            Arc::ptr_eq(&k.view, &key.view)
+                && Arc::ptr_eq(&k.book, &key.book)
+                && Arc::ptr_eq(&k.overlay, &key.overlay)
+                && k.second == key.second
+                && k.time_zone != key.time_zone
+        });
+        if cached.len() >= CACHED_ZONES {
+            cached.remove(0);
+        }
+        cached.push((key, content));
+    }
+}
+
 async fn overview(
     State(st): State<AppState>,
     ctx: PageCtx,
     seen: Seen,
     known: KnownVersion,
 ) -> Result<Response> {
-    let (view, all) = load_with_alerts_known(&st.app, known.0, seen).await?;
-    let states = super::alerts::alert_states(&st, known.0, seen).await?;
-    let top = super::alerts::headline(&all.alerts, states.as_ref(), HEADLINE);
-    Ok(page(&OverviewPage {
-        ctx,
-        counts: top.counts,
-        top: top.rows,
-        within: all.within_normal,
+    let (view, book) = load_with_alerts_known(&st.app, known.0, seen).await?;
+    let states = crate::app::alert_log::states(&st.app, known.0, seen).await?;
+    let key = ContentKey {
         view,
-    }))
+        book,
+        overlay: states.overlay.clone(),
+        second: states.now,
+        time_zone: ctx.tz.clone(),
+    };
+    let content = match st.inner.overview.get(&key) {
+        Some(content) => content,
+        None => {
+            let top = super::alerts::headline(&key.book.alerts, &states, HEADLINE);
+            let content: Arc<str> = OverviewContent {
+                tz: &key.time_zone,
+                view: &key.view,
+                counts: top.counts,
+                top: top.rows,
+                within: key.book.within_normal,
+            }
+            .render()
+            .map_err(Error::internal)?
+            .into();
+            st.inner.overview.put(key, content.clone());
+            content
+        }
+    };
+    Ok(page(&OverviewPage { ctx, content }))
 }
 
 async fn api_stats(

@@ -5,7 +5,7 @@
 use pbx_pools::domain::ids::{PoolId, TenantId};
 use pbx_pools::domain::model::{NewPool, NewTenant, Transport};
 use pbx_pools::domain::names::{HostName, PoolName, TenantCode};
-use pbx_pools::store::{Cursor, PoolFilter, Store, TenantPage, TenantQuery, TenantSort};
+use pbx_pools::store::{Backend, Cursor, PoolFilter, Store, TenantPage, TenantQuery, TenantSort};
 
 use crate::helpers::{self, TestApp};
 
@@ -293,13 +293,23 @@ async fn fewest_round_trips(app: &TestApp, path: &str) -> u64 {
 async fn a_page_on_a_warm_cache_costs_one_round_trip_for_session_user_and_version() {
     helpers::each_backend(|app| async move {
         tenants_with_ties(app.store()).await;
-        // The session, its user and the data version: one statement. The overview renders
-        // from the cached view and alerts.
-        assert_eq!(fewest_round_trips(&app, "/").await, 1, "{}", app.db.label);
+        // PostgreSQL: the session, its user and the data version in one statement. SQLite,
+        // which one process owns: the session loaded a moment ago and the version read a moment
+        // ago come from memory. The overview renders from the cached view and alerts.
+        let session = match app.store().backend() {
+            Backend::Sqlite => 0,
+            Backend::Postgres => 1,
+        };
+        assert_eq!(
+            fewest_round_trips(&app, "/").await,
+            session,
+            "{}",
+            app.db.label
+        );
         // The tenant list adds its page (with the count) and takes pools from the view.
         assert_eq!(
             fewest_round_trips(&app, "/tenants?sort=phones&page=3&per_page=5").await,
-            2,
+            session + 1,
             "{}",
             app.db.label
         );
