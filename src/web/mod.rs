@@ -28,6 +28,7 @@ mod limits;
 mod login;
 mod metrics;
 mod moves;
+mod named;
 mod openapi;
 mod overview;
 mod plan;
