@@ -102,6 +102,12 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "two_servers",
         include_str!("../../migrations/sqlite/0018_two_servers.sql"),
     ),
+    // 19 is another branch's; the lead renumbers when merging.
+    (
+        20,
+        "search_indexes",
+        include_str!("../../migrations/sqlite/0020_search_indexes.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -194,6 +200,12 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         18,
         "two_servers",
         include_str!("../../migrations/postgres/0018_two_servers.sql"),
+    ),
+    // 19 is another branch's; the lead renumbers when merging.
+    (
+        20,
+        "search_indexes",
+        include_str!("../../migrations/postgres/0020_search_indexes.sql"),
     ),
 ];
 

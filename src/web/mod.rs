@@ -36,6 +36,7 @@ mod pools;
 mod redirect;
 mod registrations;
 mod routes;
+mod search;
 mod seen;
 mod servers;
 mod settings;
@@ -155,6 +156,7 @@ fn routes() -> Routes {
         .merge(bulk::router())
         .merge(account::router())
         .merge(jobs::router())
+        .merge(search::router())
         .merge(openapi::router())
         .merge(health::router())
 }
