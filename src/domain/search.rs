@@ -84,7 +84,10 @@ mod tests {
         let t = terms("sip:[2001:db8::1]:5060");
         assert_eq!(t.host, "2001:db8::1]:5060");
         let t = terms("reception@203.0.113.7");
-        assert_eq!((t.endpoint.as_str(), t.host.as_str()), ("reception", "203.0.113.7"));
+        assert_eq!(
+            (t.endpoint.as_str(), t.host.as_str()),
+            ("reception", "203.0.113.7")
+        );
         // Nothing on one side of the @: the whole text.
         assert_eq!(terms("@").host, "@");
     }

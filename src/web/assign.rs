@@ -12,10 +12,10 @@ use serde::Deserialize;
 
 use super::auth::{AdminOnly, Principal};
 use super::extract::{Form, Query};
-use super::named::{TenantAt, tenant_href};
 use super::filters;
 use super::forms::{all, one, version};
 use super::impact::{apply_anyway, refusal};
+use super::named::{TenantAt, tenant_href};
 use super::{
     AppState, Error, Flash, PageCtx, Result, Routes, page, render_page, safe_redirect_target,
 };

@@ -56,7 +56,9 @@ impl FromRequestParts<AppState> for TenantAt {
             other => other,
         };
         let t = found.map_err(|e| failed(e, "tenant", &seg))?;
-        canonical(parts, &seg, t.code.as_ref())?;
+        if let Some(to) = canonical(parts, &seg, t.code.as_ref()) {
+            return Err(Redirect::to(&to).into_response());
+        }
         Ok(TenantAt(t))
     }
 }
@@ -82,7 +84,9 @@ impl FromRequestParts<AppState> for ServerAt {
             other => other,
         };
         let s = found.map_err(|e| failed(e, "server", &seg))?;
-        canonical(parts, &seg, s.name.as_ref())?;
+        if let Some(to) = canonical(parts, &seg, s.name.as_ref()) {
+            return Err(Redirect::to(&to).into_response());
+        }
         Ok(ServerAt(s))
     }
 }
@@ -108,7 +112,9 @@ impl FromRequestParts<AppState> for PoolAt {
             other => other,
         };
         let p = found.map_err(|e| failed(e, "pool", &seg))?;
-        canonical(parts, &seg, p.name.as_ref())?;
+        if let Some(to) = canonical(parts, &seg, p.name.as_ref()) {
+            return Err(Redirect::to(&to).into_response());
+        }
         Ok(PoolAt(p))
     }
 }
@@ -147,18 +153,13 @@ fn failed(e: store::Error, kind: &str, seg: &str) -> Response {
     }
 }
 
-/// Sends a GET that reached the object under another spelling (an old id, another case) to the
-/// address with its name; lets everything else through.
-fn canonical(parts: &Parts, seg: &str, name: &str) -> Result<(), Response> {
+/// Where to send a GET that reached the object under another spelling (an old id, another
+/// case): the address with its name. `None` lets the request through.
+fn canonical(parts: &Parts, seg: &str, name: &str) -> Option<String> {
     if seg == name || !matches!(parts.method, Method::GET | Method::HEAD) {
-        return Ok(());
+        return None;
     }
-    Err(Redirect::to(&renamed(
-        parts.uri.path(),
-        parts.uri.query(),
-        name,
-    ))
-    .into_response())
+    Some(renamed(parts.uri.path(), parts.uri.query(), name))
 }
 
 /// `path` (`/tenants/17/edit`) with its second segment replaced by `name`, and `query` kept.

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use super::auth::{AdminOnly, Principal};
 use super::extract::{Form, Query};
-use super::named::{PoolAt, pool_href};
 use super::filters;
 use super::forms::{ConfirmPage, EditForm, RefusedForm, SaveFailure, all, refused_form, version};
+use super::named::{PoolAt, pool_href};
 use super::shares::{ShareColumn, ShareTable, scenario_params, share_table};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
 use crate::app::inventory;
@@ -287,11 +287,7 @@ async fn detail(
     }))
 }
 
-async fn edit_form(
-    _admin: AdminOnly,
-    ctx: PageCtx,
-    PoolAt(found): PoolAt,
-) -> Result<Response> {
+async fn edit_form(_admin: AdminOnly, ctx: PageCtx, PoolAt(found): PoolAt) -> Result<Response> {
     let p = found;
     Ok(page(&FormPage::new(
         ctx,

@@ -6,9 +6,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth::{AdminOnly, Principal};
 use super::extract::{Form, Query};
-use super::named::{ServerAt, server_href};
 use super::filters;
 use super::forms::{ConfirmPage, EditForm, RefusedForm, SaveFailure, refused_form, version};
+use super::named::{ServerAt, server_href};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
 use crate::app::inventory;
 use crate::app::tenants::TenantOnServer;
@@ -226,11 +226,7 @@ async fn detail(
     }))
 }
 
-async fn edit_form(
-    _admin: AdminOnly,
-    ctx: PageCtx,
-    ServerAt(s): ServerAt,
-) -> Result<Response> {
+async fn edit_form(_admin: AdminOnly, ctx: PageCtx, ServerAt(s): ServerAt) -> Result<Response> {
     Ok(page(&FormPage::new(
         ctx,
         Some(server_href(s.name.as_ref())),

@@ -8,12 +8,12 @@ use serde::Deserialize;
 
 use super::auth::{AdminOnly, KnownVersion, Principal};
 use super::extract::{Form, Query};
-use super::named::{TenantAt, tenant_href};
 use super::filters;
 use super::forms::{
     ConfirmPage, EditForm, PageLink, RefusedForm, SaveFailure, SortState, keyset_pager, q,
     refused_form, version,
 };
+use super::named::{TenantAt, tenant_href};
 use super::{AppState, Error, Flash, PageCtx, Result, Routes, page};
 use crate::app::cluster::{self, ClusterView};
 use crate::app::tenants::{self, TenantRegistrations};

@@ -81,11 +81,10 @@ async fn search_names_and_auto_refresh() {
         let mut reloaded = false;
         for _ in 0..60 {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            let stay = b
-                .c
-                .execute("return window.pbxStay === 1;", vec![])
-                .await
-                .unwrap();
+            let stay =
+                b.c.execute("return window.pbxStay === 1;", vec![])
+                    .await
+                    .unwrap();
             if stay == serde_json::Value::Bool(false) {
                 reloaded = true;
                 break;

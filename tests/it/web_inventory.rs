@@ -367,13 +367,9 @@ async fn stale_edit_gets_409_and_keeps_the_newer_data() {
                 ("state", "active"),
             ]
         };
-        let res = app
-            .post_form("/servers/voip1", &fields("800"))
-            .await;
+        let res = app.post_form("/servers/voip1", &fields("800")).await;
         assert_eq!(res.status, 303);
-        let res = app
-            .post_form("/servers/voip1", &fields("100"))
-            .await;
+        let res = app.post_form("/servers/voip1", &fields("100")).await;
         assert_eq!(res.status, 409);
         assert!(res.body.contains("was changed by"), "{}", res.body);
         assert!(

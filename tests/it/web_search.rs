@@ -36,8 +36,14 @@ async fn pages_are_addressed_by_name_and_link_by_name() {
         assert_eq!(page.status, 200, "{}", page.body);
         assert!(page.body.contains("Canistracci Trasporti"));
         assert!(page.body.contains(r#"href="/tenants/CANISTRACCI/edit""#));
-        assert!(page.body.contains(r#"href="/pools/pbxA""#), "its pool by name");
-        assert!(page.body.contains(r#"href="/servers/voip2""#), "its servers by name");
+        assert!(
+            page.body.contains(r#"href="/pools/pbxA""#),
+            "its pool by name"
+        );
+        assert!(
+            page.body.contains(r#"href="/servers/voip2""#),
+            "its servers by name"
+        );
         for path in [
             "/tenants/CANISTRACCI/edit",
             "/tenants/CANISTRACCI/delete",
@@ -66,7 +72,12 @@ async fn pages_are_addressed_by_name_and_link_by_name() {
                 .body
                 .contains(r#"href="/servers/voip1""#)
         );
-        assert!(app.get("/pools").await.body.contains(r#"href="/pools/wiki""#));
+        assert!(
+            app.get("/pools")
+                .await
+                .body
+                .contains(r#"href="/pools/wiki""#)
+        );
         let overview = app.get("/").await.body;
         assert!(overview.contains(r#"href="/servers/bigbox""#), "{overview}");
         assert!(overview.contains(r#"href="/pools/pbxB""#), "{overview}");
@@ -110,13 +121,19 @@ async fn old_ids_and_other_spellings_redirect_to_the_name() {
             &app.get("/tenants/canistracci").await,
             "/tenants/CANISTRACCI",
         );
-        assert_redirect(&app.get(&format!("/servers/{}", s.id)).await, "/servers/voip2");
+        assert_redirect(
+            &app.get(&format!("/servers/{}", s.id)).await,
+            "/servers/voip2",
+        );
         assert_redirect(&app.get("/servers/VOIP2").await, "/servers/voip2");
         assert_redirect(
             &app.get(&format!("/pools/{}/members", p.id)).await,
             "/pools/pbxA/members",
         );
-        assert_redirect(&app.get("/go/tenant/CANISTRACCI").await, "/tenants/CANISTRACCI");
+        assert_redirect(
+            &app.get("/go/tenant/CANISTRACCI").await,
+            "/tenants/CANISTRACCI",
+        );
         // A write to an old address acts on the object it names.
         let version = s.version.to_string();
         let res = app
@@ -133,10 +150,7 @@ async fn old_ids_and_other_spellings_redirect_to_the_name() {
             )
             .await;
         assert_redirect(&res, "/servers/voip2");
-        assert_eq!(
-            app.store().server(s.id).await.unwrap().capacity,
-            Some(321)
-        );
+        assert_eq!(app.store().server(s.id).await.unwrap().capacity, Some(321));
     })
     .await;
 }
@@ -160,8 +174,42 @@ async fn a_name_that_is_a_number_is_a_name_first() {
         assert_redirect(&res, &format!("/tenants/{code}"));
         let page = app.get(&format!("/tenants/{code}")).await;
         assert_eq!(page.status, 200);
-        assert!(page.body.contains("Numbered Srl"), "the tenant named {code}");
-        assert!(!page.body.contains("Studio Rossi"), "not the tenant with id {code}");
+        assert!(
+            page.body.contains("Numbered Srl"),
+            "the tenant named {code}"
+        );
+        assert!(
+            !page.body.contains("Studio Rossi"),
+            "not the tenant with id {code}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn names_that_are_pages_of_their_own_are_refused() {
+    helpers::each_backend(|app: TestApp| async move {
+        let res = app
+            .post_form(
+                "/tenants",
+                &[
+                    ("code", "new"),
+                    ("name", "New Srl"),
+                    ("expected_phones", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 422, "{}", res.body);
+        assert!(res.body.contains("page of its own"), "{}", res.body);
+        let res = app
+            .post_form(
+                "/servers",
+                &[("name", "import"), ("host", "import.example.com")],
+            )
+            .await;
+        assert_eq!(res.status, 422, "{}", res.body);
+        assert_eq!(app.store().tenant_count().await.unwrap(), 0);
+        assert!(app.store().servers().await.unwrap().is_empty());
     })
     .await;
 }
@@ -212,7 +260,10 @@ async fn search_groups_results_by_kind_with_links() {
         let res = app.get("/search?q=canis").await;
         assert_eq!(res.status, 200, "{}", res.body);
         let tenants = section(&res.body, "results-tenants");
-        assert!(tenants.contains(r#"href="/tenants/CANISTRACCI""#), "{tenants}");
+        assert!(
+            tenants.contains(r#"href="/tenants/CANISTRACCI""#),
+            "{tenants}"
+        );
         assert!(
             !res.body.contains("results-endpoints"),
             "endpoints match from their start (EXT-CODE)"
@@ -229,7 +280,10 @@ async fn search_groups_results_by_kind_with_links() {
         // Phones by contact address, linking to their tenant.
         let res = app.get("/search?q=203.0.113.7").await;
         let contacts = section(&res.body, "results-contacts");
-        assert!(contacts.contains("sip:reception@203.0.113.7:5060"), "{contacts}");
+        assert!(
+            contacts.contains("sip:reception@203.0.113.7:5060"),
+            "{contacts}"
+        );
         assert!(
             contacts.contains(r#"href="/servers/voip2#unmatched""#),
             "an unmatched phone links to its server's list: {contacts}"
@@ -269,7 +323,12 @@ async fn search_groups_results_by_kind_with_links() {
             "{endpoints}"
         );
         let more = app.get("/search?q=1&kind=endpoints").await;
-        assert!(section(&more.body, "results-endpoints").matches("<tr><td>").count() > 20);
+        assert!(
+            section(&more.body, "results-endpoints")
+                .matches("<tr><td>")
+                .count()
+                > 20
+        );
         assert!(!more.body.contains("results-tenants"), "one kind alone");
 
         // Nothing found; wildcards are text.
@@ -304,7 +363,12 @@ async fn the_search_api_answers_the_same_groups() {
             .await;
         assert_eq!(res.json()["endpoints"]["hits"][0]["tenant"], "CANISTRACCI");
         let res = reader
-            .json(&app, "GET", "/api/v1/search?q=198.51.100&kind=contacts", None)
+            .json(
+                &app,
+                "GET",
+                "/api/v1/search?q=198.51.100&kind=contacts",
+                None,
+            )
             .await;
         let body = res.json();
         assert_eq!(body["kind"], "contacts");
