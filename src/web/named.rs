@@ -6,9 +6,10 @@
 //! A segment is looked up as a name first. Only when no object has that name and the segment is
 //! a number is it taken as an old id (bookmarks from before names), and a GET or HEAD is then
 //! redirected to the name URL, the rest of the path and the query kept. A tenant code matches
-//! without regard to case, as everywhere; a GET under another spelling is redirected to the
-//! code's own; so is a server or pool name under another case. A write (POST) to an old address acts on the object it names and answers as it
-//! always does. Anything else is the product's 404 page.
+//! without regard to case, as everywhere, and so does a server or pool name that matches no
+//! name exactly; a GET under another spelling is redirected to the name's own. A write (POST)
+//! to an old address acts on the object it names and answers as it always does. Anything else
+//! is the product's 404 page.
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::Method;
