@@ -3,10 +3,14 @@
 //!
 //! Every registration lookup is a prefix of an indexed lower-case key (`endpoint_key`,
 //! `contact_host`, `user_agent_key`, migration 20) read as an index range, `key >= p AND key <
-//! p'` where `p'` follows every string that starts with `p`; nothing scans the table. The range
-//! is exact for byte-wise collations (SQLite's, and the generated keys' `COLLATE "C"` on
-//! PostgreSQL); a `substr` test keeps the answer exact under any other. Tenants are few (10,000
-//! is a large cluster): their names are matched anywhere in the text.
+//! p'` where `p'` follows every string that starts with `p`, in the key's order up to the
+//! limit; nothing scans the table. The range is exact for byte-wise collations (SQLite's, the
+//! generated keys' `COLLATE "C"` on PostgreSQL, and a C database's `endpoint_key`). Under
+//! another collation it may hold a few other keys, which are dropped after reading: a test in
+//! SQL (`substr(key, 1, n) = p`) would keep PostgreSQL from seeing how many rows the range
+//! holds, and it then sorted every match instead of reading the first few in index order (63
+//! ms instead of 0.3 ms for an address shared by 1,000 phones). Tenants are few (10,000 is a
+//! large cluster): their names are matched anywhere in the text.
 
 use serde::Serialize;
 use sqlx::Row;
@@ -87,23 +91,20 @@ fn contains_pattern(text: &str) -> String {
     out
 }
 
-/// `WHERE` condition and its binds for `column` starting with `prefix`, binds numbered from
-/// `first`.
-fn prefix_condition(column: &str, prefix: &str, first: usize) -> (String, Vec<String>) {
-    let len = prefix.chars().count();
+/// `WHERE` condition and its binds for the index range of `column` starting with `prefix`,
+/// binds numbered from `first`; what it reads must still be checked with `starts_with` (see the
+/// module's text).
+fn prefix_range(column: &str, prefix: &str, first: usize) -> (String, Vec<String>) {
     match prefix_end(prefix) {
         Some(end) => (
             format!(
-                "{column} >= ${a} AND {column} < ${b} AND substr({column}, 1, {len}) = ${a}",
+                "{column} >= ${a} AND {column} < ${b}",
                 a = first,
                 b = first + 1
             ),
             vec![prefix.to_string(), end],
         ),
-        None => (
-            format!("{column} >= ${first} AND substr({column}, 1, {len}) = ${first}"),
-            vec![prefix.to_string()],
-        ),
+        None => (format!("{column} >= ${first}"), vec![prefix.to_string()]),
     }
 }
 
@@ -123,7 +124,9 @@ impl Store {
     /// Tenants whose code starts with `key` (lower case) or whose name contains it, codes
     /// first, at most `limit`.
     pub async fn search_tenants(&self, key: &str, limit: u32) -> Result<Vec<TenantHit>> {
-        let (by_code, mut binds) = prefix_condition("t.code_key", key, 1);
+        let (by_code, mut binds) = prefix_range("t.code_key", key, 1);
+        let len = key.chars().count();
+        let by_code = format!("{by_code} AND substr(t.code_key, 1, {len}) = $1");
         let like = binds.len() + 1;
         binds.push(contains_pattern(key));
         let sql = format!(
@@ -160,10 +163,10 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<ContactHit>> {
         let column = key.column();
-        let (cond, binds) = prefix_condition(column, prefix, 1);
+        let (cond, binds) = prefix_range(column, prefix, 1);
         let sql = format!(
-            "SELECT r.endpoint, s.name AS server_name, t.code AS tenant_code, r.contact, \
-                    r.user_agent, r.status, r.registered \
+            "SELECT {column} AS match_key, r.endpoint, s.name AS server_name, \
+                    t.code AS tenant_code, r.contact, r.user_agent, r.status, r.registered \
              FROM registrations r JOIN servers s ON s.id = r.server_id \
              LEFT JOIN tenants t ON t.id = r.tenant_id \
              WHERE {cond} ORDER BY {column} LIMIT {limit}"
@@ -173,10 +176,14 @@ impl Store {
             q = q.bind(b.clone());
         }
         let rows = q.fetch_all(&self.pool).await?;
-        Ok(rows
-            .iter()
-            .map(contact_from_row)
-            .collect::<Result<_, _>>()?)
+        let mut hits = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let key: Option<String> = r.try_get("match_key")?;
+            if key.is_some_and(|k| k.starts_with(prefix)) {
+                hits.push(contact_from_row(r)?);
+            }
+        }
+        Ok(hits)
     }
 
     /// The distinct user agents (as reported, one spelling each) whose lower-case form starts
