@@ -34,6 +34,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod moves;
 pub mod plan;
+pub mod search;
 pub mod tenants;
 mod webhook;
 pub mod whatif;

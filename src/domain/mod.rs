@@ -23,6 +23,7 @@ pub mod placement;
 pub mod pool_change;
 pub mod projection;
 pub mod registrations;
+pub mod search;
 pub mod settings;
 pub mod srv;
 pub mod zone;

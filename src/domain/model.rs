@@ -8,7 +8,7 @@ use std::str::FromStr;
 use super::FieldErrors;
 use super::ids::{PoolId, ServerId, TenantId};
 use super::names::{HostName, MAX_NAME_LEN, PoolName, ServerName, TenantCode};
-use super::names::{check_notes, check_text};
+use super::names::{check_notes, check_text, not_a_page};
 
 pub const DEFAULT_SIP_PORT: u16 = 5060;
 /// The source document publishes its SRV records with a one-day TTL.
@@ -421,7 +421,7 @@ impl ServerInput {
 
     pub fn validate(&self) -> Result<NewServer, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let name = errors.check("name", ServerName::parse(&self.name));
+        let name = errors.check("name", ServerName::parse(&self.name).and_then(not_a_page));
         let host = errors.check("host", HostName::parse(self.host.trim()));
         let sip_port = if self.sip_port.trim().is_empty() {
             Some(DEFAULT_SIP_PORT)
@@ -478,7 +478,7 @@ impl PoolInput {
 
     pub fn validate(&self) -> Result<NewPool, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let name = errors.check("name", PoolName::parse(&self.name));
+        let name = errors.check("name", PoolName::parse(&self.name).and_then(not_a_page));
         let srv_name = errors.check("srv_name", HostName::parse(self.srv_name.trim()));
         let ttl = if self.ttl.trim().is_empty() {
             Some(DEFAULT_TTL)
@@ -619,7 +619,7 @@ impl TenantInput {
         pools: impl Fn(&str) -> Option<PoolId>,
     ) -> Result<NewTenant, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let code = errors.check("code", TenantCode::parse(&self.code));
+        let code = errors.check("code", TenantCode::parse(&self.code).and_then(not_a_page));
         let name = errors.check("name", check_text(&self.name, 200, true));
         let expected_phones = if self.expected_phones.trim().is_empty() {
             Some(0)

@@ -119,6 +119,21 @@ pub fn check_tenant_code(input: &str) -> Result<String, String> {
     Ok(code.to_string())
 }
 
+/// Path segments that are pages of their own beside the objects' pages (`/tenants/new`,
+/// `/servers/import`): a tenant, server or pool named so could not be reached by its name.
+pub const PAGE_SEGMENTS: [&str; 2] = ["new", "import"];
+
+/// `name` unless it is one of [`PAGE_SEGMENTS`] (exactly: `NEW` is a name like any other).
+pub fn not_a_page<T: AsRef<str>>(name: T) -> Result<T, String> {
+    if PAGE_SEGMENTS.contains(&name.as_ref()) {
+        return Err(format!(
+            "may not be {:?}: that address is a page of its own",
+            name.as_ref()
+        ));
+    }
+    Ok(name)
+}
+
 /// Free text shown in the UI (display names, sites): one line, no control characters.
 pub fn check_text(input: &str, max: usize, required: bool) -> Result<String, String> {
     let text = input.trim();
@@ -301,6 +316,18 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_that_are_pages_of_their_own_are_refused() {
+        assert!(not_a_page("new").is_err());
+        assert!(
+            not_a_page("import")
+                .unwrap_err()
+                .contains("page of its own")
+        );
+        assert_eq!(not_a_page("NEW"), Ok("NEW"));
+        assert_eq!(not_a_page("newco"), Ok("newco"));
+    }
 
     #[test]
     fn names_sort_naturally_then_as_written() {

@@ -53,7 +53,9 @@ pub(super) async fn alert_states(
 pub fn object_href(o: &ObjectRef) -> Option<String> {
     match o.kind {
         ObjectKind::Endpoint => None,
-        kind => Some(format!("/go/{}/{}", kind.as_str(), q(&o.name))),
+        ObjectKind::Server => Some(super::named::server_href(&o.name)),
+        ObjectKind::Pool => Some(super::named::pool_href(&o.name)),
+        ObjectKind::Tenant => Some(super::named::tenant_href(&o.name)),
     }
 }
 
@@ -416,15 +418,13 @@ pub(super) fn headline<'a>(
     )
 }
 
-/// Links by name (alerts name objects, pages are addressed by id).
-async fn go(
-    State(st): State<AppState>,
-    Path((kind, name)): Path<(String, String)>,
-) -> Result<Response> {
+/// Links by kind and name, from before pages were addressed by name: kept for links already
+/// shared, they redirect to the page ([`super::named`] answers an unknown name there).
+async fn go(Path((kind, name)): Path<(String, String)>) -> Result<Response> {
     let to = match kind.as_str() {
-        "server" => format!("/servers/{}", st.store().server_by_name(&name).await?.id),
-        "pool" => format!("/pools/{}", st.store().pool_by_name(&name).await?.id),
-        "tenant" => format!("/tenants/{}", st.store().tenant_by_code(&name).await?.id),
+        "server" => super::named::server_href(&name),
+        "pool" => super::named::pool_href(&name),
+        "tenant" => super::named::tenant_href(&name),
         _ => return Err(Error::NotFound(format!("nothing of kind {kind:?} to show"))),
     };
     Ok(Redirect::to(&to).into_response())

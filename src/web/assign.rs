@@ -11,10 +11,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::{AdminOnly, Principal};
-use super::extract::{Form, Path, Query};
+use super::extract::{Form, Query};
 use super::filters;
 use super::forms::{all, one, version};
 use super::impact::{apply_anyway, refusal};
+use super::named::{TenantAt, tenant_href};
 use super::{
     AppState, Error, Flash, PageCtx, Result, Routes, page, render_page, safe_redirect_target,
 };
@@ -25,8 +26,8 @@ use crate::domain::model::Tenant;
 
 pub fn router() -> Routes {
     Routes::new()
-        .get("/tenants/{id}/assign", assign_preview)
-        .post("/tenants/{id}/assign", assign)
+        .get("/tenants/{tenant}/assign", assign_preview)
+        .post("/tenants/{tenant}/assign", assign)
         .post("/tenants/bulk-assign/preview", bulk_preview)
         .post("/tenants/bulk-assign", bulk_assign)
         .post("/api/v1/bulk-assign", api_bulk_assign)
@@ -72,10 +73,10 @@ async fn assign_preview(
     State(st): State<AppState>,
     ctx: PageCtx,
     seen: Seen,
-    Path(id): Path<TenantId>,
+    TenantAt(tenant): TenantAt,
     Query(p): Query<AssignParams>,
 ) -> Result<Response> {
-    let tenant = st.store().tenant(id).await?;
+    let id = tenant.id;
     let (pool_id, pool, to) = pool_named(&st, &p.pool).await?;
     let impact = impact::preview_assign(&st.app, &[(id, pool_id)], seen).await?;
     Ok(page(&AssignPreview {
@@ -95,14 +96,14 @@ async fn assign(
     principal: Principal,
     ctx: PageCtx,
     seen: Seen,
-    Path(id): Path<TenantId>,
+    TenantAt(tenant): TenantAt,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
+    let id = tenant.id;
     let version = version(&pairs)?;
     let (pool_id, pool, to) = pool_named(&st, one(&pairs, "pool")).await?;
     let impact = impact::preview_assign(&st.app, &[(id, pool_id)], seen).await?;
     if impact.needs_confirmation() && !apply_anyway(&pairs) {
-        let tenant = st.store().tenant(id).await?;
         let error = Some(refusal(&impact, APPLY_ANYWAY));
         return Ok(render_page(
             StatusCode::CONFLICT,
@@ -124,7 +125,7 @@ async fn assign(
         .map(|p| format!("pool {p}"))
         .unwrap_or_else(|| "no pool".into());
     Ok(Flash::redirect(
-        format!("/tenants/{id}"),
+        tenant_href(t.code.as_ref()),
         format!("Tenant {} assigned to {where_}.", t.code),
     )
     .into_response())
@@ -134,7 +135,6 @@ async fn assign(
 struct Selected {
     /// `id:version`, exactly as the list posted it: applying uses these versions.
     value: String,
-    id: TenantId,
     code: String,
     phones: u32,
     from: String,
@@ -212,7 +212,6 @@ async fn bulk_page(
         .zip(&now)
         .map(|((id, v), t)| Selected {
             value: format!("{id}:{v}"),
-            id: *id,
             code: t.code.clone(),
             phones: t.expected_phones,
             version: t.version,

@@ -12,6 +12,7 @@
 //! | `at\|ago(ctx.tz)` | Unix seconds, or `Option` (`never`) | `3 min ago` |
 //! | `secs\|duration` | seconds | `2 h 5 min` |
 //! | `share\|pct(1)` | a 0..=1 share, or `Option` (`—`) | `12.3%` |
+//! | `name\|seg` | a name for a path segment | `/tenants/{{ code\|seg }}` |
 //!
 //! The inputs may be values or references of any depth (`&&i64` from a loop), or `Option`s.
 
@@ -148,6 +149,13 @@ pub fn pct<T: Share>(share: T, _: &dyn Values, decimals: usize) -> askama::Resul
         .share()
         .map(|s| format_pct(s, decimals))
         .unwrap_or_else(|| "—".into()))
+}
+
+/// `/tenants/{{ t.code|seg }}`: a name percent-encoded for one path segment, as
+/// [`super::named`] reads it back.
+#[askama::filter_fn]
+pub fn seg<T: std::fmt::Display>(name: T, _: &dyn Values) -> askama::Result<String> {
+    Ok(super::forms::q(&name.to_string()))
 }
 
 #[cfg(test)]

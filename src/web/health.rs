@@ -1,4 +1,4 @@
-//! `/healthz` for load balancers, and the embedded stylesheet.
+//! `/healthz` for load balancers, and the embedded stylesheet and script.
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -8,11 +8,14 @@ use serde_json::json;
 use super::{AppState, Routes};
 
 const STYLE_CSS: &str = include_str!("../../static/style.css");
+/// The auto-refresh switch of the overview and the registrations page.
+const REFRESH_JS: &str = include_str!("../../static/refresh.js");
 
 pub fn router() -> Routes {
     Routes::new()
         .get("/healthz", healthz)
         .get("/static/style.css", style)
+        .get("/static/refresh.js", refresh_js)
 }
 
 /// 200 when the database answers, 503 otherwise, so a balancer takes a broken instance out.
@@ -42,6 +45,17 @@ async fn style() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         STYLE_CSS,
+    )
+        .into_response()
+}
+
+async fn refresh_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        REFRESH_JS,
     )
         .into_response()
 }

@@ -28,6 +28,7 @@ mod limits;
 mod login;
 mod metrics;
 mod moves;
+mod named;
 mod openapi;
 mod overview;
 mod plan;
@@ -35,6 +36,7 @@ mod pools;
 mod redirect;
 mod registrations;
 mod routes;
+mod search;
 mod seen;
 mod servers;
 mod settings;
@@ -157,6 +159,7 @@ fn routes() -> Routes {
         .merge(bulk::router())
         .merge(account::router())
         .merge(jobs::router())
+        .merge(search::router())
         .merge(openapi::router())
         .merge(health::router())
 }

@@ -199,7 +199,7 @@ async fn cancel(
     }
     let (m, t) = moves::cancel(&st.app, id, version, &principal.actor()).await?;
     Ok(Flash::redirect(
-        format!("/tenants/{}", m.tenant_id),
+        super::named::tenant_href(t.code.as_ref()),
         format!(
             "The move of tenant {} to {} was cancelled: it is back in pool {}.",
             t.code,

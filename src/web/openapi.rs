@@ -229,6 +229,24 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
         ("GET", "/api/v1/servers") => {
             Call::new("List servers", ok_json("The servers by name", s.list_of::<Server>()))
         }
+        ("GET", "/api/v1/search") => Call::new(
+            "Search tenants, servers, pools and every server's registered contacts",
+            ok_json(
+                "The hits by kind; each group holds at most 20 (200 with `kind`) and says whether there was more",
+                s.of::<crate::app::search::SearchResults>(),
+            ),
+        )
+        .query(query(
+            "q",
+            string(),
+            "The text: tenant codes and names, server and pool names match anywhere; endpoints, \
+             contact addresses and user agents from their start. At most 200 characters.",
+        ))
+        .query(query(
+            "kind",
+            one_of(&["tenants", "servers", "pools", "endpoints", "contacts", "user_agents"]),
+            "Only this group, with up to 200 hits.",
+        )),
         ("GET", "/api/v1/servers/stats") => Call::new(
             "Per server: registered, home, away, projected phones, capacity, last report",
             ok_json("One row per server", s.list_of::<crate::app::cluster::ServerStats>()),

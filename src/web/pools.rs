@@ -6,14 +6,15 @@ use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 
 use super::auth::{AdminOnly, Principal};
-use super::extract::{Form, Path, Query};
+use super::extract::{Form, Query};
 use super::filters;
 use super::forms::{ConfirmPage, EditForm, RefusedForm, SaveFailure, all, refused_form, version};
+use super::named::{PoolAt, pool_href};
 use super::shares::{ShareColumn, ShareTable, scenario_params, share_table};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
 use crate::app::inventory;
 use crate::domain::FieldErrors;
-use crate::domain::ids::{PoolId, ServerId};
+use crate::domain::ids::ServerId;
 use crate::domain::model::{MemberInput, Pool, PoolInput, Server, Transport, validate_members};
 use crate::domain::pool_change::{ChangeState, PoolChange};
 
@@ -22,15 +23,15 @@ pub fn router() -> Routes {
         .get("/pools", list)
         .post("/pools", create)
         .get("/pools/new", new_form)
-        .get("/pools/{id}", detail)
-        .post("/pools/{id}", update)
-        .get("/pools/{id}/edit", edit_form)
-        .get("/pools/{id}/members", members_form)
-        .post("/pools/{id}/members", save_members)
-        .post("/pools/{id}/members/preview", preview_members)
-        .get("/pools/{id}/delete", confirm_delete)
-        .post("/pools/{id}/delete", delete)
-        .post("/pools/{id}/published", mark_published)
+        .get("/pools/{pool}", detail)
+        .post("/pools/{pool}", update)
+        .get("/pools/{pool}/edit", edit_form)
+        .get("/pools/{pool}/members", members_form)
+        .post("/pools/{pool}/members", save_members)
+        .post("/pools/{pool}/members/preview", preview_members)
+        .get("/pools/{pool}/delete", confirm_delete)
+        .post("/pools/{pool}/delete", delete)
+        .post("/pools/{pool}/published", mark_published)
 }
 
 #[derive(Template)]
@@ -113,7 +114,8 @@ async fn list(
 #[template(path = "pools/form.html")]
 struct FormPage {
     ctx: PageCtx,
-    id: Option<PoolId>,
+    /// The pool's page, when an existing one is edited.
+    at: Option<String>,
     version: i64,
     input: PoolInput,
     errors: FieldErrors,
@@ -124,10 +126,10 @@ struct FormPage {
 refused_form!(FormPage);
 
 impl FormPage {
-    fn new(ctx: PageCtx, id: Option<PoolId>, version: i64, input: PoolInput) -> Self {
+    fn new(ctx: PageCtx, at: Option<String>, version: i64, input: PoolInput) -> Self {
         Self {
             ctx,
-            id,
+            at,
             version,
             input,
             errors: FieldErrors::default(),
@@ -170,7 +172,7 @@ async fn create(
     };
     match inventory::create_pool(&st.app, &new, &principal.actor()).await {
         Ok(p) => Flash::redirect(
-            format!("/pools/{}/members", p.id),
+            format!("{}/members", pool_href(p.name.as_ref())),
             format!("Pool {} created. Now add its members.", p.name),
         )
         .into_response(),
@@ -243,10 +245,10 @@ async fn detail(
     State(st): State<AppState>,
     ctx: PageCtx,
     seen: crate::app::Seen,
-    Path(id): Path<PoolId>,
+    PoolAt(found): PoolAt,
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
-    let pool = st.store().pool(id).await?;
+    let (id, pool) = (found.id, found);
     let view = crate::app::cluster::load(&st.app, seen).await?;
     let stats = view.pool_stats.iter().find(|p| p.pool_id == id).cloned();
     let servers = st.store().servers().await?;
@@ -285,16 +287,11 @@ async fn detail(
     }))
 }
 
-async fn edit_form(
-    _admin: AdminOnly,
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    Path(id): Path<PoolId>,
-) -> Result<Response> {
-    let p = st.store().pool(id).await?;
+async fn edit_form(_admin: AdminOnly, ctx: PageCtx, PoolAt(found): PoolAt) -> Result<Response> {
+    let p = found;
     Ok(page(&FormPage::new(
         ctx,
-        Some(id),
+        Some(pool_href(p.name.as_ref())),
         p.version,
         PoolInput::from_pool(&p),
     )))
@@ -304,19 +301,28 @@ async fn update(
     State(st): State<AppState>,
     principal: Principal,
     ctx: PageCtx,
-    Path(id): Path<PoolId>,
+    PoolAt(found): PoolAt,
     form: EditForm<PoolInput>,
 ) -> Result<Response> {
     let version = form.version()?;
-    let form = FormPage::new(ctx, Some(id), version, form.input);
+    let id = found.id;
+    let form = FormPage::new(
+        ctx,
+        Some(pool_href(found.name.as_ref())),
+        version,
+        form.input,
+    );
     let new = match form.input.validate() {
         Ok(n) => n,
         Err(e) => return Ok(form.refused(SaveFailure::Fields(e))),
     };
     Ok(
         match inventory::update_pool(&st.app, id, version, &new, &principal.actor()).await {
-            Ok(p) => Flash::redirect(format!("/pools/{id}"), format!("Pool {} saved.", p.name))
-                .into_response(),
+            Ok(p) => Flash::redirect(
+                pool_href(p.name.as_ref()),
+                format!("Pool {} saved.", p.name),
+            )
+            .into_response(),
             Err(e) => form.refused(e.into()),
         },
     )
@@ -351,9 +357,9 @@ async fn members_form(
     _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
-    Path(id): Path<PoolId>,
+    PoolAt(found): PoolAt,
 ) -> Result<Response> {
-    let pool = st.store().pool(id).await?;
+    let pool = found;
     let servers = st.store().servers().await?;
     let mut rows: Vec<MemberInput> = pool
         .members
@@ -411,11 +417,11 @@ async fn preview_members(
     State(st): State<AppState>,
     ctx: PageCtx,
     seen: crate::app::Seen,
-    Path(id): Path<PoolId>,
+    PoolAt(found): PoolAt,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;
-    let pool = st.store().pool(id).await?;
+    let (id, pool) = (found.id, found);
     let servers = st.store().servers().await?;
     let (mut rows, members) = posted_members(&pairs, &servers);
     let mut page_ = MembersPage {
@@ -449,11 +455,11 @@ async fn save_members(
     principal: Principal,
     ctx: PageCtx,
     seen: crate::app::Seen,
-    Path(id): Path<PoolId>,
+    PoolAt(found): PoolAt,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;
-    let pool = st.store().pool(id).await?;
+    let (id, pool) = (found.id, found);
     let servers = st.store().servers().await?;
     let (rows, members) = posted_members(&pairs, &servers);
     let mut impact = None;
@@ -488,7 +494,7 @@ async fn save_members(
     let failure = match result {
         Ok(p) => {
             return Ok(Flash::redirect(
-                format!("/pools/{id}"),
+                pool_href(p.name.as_ref()),
                 format!(
                     "Members of pool {} saved ({} records).",
                     p.name,
@@ -514,18 +520,17 @@ async fn save_members(
 
 async fn confirm_delete(
     _admin: AdminOnly,
-    State(st): State<AppState>,
     ctx: PageCtx,
-    Path(id): Path<PoolId>,
+    PoolAt(found): PoolAt,
 ) -> Result<Response> {
-    let p = st.store().pool(id).await?;
+    let p = found;
     Ok(page(&ConfirmPage {
         ctx,
         verb: "Delete",
         kind: "pool",
         name: p.name.to_string(),
-        action: format!("/pools/{id}/delete"),
-        back: format!("/pools/{id}"),
+        action: format!("{}/delete", pool_href(p.name.as_ref())),
+        back: pool_href(p.name.as_ref()),
         version: p.version,
         consequence: format!(
             "The pool and its {} member records are removed; its SRV records disappear from exports. Tenants must be moved off it first.",
@@ -537,11 +542,11 @@ async fn confirm_delete(
 async fn delete(
     State(st): State<AppState>,
     principal: Principal,
-    Path(id): Path<PoolId>,
+    PoolAt(found): PoolAt,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;
-    let p = st.store().pool(id).await?;
+    let (id, p) = (found.id, found);
     inventory::delete_pool(&st.app, id, version, &principal.actor()).await?;
     Ok(Flash::redirect("/pools", format!("Pool {} deleted.", p.name)).into_response())
 }
@@ -550,12 +555,12 @@ async fn delete(
 async fn mark_published(
     State(st): State<AppState>,
     principal: Principal,
-    Path(id): Path<PoolId>,
+    PoolAt(found): PoolAt,
 ) -> Result<Response> {
-    let p = st.store().pool(id).await?;
+    let (id, p) = (found.id, found);
     inventory::mark_pool_published(&st.app, id, &principal.actor()).await?;
     Ok(Flash::redirect(
-        format!("/pools/{id}"),
+        pool_href(p.name.as_ref()),
         format!(
             "Pool {} marked published: its alerts wait {} s more for caches to expire.",
             p.name, p.ttl

@@ -5,9 +5,10 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::{AdminOnly, Principal};
-use super::extract::{Form, Path, Query};
+use super::extract::{Form, Query};
 use super::filters;
 use super::forms::{ConfirmPage, EditForm, RefusedForm, SaveFailure, refused_form, version};
+use super::named::{ServerAt, server_href};
 use super::{AppState, Flash, PageCtx, Result, Routes, page};
 use crate::app::inventory;
 use crate::app::tenants::TenantOnServer;
@@ -20,11 +21,11 @@ pub fn router() -> Routes {
         .get("/servers", list)
         .post("/servers", create)
         .get("/servers/new", new_form)
-        .get("/servers/{id}", detail)
-        .post("/servers/{id}", update)
-        .get("/servers/{id}/edit", edit_form)
-        .get("/servers/{id}/delete", confirm_delete)
-        .post("/servers/{id}/delete", delete)
+        .get("/servers/{server}", detail)
+        .post("/servers/{server}", update)
+        .get("/servers/{server}/edit", edit_form)
+        .get("/servers/{server}/delete", confirm_delete)
+        .post("/servers/{server}/delete", delete)
 }
 
 #[derive(Template)]
@@ -119,7 +120,8 @@ fn pools_of(pools: &[Pool], server_id: ServerId) -> Vec<String> {
 #[template(path = "servers/form.html")]
 struct FormPage {
     ctx: PageCtx,
-    id: Option<ServerId>,
+    /// The server's page, when an existing one is edited.
+    at: Option<String>,
     version: i64,
     input: ServerInput,
     errors: FieldErrors,
@@ -130,10 +132,10 @@ struct FormPage {
 refused_form!(FormPage);
 
 impl FormPage {
-    fn new(ctx: PageCtx, id: Option<ServerId>, version: i64, input: ServerInput) -> Self {
+    fn new(ctx: PageCtx, at: Option<String>, version: i64, input: ServerInput) -> Self {
         Self {
             ctx,
-            id,
+            at,
             version,
             input,
             errors: FieldErrors::default(),
@@ -169,7 +171,7 @@ async fn create(
     };
     match inventory::create_server(&st.app, &new, &principal.actor()).await {
         Ok(s) => Flash::redirect(
-            format!("/servers/{}", s.id),
+            server_href(s.name.as_ref()),
             format!("Server {} created.", s.name),
         )
         .into_response(),
@@ -194,9 +196,9 @@ async fn detail(
     State(st): State<AppState>,
     ctx: PageCtx,
     seen: crate::app::Seen,
-    Path(id): Path<ServerId>,
+    ServerAt(server): ServerAt,
 ) -> Result<Response> {
-    let server = st.store().server(id).await?;
+    let id = server.id;
     let pools = st
         .store()
         .pools()
@@ -224,16 +226,10 @@ async fn detail(
     }))
 }
 
-async fn edit_form(
-    _admin: AdminOnly,
-    State(st): State<AppState>,
-    ctx: PageCtx,
-    Path(id): Path<ServerId>,
-) -> Result<Response> {
-    let s = st.store().server(id).await?;
+async fn edit_form(_admin: AdminOnly, ctx: PageCtx, ServerAt(s): ServerAt) -> Result<Response> {
     Ok(page(&FormPage::new(
         ctx,
-        Some(id),
+        Some(server_href(s.name.as_ref())),
         s.version,
         ServerInput::from_server(&s),
     )))
@@ -243,11 +239,17 @@ async fn update(
     State(st): State<AppState>,
     principal: Principal,
     ctx: PageCtx,
-    Path(id): Path<ServerId>,
+    ServerAt(old): ServerAt,
     form: EditForm<ServerInput>,
 ) -> Result<Response> {
+    let id = old.id;
     let version = form.version()?;
-    let form = FormPage::new(ctx, Some(id), version, form.input);
+    let form = FormPage::new(
+        ctx,
+        Some(server_href(old.name.as_ref())),
+        version,
+        form.input,
+    );
     let new = match form.input.validate() {
         Ok(n) => n,
         Err(e) => return Ok(form.refused(SaveFailure::Fields(e))),
@@ -255,7 +257,7 @@ async fn update(
     Ok(
         match inventory::update_server(&st.app, id, version, &new, &principal.actor()).await {
             Ok(s) => Flash::redirect(
-                format!("/servers/{id}"),
+                server_href(s.name.as_ref()),
                 format!("Server {} saved.", s.name),
             )
             .into_response(),
@@ -266,18 +268,17 @@ async fn update(
 
 async fn confirm_delete(
     _admin: AdminOnly,
-    State(st): State<AppState>,
     ctx: PageCtx,
-    Path(id): Path<ServerId>,
+    ServerAt(s): ServerAt,
 ) -> Result<Response> {
-    let s = st.store().server(id).await?;
+    let href = server_href(s.name.as_ref());
     Ok(page(&ConfirmPage {
         ctx,
         verb: "Delete",
         kind: "server",
         name: s.name.to_string(),
-        action: format!("/servers/{id}/delete"),
-        back: format!("/servers/{id}"),
+        action: format!("{href}/delete"),
+        back: href,
         version: s.version,
         consequence:
             "The server is removed from the inventory. Pools that list it must be edited first."
@@ -288,12 +289,11 @@ async fn confirm_delete(
 async fn delete(
     State(st): State<AppState>,
     principal: Principal,
-    Path(id): Path<ServerId>,
+    ServerAt(s): ServerAt,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;
-    let s = st.store().server(id).await?;
-    inventory::delete_server(&st.app, id, version, &principal.actor()).await?;
+    inventory::delete_server(&st.app, s.id, version, &principal.actor()).await?;
     Ok(Flash::redirect("/servers", format!("Server {} deleted.", s.name)).into_response())
 }
 

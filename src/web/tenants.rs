@@ -7,12 +7,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::{AdminOnly, KnownVersion, Principal};
-use super::extract::{Form, Path, Query};
+use super::extract::{Form, Query};
 use super::filters;
 use super::forms::{
     ConfirmPage, EditForm, PageLink, RefusedForm, SaveFailure, SortState, keyset_pager, q,
     refused_form, version,
 };
+use super::named::{TenantAt, tenant_href};
 use super::{AppState, Error, Flash, PageCtx, Result, Routes, page};
 use crate::app::cluster::{self, ClusterView};
 use crate::app::tenants::{self, TenantRegistrations};
@@ -32,11 +33,11 @@ pub fn router() -> Routes {
         .get("/tenants", list)
         .post("/tenants", create)
         .get("/tenants/new", new_form)
-        .get("/tenants/{id}", detail)
-        .post("/tenants/{id}", update)
-        .get("/tenants/{id}/edit", edit_form)
-        .get("/tenants/{id}/delete", confirm_delete)
-        .post("/tenants/{id}/delete", delete)
+        .get("/tenants/{tenant}", detail)
+        .post("/tenants/{tenant}", update)
+        .get("/tenants/{tenant}/edit", edit_form)
+        .get("/tenants/{tenant}/delete", confirm_delete)
+        .post("/tenants/{tenant}/delete", delete)
 }
 
 /// The list's state, kept in the URL so it can be bookmarked and shared.
@@ -362,9 +363,8 @@ async fn detail(
     State(st): State<AppState>,
     ctx: PageCtx,
     seen: crate::app::Seen,
-    Path(id): Path<TenantId>,
+    TenantAt(tenant): TenantAt,
 ) -> Result<Response> {
-    let tenant = st.store().tenant(id).await?;
     let pools = st.store().pools().await?;
     let registrations = tenants::registrations(&st.app, &tenant, &pools, seen).await?;
     let move_panel = crate::app::moves::panel(&st.app, &tenant, &pools, seen).await?;
@@ -388,7 +388,8 @@ async fn detail(
 #[template(path = "tenants/form.html")]
 struct FormPage {
     ctx: PageCtx,
-    id: Option<TenantId>,
+    /// The tenant's page, when an existing one is edited.
+    at: Option<String>,
     version: i64,
     input: TenantInput,
     pools: Vec<Pool>,
@@ -402,7 +403,7 @@ async fn new_form(_admin: AdminOnly, State(st): State<AppState>, ctx: PageCtx) -
     let pools = st.store().pools().await?;
     Ok(page(&FormPage {
         ctx,
-        id: None,
+        at: None,
         version: 0,
         input: TenantInput::default(),
         pools,
@@ -415,9 +416,10 @@ async fn save(
     st: &AppState,
     principal: &Principal,
     ctx: PageCtx,
-    id: Option<TenantId>,
+    existing: Option<&Tenant>,
     submitted: EditForm<TenantInput>,
 ) -> Result<Response> {
+    let id = existing.map(|t| t.id);
     let version = if id.is_some() {
         submitted.version()?
     } else {
@@ -426,7 +428,7 @@ async fn save(
     let pools = st.store().pools().await?;
     let form = FormPage {
         ctx,
-        id,
+        at: existing.map(|t| tenant_href(t.code.as_ref())),
         version,
         input: submitted.input,
         pools,
@@ -446,7 +448,7 @@ async fn save(
     };
     Ok(match saved {
         Ok(t) => Flash::redirect(
-            format!("/tenants/{}", t.id),
+            tenant_href(t.code.as_ref()),
             format!(
                 "Tenant {} {}.",
                 t.code,
@@ -471,23 +473,22 @@ async fn update(
     State(st): State<AppState>,
     principal: Principal,
     ctx: PageCtx,
-    Path(id): Path<TenantId>,
+    TenantAt(t): TenantAt,
     form: EditForm<TenantInput>,
 ) -> Result<Response> {
-    save(&st, &principal, ctx, Some(id), form).await
+    save(&st, &principal, ctx, Some(&t), form).await
 }
 
 async fn edit_form(
     _admin: AdminOnly,
     State(st): State<AppState>,
     ctx: PageCtx,
-    Path(id): Path<TenantId>,
+    TenantAt(t): TenantAt,
 ) -> Result<Response> {
-    let t = st.store().tenant(id).await?;
     let pools = st.store().pools().await?;
     Ok(page(&FormPage {
         ctx,
-        id: Some(id),
+        at: Some(tenant_href(t.code.as_ref())),
         version: t.version,
         input: TenantInput::from_tenant(&t),
         pools,
@@ -498,18 +499,17 @@ async fn edit_form(
 
 async fn confirm_delete(
     _admin: AdminOnly,
-    State(st): State<AppState>,
     ctx: PageCtx,
-    Path(id): Path<TenantId>,
+    TenantAt(t): TenantAt,
 ) -> Result<Response> {
-    let t = st.store().tenant(id).await?;
+    let href = tenant_href(t.code.as_ref());
     Ok(page(&ConfirmPage {
         ctx,
         verb: "Delete",
         kind: "tenant",
         name: t.code.to_string(),
-        action: format!("/tenants/{id}/delete"),
-        back: format!("/tenants/{id}"),
+        action: format!("{href}/delete"),
+        back: href,
         version: t.version,
         consequence: format!(
             "{} ({} expected phones) is removed from the inventory; its phones will show as unmatched registrations.",
@@ -521,12 +521,11 @@ async fn confirm_delete(
 async fn delete(
     State(st): State<AppState>,
     principal: Principal,
-    Path(id): Path<TenantId>,
+    TenantAt(t): TenantAt,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response> {
     let version = version(&pairs)?;
-    let t = st.store().tenant(id).await?;
-    inventory::delete_tenant(&st.app, id, version, &principal.actor()).await?;
+    inventory::delete_tenant(&st.app, t.id, version, &principal.actor()).await?;
     Ok(Flash::redirect("/tenants", format!("Tenant {} deleted.", t.code)).into_response())
 }
 

@@ -433,7 +433,7 @@ async fn a_cleared_alert_leaves_a_history_entry() {
         );
         assert!(page.body.contains(&first.summary));
         // The tenant's own page shows the same history.
-        let tenant_page = t.get(&format!("/tenants/{}", acme.id)).await;
+        let tenant_page = t.get(&format!("/tenants/{}", acme.code)).await;
         assert_eq!(tenant_page.status, 200);
         assert!(
             tenant_page.body.contains("Alert history")

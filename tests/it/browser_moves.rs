@@ -52,7 +52,7 @@ async fn moving_a_tenant_shows_the_move_until_its_phones_arrive() {
         &app,
         |b| async move {
             b.login(ADMIN, ADMIN_PASSWORD).await;
-            b.goto(&format!("/tenants/{}", rossi.id)).await;
+            b.goto(&format!("/tenants/{}", rossi.code)).await;
             b.see("At home").await;
             // Assign pool pbxB with the tenant page's form.
             b.choose("assign-pool", "pbxB").await;
@@ -75,7 +75,7 @@ async fn moving_a_tenant_shows_the_move_until_its_phones_arrive() {
             // The phones re-registered on voip2, pbxB's primary.
             push("voip2", s2, phones.clone()).await;
             push("voip1", s1, Vec::new()).await;
-            b.goto(&format!("/tenants/{}", rossi.id)).await;
+            b.goto(&format!("/tenants/{}", rossi.code)).await;
             b.see("Move pbxA → pbxB: done").await;
             b.see("12 of 12 (100%)").await;
             b.not_see("Cancel the move").await;

@@ -206,7 +206,7 @@ async fn moving_rossi(app: &TestApp) {
     let version = t.version.to_string();
     let res = app
         .post_form(
-            &format!("/tenants/{}/assign", t.id),
+            &format!("/tenants/{}/assign", t.code),
             &[
                 ("version", version.as_str()),
                 ("pool", "pbxB"),
@@ -239,7 +239,7 @@ async fn the_tenants_list_filters_by_move_state_and_shows_the_move() {
         assert!(
             moving
                 .body
-                .contains(&format!(r##"href="/tenants/{}#move""##, rossi.id)),
+                .contains(&format!(r##"href="/tenants/{}#move""##, rossi.code)),
             "{}",
             moving.body
         );
@@ -288,7 +288,7 @@ async fn cancelling_a_move_shows_the_preview_and_a_crossing_needs_apply_anyway()
         moving_rossi(&app).await;
         let rossi = app.store().tenant_by_code("ROSSI").await.unwrap();
         let m = app.store().latest_move(rossi.id).await.unwrap().unwrap();
-        let page = app.get(&format!("/tenants/{}", rossi.id)).await;
+        let page = app.get(&format!("/tenants/{}", rossi.code)).await;
         assert!(
             page.body.contains(&format!(
                 r#"<form method="get" action="/moves/{}/cancel""#,

@@ -281,11 +281,11 @@ async fn form_editor(ctx: Arc<Ctx>, acked: Shared, tenants: Vec<(i64, String)>, 
     let mut rng = fastrand::Rng::with_seed(ctx.seed ^ writer);
     let cookie = ("cookie", ctx.cookie.clone());
     loop {
-        let (id, code) = &tenants[rng.usize(..tenants.len())];
+        let (_id, code) = &tenants[rng.usize(..tenants.len())];
         let Some(page) = http(
             ctx.port,
             "GET",
-            &format!("/tenants/{id}/edit"),
+            &format!("/tenants/{code}/edit"),
             std::slice::from_ref(&cookie),
             b"",
         )
@@ -312,7 +312,7 @@ async fn form_editor(ctx: Arc<Ctx>, acked: Shared, tenants: Vec<(i64, String)>, 
         let Some(res) = http(
             ctx.port,
             "POST",
-            &format!("/tenants/{id}"),
+            &format!("/tenants/{code}"),
             &[
                 cookie.clone(),
                 ("content-type", "application/x-www-form-urlencoded".into()),

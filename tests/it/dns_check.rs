@@ -384,7 +384,7 @@ async fn a_member_change_holds_back_placement_alerts_until_published_and_expired
                 .any(|k| k == "tenant_split" || k == "failback_lag"),
             "{facets:?}"
         );
-        let page = app.get(&format!("/pools/{}", pool.id)).await;
+        let page = app.get(&format!("/pools/{}", pool.name)).await;
         assert!(
             page.body.contains("id=\"pool-changing\"") && page.body.contains("publish the zone"),
             "{}",
@@ -411,7 +411,7 @@ async fn a_member_change_holds_back_placement_alerts_until_published_and_expired
         assert_eq!(res.status, 200, "{}", res.body);
         let change = app.store().pool_changes().await.unwrap()[&pool.id].clone();
         assert!(change.synced_at.is_some(), "{change:?}");
-        let page = app.get(&format!("/pools/{}", pool.id)).await;
+        let page = app.get(&format!("/pools/{}", pool.name)).await;
         assert!(
             page.body.contains("caches expire") && !page.body.contains("publish the zone"),
             "{}",
@@ -439,7 +439,7 @@ async fn a_member_change_holds_back_placement_alerts_until_published_and_expired
         // Marking a pool published needs a pending change.
         let pbxb = app.store().pool_by_name("pbxB").await.unwrap();
         let refused = app
-            .post_form(&format!("/pools/{}/published", pbxb.id), &[])
+            .post_form(&format!("/pools/{}/published", pbxb.name), &[])
             .await;
         assert_eq!(refused.status, 409, "{}", refused.body);
     })

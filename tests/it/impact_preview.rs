@@ -173,16 +173,16 @@ async fn a_crossing_needs_apply_anyway_on_the_page() {
     helpers::each_backend(|app: TestApp| async move {
         load_demo(&app).await;
         let gallo = app.store().tenant_by_code("GALLO").await.unwrap();
-        let detail = app.get(&format!("/tenants/{}", gallo.id)).await;
+        let detail = app.get(&format!("/tenants/{}", gallo.code)).await;
         assert!(
             detail
                 .body
-                .contains(&format!(r#"action="/tenants/{}/assign""#, gallo.id))
+                .contains(&format!(r#"action="/tenants/{}/assign""#, gallo.code))
         );
         let preview = app
             .get(&format!(
                 "/tenants/{}/assign?pool=pbxA&version={}",
-                gallo.id, gallo.version
+                gallo.code, gallo.version
             ))
             .await;
         assert_eq!(preview.status, 200, "{}", preview.body);
@@ -201,7 +201,7 @@ async fn a_crossing_needs_apply_anyway_on_the_page() {
         );
 
         let version = gallo.version.to_string();
-        let path = format!("/tenants/{}/assign", gallo.id);
+        let path = format!("/tenants/{}/assign", gallo.code);
         let res = app
             .post_form(&path, &[("version", &version), ("pool", "pbxA")])
             .await;
@@ -236,7 +236,7 @@ async fn a_crossing_needs_apply_anyway_on_the_page() {
         let preview = app
             .get(&format!(
                 "/tenants/{}/assign?pool=pbxB&version={}",
-                rossi.id, rossi.version
+                rossi.code, rossi.version
             ))
             .await;
         assert!(
@@ -247,7 +247,7 @@ async fn a_crossing_needs_apply_anyway_on_the_page() {
         assert!(!preview.body.contains(r#"name="apply_anyway""#));
         let res = app
             .post_form(
-                &format!("/tenants/{}/assign", rossi.id),
+                &format!("/tenants/{}/assign", rossi.code),
                 &[("version", &rossi.version.to_string()), ("pool", "pbxB")],
             )
             .await;
@@ -448,7 +448,7 @@ async fn a_member_edit_is_previewed_and_a_crossing_needs_apply_anyway() {
         load_demo(&app).await;
         let pool = app.store().pool_by_name("pbxA").await.unwrap();
         let version = pool.version.to_string();
-        let editor = app.get(&format!("/pools/{}/members", pool.id)).await;
+        let editor = app.get(&format!("/pools/{}/members", pool.name)).await;
         assert!(
             editor.body.contains("Preview the change"),
             "{}",
@@ -467,7 +467,7 @@ async fn a_member_edit_is_previewed_and_a_crossing_needs_apply_anyway() {
             ("port", ""),
         ];
         let preview = app
-            .post_form(&format!("/pools/{}/members/preview", pool.id), &form)
+            .post_form(&format!("/pools/{}/members/preview", pool.name), &form)
             .await;
         assert_eq!(preview.status, 200, "{}", preview.body);
         assert!(
@@ -481,7 +481,7 @@ async fn a_member_edit_is_previewed_and_a_crossing_needs_apply_anyway() {
         let unchanged = app.store().pool(pool.id).await.unwrap();
         assert_eq!(unchanged.version, pool.version, "a preview saves nothing");
 
-        let path = format!("/pools/{}/members", pool.id);
+        let path = format!("/pools/{}/members", pool.name);
         let res = app.post_form(&path, &form).await;
         assert_eq!(res.status, 409, "{}", res.body);
         assert!(res.body.contains("Nothing was changed"), "{}", res.body);

@@ -69,7 +69,7 @@ async fn each(db: helpers::TestDb) {
     let acme = app.store().tenant_by_code("ACME").await.unwrap();
     let res = app
         .post_form(
-            &format!("/tenants/{}", acme.id),
+            &format!("/tenants/{}", acme.code),
             &[
                 ("code", "ACME"),
                 ("name", "Acme by someone else"),

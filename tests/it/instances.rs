@@ -104,7 +104,7 @@ async fn racing_form_edits_one_wins_the_other_gets_409() {
     for round in 0..ROUNDS {
         let t = one.store().tenant_by_code("BIANCHI").await.unwrap();
         let (pool, version) = other_pool(&one, "BIANCHI").await;
-        let path = format!("/tenants/{}", t.id);
+        let path = format!("/tenants/{}", t.code);
         let version = version.to_string();
         let phones = (20 + round).to_string();
         let form = |name: &'static str| {

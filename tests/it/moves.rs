@@ -52,7 +52,7 @@ pub(crate) async fn build(app: &TestApp) -> Crons {
             ]);
         }
         let res = app
-            .post_form(&format!("/pools/{}/members", p.id), &fields)
+            .post_form(&format!("/pools/{}/members", p.name), &fields)
             .await;
         assert_eq!(res.status, 303, "{}", res.body);
     }
@@ -117,7 +117,7 @@ async fn assign(app: &TestApp, code: &str, pool: Option<&str>) {
     let version = t.version.to_string();
     let res = app
         .post_form(
-            &format!("/tenants/{}/assign", t.id),
+            &format!("/tenants/{}/assign", t.code),
             &[("version", version.as_str()), ("pool", pool.unwrap_or(""))],
         )
         .await;

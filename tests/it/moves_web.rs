@@ -13,7 +13,7 @@ async fn assign(app: &TestApp, code: &str, pool: &str) {
     let version = t.version.to_string();
     let res = app
         .post_form(
-            &format!("/tenants/{}/assign", t.id),
+            &format!("/tenants/{}/assign", t.code),
             &[("version", version.as_str()), ("pool", pool)],
         )
         .await;
@@ -26,7 +26,7 @@ async fn the_tenant_page_shows_the_move_and_cancels_it() {
         build(&app).await;
         assign(&app, "ROSSI", "pbxB").await;
         let t = app.store().tenant_by_code("ROSSI").await.unwrap();
-        let page = app.get(&format!("/tenants/{}", t.id)).await;
+        let page = app.get(&format!("/tenants/{}", t.code)).await;
         assert_eq!(page.status, 200);
         let body = &page.body;
         assert!(body.contains("Move pbxA → pbxB: in progress"), "{body}");
@@ -80,7 +80,7 @@ async fn the_tenant_page_shows_the_move_and_cancels_it() {
                 .as_deref(),
             Some("pbxA")
         );
-        let page = app.get(&format!("/tenants/{}", t.id)).await;
+        let page = app.get(&format!("/tenants/{}", t.code)).await;
         assert!(
             page.body.contains("Move pbxA → pbxB: cancelled"),
             "{}",

@@ -296,7 +296,7 @@ async fn the_overview_says_what_it_means() {
         );
         let unmatched = page
             .body
-            .split(r#"<a class="warn unmatched" href="/go/server/"#)
+            .split(r#"<a class="warn unmatched" href="/servers/"#)
             .nth(1)
             .unwrap_or_else(|| panic!("an unmatched link: {}", page.body));
         assert!(unmatched.contains("#unmatched\">"), "{unmatched}");
@@ -309,7 +309,7 @@ async fn the_overview_says_what_it_means() {
         );
         let backupbox = page
             .body
-            .split(r#"<a href="/go/server/backupbox">"#)
+            .split(r#"<a href="/servers/backupbox">"#)
             .nth(1)
             .and_then(|rest| rest.split("</tr>").next())
             .expect("backupbox's row");

@@ -218,7 +218,7 @@ async fn the_tenant_page_lists_phones_on_two_servers() {
         let v1 = store.server_by_name("voip1").await.unwrap().id;
         let v2 = store.server_by_name("voip2").await.unwrap().id;
         push(&store, v1, &eps("CANISTRACCI", [100, 101])).await;
-        let page = app.get(&format!("/tenants/{}", t.id)).await;
+        let page = app.get(&format!("/tenants/{}", t.code)).await;
         assert_eq!(page.status, 200);
         assert!(
             !page.body.contains("Listed on two servers"),
@@ -226,7 +226,7 @@ async fn the_tenant_page_lists_phones_on_two_servers() {
             page.body
         );
         push(&store, v2, &eps("CANISTRACCI", [101])).await;
-        let page = app.get(&format!("/tenants/{}", t.id)).await;
+        let page = app.get(&format!("/tenants/{}", t.code)).await;
         assert_eq!(page.status, 200);
         assert!(page.body.contains("Listed on two servers"), "{}", page.body);
         let table = &page.body[page.body.find("listed-twice").unwrap()..];

@@ -143,7 +143,7 @@ async fn a_pool_that_would_break_every_export_is_refused_on_save() {
         let b = app.store().pool_by_name("pbxB").await.unwrap();
         let mut edit = pool("pbxB", "pbxa.example.com".into(), "udp,tcp");
         edit.push(("version", b.version.to_string()));
-        let res = post(format!("/pools/{}", b.id), edit).await;
+        let res = post(format!("/pools/{}", b.name), edit).await;
         assert_eq!(res.status, 422, "{label}: {}", res.body);
         assert!(res.body.contains("pool pbxA"), "{label}: {}", res.body);
 

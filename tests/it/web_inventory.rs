@@ -45,12 +45,12 @@ async fn admin_builds_a_cluster_through_the_forms() {
         assert_eq!(pool.srv_name, "pbxa.example.com");
         assert_eq!(
             res.location.as_deref(),
-            Some(format!("/pools/{}/members", pool.id).as_str())
+            Some(format!("/pools/{}/members", pool.name).as_str())
         );
 
         let res = app
             .post_form(
-                &format!("/pools/{}/members", pool.id),
+                &format!("/pools/{}/members", pool.name),
                 &[
                     ("version", &pool.version.to_string()),
                     ("server", "voip1"),
@@ -86,7 +86,7 @@ async fn admin_builds_a_cluster_through_the_forms() {
 
         // The flash message survives the redirect and shows on the next page, once.
         let to = res.location.expect("the save redirects");
-        assert_eq!(to, format!("/pools/{}", pool.id));
+        assert_eq!(to, format!("/pools/{}", pool.name));
         let flash = "Members of pool pbxA saved (3 records).";
         let detail = app.get(&to).await;
         assert_eq!(detail.status, 200);
@@ -123,7 +123,7 @@ async fn admin_builds_a_cluster_through_the_forms() {
         assert_eq!(t.pool_id, None);
         let res = app
             .post_form(
-                &format!("/tenants/{}/assign", t.id),
+                &format!("/tenants/{}/assign", t.code),
                 &[("version", &t.version.to_string()), ("pool", "pbxA")],
             )
             .await;
@@ -188,9 +188,9 @@ async fn admin_builds_a_cluster_through_the_forms() {
             "/pools",
             "/tenants",
             "/audit",
-            &format!("/servers/{v1}"),
-            &format!("/tenants/{}", t.id),
-            &format!("/pools/{}/members", pool.id),
+            "/servers/voip1",
+            &format!("/tenants/{}", t.code),
+            &format!("/pools/{}/members", pool.name),
             "/tenants?sort=phones&dir=desc&page=1",
         ] {
             let res = app.get(path).await;
@@ -282,7 +282,7 @@ async fn bad_input_is_refused_next_to_its_field_and_stores_nothing() {
         let pool = app.store().pool_by_name("pbxA").await.unwrap();
         let res = app
             .post_form(
-                &format!("/pools/{}/members", pool.id),
+                &format!("/pools/{}/members", pool.name),
                 &[
                     ("version", &pool.version.to_string()),
                     ("server", "voip1"),
@@ -367,13 +367,9 @@ async fn stale_edit_gets_409_and_keeps_the_newer_data() {
                 ("state", "active"),
             ]
         };
-        let res = app
-            .post_form(&format!("/servers/{id}"), &fields("800"))
-            .await;
+        let res = app.post_form("/servers/voip1", &fields("800")).await;
         assert_eq!(res.status, 303);
-        let res = app
-            .post_form(&format!("/servers/{id}"), &fields("100"))
-            .await;
+        let res = app.post_form("/servers/voip1", &fields("100")).await;
         assert_eq!(res.status, 409);
         assert!(res.body.contains("was changed by"), "{}", res.body);
         assert!(
@@ -383,7 +379,7 @@ async fn stale_edit_gets_409_and_keeps_the_newer_data() {
         assert_eq!(app.store().server(id).await.unwrap().capacity, Some(800));
 
         let res = app
-            .post_form(&format!("/servers/{id}/delete"), &[("version", "1")])
+            .post_form("/servers/voip1/delete", &[("version", "1")])
             .await;
         assert_eq!(res.status, 409);
         assert!(app.store().server(id).await.is_ok());
@@ -406,7 +402,7 @@ async fn deleting_a_server_in_a_pool_is_refused_with_a_clear_message() {
         .await;
         let pool = app.store().pool_by_name("pbxA").await.unwrap();
         app.post_form(
-            &format!("/pools/{}/members", pool.id),
+            &format!("/pools/{}/members", pool.name),
             &[
                 ("version", "1"),
                 ("server", "voip1"),
@@ -416,10 +412,10 @@ async fn deleting_a_server_in_a_pool_is_refused_with_a_clear_message() {
             ],
         )
         .await;
-        let confirm = app.get(&format!("/servers/{id}/delete")).await;
+        let confirm = app.get("/servers/voip1/delete").await;
         assert!(confirm.body.contains("Delete server voip1?"));
         let res = app
-            .post_form(&format!("/servers/{id}/delete"), &[("version", "1")])
+            .post_form("/servers/voip1/delete", &[("version", "1")])
             .await;
         assert_eq!(res.status, 409);
         assert!(res.body.contains("member of pool pbxA"), "{}", res.body);
@@ -439,6 +435,7 @@ async fn health_and_unknown_pages() {
         assert!(res.body.contains("<html"));
         let res = app.get("/tenants/999999").await;
         assert_eq!(res.status, 404);
+        assert!(res.body.contains("no tenant named"), "{}", res.body);
     })
     .await;
 }

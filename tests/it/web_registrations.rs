@@ -32,7 +32,7 @@ async fn build_cluster(app: &TestApp) {
         let p = app.store().pool_by_name(pool).await.unwrap();
         let res = app
             .post_form(
-                &format!("/pools/{}/members", p.id),
+                &format!("/pools/{}/members", p.name),
                 &[
                     ("version", "1"),
                     ("server", first),
@@ -205,20 +205,20 @@ async fn pushed_dumps_become_counts_splits_and_alerts() {
         );
         let page = app.get("/alerts?tenant=ACME").await;
         assert!(
-            page.body.contains("/go/tenant/ACME"),
+            page.body.contains("href=\"/tenants/ACME\""),
             "alerts link their objects"
         );
         let tenant = app
             .get(&format!(
                 "/tenants/{}",
-                app.store().tenant_by_code("ACME").await.unwrap().id
+                app.store().tenant_by_code("ACME").await.unwrap().code
             ))
             .await;
         assert!(tenant.body.contains("Phones away from home") && tenant.body.contains("110-ACME"));
         let server = app
             .get(&format!(
                 "/servers/{}",
-                app.store().server_by_name("voip2").await.unwrap().id
+                app.store().server_by_name("voip2").await.unwrap().name
             ))
             .await;
         assert!(server.body.contains("reception") && server.body.contains("away"));

@@ -8,6 +8,8 @@ use crate::helpers::{self, ADMIN_PASSWORD, Client, TestApp};
 
 fn concrete(path: &str) -> String {
     path.replace("{id}", "1")
+        .replace("{tenant}", "ACME")
+        .replace("{pool}", "pbxA")
         .replace("{kind}", "server")
         .replace("{name}", "voip1")
         .replace("{code}", "ACME")
@@ -105,8 +107,9 @@ async fn viewers_see_everything_but_change_nothing() {
             !servers.body.contains("New server"),
             "no write buttons for a viewer"
         );
-        let detail = viewer.get(&app, "/servers/1").await;
-        assert!(!detail.body.contains("/servers/1/edit"));
+        let detail = viewer.get(&app, "/servers/voip1").await;
+        assert_eq!(detail.status, 200);
+        assert!(!detail.body.contains("/servers/voip1/edit"));
         let tenants = viewer.get(&app, "/tenants").await;
         assert!(!tenants.body.contains("Move selected"));
         assert_eq!(viewer.get(&app, "/users").await.status, 403);
@@ -804,7 +807,7 @@ async fn requests_are_logged_by_route_with_an_id_never_with_their_query() {
             ids.push(id);
         }
         let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-        for (id, route) in ids.iter().zip(["/setup", "/servers/{id}/edit"]) {
+        for (id, route) in ids.iter().zip(["/setup", "/servers/{server}/edit"]) {
             let line = text
                 .lines()
                 .find(|l| l.contains(id.as_str()) && l.contains("status="))

@@ -172,7 +172,7 @@ async fn stored_pool_shares_and_what_if() {
             .collect();
         assert!(shifted.contains(&"FERRARI") && !shifted.contains(&"ROMANO"));
 
-        let page = app.get("/pools/3?down=bigbox&down=smallbox1").await;
+        let page = app.get("/pools/wiki?down=bigbox&down=smallbox1").await;
         assert_eq!(page.status, 200);
         assert!(page.body.contains("bigbox + smallbox1 down"));
         assert!(page.body.contains("50.00%"));
