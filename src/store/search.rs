@@ -2,7 +2,7 @@
 //! endpoint, contact address or user agent, across every server.
 //!
 //! Every registration lookup is a prefix of an indexed lower-case key (`endpoint_key`,
-//! `contact_host`, `user_agent_key`, migration 20) read as an index range, `key >= p AND key <
+//! `contact_host`, `user_agent_key`, migration 19) read as an index range, `key >= p AND key <
 //! p'` where `p'` follows every string that starts with `p`, in the key's order up to the
 //! limit; nothing scans the table. The range is exact for byte-wise collations (SQLite's, the
 //! generated keys' `COLLATE "C"` on PostgreSQL, and a C database's `endpoint_key`). Under
