@@ -668,3 +668,33 @@ fn diagnose(
         per_server,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::pool_policy;
+
+    #[test]
+    fn a_pool_without_failover_never_takes_tenants() {
+        for allow in [false, true] {
+            let reason = pool_policy(1, 1, 0.0, allow).expect("closed");
+            assert!(reason.starts_with("no failover"), "{reason}");
+        }
+        assert!(pool_policy(0, 0, 0.0, true).is_some(), "no members at all");
+    }
+
+    #[test]
+    fn a_pool_that_keeps_tenants_whole_with_a_backup_is_open() {
+        assert_eq!(pool_policy(2, 1, 0.0, false), None);
+        assert_eq!(pool_policy(3, 1, 0.0, false), None);
+    }
+
+    #[test]
+    fn a_multi_primary_pool_takes_tenants_only_when_settings_allow_and_says_the_split() {
+        let reason = pool_policy(2, 2, 0.4, false).expect("closed by default");
+        assert_eq!(
+            reason,
+            "multi-primary: splits each tenant across 2 servers (40% of its phones off its fullest server); allow it in Settings"
+        );
+        assert_eq!(pool_policy(2, 2, 0.4, true), None);
+    }
+}
