@@ -403,7 +403,12 @@ async fn the_plans_per_server_json_is_what_the_overview_shows_after_applying() {
         // Every tenant placed: GALLO, without a pool, goes where it raises the worst least,
         // which crosses the warning level (by default it would stay unplaced, and nothing move).
         let res = admin
-            .json(&app, "POST", "/api/v1/plan", Some(json!({"place_all": true})))
+            .json(
+                &app,
+                "POST",
+                "/api/v1/plan",
+                Some(json!({"place_all": true})),
+            )
             .await;
         assert_eq!(res.status, 200, "{}", res.body);
         let plan = res.json();

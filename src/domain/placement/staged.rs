@@ -127,15 +127,22 @@ fn missing_for(input: &PlanInput, model: &Model, util: &[f64], t: usize, warning
     let servers = input.servers.len();
     let w = model.phones[t] as f64;
     let mut least = u64::MAX;
+    // Per server of the pool: its fullest cell's phones with the tenant in (a pool has few).
+    let mut fullest: Vec<(usize, f64)> = Vec::new();
     for pool in (0..model.pools()).filter(|&p| model.open[p]) {
-        let mut need = vec![0.0_f64; servers];
+        fullest.clear();
         for &(cell, a) in &model.columns[pool] {
             let j = cell % servers;
-            let cap = input.servers[j].capacity;
-            let load = (util[cell] + w * a) * cap;
-            need[j] = need[j].max((load / warning - cap).ceil());
+            let load = (util[cell] + w * a) * input.servers[j].capacity;
+            match fullest.iter_mut().find(|(k, _)| *k == j) {
+                Some((_, top)) => *top = top.max(load),
+                None => fullest.push((j, load)),
+            }
         }
-        let total: f64 = need.iter().map(|n| n.max(0.0)).sum();
+        let total: f64 = fullest
+            .iter()
+            .map(|&(j, load)| (load / warning - input.servers[j].capacity).ceil().max(0.0))
+            .sum();
         least = least.min(total as u64);
     }
     if least == u64::MAX { 0 } else { least }
