@@ -153,7 +153,7 @@ pub struct NotPlacedRow {
     pub tenant: String,
     pub phones: u64,
     /// Phones of capacity that would let this tenant in under the warning level (added to the
-    /// servers of the pool that needs least).
+    /// servers of the pool that needs least, including what they lack already).
     pub capacity_missing_phones: u64,
     pub reason: String,
 }

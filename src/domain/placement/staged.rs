@@ -28,7 +28,8 @@ pub struct NotPlaced {
     pub tenant: usize,
     pub phones: u64,
     /// Phones of capacity to add to the servers of the pool where the least is needed, so that
-    /// this tenant alone fits there under the warning level beside every tenant the plan places.
+    /// this tenant alone fits there under the warning level beside every tenant the plan places
+    /// (so it includes what those servers already lack when they are above it).
     pub capacity_missing_phones: u64,
 }
 
