@@ -160,7 +160,7 @@ fn digest(plan: &Plan, lpt: &Plan) -> u64 {
 
 fn main() {
     println!(
-        "{:>7} {:>7} {:>5} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>16} {:>6} {:>6} {:>6} {:>6} {:>8} {:>9}",
+        "{:>7} {:>7} {:>5} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>16} {:>6} {:>6} {:>6} {:>6} {:>8} {:>9} {:>7} {:>7} {:>9} {:>8} {:>5}",
         "tenants",
         "servers",
         "caps",
@@ -180,7 +180,12 @@ fn main() {
         "c_s1",
         "c_new",
         "moved2%",
-        "refine_ms"
+        "refine_ms",
+        "c_floor",
+        "s_above",
+        "s_forced",
+        "floor_ms",
+        "rose"
     );
     let only: Option<usize> = std::env::args().skip(1).find_map(|a| a.parse().ok());
     let sizes = [(1_000, 20), (10_000, 20), (50_000, 50)];
@@ -226,8 +231,28 @@ fn main() {
                 "the refinement keeps the worst"
             );
             let cells = |loads: &[Vec<f64>]| warning_score(&input, loads, WARNING).cells_above;
+            let started = Instant::now();
+            let floor = warning_floor(&input, &refined, WARNING);
+            let floor_time = started.elapsed();
+            assert!(
+                floor.cells <= cells(&refined.loads),
+                "the floor is below the plan's own count"
+            );
+            let above = floor.servers.iter().filter(|f| f.is_some()).count();
+            // Servers whose worst single failure rose (normal operation not counted).
+            let worst_of = |loads: &[Vec<f64>], j: usize| {
+                loads.iter().skip(1).map(|row| row[j]).fold(0.0, f64::max)
+            };
+            let rose = (0..input.servers.len())
+                .filter(|&j| {
+                    worst_of(&refined.loads, j) > worst_of(&refined.before_loads, j) * (1.0 + 1e-9)
+                })
+                .count();
+            let forced = (0..input.servers.len())
+                .filter(|&j| floor.forces(j, WARNING))
+                .count();
             println!(
-                "{:>7} {:>7} {:>5} {:>8} {:>9.5} {:>9.5} {:>9.5} {:>9.4} {:>9.5} {:>8.4} {:>8.2} {:>9.1} {:>9.1} {:016x} {:>6} {:>6} {:>6} {:>6} {:>8.2} {:>9.1}",
+                "{:>7} {:>7} {:>5} {:>8} {:>9.5} {:>9.5} {:>9.5} {:>9.4} {:>9.5} {:>8.4} {:>8.2} {:>9.1} {:>9.1} {:016x} {:>6} {:>6} {:>6} {:>6} {:>8.2} {:>9.1} {:>7} {:>7} {:>9} {:>8.1} {:>5}",
                 tenants,
                 2 * pairs,
                 if mixed { "mixed" } else { "equal" },
@@ -248,6 +273,11 @@ fn main() {
                 cells(&refined.loads),
                 100.0 * refined.moved_phones as f64 / total as f64,
                 refine_time.as_secs_f64() * 1e3,
+                floor.cells,
+                above,
+                forced,
+                floor_time.as_secs_f64() * 1e3,
+                rose,
             );
         }
     }

@@ -109,6 +109,11 @@ pub struct PlanArgs {
     /// Tenant to keep in its pool (repeatable).
     #[arg(long = "pin")]
     pins: Vec<String>,
+    /// Place every tenant without a pool, wherever it raises the worst utilisation least (the
+    /// old behaviour); by default each goes only where every server stays under the warning
+    /// level, and the rest are listed as not placed.
+    #[arg(long)]
+    place_all: bool,
     /// Print the plan as JSON.
     #[arg(long)]
     json: bool,
@@ -283,6 +288,7 @@ async fn plan(args: PlanArgs) -> CliResult {
         budget_pct: args.budget_pct,
         counts: args.counts,
         pins: args.pins,
+        place_all: args.place_all,
     };
     let outcome = compute_plan(&app, &request)
         .await
@@ -309,6 +315,25 @@ async fn plan(args: PlanArgs) -> CliResult {
                 m.phones,
                 m.from.as_deref().unwrap_or("(none)"),
                 m.to
+            );
+        }
+        println!(
+            "cells above the warning level: {} now, {} after ({} forced: every plan keeping the worst leaves at least that many)",
+            outcome.cells_above.before, outcome.cells_above.after, outcome.cells_above.forced
+        );
+        for c in &outcome.could_not_fix {
+            println!("  could not fix: {}", c.reason);
+        }
+        if outcome.capacity_missing_phones > 0 {
+            println!(
+                "  capacity missing to bring every server under the warning level: {} phones",
+                outcome.capacity_missing_phones
+            );
+        }
+        for n in &outcome.not_placed {
+            println!(
+                "  {:<24} {:>6} phones  {} ({} phones of capacity would let it in)",
+                n.tenant, n.phones, n.reason, n.capacity_missing_phones
             );
         }
     }

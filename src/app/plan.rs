@@ -10,11 +10,11 @@ use std::fmt::Write as _;
 use super::{App, Error, Result};
 use crate::domain::FieldErrors;
 use crate::domain::ids::{PoolId, TenantId};
-use crate::domain::impact::Impact;
+use crate::domain::impact::{AboveWarning, Impact};
 use crate::domain::model::{Pool, Server};
 use crate::domain::placement::{
-    Plan, PlanInput, PlanPool, PlanServer, PlanTenant, default_budget, lpt_baseline, plan, refine,
-    warning_score,
+    Newcomers, Plan, PlanInput, PlanPool, PlanServer, PlanTenant, WarningFloor, default_budget,
+    lpt_baseline, plan_staged, warning_floor, warning_score,
 };
 use crate::domain::projection::{
     PoolHome, PoolRef, ServerRef, n_minus_one, pool_home, pool_server_shares,
@@ -25,7 +25,7 @@ use crate::store::{PlannedMove, TenantPlacement};
 /// What the admin asks for.
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
-#[schema(example = json!({"budget_pct": 30.0, "counts": "expected", "pins": ["CANISTRACCI"]}))]
+#[schema(example = json!({"budget_pct": 30.0, "counts": "expected", "pins": ["CANISTRACCI"], "place_all": false}))]
 pub struct PlanRequest {
     /// Phones moved at most, as a percentage of all phones.
     #[schema(minimum = 0.0, maximum = 100.0)]
@@ -35,6 +35,11 @@ pub struct PlanRequest {
     pub counts: String,
     /// Tenant codes that must stay in their pool.
     pub pins: Vec<String>,
+    /// Place every tenant without a pool, wherever it raises the worst utilisation least (the
+    /// old behaviour). By default (false) they are placed largest first, each only where every
+    /// server stays under the warning level in every single failure; the rest are listed in
+    /// `not_placed`.
+    pub place_all: bool,
 }
 
 impl Default for PlanRequest {
@@ -43,6 +48,7 @@ impl Default for PlanRequest {
             budget_pct: 30.0,
             counts: "expected".into(),
             pins: Vec::new(),
+            place_all: false,
         }
     }
 }
@@ -79,6 +85,15 @@ pub struct PlanOutcome {
     pub multi_primary_allowed: bool,
     /// (server, scenario) cells above the warning level.
     pub cells_above: CellsAbove,
+    /// What the plan could not bring under the warning level, and why, in words (one entry per
+    /// server or pair of servers that back each other up).
+    pub could_not_fix: Vec<CouldNotFix>,
+    /// Phones of capacity missing to bring every server under the warning level with this plan
+    /// (Σ of `could_not_fix`; 0 when it leaves none above).
+    pub capacity_missing_phones: u64,
+    /// Tenants without a pool that the plan leaves without one: no pool has room for them under
+    /// the warning level (empty with `place_all`).
+    pub not_placed: Vec<NotPlacedRow>,
     pub plan: Plan,
     pub lpt_value: f64,
     pub total_phones: u64,
@@ -114,6 +129,33 @@ pub struct CellsAbove {
     pub before: usize,
     pub worst_only: usize,
     pub after: usize,
+    /// Certified: every plan that keeps this plan's worst utilisation leaves at least this many
+    /// cells above the warning level (so `after - forced` at most were left by the search).
+    pub forced: usize,
+}
+
+/// Servers the plan leaves above the warning level, with the reason and the capacity missing.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CouldNotFix {
+    /// One server, or two that take each other's phones when one of them is down.
+    pub servers: Vec<String>,
+    pub reason: String,
+    /// Phones of capacity to add to these servers to bring them under the warning level.
+    pub capacity_missing_phones: u64,
+    /// Whether a certified floor puts (one of) them above the warning level in every plan that
+    /// keeps the worst utilisation (see `per_server[].above_warning`).
+    pub forced: bool,
+}
+
+/// A tenant left without a pool.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NotPlacedRow {
+    pub tenant: String,
+    pub phones: u64,
+    /// Phones of capacity that would let this tenant in under the warning level (added to the
+    /// servers of the pool that needs least, including what they lack already).
+    pub capacity_missing_phones: u64,
+    pub reason: String,
 }
 
 /// A pool the plan moves no tenant into, and why.
@@ -153,6 +195,8 @@ pub struct ServerChange {
     pub normal_after: Option<f64>,
     pub worst_before: Option<f64>,
     pub worst_after: Option<f64>,
+    /// When the plan leaves it above the warning level: forced or left by the search, and why.
+    pub above_warning: Option<AboveWarning>,
 }
 
 impl PlanOutcome {
@@ -165,46 +209,6 @@ impl PlanOutcome {
             )));
         }
         Ok(())
-    }
-
-    /// What the plan leaves above the warning level, per server, in an admin's words: the
-    /// failure that loads it most, its phones then, and the phones it could hold under the
-    /// warning level; with the phones of capacity missing in all.
-    pub fn left_above_warning(&self) -> (Vec<String>, u64) {
-        let warning = self.impact.warning_level;
-        let mut sentences = Vec::new();
-        let mut missing = 0.0_f64;
-        for (j, name) in self.servers.iter().enumerate() {
-            let cap = self.capacities[j];
-            let Some((s, load)) = self
-                .plan
-                .loads
-                .iter()
-                .enumerate()
-                .map(|(s, row)| (s, row[j]))
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-            else {
-                continue;
-            };
-            let room = warning * cap;
-            if load <= room * (1.0 + 1e-9) {
-                continue;
-            }
-            missing += (load / warning - cap).ceil().max(0.0);
-            let when = if s == 0 {
-                "with nothing down".to_string()
-            } else {
-                let scenario = &self.scenarios[s];
-                match scenario.strip_suffix(" down") {
-                    Some(down) => format!("while {down} is down"),
-                    None => format!("in {scenario}"),
-                }
-            };
-            sentences.push(format!(
-                "{name} carries {load:.0} phones {when}, more than the {room:.0} it holds under the warning level: add capacity or another server to share that failure"
-            ));
-        }
-        (sentences, missing as u64)
     }
 
     /// Whether no plan at all can bring every server under the warning level (the certified
@@ -229,6 +233,12 @@ impl PlanOutcome {
                     normal_after: normal(&self.plan.loads),
                     worst_before: worst(&self.plan.before_loads),
                     worst_after: worst(&self.plan.loads),
+                    above_warning: self
+                        .impact
+                        .per_server
+                        .iter()
+                        .find(|s| s.server == *name)
+                        .and_then(|s| s.above_warning.clone()),
                 }
             })
             .collect()
@@ -258,6 +268,10 @@ fn fingerprint(
         req.counts,
         req.pins.join(",")
     );
+    if req.place_all {
+        // Only then, so that the ids of plans computed without the option stay as they were.
+        text.push_str(":all");
+    }
     let digest = Sha256::digest(text.as_bytes());
     digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
@@ -385,18 +399,44 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
         tenants: plan_tenants,
         move_budget: budget,
     };
-    let stage1 =
-        plan(&input).map_err(|e| Error::Invalid(FieldErrors::single("plan", e.to_string())))?;
-    // Stages 2 to 4: with stage 1's worst as a cap, fewer cells above the warning level, less
-    // excess above it, fewer phones moved.
+    // Stage 1 (the worst utilisation), then with it as a cap stages 2 to 4: fewer cells above
+    // the warning level, less excess above it, fewer phones moved. Tenants without a pool go
+    // only where they keep every cell under the warning level, unless asked otherwise.
     let warning = settings.alerts.capacity_warning;
-    let result = refine(&input, &stage1, warning)
+    let newcomers = if req.place_all {
+        Newcomers::All
+    } else {
+        Newcomers::UnderWarning
+    };
+    let staged = plan_staged(&input, warning, newcomers)
         .map_err(|e| Error::Invalid(FieldErrors::single("plan", e.to_string())))?;
+    let result = staged.plan;
+    let floor = warning_floor(&input, &result, warning);
     let cells_above = CellsAbove {
         before: warning_score(&input, &result.before_loads, warning).cells_above,
-        worst_only: warning_score(&input, &stage1.loads, warning).cells_above,
+        worst_only: warning_score(&input, &staged.worst_only.loads, warning).cells_above,
         after: warning_score(&input, &result.loads, warning).cells_above,
+        forced: floor.cells,
     };
+    let names: Vec<String> = input.servers.iter().map(|s| s.name.clone()).collect();
+    let diagnosis = diagnose(
+        &names,
+        &input.servers.iter().map(|s| s.capacity).collect::<Vec<_>>(),
+        &result,
+        warning,
+        &floor,
+        cells_above,
+    );
+    let not_placed: Vec<NotPlacedRow> = staged
+        .not_placed
+        .iter()
+        .map(|n| NotPlacedRow {
+            tenant: tenants[n.tenant].code.clone(),
+            phones: n.phones,
+            capacity_missing_phones: n.capacity_missing_phones,
+            reason: "not placed: no pool has room under the warning level".into(),
+        })
+        .collect();
     let lpt = lpt_baseline(&input)
         .map_err(|e| Error::Invalid(FieldErrors::single("plan", e.to_string())))?;
     let moves: Vec<MoveRow> = result
@@ -430,7 +470,12 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
             )
         })
         .collect();
-    let impact = super::impact::preview_moves(app, &expected, super::Seen::default()).await?;
+    let mut impact = super::impact::preview_moves(app, &expected, super::Seen::default()).await?;
+    for row in &mut impact.per_server {
+        if let Some(j) = names.iter().position(|n| *n == row.server) {
+            row.above_warning = diagnosis.per_server[j].clone();
+        }
+    }
     Ok(PlanOutcome {
         impact,
         id,
@@ -455,6 +500,13 @@ pub async fn compute(app: &App, req: &PlanRequest) -> Result<PlanOutcome> {
             .collect(),
         multi_primary_allowed: allow_multi,
         cells_above,
+        capacity_missing_phones: diagnosis
+            .could_not_fix
+            .iter()
+            .map(|c| c.capacity_missing_phones)
+            .sum(),
+        could_not_fix: diagnosis.could_not_fix,
+        not_placed,
         lpt_value: lpt.value,
         plan: result,
         total_phones: total,
@@ -484,4 +536,165 @@ pub async fn apply(
         .collect();
     let n = app.store().apply_plan(id, &moves, actor).await?;
     Ok(n)
+}
+
+/// What [`diagnose`] finds.
+struct Diagnosis {
+    could_not_fix: Vec<CouldNotFix>,
+    /// Per server of the plan input: why it is left above the warning level, if it is.
+    per_server: Vec<Option<AboveWarning>>,
+}
+
+/// The servers `plan` leaves above the warning level, in an admin's words: each with the case
+/// that loads it most (a server is diagnosed with the one whose failure loads it, the two
+/// together when each is above while the other is down), the capacity missing, and whether a
+/// certified floor forces it.
+fn diagnose(
+    names: &[String],
+    capacities: &[f64],
+    plan: &Plan,
+    warning: f64,
+    floor: &WarningFloor,
+    cells: CellsAbove,
+) -> Diagnosis {
+    const ABOVE: f64 = 1e-9;
+    let n = names.len();
+    // Per server: (scenario, phones) of its fullest case, nothing down winning ties.
+    let peaks: Vec<(usize, f64)> = (0..n)
+        .map(|j| {
+            let mut peak = (0, 0.0_f64);
+            for (s, row) in plan.loads.iter().enumerate() {
+                if row[j] > peak.1 {
+                    peak = (s, row[j]);
+                }
+            }
+            peak
+        })
+        .collect();
+    let above = |j: usize| peaks[j].1 / capacities[j] > warning + ABOVE;
+    let missing = |j: usize| (peaks[j].1 / warning - capacities[j]).ceil().max(0.0) as u64;
+    let carries = |j: usize| {
+        format!(
+            "{} carries {:.0} phones {}, more than the {:.0} it holds under the warning level",
+            names[j],
+            peaks[j].1,
+            match peaks[j].0 {
+                0 => "with nothing down".to_string(),
+                s => format!("while {} is down", names[s - 1]),
+            },
+            warning * capacities[j]
+        )
+    };
+    let mut could_not_fix = Vec::new();
+    let mut done = vec![false; n];
+    for j in 0..n {
+        if done[j] || !above(j) {
+            continue;
+        }
+        done[j] = true;
+        let entry = match peaks[j].0 {
+            0 => CouldNotFix {
+                servers: vec![names[j].clone()],
+                reason: format!(
+                    "{}: add capacity, or move tenants to servers with room",
+                    carries(j)
+                ),
+                capacity_missing_phones: missing(j),
+                forced: floor.forces(j, warning),
+            },
+            s => {
+                let d = s - 1;
+                let mutual = !done[d] && above(d) && peaks[d].0 == j + 1;
+                let mut reason = format!(
+                    "{} and {} together carry more than either can hold alone: {}",
+                    names[j],
+                    names[d],
+                    carries(j)
+                );
+                let servers = vec![names[j].clone(), names[d].clone()];
+                let mut need = missing(j);
+                let mut forced = floor.forces(j, warning);
+                if mutual {
+                    done[d] = true;
+                    reason.push_str(&format!("; and {}", carries(d)));
+                    need += missing(d);
+                    forced |= floor.forces(d, warning);
+                }
+                reason.push_str(": add capacity or a third server");
+                CouldNotFix {
+                    servers,
+                    reason,
+                    capacity_missing_phones: need,
+                    forced,
+                }
+            }
+        };
+        could_not_fix.push(entry);
+    }
+    let worst = plan.value * 100.0;
+    let per_server = (0..n)
+        .map(|j| {
+            if !above(j) {
+                return None;
+            }
+            let floor_j = floor.servers.get(j).copied().flatten();
+            let forced = floor.forces(j, warning);
+            let why = if forced {
+                format!(
+                    "forced: every plan that keeps the worst at {worst:.1}% leaves it at {:.1}% or more in its fullest case (certified), above the warning level of {:.0}%",
+                    floor_j.unwrap_or(0.0) * 100.0,
+                    warning * 100.0
+                )
+            } else if cells.forced >= cells.after {
+                format!(
+                    "not this server as such, but the number: every plan that keeps the worst at {worst:.1}% leaves at least {} server-failure cases above the warning level (certified), and this plan leaves no more",
+                    cells.forced
+                )
+            } else {
+                format!(
+                    "left by the search: no certified floor puts it above the warning level; at least {} of the plan's {} cases above it are forced, another plan might bring this one under",
+                    cells.forced, cells.after
+                )
+            };
+            Some(AboveWarning {
+                forced,
+                why,
+                floor: floor_j,
+            })
+        })
+        .collect();
+    Diagnosis {
+        could_not_fix,
+        per_server,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pool_policy;
+
+    #[test]
+    fn a_pool_without_failover_never_takes_tenants() {
+        for allow in [false, true] {
+            let reason = pool_policy(1, 1, 0.0, allow).expect("closed");
+            assert!(reason.starts_with("no failover"), "{reason}");
+        }
+        assert!(pool_policy(0, 0, 0.0, true).is_some(), "no members at all");
+    }
+
+    #[test]
+    fn a_pool_that_keeps_tenants_whole_with_a_backup_is_open() {
+        assert_eq!(pool_policy(2, 1, 0.0, false), None);
+        assert_eq!(pool_policy(3, 1, 0.0, false), None);
+    }
+
+    #[test]
+    fn a_multi_primary_pool_takes_tenants_only_when_settings_allow_and_says_the_split() {
+        let reason = pool_policy(2, 2, 0.4, false).expect("closed by default");
+        assert_eq!(
+            reason,
+            "multi-primary: splits each tenant across 2 servers (40% of its phones off its fullest server); allow it in Settings"
+        );
+        assert_eq!(pool_policy(2, 2, 0.4, true), None);
+    }
 }

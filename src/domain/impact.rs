@@ -43,6 +43,22 @@ pub struct ServerImpact {
     pub capacity: Option<u32>,
     pub before: Figures,
     pub after: Figures,
+    /// Set by the rebalance plan for a server it leaves above the warning level: whether every
+    /// plan keeping its worst must (`forced`), and why, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above_warning: Option<AboveWarning>,
+}
+
+/// Why a plan leaves a server above the warning level.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AboveWarning {
+    /// True when a certified floor puts it there in every plan that keeps the plan's worst
+    /// utilisation; false when the search left it there (another plan might not).
+    pub forced: bool,
+    pub why: String,
+    /// Certified floor on the server's worst utilisation over every plan keeping the worst
+    /// (a fraction; `null` when not computed).
+    pub floor: Option<f64>,
 }
 
 /// Which level a server crosses.
@@ -236,6 +252,7 @@ pub fn impact(
                 capacity: s.capacity,
                 before,
                 after,
+                above_warning: None,
             }
         })
         .collect();

@@ -34,6 +34,8 @@ struct PageParams {
     #[serde(default)]
     pins: Option<String>,
     #[serde(default)]
+    place_all: Option<String>,
+    #[serde(default)]
     run: Option<String>,
 }
 
@@ -41,6 +43,7 @@ fn request_from(
     budget: Option<&str>,
     counts: Option<&str>,
     pins: Option<&str>,
+    place_all: bool,
 ) -> Result<PlanRequest> {
     let budget_pct = match budget.map(str::trim).filter(|s| !s.is_empty()) {
         None => 30.0,
@@ -65,6 +68,7 @@ fn request_from(
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect(),
+        place_all,
     })
 }
 
@@ -92,6 +96,7 @@ async fn plan_page(
         p.budget_pct.as_deref(),
         p.counts.as_deref(),
         p.pins.as_deref(),
+        p.place_all.as_deref().is_some_and(|v| !v.is_empty()),
     ) {
         Ok(r) => r,
         Err(e) => {
@@ -155,6 +160,7 @@ async fn apply_page(
         Some(one(&pairs, "budget_pct")),
         Some(one(&pairs, "counts")),
         Some(one(&pairs, "pins")),
+        !one(&pairs, "place_all").is_empty(),
     )?;
     let id = one(&pairs, "plan");
     let fresh = compute(&st.app, &req).await?;

@@ -1,6 +1,8 @@
 //! The rebalance planner through the page, the API and the command line.
 
 use pbx_pools::domain::demo::source_document_cluster;
+use pbx_pools::domain::model::NewTenant;
+use pbx_pools::domain::names::TenantCode;
 use serde_json::json;
 
 use crate::helpers::{self, TestApp};
@@ -79,7 +81,13 @@ async fn the_plan_fixes_the_demos_overloaded_single_failure() {
             )
             .await;
         assert_eq!(dry.status, 200, "{}", dry.body);
-        assert_eq!(dry.json()["per_server"], plan["per_server"]);
+        // The same per-server figures; the plan adds only why it leaves a server above the
+        // warning level.
+        let mut per_server = plan["per_server"].clone();
+        for row in per_server.as_array_mut().unwrap() {
+            row.as_object_mut().unwrap().remove("above_warning");
+        }
+        assert_eq!(dry.json()["per_server"], per_server);
         let res = admin
             .json(&app, "POST", "/api/v1/plan/apply", Some(apply.clone()))
             .await;
@@ -298,8 +306,14 @@ async fn the_demo_plan_no_longer_moves_tenants_into_wiki_by_default() {
     helpers::each_backend(|app: TestApp| async move {
         load_demo(&app).await;
         let reader = app.token_client("reader", "read").await;
+        // Every tenant placed (so that the plan has moves: GALLO has no pool yet).
         let res = reader
-            .json(&app, "POST", "/api/v1/plan", Some(json!({})))
+            .json(
+                &app,
+                "POST",
+                "/api/v1/plan",
+                Some(json!({"place_all": true})),
+            )
             .await;
         assert_eq!(res.status, 200, "{}", res.body);
         let plan = res.json();
@@ -309,6 +323,19 @@ async fn the_demo_plan_no_longer_moves_tenants_into_wiki_by_default() {
             moves.iter().all(|m| m["to"] != "wiki"),
             "no tenant goes into the multi-primary pool: {moves:?}"
         );
+        // By default GALLO finds no room under the warning level outside wiki: not placed.
+        let default = reader
+            .json(&app, "POST", "/api/v1/plan", Some(json!({})))
+            .await
+            .json();
+        assert!(
+            default["moves"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|m| m["to"] != "wiki")
+        );
+        assert_eq!(default["not_placed"][0]["tenant"], "GALLO", "{default}");
         let closed = plan["closed_pools"].as_array().unwrap();
         let wiki = closed
             .iter()
@@ -367,22 +394,168 @@ async fn the_demo_plan_no_longer_moves_tenants_into_wiki_by_default() {
 #[tokio::test]
 async fn the_plan_page_says_what_it_could_not_fix_in_plain_words() {
     helpers::each_backend(|app: TestApp| async move {
-        // By default wiki is closed: voip1 and voip2 alone carry pbxA and pbxB (442 phones, 400
-        // each), so no plan keeps them under the warning level through a failure.
+        // By default wiki is closed: voip1 and voip2 alone carry pbxA and pbxB (409 phones, 400
+        // each; GALLO, without a pool, is not placed there), so no plan keeps them under the
+        // warning level through a failure.
         load_demo(&app).await;
         let page = app.get("/plan?run=1").await;
         assert_eq!(page.status, 200);
         let body = &page.body;
         assert!(body.contains("What the plan could not fix"), "{body}");
         assert!(
-            body.contains("voip2 carries 442 phones while voip1 is down, more than the 320 it holds under the warning level"),
+            body.contains("voip1 and voip2 together carry more than either can hold alone: voip1 carries 409 phones while voip2 is down, more than the 320 it holds under the warning level; and voip2 carries 409 phones while voip1 is down"),
             "{body}"
         );
         assert!(body.contains("The cluster lacks failover headroom"), "{body}");
-        assert!(body.contains("No plan can do better than 110.5%"), "{body}");
+        assert!(body.contains("No plan can do better than 102.2%"), "{body}");
+        assert!(body.contains("GALLO"), "{body}");
         for jargon in ["lower bound", "gap", "LPT"] {
             assert!(!body.contains(jargon), "{jargon} on the page: {body}");
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_json_says_what_the_plan_could_not_fix_and_whether_it_is_forced() {
+    helpers::each_backend(|app: TestApp| async move {
+        // wiki closed: voip1 and voip2 alone carry pbxA and pbxB through a failure.
+        load_demo(&app).await;
+        let reader = app.token_client("reader", "read").await;
+        let res = reader
+            .json(&app, "POST", "/api/v1/plan", Some(json!({})))
+            .await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let plan = res.json();
+        let entries = plan["could_not_fix"].as_array().unwrap();
+        let pair = entries
+            .iter()
+            .find(|c| c["servers"].as_array().unwrap().contains(&json!("voip2")))
+            .unwrap_or_else(|| panic!("voip2 is diagnosed: {entries:?}"));
+        let servers: Vec<&str> = pair["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        assert!(servers.contains(&"voip1"), "{pair}");
+        let reason = pair["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("together carry more than either can hold alone")
+                && reason.ends_with("add capacity or a third server"),
+            "{reason}"
+        );
+        // 409 phones under 80% need 512 phones of capacity on each (400): 112 missing each.
+        assert_eq!(pair["capacity_missing_phones"], 224, "{pair}");
+        assert_eq!(pair["forced"], true, "{pair}");
+        let total: u64 = entries
+            .iter()
+            .map(|c| c["capacity_missing_phones"].as_u64().unwrap())
+            .sum();
+        assert_eq!(plan["capacity_missing_phones"].as_u64().unwrap(), total);
+
+        // Per server: voip2 is above the warning level whatever the plan, with its floor.
+        let per_server = plan["per_server"].as_array().unwrap();
+        let voip2 = per_server.iter().find(|s| s["server"] == "voip2").unwrap();
+        let above = &voip2["above_warning"];
+        assert_eq!(above["forced"], true, "{voip2}");
+        assert!(
+            above["why"].as_str().unwrap().contains("certified"),
+            "{above}"
+        );
+        assert!(above["floor"].as_f64().unwrap() > plan["warning_level"].as_f64().unwrap());
+        // Servers the plan leaves under the warning level carry no such member.
+        for s in per_server {
+            let worst = s["after"]["worst"].as_f64().unwrap_or(0.0);
+            let normal = s["after"]["normal"].as_f64().unwrap_or(0.0);
+            if worst.max(normal) <= plan["warning_level"].as_f64().unwrap() {
+                assert!(s.get("above_warning").is_none(), "{s}");
+            }
+        }
+        let cells = &plan["cells_above"];
+        assert!(cells["forced"].as_u64().unwrap() >= 1, "{cells}");
+        assert!(cells["forced"].as_u64().unwrap() <= cells["after"].as_u64().unwrap());
+
+        let page = app.get("/plan?run=1").await;
+        assert!(
+            page.body
+                .contains("together carry more than either can hold alone")
+        );
+        assert!(
+            page.body.contains("<strong>forced</strong>"),
+            "{}",
+            page.body
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn tenants_without_a_pool_go_only_where_there_is_room_under_the_warning_level() {
+    helpers::each_backend(|app: TestApp| async move {
+        load_demo(&app).await;
+        for (code, phones) in [("HUGE", 5_000), ("TINY", 1)] {
+            app.store()
+                .create_tenant(
+                    &NewTenant {
+                        code: TenantCode::parse(code).unwrap(),
+                        name: format!("{code} Srl"),
+                        expected_phones: phones,
+                        pool_id: None,
+                        notes: String::new(),
+                    },
+                    "test",
+                )
+                .await
+                .unwrap();
+        }
+        let reader = app.token_client("reader", "read").await;
+        let plan = reader
+            .json(&app, "POST", "/api/v1/plan", Some(json!({})))
+            .await
+            .json();
+        let not_placed = plan["not_placed"].as_array().unwrap();
+        let huge = not_placed
+            .iter()
+            .find(|n| n["tenant"] == "HUGE")
+            .unwrap_or_else(|| panic!("{not_placed:?}"));
+        assert_eq!(huge["phones"], 5_000);
+        assert_eq!(
+            huge["reason"],
+            "not placed: no pool has room under the warning level"
+        );
+        assert!(huge["capacity_missing_phones"].as_u64().unwrap() >= 5_000);
+        let moves = plan["moves"].as_array().unwrap();
+        assert!(moves.iter().all(|m| m["tenant"] != "HUGE"), "{moves:?}");
+
+        let page = app.get("/plan?run=1").await;
+        assert!(page.body.contains("Tenants not placed"), "{}", page.body);
+        assert!(
+            page.body
+                .contains("not placed: no pool has room under the warning level")
+        );
+
+        // The old behaviour on request: every tenant gets a pool.
+        let all = reader
+            .json(
+                &app,
+                "POST",
+                "/api/v1/plan",
+                Some(json!({"place_all": true})),
+            )
+            .await
+            .json();
+        assert_eq!(all["not_placed"], json!([]));
+        let huge_move = all["moves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["tenant"] == "HUGE")
+            .expect("placed with place_all");
+        assert_eq!(huge_move["from"], json!(null));
+        assert_ne!(all["id"], plan["id"], "the option is part of the plan's id");
+        let page = app.get("/plan?run=1&place_all=1").await;
+        assert!(!page.body.contains("Tenants not placed"));
     })
     .await;
 }

@@ -177,7 +177,7 @@ fn certified_bound(
 /// constraint is implied by its dominator's, so dropping it changes no optimum; of identical
 /// cells the lowest index stays. For the usual two-member pools this keeps about one cell per
 /// server out of `scenarios` many.
-fn undominated_cells(model: &Model) -> Vec<usize> {
+pub(super) fn undominated_cells(model: &Model) -> Vec<usize> {
     let mut keep = Vec::new();
     for (cell, column) in model.loaders.iter().enumerate() {
         // Any dominating cell is loaded by every pool loading this one, so by its anchor too.

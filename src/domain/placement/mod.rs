@@ -23,16 +23,20 @@
 
 mod bound;
 mod exhaustive;
+mod floor;
 mod local_search;
 mod lpt;
 mod model;
 mod refine;
+mod staged;
 #[cfg(test)]
 mod tests;
 
 pub use bound::lower_bound;
+pub use floor::{WarningFloor, warning_floor};
 pub use lpt::lpt_baseline;
 pub use refine::{WarningScore, refine, warning_score};
+pub use staged::{Newcomers, NotPlaced, Staged, plan_staged};
 
 use bound::bound_of;
 use exhaustive::solve_exactly;

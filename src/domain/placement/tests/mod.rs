@@ -2,6 +2,7 @@
 //! the tests are grouped by what they exercise.
 
 mod bound;
+mod floor;
 mod lpt;
 mod plan;
 mod properties;
