@@ -194,14 +194,19 @@ async fn racing_plan_applies_one_wins_the_other_gets_409() {
                     .unwrap();
             }
         }
-        let plan = a.json(&one, "POST", "/api/v1/plan", Some(json!({}))).await;
+        // Every tenant placed (the demo's GALLO included), as before the plan kept newcomers
+        // under the warning level: that plan has moves on the demo.
+        let request = json!({ "place_all": true });
+        let plan = a
+            .json(&one, "POST", "/api/v1/plan", Some(request.clone()))
+            .await;
         assert_eq!(plan.status, 200, "{}", plan.body);
         let plan = plan.json();
         if plan["moves"].as_array().is_none_or(|m| m.is_empty()) {
             continue;
         }
         raced += 1;
-        let apply = json!({ "plan": plan["id"], "request": {} });
+        let apply = json!({ "plan": plan["id"], "request": request });
         let (ra, rb) = tokio::join!(
             // force=1: the race is the point here, not a server crossing a level.
             a.json(
