@@ -1,8 +1,19 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    limit_malloc_arenas();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("error: could not start the async runtime: {e}");
+            std::process::exit(1);
+        });
+    runtime.block_on(run());
+}
+
+async fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -13,5 +24,20 @@ async fn main() {
     if let Err(e) = pbx_pools::cli::run(cli).await {
         eprintln!("error: {e}");
         std::process::exit(1);
+    }
+}
+
+/// glibc gives each thread that allocates its own heap ("arena"), up to eight per core, and
+/// keeps what each has freed: with the runtime's workers and SQLite's connection threads all
+/// allocating, the process held 35-50% more memory than it used. Two arenas keep it near what is
+/// live (issue 14's memory goal), at the cost of some contention on malloc. Set before any thread
+/// starts, as `MALLOC_ARENA_MAX=2` would; an explicit `MALLOC_ARENA_MAX` still wins.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; called before any other thread exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
     }
 }

@@ -224,6 +224,8 @@ impl Store {
         actor: &str,
     ) -> Result<IngestSummary> {
         let at = now();
+        // Phase times, logged at debug level: where a push's time goes.
+        let started = std::time::Instant::now();
         let report: Vec<StoredContact<'_>> = rows
             .iter()
             .map(|r| StoredContact::of(r, &policy.matcher))
@@ -260,6 +262,7 @@ impl Store {
             tenant_of_row.insert(id, r.try_get("tenant_id")?);
         }
         drop(stored_rows);
+        let read_ms = started.elapsed().as_secs_f64() * 1e3;
         let diff = diff_picture(&stored, &report);
         // Tenants whose count on this server may change (recounted at the end), and the
         // endpoints whose registered contacts here come or go: another server listing one of
@@ -419,6 +422,7 @@ impl Store {
                 .await?;
             }
         }
+        let written_ms = started.elapsed().as_secs_f64() * 1e3;
         let touched: Vec<TenantId> = touched.into_iter().collect();
         recount(&mut tx, server_id, &touched).await?;
         let others = self
@@ -478,7 +482,18 @@ impl Store {
             .bind(snapshot_id)
             .execute(&mut *tx)
             .await?;
+        let counted_ms = started.elapsed().as_secs_f64() * 1e3;
         tx.commit().await?;
+        tracing::debug!(
+            server = server_id.get(),
+            contacts = rows.len(),
+            written = diff.removed.len() + diff.added.len(),
+            read_ms,
+            written_ms,
+            counted_ms,
+            committed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "ingest phases (ms since the start)"
+        );
         // The other servers' counts this report changed, each under that server's own lock in
         // a transaction of its own (one lock at a time: no deadlock with their ingests).
         // This report is stored whatever happens here: a recount that fails leaves its pairs

@@ -52,6 +52,7 @@ pub use routes::Routes;
 
 use askama::Template;
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::HeaderName;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
@@ -261,6 +262,60 @@ pub fn render_page<T: Template>(status: StatusCode, page: &T) -> Response {
 /// A rendered page with status 200.
 pub fn page<T: Template>(page: &T) -> Response {
     render_page(StatusCode::OK, page)
+}
+
+/// What a page template writes where its shared part goes (see [`page_around`]).
+pub const SHARED_PART: &str = "\u{1}pbx-pools-shared-part\u{1}";
+
+/// A page whose template writes [`SHARED_PART`] once, in place of `shared`: the page's own
+/// frame (header, navigation, the user's CSRF token) is rendered, and the shared part, rendered
+/// once for many requests, is sent as it is instead of being copied into every response.
+pub fn page_around<T: Template>(page: &T, shared: Bytes) -> Response {
+    let html = match page.render() {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response();
+        }
+    };
+    let Some((before, after)) = html.split_once(SHARED_PART) else {
+        tracing::error!("the page template has no place for its shared part");
+        return (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response();
+    };
+    let chunks = [
+        Bytes::copy_from_slice(before.as_bytes()),
+        shared,
+        Bytes::copy_from_slice(after.as_bytes()),
+    ];
+    let mut res = Response::new(Body::new(Chunks(chunks.into_iter().collect())));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    res
+}
+
+/// A response body of a few chunks, sent one after the other, whose length is known.
+struct Chunks(std::collections::VecDeque<Bytes>);
+
+impl axum::body::HttpBody for Chunks {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(http_body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.0.iter().map(|b| b.len() as u64).sum())
+    }
 }
 
 /// Width of a utilisation bar, capped at the full width (overloads show in colour and number).

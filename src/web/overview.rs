@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex};
 
 use super::auth::KnownVersion;
 use super::filters;
-use super::{ApiError, AppState, Error, PageCtx, Result, Routes, page};
+use super::{ApiError, AppState, Error, PageCtx, Result, Routes, page_around};
 use crate::app::Seen;
 use crate::app::alert_log::AlertOverlay;
 use crate::app::cluster::{ClusterView, PoolStats, ServerStats, load, load_with_alerts_known};
 use crate::domain::alerts::listing::Listed;
 use crate::domain::alerts::{AlertBook, AlertCounts, WithinNormal};
+use axum::body::Bytes;
 
 pub fn router() -> Routes {
     Routes::new()
@@ -29,8 +30,9 @@ const HEADLINE: u32 = 5;
 #[template(path = "overview.html")]
 struct OverviewPage {
     ctx: PageCtx,
-    /// The page's own part, shared by every request of the same second (see [`OverviewCache`]).
-    content: Arc<str>,
+    /// Where the content goes ([`super::SHARED_PART`]): it is shared by every request of the same
+    /// second (see [`OverviewCache`]) and sent as it is.
+    content: &'static str,
 }
 
 #[derive(Template)]
@@ -102,10 +104,10 @@ const CACHED_ZONES: usize = 4;
 /// times what serving the bytes does, and under load thousands of requests a second ask for
 /// the very same page.
 #[derive(Default)]
-pub struct OverviewCache(Mutex<Vec<(ContentKey, Arc<str>)>>);
+pub struct OverviewCache(Mutex<Vec<(ContentKey, Bytes)>>);
 
 impl OverviewCache {
-    fn get(&self, key: &ContentKey) -> Option<Arc<str>> {
+    fn get(&self, key: &ContentKey) -> Option<Bytes> {
         let cached = self.0.lock().ok()?;
         cached
             .iter()
@@ -113,7 +115,7 @@ impl OverviewCache {
             .map(|(_, c)| c.clone())
     }
 
-    fn put(&self, key: ContentKey, content: Arc<str>) {
+    fn put(&self, key: ContentKey, content: Bytes) {
         let Ok(mut cached) = self.0.lock() else {
             return;
         };
@@ -151,21 +153,28 @@ async fn overview(
         Some(content) => content,
         None => {
             let top = super::alerts::headline(&key.book.alerts, &states, HEADLINE);
-            let content: Arc<str> = OverviewContent {
-                tz: &key.time_zone,
-                view: &key.view,
-                counts: top.counts,
-                top: top.rows,
-                within: key.book.within_normal,
-            }
-            .render()
-            .map_err(Error::internal)?
-            .into();
+            let content = Bytes::from(
+                OverviewContent {
+                    tz: &key.time_zone,
+                    view: &key.view,
+                    counts: top.counts,
+                    top: top.rows,
+                    within: key.book.within_normal,
+                }
+                .render()
+                .map_err(Error::internal)?,
+            );
             st.inner.overview.put(key, content.clone());
             content
         }
     };
-    Ok(page(&OverviewPage { ctx, content }))
+    Ok(page_around(
+        &OverviewPage {
+            ctx,
+            content: super::SHARED_PART,
+        },
+        content,
+    ))
 }
 
 async fn api_stats(
