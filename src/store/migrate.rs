@@ -102,6 +102,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "two_servers",
         include_str!("../../migrations/sqlite/0018_two_servers.sql"),
     ),
+    (
+        19,
+        "series",
+        include_str!("../../migrations/sqlite/0019_series.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -194,6 +199,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         18,
         "two_servers",
         include_str!("../../migrations/postgres/0018_two_servers.sql"),
+    ),
+    (
+        19,
+        "series",
+        include_str!("../../migrations/postgres/0019_series.sql"),
     ),
 ];
 

@@ -28,6 +28,7 @@ mod plans;
 mod pools;
 mod readings;
 mod registrations;
+mod series;
 mod servers;
 mod sessions;
 mod settings;
@@ -47,6 +48,7 @@ pub use registrations::{
     AwayGroup, DataVersion, FlappingMoves, IngestPolicy, IngestSummary, ListedTwice, PhoneMove,
     PhoneRow, Snapshot, TenantPhones,
 };
+pub use series::{BUCKET_SECS, SeriesOf, SeriesRow, bucket_of};
 pub use sessions::{DbSessionStore, SESSION_CONTEXT, SESSION_USER, SessionContext, SessionUser};
 pub use tenants::{
     Cursor, MovingFilter, PageMove, PoolFilter, TenantPage, TenantPlacement, TenantQuery,

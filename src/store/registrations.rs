@@ -478,6 +478,7 @@ impl Store {
             .bind(snapshot_id)
             .execute(&mut *tx)
             .await?;
+        super::series::prune(&mut tx, server_id, cutoff).await?;
         tx.commit().await?;
         // The other servers' counts this report changed, each under that server's own lock in
         // a transaction of its own (one lock at a time: no deadlock with their ingests).
@@ -672,5 +673,6 @@ async fn recount(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(())
+    // The charts' series (issue 18): this server's, and the changed counts of `tenants`.
+    super::series::record(tx, server_id, tenants).await
 }
