@@ -24,6 +24,7 @@
 pub mod accounts;
 pub mod alert_log;
 pub mod cache;
+pub mod charts;
 pub mod cluster;
 pub mod dns;
 mod error;

@@ -4,6 +4,9 @@
 use askama::Template;
 use axum::Json;
 use axum::extract::State;
+
+use super::charts::{ChartPanel, RangeParam};
+use super::extract::Query;
 use axum::response::Response;
 use std::sync::Arc;
 
@@ -34,6 +37,8 @@ struct OverviewPage<'a> {
     /// The headline: the first alerts by impact (severity, then phones affected).
     top: Vec<Listed<'a>>,
     within: WithinNormal,
+    /// Registered phones per server and the away share per pool over time.
+    charts: Vec<ChartPanel>,
 }
 
 impl OverviewPage<'_> {
@@ -68,7 +73,23 @@ async fn overview(
     ctx: PageCtx,
     seen: Seen,
     known: KnownVersion,
+    Query(q): Query<RangeParam>,
 ) -> Result<Response> {
+    let range = q.range()?;
+    let charts = vec![
+        ChartPanel::new(
+            "chart-servers",
+            "Registered phones per server",
+            crate::app::charts::servers(&st.app, range, None).await?,
+            range,
+        ),
+        ChartPanel::new(
+            "chart-pools",
+            "Away share per pool",
+            crate::app::charts::pools(&st.app, range, None).await?,
+            range,
+        ),
+    ];
     let (view, all) = load_with_alerts_known(&st.app, known.0, seen).await?;
     let states = super::alerts::alert_states(&st, known.0, seen).await?;
     let top = super::alerts::headline(&all.alerts, states.as_ref(), HEADLINE);
@@ -78,6 +99,7 @@ async fn overview(
         top: top.rows,
         within: all.within_normal,
         view,
+        charts,
     }))
 }
 

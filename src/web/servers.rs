@@ -188,6 +188,8 @@ struct DetailPage {
     snapshots: Vec<crate::store::Snapshot>,
     /// Its alerts' transitions, newest first (the alert log).
     alert_history: Vec<crate::domain::alerts::log::AlertEvent>,
+    /// Its registered and away phones over time.
+    chart: super::charts::ChartPanel,
 }
 
 async fn detail(
@@ -195,8 +197,16 @@ async fn detail(
     ctx: PageCtx,
     seen: crate::app::Seen,
     Path(id): Path<ServerId>,
+    Query(q): Query<super::charts::RangeParam>,
 ) -> Result<Response> {
+    let range = q.range()?;
     let server = st.store().server(id).await?;
+    let chart = super::charts::ChartPanel::new(
+        "chart-server",
+        "Registered phones over time",
+        crate::app::charts::servers(&st.app, range, Some(id)).await?,
+        range,
+    );
     let pools = st
         .store()
         .pools()
@@ -221,6 +231,7 @@ async fn detail(
         tenants,
         unmatched,
         snapshots,
+        chart,
     }))
 }
 
