@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{App, Result};
-use crate::domain::chart::{Chart, Range, Series, TOP_N, Unit, carry_forward, render_svg, step_for, top_n};
+use crate::domain::chart::{
+    Chart, Range, Series, TOP_N, Unit, carry_forward, render_svg, step_for, top_n,
+};
 use crate::domain::ids::{PoolId, ServerId, TenantId};
 use crate::store::{SeriesOf, SeriesRow};
 
@@ -42,7 +44,10 @@ pub async fn servers(app: &App, range: Range, one: Option<ServerId>) -> Result<S
         let name = names.get(&id.get()).cloned().unwrap_or_default();
         let mut series = Vec::new();
         for (label, value) in [
-            ("registered", (|r: &SeriesRow| r.value as f64) as fn(&SeriesRow) -> f64),
+            (
+                "registered",
+                (|r: &SeriesRow| r.value as f64) as fn(&SeriesRow) -> f64,
+            ),
             ("away", |r: &SeriesRow| r.away as f64),
         ] {
             let points = by_key(&rows, value)
@@ -126,7 +131,10 @@ pub async fn pools(app: &App, range: Range, one: Option<PoolId>) -> Result<Strin
     })
     .collect();
     let title = match one.and_then(|p| names.get(&p.get())) {
-        Some(name) => format!("Share of {name}'s phones away from home over {}", range.label()),
+        Some(name) => format!(
+            "Share of {name}'s phones away from home over {}",
+            range.label()
+        ),
         None => format!("Away share per pool over {}", range.label()),
     };
     Ok(render_svg(&Chart {

@@ -220,7 +220,11 @@ pub fn top_n(mut series: Vec<Series>, n: usize, unit: Unit) -> Vec<Series> {
 /// Round tick values from 0 to at least `max`: steps of 1, 2 or 5 times a power of ten, at most
 /// six ticks.
 pub fn value_ticks(max: f64) -> Vec<f64> {
-    let max = if max.is_finite() && max > 0.0 { max } else { 1.0 };
+    let max = if max.is_finite() && max > 0.0 {
+        max
+    } else {
+        1.0
+    };
     let raw = max / 5.0;
     let pow = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 5.0, 10.0]
@@ -273,7 +277,7 @@ fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -302,10 +306,10 @@ fn esc(s: &str) -> String {
     out
 }
 
-const WIDTH: f64 = 760.0;
-const LEFT: f64 = 64.0;
+const WIDTH: f64 = 600.0;
+const LEFT: f64 = 56.0;
 const RIGHT: f64 = 16.0;
-const TOP: f64 = 14.0;
+const TOP: f64 = 22.0;
 const PLOT_H: f64 = 190.0;
 const LEGEND_COLS: usize = 3;
 const LEGEND_ROW: f64 = 20.0;
@@ -365,7 +369,7 @@ pub fn render_svg(chart: &Chart) -> String {
         svg,
         r##"<line class="chart-axis" x1="{LEFT}" x2="{x2}" y1="{axis_y}" y2="{axis_y}" stroke="#5d6875"/><text class="chart-unit" x="4" y="{uy}">{unit}</text><text class="chart-unit" x="{ux}" y="{ty}" text-anchor="end">time (UTC)</text>"##,
         x2 = LEFT + plot_w,
-        uy = TOP - 3.0,
+        uy = TOP - 10.0,
         unit = chart.unit.axis(),
         ux = LEFT + plot_w,
         ty = axis_y + 32.0,
@@ -471,7 +475,11 @@ mod tests {
             assert!(r.secs() / r.step() <= 400, "{r:?}");
         }
         assert_eq!(Range::D14.secs() / Range::D14.step(), 336);
-        assert!("1y".parse::<Range>().unwrap_err().contains("6h, 24h, 7d or 14d"));
+        assert!(
+            "1y".parse::<Range>()
+                .unwrap_err()
+                .contains("6h, 24h, 7d or 14d")
+        );
         assert_eq!(Range::default(), Range::H24);
     }
 
@@ -480,10 +488,7 @@ mod tests {
         assert_eq!(value_ticks(0.0), vec![0.0, 1.0]);
         assert_eq!(value_ticks(3.0), vec![0.0, 1.0, 2.0, 3.0]);
         assert_eq!(value_ticks(97.0), vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
-        assert_eq!(
-            value_ticks(1234.0),
-            vec![0.0, 500.0, 1000.0, 1500.0]
-        );
+        assert_eq!(value_ticks(1234.0), vec![0.0, 500.0, 1000.0, 1500.0]);
         for max in [0.3, 7.0, 55.5, 999.0, 12_345.0, 270_000.0] {
             let t = value_ticks(max);
             assert!(*t.last().unwrap() >= max, "{max}: {t:?}");
@@ -498,7 +503,10 @@ mod tests {
         let t = time_ticks(from, to);
         assert_eq!(t.len(), 7, "hourly over 6 hours: {t:?}");
         assert_eq!(t[0].1, "02:00");
-        assert!(t.iter().all(|(x, _)| *x >= from && *x <= to && x % 3600 == 0));
+        assert!(
+            t.iter()
+                .all(|(x, _)| *x >= from && *x <= to && x % 3600 == 0)
+        );
         let d = time_ticks(to - 14 * 86_400, to);
         assert!(d.len() <= 8 && d.len() >= 6, "{d:?}");
         assert_eq!(d[0].1, "Jan 2", "midnight UTC, every two days");
@@ -530,7 +538,14 @@ mod tests {
         assert_eq!(
             names,
             [
-                "voip33", "voip34", "voip35", "voip36", "voip37", "voip38", "voip39", "voip40",
+                "voip33",
+                "voip34",
+                "voip35",
+                "voip36",
+                "voip37",
+                "voip38",
+                "voip39",
+                "voip40",
                 "others (32)"
             ]
         );
@@ -583,7 +598,11 @@ mod tests {
             from: 1_800_000_000 - 600,
             to: 1_800_000_000,
             series: vec![
-                s("voip2", 2.0, &[(1_800_000_000 - 300, 1234.0), (1_800_000_000, 1240.0)]),
+                s(
+                    "voip2",
+                    2.0,
+                    &[(1_800_000_000 - 300, 1234.0), (1_800_000_000, 1240.0)],
+                ),
                 s("voip10", 1.0, &[(1_800_000_000, 7.0)]),
             ],
         });
@@ -593,9 +612,17 @@ mod tests {
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert!(svg.contains(r#"data-name="voip2" data-points="2""#));
         assert_eq!(svg.matches(r#"class="chart-point""#).count(), 2);
-        assert!(svg.contains("<title>Fri Jan 15, 08:00 UTC\nvoip2: 1,240 phones\nvoip10: 7 phones</title>"));
-        assert!(svg.contains("voip2 (1,240)"), "legend with the newest value");
-        assert!(svg.contains(">phones<") && svg.contains("time (UTC)"), "units");
+        assert!(svg.contains(
+            "<title>Fri Jan 15, 08:00 UTC\nvoip2: 1,240 phones\nvoip10: 7 phones</title>"
+        ));
+        assert!(
+            svg.contains("voip2 (1,240)"),
+            "legend with the newest value"
+        );
+        assert!(
+            svg.contains(">phones<") && svg.contains("time (UTC)"),
+            "units"
+        );
         assert!(!svg.contains("style="), "CSP style-src 'self'");
     }
 

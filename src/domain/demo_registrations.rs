@@ -226,7 +226,12 @@ fn outage_servers(input: &HistoryInput<'_>) -> Option<(i64, i64)> {
         .servers
         .iter()
         .map(|(s, _)| {
-            let n = input.cells.iter().filter(|c| c.server == *s).map(|c| c.phones).sum();
+            let n = input
+                .cells
+                .iter()
+                .filter(|c| c.server == *s)
+                .map(|c| c.phones)
+                .sum();
             (n, *s)
         })
         .collect();
@@ -368,8 +373,18 @@ mod tests {
 
     fn history_input_cells() -> Vec<HistoryCell> {
         vec![
-            HistoryCell { tenant: 1, pool: Some(10), server: 1, phones: 100 },
-            HistoryCell { tenant: 2, pool: Some(20), server: 2, phones: 50 },
+            HistoryCell {
+                tenant: 1,
+                pool: Some(10),
+                server: 1,
+                phones: 100,
+            },
+            HistoryCell {
+                tenant: 2,
+                pool: Some(20),
+                server: 2,
+                phones: 50,
+            },
         ]
     }
 
@@ -380,7 +395,8 @@ mod tests {
         let servers = vec![(1, "voip1".to_string()), (2, "voip2".to_string())];
         let homes: HashSet<(i64, i64)> = [(10, 1), (20, 2)].into_iter().collect();
         let unmatched: HashMap<i64, i64> = [(2, 2)].into_iter().collect();
-        let now = 1_800_000_000 - 1_800_000_000 % 300;
+        // A bucket start (a multiple of 300), at 08:00 UTC.
+        let now = 1_800_000_000;
         let h = synthesize_history(&HistoryInput {
             cells: &cells,
             servers: &servers,
@@ -408,22 +424,27 @@ mod tests {
         let p20 = at(&h.pools, 20, outage).unwrap();
         assert_eq!(p20[2], p20[3], "the whole pool away");
         // The tenant series: the last row of each pair is the present.
-        let last = |t: i64, s: i64| {
-            h.tenants.iter().filter(|r| r[0] == t && r[1] == s).next_back().copied()
-        };
+        let last = |t: i64, s: i64| h.tenants.iter().rfind(|r| r[0] == t && r[1] == s).copied();
         assert_eq!(last(1, 1), Some([1, 1, now, 100]));
         assert_eq!(last(2, 2), Some([2, 2, now, 50]));
-        assert_eq!(last(2, 1).map(|r| r[3]), Some(0), "the borrowed phones left voip1");
+        assert_eq!(
+            last(2, 1).map(|r| r[3]),
+            Some(0),
+            "the borrowed phones left voip1"
+        );
         assert!(h.tenants.iter().any(|r| r[0] == 2 && r[1] == 1 && r[3] > 0));
-        assert_eq!(h, synthesize_history(&HistoryInput {
-            cells: &cells,
-            servers: &servers,
-            pools: &[10, 20],
-            homes: &homes,
-            unmatched: &unmatched,
-            now_bucket: now,
-            bucket_secs: 300,
-            days: 14,
-        }));
+        assert_eq!(
+            h,
+            synthesize_history(&HistoryInput {
+                cells: &cells,
+                servers: &servers,
+                pools: &[10, 20],
+                homes: &homes,
+                unmatched: &unmatched,
+                now_bucket: now,
+                bucket_secs: 300,
+                days: 14,
+            })
+        );
     }
 }

@@ -21,7 +21,8 @@ use crate::domain::names::{HostName, PoolName, ServerName};
 /// migration added a column (0010's `owner_unchecked`) would otherwise change its result shape
 /// under a running instance, which sqlx's SQLite driver does not survive and PostgreSQL refuses
 /// ("cached plan must not change result type").
-pub(super) const POOL_COLUMNS: &str = "id, name, srv_name, ttl, transports, version, updated_at, updated_by";
+pub(super) const POOL_COLUMNS: &str =
+    "id, name, srv_name, ttl, transports, version, updated_at, updated_by";
 
 pub(super) fn pool_from_row(r: &AnyRow) -> Result<Pool> {
     let f = Fields::new(r, "pools")?;

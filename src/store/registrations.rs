@@ -646,6 +646,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        super::series::age(&mut tx, server_id, secs).await?;
         tx.commit().await?;
         Ok(())
     }

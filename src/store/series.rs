@@ -231,6 +231,39 @@ pub(super) async fn prune(tx: &mut Tx, server_id: ServerId, cutoff: i64) -> Resu
     Ok(())
 }
 
+/// Test and demo support ([`Store::age_history`]): shifts the series of `server_id` (all of
+/// them: `None`; the pools' too) back by `secs`, whole buckets only.
+pub(super) async fn age(tx: &mut Tx, server_id: Option<ServerId>, secs: i64) -> Result<()> {
+    let secs = secs - secs.rem_euclid(BUCKET_SECS);
+    let (filter, id) = match server_id {
+        Some(id) => ("WHERE server_id = $2", id.get()),
+        None => ("WHERE $2 = $2", 0),
+    };
+    let mut tables = vec![("series_server", filter), ("series_tenant", filter)];
+    if server_id.is_none() {
+        tables.push(("series_pool", "WHERE $2 = $2"));
+    }
+    // Through negative buckets: both databases check the primary key row by row, and a shift
+    // in place would collide with the neighbouring bucket not yet shifted.
+    for (table, filter) in tables {
+        sqlx::query(&format!(
+            "UPDATE {table} SET bucket = -(bucket - $1) {filter}"
+        ))
+        .bind(secs)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(&format!(
+            "UPDATE {table} SET bucket = -bucket WHERE bucket < 0 AND $1 = $1 AND $2 = $2"
+        ))
+        .bind(secs)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// A series in `(from, to]`, grouped in steps of `step` seconds (a multiple of
     /// [`BUCKET_SECS`]; the peak of each step, for a pool the sums of its registered and away
@@ -408,13 +441,7 @@ async fn insert_rows(tx: &mut Tx, into: &str, rows: &[[i64; 4]]) -> Result<u64> 
                 sql.push(',');
             }
             let b = i * 4;
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4
-            ));
+            sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
         }
         let mut q = sqlx::query(&sql);
         for row in chunk {
