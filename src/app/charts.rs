@@ -2,16 +2,50 @@
 //! onto a grid of points and drawn by [`crate::domain::chart`]. Each function returns the SVG.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use super::{App, Result};
 use crate::domain::chart::{
     Chart, Range, Series, TOP_N, Unit, carry_forward, render_svg, step_for, top_n,
 };
 use crate::domain::ids::{PoolId, ServerId, TenantId};
-use crate::store::{SeriesOf, SeriesRow};
+use crate::store::{DataVersion, SeriesOf, SeriesRow, bucket_of};
 
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
+}
+
+/// The overview's two charts (phones per server, away share per pool) as last drawn, with what
+/// they were drawn for: they change only with the data (every report moves the data version)
+/// and with the 5-minute bucket the window ends in, so a warm overview reads no series.
+pub(super) type Cached = ((DataVersion, Range, i64), Arc<(String, String)>);
+
+/// The overview's charts over `range`, drawn at most once per data version and bucket.
+/// `version`: the data version the caller read already (`None`: read here).
+pub async fn overview(
+    app: &App,
+    range: Range,
+    version: Option<DataVersion>,
+) -> Result<Arc<(String, String)>> {
+    let version = match version {
+        Some(v) => v,
+        None => app.store().data_version().await?,
+    };
+    let key = (version, range, bucket_of(now()));
+    if let Ok(slot) = app.shared.charts.lock()
+        && let Some((k, charts)) = slot.as_ref()
+        && *k == key
+    {
+        return Ok(charts.clone());
+    }
+    let charts = Arc::new((
+        servers(app, range, None).await?,
+        pools(app, range, None).await?,
+    ));
+    if let Ok(mut slot) = app.shared.charts.lock() {
+        *slot = Some((key, charts.clone()));
+    }
+    Ok(charts)
 }
 
 /// Rows by key, each key's (time, value) in time order.

@@ -76,19 +76,15 @@ async fn overview(
     Query(q): Query<RangeParam>,
 ) -> Result<Response> {
     let range = q.range()?;
+    let drawn = crate::app::charts::overview(&st.app, range, known.0).await?;
     let charts = vec![
         ChartPanel::new(
             "chart-servers",
             "Registered phones per server",
-            crate::app::charts::servers(&st.app, range, None).await?,
+            drawn.0.clone(),
             range,
         ),
-        ChartPanel::new(
-            "chart-pools",
-            "Away share per pool",
-            crate::app::charts::pools(&st.app, range, None).await?,
-            range,
-        ),
+        ChartPanel::new("chart-pools", "Away share per pool", drawn.1.clone(), range),
     ];
     let (view, all) = load_with_alerts_known(&st.app, known.0, seen).await?;
     let states = super::alerts::alert_states(&st, known.0, seen).await?;
