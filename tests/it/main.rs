@@ -37,6 +37,7 @@ mod two_servers;
 mod web_alerts;
 mod web_api_schema;
 mod web_bulk;
+mod web_charts;
 mod web_hardening;
 mod web_input;
 mod web_inventory;
