@@ -24,6 +24,7 @@
 pub mod accounts;
 pub mod alert_log;
 pub mod cache;
+pub mod charts;
 pub mod cluster;
 pub mod dns;
 mod error;
@@ -59,6 +60,8 @@ struct Shared {
     alerts: cache::Slot<crate::domain::alerts::AlertBook>,
     /// Silences, acknowledgements and raised-since times over the alerts (see [`alert_log`]).
     overlay: cache::Slot<alert_log::AlertOverlay>,
+    /// The overview's charts, for one data version, range and 5-minute bucket (see [`charts`]).
+    charts: std::sync::Mutex<Option<charts::Cached>>,
     /// This instance, as the jobs it runs name it (see [`jobs`]): the process and a random
     /// part, so that a restarted process is another instance.
     instance: String,
@@ -72,6 +75,7 @@ impl App {
                 view: cache::Slot::default(),
                 alerts: cache::Slot::default(),
                 overlay: cache::Slot::default(),
+                charts: std::sync::Mutex::default(),
                 instance: instance_name(),
             }),
         }

@@ -258,6 +258,17 @@ pub async fn list(
     })
 }
 
+/// One move with its progress (measured now for a move in flight), for its own page.
+pub async fn one(app: &App, id: MoveId, seen: Seen) -> Result<TenantMoveRow> {
+    let mut m = app.store().tenant_move_by_id(id).await?;
+    if m.state.in_flight() {
+        let view = cluster::load(app, seen).await?;
+        let counts = app.store().tenant_phones_by_server(m.tenant_id).await?;
+        m.progress = measure(&view, &m, &counts);
+    }
+    Ok(TenantMoveRow::new(m, jiff::Timestamp::now().as_second()))
+}
+
 /// What to configure on the phones: an SRV owner name of the new pool per transport.
 #[derive(Debug, Clone, Serialize)]
 pub struct SrvToConfigure {

@@ -9,6 +9,7 @@
 pub mod alerts;
 pub mod audit_diff;
 pub mod auth;
+pub mod chart;
 pub mod csvio;
 pub mod demo;
 pub mod demo_registrations;

@@ -19,6 +19,9 @@ pub struct DemoSummary {
     pub phones: u64,
 }
 
+/// Days of synthesized chart history a demo starts with: the longest range a chart shows.
+const DEMO_HISTORY_DAYS: i64 = 14;
+
 /// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bind-parameter limits.
 const BATCH: usize = 400;
 
@@ -171,6 +174,8 @@ impl Store {
                 self.age_history(None, first_round_age).await?;
             }
         }
+        // Two weeks of charts on a fresh start (issue 18), ending with these reports.
+        self.load_demo_history(DEMO_HISTORY_DAYS).await?;
         Ok(contacts)
     }
 }

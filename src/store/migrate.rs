@@ -107,6 +107,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "search_indexes",
         include_str!("../../migrations/sqlite/0019_search_indexes.sql"),
     ),
+    (
+        20,
+        "series",
+        include_str!("../../migrations/sqlite/0020_series.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -204,6 +209,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         19,
         "search_indexes",
         include_str!("../../migrations/postgres/0019_search_indexes.sql"),
+    ),
+    (
+        20,
+        "series",
+        include_str!("../../migrations/postgres/0020_series.sql"),
     ),
 ];
 

@@ -29,6 +29,7 @@ mod pools;
 mod readings;
 mod registrations;
 mod search;
+mod series;
 mod servers;
 mod sessions;
 mod settings;
@@ -49,6 +50,7 @@ pub use registrations::{
     PhoneRow, Snapshot, TenantPhones,
 };
 pub use search::{ContactHit, ContactKey, TenantHit};
+pub use series::{BUCKET_SECS, SeriesOf, SeriesRow, bucket_of};
 pub use sessions::{DbSessionStore, SESSION_CONTEXT, SESSION_USER, SessionContext, SessionUser};
 pub use tenants::{
     Cursor, MovingFilter, PageMove, PoolFilter, TenantPage, TenantPlacement, TenantQuery,

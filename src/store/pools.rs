@@ -21,9 +21,10 @@ use crate::domain::names::{HostName, PoolName, ServerName};
 /// migration added a column (0010's `owner_unchecked`) would otherwise change its result shape
 /// under a running instance, which sqlx's SQLite driver does not survive and PostgreSQL refuses
 /// ("cached plan must not change result type").
-const POOL_COLUMNS: &str = "id, name, srv_name, ttl, transports, version, updated_at, updated_by";
+pub(super) const POOL_COLUMNS: &str =
+    "id, name, srv_name, ttl, transports, version, updated_at, updated_by";
 
-fn pool_from_row(r: &AnyRow) -> Result<Pool> {
+pub(super) fn pool_from_row(r: &AnyRow) -> Result<Pool> {
     let f = Fields::new(r, "pools")?;
     Ok(Pool {
         id: PoolId::new(f.id()),
@@ -38,7 +39,7 @@ fn pool_from_row(r: &AnyRow) -> Result<Pool> {
     })
 }
 
-fn member_from_row(r: &AnyRow) -> Result<(PoolId, PoolMember)> {
+pub(super) fn member_from_row(r: &AnyRow) -> Result<(PoolId, PoolMember)> {
     let f = Fields::new(r, "pool_members")?;
     // The server's own port is a value of its row.
     let sip_port = Fields::with_id_column(r, "servers", "server_id")?.u16("sip_port")?;
@@ -57,7 +58,7 @@ fn member_from_row(r: &AnyRow) -> Result<(PoolId, PoolMember)> {
     ))
 }
 
-const MEMBER_SELECT: &str = "SELECT m.id, m.pool_id, m.server_id, s.name AS server_name, s.host, \
+pub(super) const MEMBER_SELECT: &str = "SELECT m.id, m.pool_id, m.server_id, s.name AS server_name, s.host, \
      s.sip_port, m.priority, m.weight, m.port FROM pool_members m JOIN servers s ON s.id = m.server_id";
 
 /// What the audit log records of a pool: its fields and members by server name.

@@ -494,6 +494,7 @@ impl Store {
             .bind(snapshot_id)
             .execute(&mut *tx)
             .await?;
+        super::series::prune(&mut tx, server_id, cutoff).await?;
         let counted_ms = started.elapsed().as_secs_f64() * 1e3;
         tx.commit().await?;
         tracing::debug!(
@@ -672,6 +673,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        super::series::age(&mut tx, server_id, secs).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -699,5 +701,6 @@ async fn recount(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(())
+    // The charts' series (issue 18): this server's, and the changed counts of `tenants`.
+    super::series::record(tx, server_id, tenants).await
 }

@@ -15,6 +15,7 @@ mod assign;
 mod audit;
 pub mod auth;
 mod bulk;
+mod charts;
 mod ctx;
 mod dns;
 mod error;

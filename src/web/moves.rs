@@ -27,6 +27,7 @@ use axum::http::StatusCode;
 pub fn router() -> Routes {
     Routes::new()
         .get("/moves", list)
+        .get("/moves/{id}", detail)
         .get("/moves/{id}/cancel", cancel_preview)
         .post("/moves/{id}/cancel", cancel)
         .get("/api/v1/moves", api_list)
@@ -129,6 +130,42 @@ async fn list(
         state,
         moves,
         pages,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "moves/detail.html")]
+struct DetailPage {
+    ctx: PageCtx,
+    row: TenantMoveRow,
+    /// The tenant's phones per server since the move started (issue 18).
+    chart: super::charts::ChartPanel,
+}
+
+/// One move: its facts, progress and the tenant's phones per server since it started.
+async fn detail(
+    State(st): State<AppState>,
+    ctx: PageCtx,
+    seen: Seen,
+    Path(id): Path<MoveId>,
+) -> Result<Response> {
+    let row = moves::one(&st.app, id, seen).await?;
+    let svg = crate::app::charts::move_progress(
+        &st.app,
+        row.m.tenant_id,
+        &row.m.tenant,
+        row.m.started_at,
+        row.m.ended_at,
+    )
+    .await?;
+    Ok(page(&DetailPage {
+        ctx,
+        chart: super::charts::ChartPanel::fixed(
+            "chart-move",
+            "The tenant's phones per server since the move started",
+            svg,
+        ),
+        row,
     }))
 }
 

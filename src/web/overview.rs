@@ -4,6 +4,9 @@
 use askama::Template;
 use axum::Json;
 use axum::extract::State;
+
+use super::charts::{ChartPanel, RangeParam};
+use super::extract::Query;
 use axum::response::Response;
 use std::sync::{Arc, Mutex};
 
@@ -45,6 +48,8 @@ struct OverviewContent<'a> {
     /// The headline: the first alerts by impact (severity, then phones affected).
     top: Vec<Listed<'a>>,
     within: WithinNormal,
+    /// Registered phones per server and the away share per pool over time.
+    charts: Vec<ChartPanel>,
 }
 
 impl OverviewContent<'_> {
@@ -80,6 +85,9 @@ struct ContentKey {
     view: Arc<ClusterView>,
     book: Arc<AlertBook>,
     overlay: Arc<AlertOverlay>,
+    /// The charts drawn for `range` (see [`crate::app::charts::overview`]).
+    charts: Arc<(String, String)>,
+    range: crate::domain::chart::Range,
     /// The second it was rendered in: report ages, staleness and silences' ends are read
     /// against the clock.
     second: i64,
@@ -87,16 +95,23 @@ struct ContentKey {
 }
 
 impl ContentKey {
-    fn same(&self, other: &ContentKey) -> bool {
+    /// Rendered from the same data in the same second (whatever the range and time zone).
+    fn same_data(&self, other: &ContentKey) -> bool {
         Arc::ptr_eq(&self.view, &other.view)
             && Arc::ptr_eq(&self.book, &other.book)
             && Arc::ptr_eq(&self.overlay, &other.overlay)
             && self.second == other.second
+    }
+
+    fn same(&self, other: &ContentKey) -> bool {
+        self.same_data(other)
+            && Arc::ptr_eq(&self.charts, &other.charts)
+            && self.range == other.range
             && self.time_zone == other.time_zone
     }
 }
 
-/// Time zones whose rendering is kept at once: users in a few zones share the page.
+/// Renderings kept at once (time zones and chart ranges): users in a few zones share the page.
 const CACHED_ZONES: usize = 4;
 
 /// The overview's content, rendered once per second and time zone rather than once per
@@ -121,11 +136,7 @@ impl OverviewCache {
         };
         // Renderings of older values or seconds are of no more use to anyone.
         cached.retain(|(k, _)| {
-            Arc::ptr_eq(&k.view, &key.view)
-                && Arc::ptr_eq(&k.book, &key.book)
-                && Arc::ptr_eq(&k.overlay, &key.overlay)
-                && k.second == key.second
-                && k.time_zone != key.time_zone
+            k.same_data(&key) && (k.time_zone != key.time_zone || k.range != key.range)
         });
         if cached.len() >= CACHED_ZONES {
             cached.remove(0);
@@ -139,13 +150,18 @@ async fn overview(
     ctx: PageCtx,
     seen: Seen,
     known: KnownVersion,
+    Query(q): Query<RangeParam>,
 ) -> Result<Response> {
+    let range = q.range()?;
+    let charts = crate::app::charts::overview(&st.app, range, known.0).await?;
     let (view, book) = load_with_alerts_known(&st.app, known.0, seen).await?;
     let states = crate::app::alert_log::states(&st.app, known.0, seen).await?;
     let key = ContentKey {
         view,
         book,
         overlay: states.overlay.clone(),
+        charts,
+        range,
         second: states.now,
         time_zone: ctx.tz.clone(),
     };
@@ -153,6 +169,20 @@ async fn overview(
         Some(content) => content,
         None => {
             let top = super::alerts::headline(&key.book.alerts, &states, HEADLINE);
+            let charts = vec![
+                ChartPanel::new(
+                    "chart-servers",
+                    "Registered phones per server",
+                    key.charts.0.clone(),
+                    range,
+                ),
+                ChartPanel::new(
+                    "chart-pools",
+                    "Away share per pool",
+                    key.charts.1.clone(),
+                    range,
+                ),
+            ];
             let content = Bytes::from(
                 OverviewContent {
                     tz: &key.time_zone,
@@ -160,6 +190,7 @@ async fn overview(
                     counts: top.counts,
                     top: top.rows,
                     within: key.book.within_normal,
+                    charts,
                 }
                 .render()
                 .map_err(Error::internal)?,

@@ -198,6 +198,8 @@ struct DetailPage {
     dns_check_on: bool,
     /// Its alerts' transitions, newest first (the alert log).
     alert_history: Vec<crate::domain::alerts::log::AlertEvent>,
+    /// Its away share over time.
+    chart: super::charts::ChartPanel,
 }
 
 impl DetailPage {
@@ -249,6 +251,13 @@ async fn detail(
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
     let (id, pool) = (found.id, found);
+    let range = super::charts::range_in(q.as_deref())?;
+    let chart = super::charts::ChartPanel::new(
+        "chart-pool",
+        "Share of its phones away from home over time",
+        crate::app::charts::pools(&st.app, range, Some(id)).await?,
+        range,
+    );
     let view = crate::app::cluster::load(&st.app, seen).await?;
     let stats = view.pool_stats.iter().find(|p| p.pool_id == id).cloned();
     let servers = st.store().servers().await?;
@@ -284,6 +293,7 @@ async fn detail(
         normal_away_share: view.settings.alerts.normal_away_share,
         change: view.changing.get(&id).cloned(),
         dns_check_on: view.settings.dns_check_minutes > 0,
+        chart,
     }))
 }
 

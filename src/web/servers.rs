@@ -190,6 +190,8 @@ struct DetailPage {
     snapshots: Vec<crate::store::Snapshot>,
     /// Its alerts' transitions, newest first (the alert log).
     alert_history: Vec<crate::domain::alerts::log::AlertEvent>,
+    /// Its registered and away phones over time.
+    chart: super::charts::ChartPanel,
 }
 
 async fn detail(
@@ -197,8 +199,16 @@ async fn detail(
     ctx: PageCtx,
     seen: crate::app::Seen,
     ServerAt(server): ServerAt,
+    Query(q): Query<super::charts::RangeParam>,
 ) -> Result<Response> {
     let id = server.id;
+    let range = q.range()?;
+    let chart = super::charts::ChartPanel::new(
+        "chart-server",
+        "Registered phones over time",
+        crate::app::charts::servers(&st.app, range, Some(id)).await?,
+        range,
+    );
     let pools = st
         .store()
         .pools()
@@ -223,6 +233,7 @@ async fn detail(
         tenants,
         unmatched,
         snapshots,
+        chart,
     }))
 }
 

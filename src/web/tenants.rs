@@ -351,6 +351,8 @@ struct DetailPage {
     alert_history: Vec<crate::domain::alerts::log::AlertEvent>,
     /// Its move in flight, or its last move if it ended lately.
     move_panel: Option<crate::app::moves::MovePanel>,
+    /// Its phones per server over time.
+    chart: super::charts::ChartPanel,
 }
 
 impl DetailPage {
@@ -364,7 +366,16 @@ async fn detail(
     ctx: PageCtx,
     seen: crate::app::Seen,
     TenantAt(tenant): TenantAt,
+    Query(q): Query<super::charts::RangeParam>,
 ) -> Result<Response> {
+    let id = tenant.id;
+    let range = q.range()?;
+    let chart = super::charts::ChartPanel::new(
+        "chart-tenant",
+        "Phones per server over time",
+        crate::app::charts::tenant(&st.app, range, id, tenant.code.as_ref()).await?,
+        range,
+    );
     let pools = st.store().pools().await?;
     let registrations = tenants::registrations(&st.app, &tenant, &pools, seen).await?;
     let move_panel = crate::app::moves::panel(&st.app, &tenant, &pools, seen).await?;
@@ -381,6 +392,7 @@ async fn detail(
         tenant,
         pools,
         registrations,
+        chart,
     }))
 }
 
