@@ -1,5 +1,5 @@
 //! Charts over time (issue 18): downsampled series written at ingest, in buckets of
-//! [`BUCKET_SECS`] (migration 0019), and read back for the charts.
+//! [`BUCKET_SECS`] (migration 0020), and read back for the charts.
 //!
 //! - per server: registered phones and those away from their pool's home servers, one row per
 //!   server and bucket, rewritten by every report of the server within the bucket;
