@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::{App, Result};
+use super::cache::ViewKey;
+use super::{App, Result, Seen};
 use crate::domain::chart::{
     Chart, Range, Series, TOP_N, Unit, carry_forward, render_svg, step_for, top_n,
 };
@@ -15,12 +16,11 @@ fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
-/// The overview's two charts (phones per server, away share per pool) as last drawn, with what
-/// they were drawn for: they change only with the data (every report moves the data version)
-/// and with the 5-minute bucket the window ends in, so a warm overview reads no series.
-pub(super) type Cached = ((DataVersion, Range, i64), Arc<(String, String)>);
-
-/// The overview's charts over `range`, drawn at most once per data version and bucket.
+/// The overview's charts over `range`: drawn by one task at a time per range and served from
+/// the cache meanwhile (see [`super::cache::Slot`]), keyed by the data version (every report
+/// moves it) and the 5-minute bucket the window ends in. Drawing reads the series: were every
+/// request after a report to draw them itself, 64 concurrent readers would each run the same
+/// slow queries (a stall of tens of seconds, measured).
 /// `version`: the data version the caller read already (`None`: read here).
 pub async fn overview(
     app: &App,
@@ -31,21 +31,21 @@ pub async fn overview(
         Some(v) => v,
         None => app.store().data_version().await?,
     };
-    let key = (version, range, bucket_of(now()));
-    if let Ok(slot) = app.shared.charts.lock()
-        && let Some((k, charts)) = slot.as_ref()
-        && *k == key
-    {
-        return Ok(charts.clone());
-    }
-    let charts = Arc::new((
-        servers(app, range, None).await?,
-        pools(app, range, None).await?,
-    ));
-    if let Ok(mut slot) = app.shared.charts.lock() {
-        *slot = Some((key, charts.clone()));
-    }
-    Ok(charts)
+    let key = ViewKey {
+        version,
+        tick: bucket_of(now()),
+    };
+    let slot = &app.shared.charts[Range::ALL.iter().position(|r| *r == range).unwrap_or(0)];
+    let drawer = app.clone();
+    let cached = slot
+        .get(key, Seen::default(), move || async move {
+            Ok((
+                servers(&drawer, range, None).await?,
+                pools(&drawer, range, None).await?,
+            ))
+        })
+        .await?;
+    Ok(cached.value)
 }
 
 /// Rows by key, each key's (time, value) in time order.

@@ -60,8 +60,8 @@ struct Shared {
     alerts: cache::Slot<crate::domain::alerts::AlertBook>,
     /// Silences, acknowledgements and raised-since times over the alerts (see [`alert_log`]).
     overlay: cache::Slot<alert_log::AlertOverlay>,
-    /// The overview's charts, for one data version, range and 5-minute bucket (see [`charts`]).
-    charts: std::sync::Mutex<Option<charts::Cached>>,
+    /// The overview's charts, one slot per range (see [`charts::overview`]).
+    charts: [cache::Slot<(String, String)>; 4],
     /// This instance, as the jobs it runs name it (see [`jobs`]): the process and a random
     /// part, so that a restarted process is another instance.
     instance: String,
@@ -75,7 +75,7 @@ impl App {
                 view: cache::Slot::default(),
                 alerts: cache::Slot::default(),
                 overlay: cache::Slot::default(),
-                charts: std::sync::Mutex::default(),
+                charts: Default::default(),
                 instance: instance_name(),
             }),
         }

@@ -287,12 +287,14 @@ impl Store {
                      WHERE bucket > $1 AND bucket <= $2 {} GROUP BY server_id, {b}",
                     if one.is_some() { "AND server_id = $3" } else { "AND $3 = $3" }
                 ),
+                // Each key's newest bucket first (one pass over the index), then its row: a
+                // subquery per row of the series took 80-110 ms at 40 pools over 14 days.
                 format!(
-                    "SELECT s.server_id AS k, s.bucket AS b, s.registered AS v, s.away AS a FROM servers x \
-                     JOIN series_server s ON s.server_id = x.id AND s.bucket = (SELECT MAX(m.bucket) \
-                       FROM series_server m WHERE m.server_id = x.id AND m.bucket <= $1) \
-                     WHERE $2 = $2 {}",
-                    if one.is_some() { "AND x.id = $3" } else { "AND $3 = $3" }
+                    "SELECT s.server_id AS k, s.bucket AS b, s.registered AS v, s.away AS a FROM \
+                     (SELECT m.server_id AS id, MAX(m.bucket) AS mb FROM series_server m \
+                      WHERE m.bucket <= $1 AND $2 = $2 {} GROUP BY m.server_id) l \
+                     JOIN series_server s ON s.server_id = l.id AND s.bucket = l.mb",
+                    if one.is_some() { "AND m.server_id = $3" } else { "AND $3 = $3" }
                 ),
                 one.map(|s| s.get()).unwrap_or(0),
             ),
@@ -303,11 +305,11 @@ impl Store {
                     if one.is_some() { "AND pool_id = $3" } else { "AND $3 = $3" }
                 ),
                 format!(
-                    "SELECT s.pool_id AS k, s.bucket AS b, s.registered AS v, s.away AS a FROM pools x \
-                     JOIN series_pool s ON s.pool_id = x.id AND s.bucket = (SELECT MAX(m.bucket) \
-                       FROM series_pool m WHERE m.pool_id = x.id AND m.bucket <= $1) \
-                     WHERE $2 = $2 {}",
-                    if one.is_some() { "AND x.id = $3" } else { "AND $3 = $3" }
+                    "SELECT s.pool_id AS k, s.bucket AS b, s.registered AS v, s.away AS a FROM \
+                     (SELECT m.pool_id AS id, MAX(m.bucket) AS mb FROM series_pool m \
+                      WHERE m.bucket <= $1 AND $2 = $2 {} GROUP BY m.pool_id) l \
+                     JOIN series_pool s ON s.pool_id = l.id AND s.bucket = l.mb",
+                    if one.is_some() { "AND m.pool_id = $3" } else { "AND $3 = $3" }
                 ),
                 one.map(|p| p.get()).unwrap_or(0),
             ),

@@ -153,8 +153,12 @@ async fn overview(
     Query(q): Query<RangeParam>,
 ) -> Result<Response> {
     let range = q.range()?;
-    let charts = crate::app::charts::overview(&st.app, range, known.0).await?;
-    let (view, book) = load_with_alerts_known(&st.app, known.0, seen).await?;
+    // Drawn while the view builds: on a cold start both read the database.
+    let (charts, loaded) = tokio::join!(
+        crate::app::charts::overview(&st.app, range, known.0),
+        load_with_alerts_known(&st.app, known.0, seen)
+    );
+    let (charts, (view, book)) = (charts?, loaded?);
     let states = crate::app::alert_log::states(&st.app, known.0, seen).await?;
     let key = ContentKey {
         view,
