@@ -266,9 +266,14 @@ ingest() {
   rm -f "$work/import.db"*
   sqlite3 "$work/import.db" "PRAGMA journal_mode = WAL;" >/dev/null
   sqlite3 "$work/import.db" <"$work/schema.sql"
+  # sqlite3's .import counts a table's generated columns among the values it inserts, so the rows
+  # go through a plain staging table, then into the table with its generated columns and
+  # indexes: both steps are timed.
+  sqlite3 "$work/import.db" "CREATE TABLE staging AS SELECT $cols FROM registrations WHERE 0"
   local t0
   t0=$(date +%s%N)
-  sqlite3 "$work/import.db" -cmd ".mode csv" ".import $work/rows.$n.csv registrations"
+  sqlite3 "$work/import.db" -cmd ".mode csv" ".import $work/rows.$n.csv staging" \
+    "INSERT INTO registrations ($cols) SELECT $cols FROM staging"
   put "$key.import" "$(( ($(date +%s%N) - t0) / 1000000 ))"
   [ "$(sqlite3 "$work/import.db" 'SELECT count(*) FROM registrations')" -eq "$n" ] || fail ".import of $n rows"
   say "ingest of $n contacts to $server: $(get "$key") ms (again, unchanged: $(get "$key.again") ms); sqlite3 .import of the same rows: $(get "$key.import") ms"

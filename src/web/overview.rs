@@ -155,7 +155,7 @@ async fn overview(
     let range = q.range()?;
     // Drawn while the view builds: on a cold start both read the database.
     let (charts, loaded) = tokio::join!(
-        crate::app::charts::overview(&st.app, range, known.0),
+        crate::app::charts::overview(&st.app, range),
         load_with_alerts_known(&st.app, known.0, seen)
     );
     let (charts, (view, book)) = (charts?, loaded?);

@@ -1,6 +1,7 @@
 //! Issue 18's must-shows in a real headless Chromium (the helpers of `browser.rs`): the header's
 //! search finds an endpoint by its contact address and a tenant by its code, `/tenants/CODE`
-//! opens, and the auto-refresh switch toggles, refreshes and is remembered across a reload.
+//! opens, the auto-refresh switch toggles, refreshes and is remembered across a reload, and the
+//! settings form saves.
 
 use fantoccini::Locator;
 use pbx_pools::domain::auth::Role;
@@ -103,7 +104,31 @@ async fn search_names_and_auto_refresh() {
         // The registrations page has its own switch.
         b.goto("/registrations").await;
         assert!(!switch_is_on(&b).await);
+
+        // The settings form saves: a changed warning level is stored and shown again.
+        b.goto("/settings").await;
+        b.fill("capacity_warning_pct", "75").await;
+        b.click_button("Save settings").await;
+        b.at("/settings").await;
+        b.see("Settings saved.").await;
+        let shown = b
+            .find(Locator::Id("capacity_warning_pct"))
+            .await
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(
+            shown.as_deref(),
+            Some("75"),
+            "the form shows what was saved"
+        );
     })
     .await;
+    let (settings, _) = app.store().settings().await.unwrap();
+    assert!(
+        (settings.alerts.capacity_warning - 0.75).abs() < 1e-9,
+        "stored: {}",
+        settings.alerts.capacity_warning
+    );
     app.stop().await;
 }
