@@ -51,16 +51,36 @@ fn by_key(rows: &[SeriesRow], value: impl Fn(&SeriesRow) -> f64) -> BTreeMap<i64
     out
 }
 
-/// Registered phones per server (all of them: top N and others), or, for one server, its
-/// registered and away phones.
-pub async fn servers(app: &App, range: Range, one: Option<ServerId>) -> Result<String> {
+/// The series of `of` over the `range` that ends now, at the range's step.
+struct Window {
+    from: i64,
+    to: i64,
+    step: i64,
+    rows: Vec<SeriesRow>,
+}
+
+async fn window(app: &App, range: Range, of: SeriesOf) -> Result<Window> {
     let to = now();
     let from = to - range.secs();
     let step = range.step();
-    let rows = app
-        .store()
-        .series(SeriesOf::Servers(one), from, to, step)
-        .await?;
+    let rows = app.store().series(of, from, to, step).await?;
+    Ok(Window {
+        from,
+        to,
+        step,
+        rows,
+    })
+}
+
+/// Registered phones per server (all of them: top N and others), or, for one server, its
+/// registered and away phones.
+pub async fn servers(app: &App, range: Range, one: Option<ServerId>) -> Result<String> {
+    let Window {
+        from,
+        to,
+        step,
+        rows,
+    } = window(app, range, SeriesOf::Servers(one)).await?;
     let names: HashMap<i64, String> = app
         .store()
         .servers()
@@ -121,13 +141,12 @@ pub async fn servers(app: &App, range: Range, one: Option<ServerId>) -> Result<S
 
 /// The away share per pool (all of them: top N by phones and others), or of one pool.
 pub async fn pools(app: &App, range: Range, one: Option<PoolId>) -> Result<String> {
-    let to = now();
-    let from = to - range.secs();
-    let step = range.step();
-    let rows = app
-        .store()
-        .series(SeriesOf::Pools(one), from, to, step)
-        .await?;
+    let Window {
+        from,
+        to,
+        step,
+        rows,
+    } = window(app, range, SeriesOf::Pools(one)).await?;
     let names: HashMap<i64, String> = app
         .store()
         .pools()

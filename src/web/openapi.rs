@@ -51,6 +51,16 @@ impl Schemas {
     }
 }
 
+/// The search's text as `domain::search` takes it: at most 200 characters, none of them a
+/// control character.
+fn search_text() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(crate::domain::search::MAX_QUERY_CHARS))
+        .pattern(Some("^[^\\u0000-\\u001F\\u007F-\\u009F]*$"))
+        .into()
+}
+
 /// A string that is one of `values`, or empty: an empty parameter means "not given", as an
 /// HTML form sends it.
 fn one_of(values: &[&str]) -> RefOr<Schema> {
@@ -238,7 +248,7 @@ fn call(method: &str, path: &str, s: &mut Schemas) -> Option<Call> {
         )
         .query(query(
             "q",
-            string(),
+            search_text(),
             "The text: tenant codes and names, server and pool names match anywhere; endpoints, \
              contact addresses and user agents from their start. At most 200 characters.",
         ))

@@ -57,9 +57,17 @@ pub(super) fn bound_of(model: &Model) -> f64 {
 /// that may only use open pools (no pool yet, or in an open one); then one group per closed pool
 /// holding unpinned tenants, who may also stay there. Empty groups are left out.
 fn free_groups(model: &Model) -> Vec<(f64, Vec<usize>)> {
+    free_groups_of(model, |_| true)
+}
+
+/// [`free_groups`] of the unpinned tenants `include` takes.
+pub(super) fn free_groups_of(
+    model: &Model,
+    include: impl Fn(usize) -> bool,
+) -> Vec<(f64, Vec<usize>)> {
     let open: Vec<usize> = (0..model.pools()).filter(|&p| model.open[p]).collect();
     let mut phones = vec![0.0; model.pools() + 1];
-    for t in (0..model.phones.len()).filter(|&t| !model.pinned[t]) {
+    for t in (0..model.phones.len()).filter(|&t| !model.pinned[t] && include(t)) {
         let slot = match model.current[t] {
             Some(pool) if !model.open[pool] => pool + 1,
             _ => 0,

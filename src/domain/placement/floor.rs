@@ -172,27 +172,7 @@ fn classes(model: &Model, servers: usize, after: &[f64], w: f64) -> Vec<Class> {
 
 /// Phones of placed, unpinned tenants grouped by the pools they may end in (as in `bound`).
 fn free_groups(model: &Model, placed: &[bool]) -> Vec<(f64, Vec<usize>)> {
-    let open: Vec<usize> = (0..model.pools()).filter(|&p| model.open[p]).collect();
-    let mut phones = vec![0.0; model.pools() + 1];
-    for t in (0..model.phones.len()).filter(|&t| placed[t] && !model.pinned[t]) {
-        let slot = match model.current[t] {
-            Some(pool) if !model.open[pool] => pool + 1,
-            _ => 0,
-        };
-        phones[slot] += model.phones[t] as f64;
-    }
-    let mut groups = Vec::new();
-    for (slot, &free) in phones.iter().enumerate() {
-        if free <= 0.0 {
-            continue;
-        }
-        let mut pools = open.clone();
-        if let Some(closed) = slot.checked_sub(1) {
-            pools.push(closed);
-        }
-        groups.push((free, pools));
-    }
-    groups
+    super::bound::free_groups_of(model, |t| placed[t])
 }
 
 struct Relaxation<'a> {
