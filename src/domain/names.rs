@@ -68,6 +68,22 @@ fn check_label(label: &str) -> Result<(), String> {
             "has a label {label:?} that starts or ends with a hyphen"
         ));
     }
+    // An xn-- label is an internationalised name's ASCII form: it must decode, or resolvers and
+    // zone parsers (BIND, hickory) refuse the whole zone file it is written into.
+    if label.len() >= 4 && label[..4].eq_ignore_ascii_case("xn--") {
+        use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
+        let decoded = Uts46::new().to_ascii(
+            label.as_bytes(),
+            AsciiDenyList::STD3,
+            Hyphens::Allow,
+            DnsLength::Ignore,
+        );
+        if !decoded.is_ok_and(|ascii| ascii.eq_ignore_ascii_case(label)) {
+            return Err(format!(
+                "has a label {label:?} that starts with xn-- but is not a valid internationalised name"
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -349,6 +365,22 @@ mod tests {
             normalise_fqdn("VoIP1.Example.COM.").unwrap(),
             "voip1.example.com"
         );
+    }
+
+    #[test]
+    fn xn_labels_must_be_valid_internationalised_names() {
+        // bücher.example: a real A-label.
+        assert!(normalise_fqdn("xn--bcher-kva.example.com").is_ok());
+        for bad in [
+            "xn--a.example.com",
+            "xn--0.example.com",
+            "sip.XN--A.example.com",
+        ] {
+            let err = normalise_fqdn(bad).unwrap_err();
+            assert!(err.contains("internationalised"), "{bad}: {err}");
+        }
+        // Labels with hyphens elsewhere are plain LDH labels.
+        assert!(normalise_fqdn("ab--c.example.com").is_ok());
     }
 
     #[test]
