@@ -17,6 +17,7 @@ mod browser_alerts;
 mod browser_bulk;
 mod browser_charts;
 mod browser_moves;
+mod browser_plan;
 mod browser_preview;
 mod browser_search;
 mod bulk_scale;

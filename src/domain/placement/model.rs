@@ -265,19 +265,38 @@ pub(super) fn assemble(
     assignment: Vec<usize>,
     bound: f64,
 ) -> Plan {
+    assemble_partial(
+        input,
+        model,
+        assignment.into_iter().map(Some).collect(),
+        bound,
+    )
+}
+
+/// A [`Plan`] from an assignment that may leave tenants without a pool (`None`).
+pub(super) fn assemble_partial(
+    input: &PlanInput,
+    model: &Model,
+    assignment: Vec<Option<usize>>,
+    bound: f64,
+) -> Plan {
     let moves: Vec<Move> = assignment
         .iter()
         .enumerate()
-        .filter(|&(t, &to)| model.current[t] != Some(to))
-        .map(|(t, &to)| Move {
-            tenant: t,
-            from: model.current[t],
-            to,
-            phones: model.phones[t],
+        .filter_map(|(t, &to)| {
+            let to = to?;
+            (model.current[t] != Some(to)).then_some(Move {
+                tenant: t,
+                from: model.current[t],
+                to,
+                phones: model.phones[t],
+            })
         })
         .collect();
-    let moved_phones = model.moved_phones(&assignment);
-    let assignment: Vec<Option<usize>> = assignment.into_iter().map(Some).collect();
+    let moved_phones = moves
+        .iter()
+        .filter(|m| m.from.is_some())
+        .fold(0u64, |sum, m| sum.saturating_add(m.phones));
     let (value, worst, loads) = project(input, &assignment);
     let (before_value, _, before_loads) = project(input, &model.current);
     let gap = if bound > 0.0 {

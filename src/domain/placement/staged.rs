@@ -3,7 +3,7 @@
 //! behaviour) or, by default, only where they keep every cell under the warning level.
 
 use super::model::{Model, validate};
-use super::{Move, Plan, PlanError, PlanInput, plan, refine};
+use super::{Plan, PlanError, PlanInput, plan, refine};
 
 /// A cell stays under the warning level when it exceeds it by no more than this (float noise),
 /// as `refine` counts.
@@ -116,8 +116,13 @@ pub fn plan_staged(
         })
         .collect();
     Ok(Staged {
-        worst_only: assemble_partial(input, &model, spread(&stage1), stage1.lower_bound),
-        plan: assemble_partial(input, &model, assignment, refined.lower_bound),
+        worst_only: super::model::assemble_partial(
+            input,
+            &model,
+            spread(&stage1),
+            stage1.lower_bound,
+        ),
+        plan: super::model::assemble_partial(input, &model, assignment, refined.lower_bound),
         not_placed,
     })
 }
@@ -147,51 +152,4 @@ fn missing_for(input: &PlanInput, model: &Model, util: &[f64], t: usize, warning
         least = least.min(total as u64);
     }
     if least == u64::MAX { 0 } else { least }
-}
-
-/// A [`Plan`] from an assignment that may leave tenants without a pool (`None`).
-fn assemble_partial(
-    input: &PlanInput,
-    model: &Model,
-    assignment: Vec<Option<usize>>,
-    bound: f64,
-) -> Plan {
-    let moves: Vec<Move> = assignment
-        .iter()
-        .enumerate()
-        .filter_map(|(t, &to)| {
-            let to = to?;
-            (model.current[t] != Some(to)).then_some(Move {
-                tenant: t,
-                from: model.current[t],
-                to,
-                phones: model.phones[t],
-            })
-        })
-        .collect();
-    let moved_phones = moves
-        .iter()
-        .filter(|m| m.from.is_some())
-        .fold(0u64, |sum, m| sum.saturating_add(m.phones));
-    let (value, worst, loads) = super::model::project(input, &assignment);
-    let (before_value, _, before_loads) = super::model::project(input, &model.current);
-    let gap = if bound > 0.0 {
-        (value - bound) / bound
-    } else if value > 0.0 {
-        f64::INFINITY
-    } else {
-        0.0
-    };
-    Plan {
-        assignment,
-        moves,
-        moved_phones,
-        value,
-        lower_bound: bound,
-        gap,
-        loads,
-        worst,
-        before_value,
-        before_loads,
-    }
 }
