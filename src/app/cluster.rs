@@ -415,33 +415,35 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
     })
 }
 
-/// The facts the alert rules need; reads the per-tenant counts and the move history.
+/// The facts the alert rules need: the tenants from this instance's tenant book (patched with
+/// the tenants changed since its last use, see [`super::tenant_book`]), the move history.
 pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
     let now = jiff::Timestamp::now().as_second();
-    let name = |id: ServerId| view.server_name(id);
-    let tenants = app.store.tenant_placements().await?;
-    let counts = app.store.tenant_server_counts().await?;
-    let mut by_tenant: HashMap<TenantId, Vec<(String, u64)>> = HashMap::new();
-    let pool_of_tenant: HashMap<TenantId, Option<PoolId>> =
-        tenants.iter().map(|t| (t.id, t.pool_id)).collect();
-    // Tenants with phones away from home, per server: the only rows failback lag needs.
-    let mut away_tenants: HashMap<ServerId, Vec<TenantId>> = HashMap::new();
-    for c in counts {
-        let (t, s) = (c.tenant_id, c.server_id);
-        by_tenant.entry(t).or_default().push((name(s), c.phones));
-        let home_set = pool_of_tenant
-            .get(&t)
-            .copied()
-            .flatten()
-            .and_then(|p| view.home_sets.get(&p));
-        if home_set.is_some_and(|set| !set.is_empty() && !set.contains(&s)) {
-            away_tenants.entry(s).or_default().push(t);
-        }
-    }
+    let started = std::time::Instant::now();
+    let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
+    let names: HashMap<ServerId, String> = view
+        .servers
+        .iter()
+        .map(|s| (s.id, s.name.to_string()))
+        .collect();
+    let name = |id: ServerId| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
+    let (kept, refresh) = super::tenant_book::refreshed(app, view).await?;
+    let book = &kept.book;
+    let book_ms = ms(started);
+    let mut by_tenant: HashMap<TenantId, Vec<(String, u64)>> = book
+        .iter()
+        .map(|e| {
+            let phones = e.phones.iter().map(|(s, n)| (name(*s), *n)).collect();
+            (e.tenant.id, phones)
+        })
+        .collect();
+    let tenants: Vec<&crate::domain::tenant_book::BookTenant> =
+        book.iter().map(|e| &e.tenant).collect();
     let pool_by_id: HashMap<PoolId, &Pool> = view.pools.iter().map(|p| (p.id, p)).collect();
     // Moves in flight: their phones still on the old pool's home servers await
     // re-provisioning, so they are not the new pool's drift either.
     let mut moving = super::moves::facts(app, view, now).await?;
+    let moves_ms = ms(started);
     let mut awaiting: HashMap<PoolId, HashMap<String, u64>> = HashMap::new();
     for t in &tenants {
         let (Some(m), Some(pool)) = (moving.get(&t.id), t.pool_id) else {
@@ -519,6 +521,7 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
             .without(awaiting.get(&p.id))
         })
         .collect();
+    let assembled_ms = ms(started);
     let mut unmatched = Vec::new();
     for stat in view.stats.iter().filter(|s| s.unmatched > 0) {
         if let Some(s) = view.servers.iter().find(|x| x.name == stat.server) {
@@ -527,13 +530,10 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
             }
         }
     }
+    let unmatched_ms = ms(started);
     let a = &view.settings.alerts;
     let code_of: HashMap<TenantId, &str> =
         tenants.iter().map(|t| (t.id, t.code.as_str())).collect();
-    let pool_of_code: HashMap<&str, Option<PoolId>> = tenants
-        .iter()
-        .map(|t| (t.code.as_str(), t.pool_id))
-        .collect();
     let flapping = app
         .store
         .flapping_phones(now - a.flap_window_secs, a.flap_moves.max(1))
@@ -548,33 +548,43 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
             endpoint: f.endpoint,
         })
         .collect();
+    let flapping_ms = ms(started);
     // Failback candidates: phones away from home since before the grace period, grouped by
-    // tenant and user agent in the store.
+    // server, tenant and user agent (servers in the view's order).
+    let order: HashMap<ServerId, usize> = view
+        .servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id, i))
+        .collect();
+    let mut groups = book.away_groups(now - a.failback_after_secs);
+    groups.sort_by_key(|g| order.get(&g.server_id).copied().unwrap_or(usize::MAX));
     let mut away = Vec::new();
-    for s in &view.servers {
-        let Some(tenant_ids) = away_tenants.get(&s.id) else {
+    for group in groups {
+        let pool_id = book.get(group.tenant_id).and_then(|e| e.tenant.pool_id);
+        let Some(home) = view.home_of(pool_id) else {
             continue;
         };
-        for group in app
-            .store
-            .away_groups(s.id, tenant_ids, now - a.failback_after_secs)
-            .await?
-        {
-            let pool_id = pool_of_code.get(group.tenant.as_str()).copied().flatten();
-            let Some(home) = view.home_of(pool_id) else {
-                continue;
-            };
-            away.push(AwayPhones {
-                tenant: group.tenant,
-                server: s.name.to_string(),
-                home: home.name.to_string(),
-                user_agent: group.user_agent,
-                phones: group.phones,
-                away_since: group.since.unwrap_or(now),
-                examples: vec![group.example],
-            });
-        }
+        away.push(AwayPhones {
+            tenant: group.tenant,
+            server: name(group.server_id),
+            home: home.name.to_string(),
+            user_agent: group.user_agent,
+            phones: group.phones,
+            away_since: group.since,
+            examples: vec![group.example],
+        });
     }
+    tracing::debug!(
+        ?refresh,
+        book_ms,
+        moves_ms,
+        assembled_ms,
+        unmatched_ms,
+        flapping_ms,
+        away_ms = ms(started),
+        "alert facts gathered (ms since the start)"
+    );
     Ok(ClusterFacts {
         now,
         servers,

@@ -36,6 +36,7 @@ pub mod jobs;
 pub mod moves;
 pub mod plan;
 pub mod search;
+pub mod tenant_book;
 pub mod tenants;
 mod webhook;
 pub mod whatif;
@@ -62,6 +63,8 @@ struct Shared {
     overlay: cache::Slot<alert_log::AlertOverlay>,
     /// The overview's charts, one slot per range (see [`charts::overview`]).
     charts: [cache::Slot<(String, String)>; 4],
+    /// Every tenant with its phones, patched per change (see [`tenant_book`]).
+    book: tokio::sync::Mutex<Option<tenant_book::KeptBook>>,
     /// This instance, as the jobs it runs name it (see [`jobs`]): the process and a random
     /// part, so that a restarted process is another instance.
     instance: String,
@@ -76,6 +79,7 @@ impl App {
                 alerts: cache::Slot::default(),
                 overlay: cache::Slot::default(),
                 charts: Default::default(),
+                book: tokio::sync::Mutex::new(None),
                 instance: instance_name(),
             }),
         }

@@ -27,6 +27,7 @@ pub mod registrations;
 pub mod search;
 pub mod settings;
 pub mod srv;
+pub mod tenant_book;
 pub mod zone;
 
 use serde::Serialize;

@@ -112,6 +112,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "series",
         include_str!("../../migrations/sqlite/0020_series.sql"),
     ),
+    (
+        21,
+        "tenant_journal",
+        include_str!("../../migrations/sqlite/0021_tenant_journal.sql"),
+    ),
 ];
 
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -214,6 +219,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         20,
         "series",
         include_str!("../../migrations/postgres/0020_series.sql"),
+    ),
+    (
+        21,
+        "tenant_journal",
+        include_str!("../../migrations/postgres/0021_tenant_journal.sql"),
     ),
 ];
 

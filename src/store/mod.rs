@@ -33,6 +33,7 @@ mod series;
 mod servers;
 mod sessions;
 mod settings;
+mod tenant_book;
 mod tenants;
 mod versioned;
 
@@ -52,6 +53,7 @@ pub use registrations::{
 pub use search::{ContactHit, ContactKey, TenantHit};
 pub use series::{BUCKET_SECS, SeriesOf, SeriesRow, bucket_of};
 pub use sessions::{DbSessionStore, SESSION_CONTEXT, SESSION_USER, SessionContext, SessionUser};
+pub use tenant_book::{JOURNAL_KEEP_SECS, JOURNAL_REREAD_LIMIT, JournalMark};
 pub use tenants::{
     Cursor, MovingFilter, PageMove, PoolFilter, TenantPage, TenantPlacement, TenantQuery,
     TenantSort,

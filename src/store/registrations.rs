@@ -701,6 +701,23 @@ async fn recount(
         .execute(&mut **tx)
         .await?;
     }
+    // The tenant journal (migration 0021): every instance's tenant book re-reads these
+    // tenants, and only these, on its next read. Rows older than any book may still need are
+    // pruned here (an index range).
+    let at = now();
+    for chunk in tenants.chunks(ID_CHUNK) {
+        sqlx::query(&format!(
+            "INSERT INTO tenant_journal (tenant_id, at) SELECT id, $1 FROM tenants WHERE id IN ({})",
+            id_list(chunk.iter().map(|t| t.get()))
+        ))
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query("DELETE FROM tenant_journal WHERE at < $1")
+        .bind(at - super::JOURNAL_KEEP_SECS)
+        .execute(&mut **tx)
+        .await?;
     // The charts' series (issue 18): this server's, and the changed counts of `tenants`.
     super::series::record(tx, server_id, tenants).await
 }

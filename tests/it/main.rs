@@ -35,6 +35,7 @@ mod store_ingest;
 mod store_jobs;
 mod store_series;
 mod store_upgrade;
+mod tenant_book;
 mod two_servers;
 mod web_alerts;
 mod web_api_schema;

@@ -1,0 +1,106 @@
+//! This instance's tenant book (see [`crate::domain::tenant_book`]): read whole once, then on
+//! each new view patched with the tenants the store journalled since (issue 14: a push that
+//! changes 1% of a server's contacts re-reads about that many tenants, not all 10,000).
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::{MappedMutexGuard, MutexGuard};
+
+use super::cluster::ClusterView;
+use super::{App, Result};
+use crate::domain::ids::{ServerId, TenantId};
+use crate::domain::tenant_book::TenantBook;
+use crate::store::{JOURNAL_KEEP_SECS, JOURNAL_REREAD_LIMIT, JournalMark};
+
+/// A book not refreshed for this long is read whole: the journal keeps
+/// [`JOURNAL_KEEP_SECS`], so the rows since its mark may have been pruned after that.
+const PATCH_WITHIN: Duration = Duration::from_secs(JOURNAL_KEEP_SECS as u64 / 2);
+
+/// The book with where it stands in the journal.
+pub struct KeptBook {
+    pub book: TenantBook,
+    mark: JournalMark,
+    refreshed_at: Instant,
+}
+
+/// How a refresh brought the book up to date (logged, and asserted by tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// Read whole (first use, a pool or server change, or too many changes since).
+    Whole,
+    /// Patched: this many tenants re-read.
+    Patched(usize),
+}
+
+/// The book brought up to date for `view`, locked for the caller (the alerts are built by one
+/// task at a time, so the lock is not contended).
+pub async fn refreshed<'a>(
+    app: &'a App,
+    view: &ClusterView,
+) -> Result<(MappedMutexGuard<'a, KeptBook>, Refresh)> {
+    let mut kept = app.shared.book.lock().await;
+    let servers: Vec<ServerId> = view.servers.iter().map(|s| s.id).collect();
+    let how = match kept.as_mut() {
+        Some(k)
+            if k.book.fits(&view.home_sets, &servers)
+                && k.refreshed_at.elapsed() < PATCH_WITHIN =>
+        {
+            let (ids, next) = app.store.journal_since(k.mark).await?;
+            if ids.len() <= JOURNAL_REREAD_LIMIT {
+                patch(app, &mut k.book, &ids).await?;
+                k.mark = next;
+                k.refreshed_at = Instant::now();
+                Refresh::Patched(ids.len())
+            } else {
+                *kept = Some(whole(app, view, servers).await?);
+                Refresh::Whole
+            }
+        }
+        _ => {
+            *kept = Some(whole(app, view, servers).await?);
+            Refresh::Whole
+        }
+    };
+    // Every branch above left a book (or returned the error that kept it from being read).
+    let kept = MutexGuard::map(kept, |k| k.as_mut().expect("the book was read above"));
+    Ok((kept, how))
+}
+
+/// Reads the whole book; the journal mark is taken before the data.
+async fn whole(app: &App, view: &ClusterView, servers: Vec<ServerId>) -> Result<KeptBook> {
+    let refreshed_at = Instant::now();
+    let mark = app.store.journal_mark().await?;
+    let mut book = TenantBook::new(view.home_sets.clone(), servers);
+    let tenants = app.store.book_tenants(None).await?;
+    let counts = app.store.book_counts(None).await?;
+    let ids: Vec<TenantId> = tenants.iter().map(|t| t.id).collect();
+    book.replace(&ids, tenants, counts);
+    let pairs = book.away_pairs(None);
+    let away = app.store.book_away_phones(&pairs).await?;
+    book.set_away(&pairs, away);
+    Ok(KeptBook {
+        book,
+        mark,
+        refreshed_at,
+    })
+}
+
+/// Re-reads the tenants `ids` (placement, counts, away phones) into the book.
+async fn patch(app: &App, book: &mut TenantBook, ids: &[TenantId]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let tenants = app.store.book_tenants(Some(ids)).await?;
+    let counts = app.store.book_counts(Some(ids)).await?;
+    book.replace(ids, tenants, counts);
+    let pairs = book.away_pairs(Some(ids));
+    let away = app.store.book_away_phones(&pairs).await?;
+    book.set_away(&pairs, away);
+    Ok(())
+}
+
+/// Test support: the book read whole now, to compare with the kept (patched) one.
+pub async fn read_whole(app: &App, view: &ClusterView) -> Result<TenantBook> {
+    let servers = view.servers.iter().map(|s| s.id).collect();
+    Ok(whole(app, view, servers).await?.book)
+}

@@ -1,0 +1,176 @@
+//! The tenant book (issue 14, incremental counts): after a push, a tenant edit or a deletion the
+//! kept book is patched with only the journalled tenants, and equals the book read whole.
+
+use pbx_pools::app::App;
+use pbx_pools::app::cache::Seen;
+use pbx_pools::app::cluster;
+use pbx_pools::app::tenant_book::{Refresh, read_whole, refreshed};
+use pbx_pools::domain::demo::source_document_cluster;
+use pbx_pools::domain::demo_registrations::source_document_rounds;
+use pbx_pools::domain::model::NewTenant;
+use pbx_pools::domain::registrations::{DumpFormat, TenantMatcher, parse_dump};
+use pbx_pools::store::{IngestPolicy, Store};
+
+use crate::helpers::{self, TestDb};
+
+fn policy() -> IngestPolicy {
+    IngestPolicy {
+        matcher: TenantMatcher::default(),
+        stale_after_secs: 900,
+        retention_secs: 86_400,
+    }
+}
+
+async fn push(store: &Store, server: &str, endpoints: &[String]) {
+    let id = store.server_by_name(server).await.unwrap().id;
+    let rows = parse_dump(
+        DumpFormat::PjsipContacts,
+        &helpers::pjsip_contacts(endpoints),
+    )
+    .unwrap();
+    store
+        .ingest(id, "pjsip-contacts", &rows, &policy(), "t")
+        .await
+        .unwrap();
+}
+
+/// Brings the kept book up to date and checks it against the book read whole; returns how it
+/// was brought up to date.
+async fn check(app: &App, what: &str, label: &str) -> Refresh {
+    let view = cluster::load(app, Seen::default()).await.unwrap();
+    let (kept, how) = refreshed(app, &view).await.unwrap();
+    let whole = read_whole(app, &view).await.unwrap();
+    assert!(
+        kept.book == whole,
+        "{label}, after {what}: the patched book differs from the book read whole"
+    );
+    // The book's failback groups are the store's SQL grouping of the same phones.
+    let before = jiff::Timestamp::now().as_second() + 3600;
+    let pairs = whole.away_pairs(None);
+    for s in &view.servers {
+        let tenants: Vec<_> = pairs
+            .iter()
+            .filter(|(server, _)| *server == s.id)
+            .map(|(_, t)| *t)
+            .collect();
+        let mut by_sql: Vec<_> = app
+            .store()
+            .away_groups(s.id, &tenants, before)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|g| (g.tenant, g.user_agent, g.phones, g.since, g.example))
+            .collect();
+        by_sql.sort();
+        let by_book: Vec<_> = whole
+            .away_groups(before)
+            .into_iter()
+            .filter(|g| g.server_id == s.id)
+            .map(|g| (g.tenant, g.user_agent, g.phones, Some(g.since), g.example))
+            .collect();
+        assert_eq!(
+            by_book, by_sql,
+            "{label}, after {what}: away groups on {}",
+            s.name
+        );
+    }
+    how
+}
+
+#[tokio::test]
+async fn the_patched_book_equals_the_book_read_whole() {
+    helpers::each_db(|db: TestDb| async move {
+        let label = db.label;
+        let store = db.store.clone();
+        store
+            .load_demo(&source_document_cluster(), "demo")
+            .await
+            .unwrap();
+        store
+            .load_demo_registrations(&source_document_rounds(), 7200)
+            .await
+            .unwrap();
+        let app = App::new(store.clone());
+        assert_eq!(check(&app, "the first read", label).await, Refresh::Whole);
+        let book = read_whole(&app, &cluster::load(&app, Seen::default()).await.unwrap())
+            .await
+            .unwrap();
+        assert!(
+            book.len() > 5,
+            "{label}: the demo's tenants are in the book"
+        );
+        assert!(
+            !book.away_pairs(None).is_empty(),
+            "{label}: the demo history has phones away from home"
+        );
+
+        // Nothing changed: nothing re-read.
+        assert_eq!(check(&app, "no change", label).await, Refresh::Patched(0));
+
+        // A push of two tenants' phones on voip2: those tenants, not all of them.
+        let endpoints: Vec<String> = (100..104)
+            .map(|i| format!("{i}-CANISTRACCI"))
+            .chain((200..202).map(|i| format!("{i}-GALLO")))
+            .collect();
+        push(&store, "voip2", &endpoints).await;
+        let how = check(&app, "a push to voip2", label).await;
+        let Refresh::Patched(n) = how else {
+            panic!("{label}: a push patches the book, got {how:?}");
+        };
+        assert!(
+            n >= 1 && n < book.len(),
+            "{label}: {n} of {} tenants re-read after the push",
+            book.len()
+        );
+
+        // The same phones reported by voip1 now: they move, on both servers' counts.
+        push(&store, "voip1", &endpoints[..3]).await;
+        assert!(matches!(
+            check(&app, "the phones moving to voip1", label).await,
+            Refresh::Patched(_)
+        ));
+
+        // A tenant edit (another pool, another code) and a deletion.
+        let t = store.tenant_by_code("CANISTRACCI").await.unwrap();
+        let other_pool = store
+            .pools()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| Some(p.id) != t.pool_id)
+            .unwrap();
+        store
+            .update_tenant(
+                t.id,
+                t.version,
+                &NewTenant {
+                    code: "ACANIS".parse().unwrap(),
+                    name: t.name.clone(),
+                    expected_phones: t.expected_phones + 1,
+                    pool_id: Some(other_pool.id),
+                    notes: t.notes.clone(),
+                },
+                "t",
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            check(&app, "a tenant edit", label).await,
+            Refresh::Patched(1)
+        );
+        let g = store.tenant_by_code("GALLO").await.unwrap();
+        store.delete_tenant(g.id, g.version, "t").await.unwrap();
+        assert_eq!(
+            check(&app, "a tenant deletion", label).await,
+            Refresh::Patched(1)
+        );
+        // The phones of the renamed tenant's old code no longer match it: the next push
+        // re-matches and the book follows.
+        push(&store, "voip2", &endpoints[3..]).await;
+        assert!(matches!(
+            check(&app, "a push after the rename", label).await,
+            Refresh::Patched(_)
+        ));
+    })
+    .await;
+}
