@@ -21,7 +21,7 @@ use crate::domain::projection::{
 };
 use crate::domain::settings::Settings;
 use crate::domain::srv::{ClientModel, pool_lint};
-use crate::store::DataVersion;
+use crate::store::{DataVersion, PoolLoad, PoolServerCount};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ServerStats {
@@ -140,6 +140,9 @@ impl ClusterView {
             .map(|ids| ids.iter().map(|id| self.server_name(*id)).collect())
             .unwrap_or_default()
     }
+    pub fn server_ids(&self) -> Vec<ServerId> {
+        self.servers.iter().map(|s| s.id).collect()
+    }
     /// Whether the pool's member change is still settling.
     pub fn pool_changing(&self, pool_id: Option<PoolId>) -> bool {
         pool_id.is_some_and(|p| self.changing.contains_key(&p))
@@ -225,10 +228,8 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
     let servers = app.store.servers().await?;
     let pools = app.store.pools().await?;
     let (settings, _) = app.store.settings().await?;
-    let expected = app.store.pool_tenant_counts().await?;
     let snapshots = app.store.latest_snapshots().await?;
     let report_times = app.store.report_times().await?;
-    let counts = app.store.pool_server_counts().await?;
     let changing: HashMap<PoolId, (PoolChange, ChangeState)> = app
         .store
         .pool_changes()
@@ -253,6 +254,28 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
         }
         home_sets.insert(p.id, home.servers.iter().map(|i| servers[*i].id).collect());
     }
+    // The tenants' counts come from the tenant book, patched with the tenants changed since
+    // (see [`super::tenant_book`]): no aggregate over every tenant per rebuild.
+    let server_ids: Vec<ServerId> = servers.iter().map(|s| s.id).collect();
+    let (kept, _) = super::tenant_book::refreshed(app, &home_sets, &server_ids).await?;
+    let book = &kept.book;
+    let mut expected: HashMap<PoolId, PoolLoad> = HashMap::new();
+    for e in book.iter() {
+        if let Some(pool) = e.tenant.pool_id {
+            let load = expected.entry(pool).or_default();
+            load.tenants += 1;
+            load.expected_phones += u64::from(e.tenant.expected_phones);
+        }
+    }
+    let counts: Vec<PoolServerCount> = book
+        .pool_server_phones()
+        .into_iter()
+        .map(|((pool_id, server_id), phones)| PoolServerCount {
+            pool_id,
+            server_id,
+            phones,
+        })
+        .collect();
     // Projected load is linear in phones: one stand-in per pool gives the per-server figures.
     let pool_refs: Vec<_> = pools.iter().map(Pool::projection_ref).collect();
     let per_pool: Vec<TenantRef> = pools
@@ -286,8 +309,11 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
     // await re-provisioning: expected where they are until the phones are reconfigured.
     let mut awaiting: HashMap<(PoolId, ServerId), u64> = HashMap::new();
     if !moves.is_empty() {
-        let ids: Vec<TenantId> = moves.iter().map(|m| m.tenant_id).collect();
-        let counts_of_moving = app.store.tenants_phones_by_server(&ids).await?;
+        let counts_of_moving: Vec<(TenantId, ServerId, u64)> = moves
+            .iter()
+            .filter_map(|m| book.get(m.tenant_id))
+            .flat_map(|e| e.phones.iter().map(|(s, n)| (e.tenant.id, *s, *n)))
+            .collect();
         for m in &moves {
             let (Some(to), Some(old_home)) =
                 (m.to_pool_id, m.from_pool_id.and_then(|p| home_sets.get(&p)))
@@ -394,7 +420,8 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
             }
         })
         .collect();
-    let tenants: u64 = app.store.tenant_count().await?;
+    let tenants = book.len() as u64;
+    drop(kept);
     let placed: u64 = expected.values().map(|e| e.tenants).sum();
     Ok(ClusterView {
         version: key.version,
@@ -427,7 +454,8 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
         .map(|s| (s.id, s.name.to_string()))
         .collect();
     let name = |id: ServerId| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
-    let (kept, refresh) = super::tenant_book::refreshed(app, view).await?;
+    let (kept, refresh) =
+        super::tenant_book::refreshed(app, &view.home_sets, &view.server_ids()).await?;
     let book = &kept.book;
     let book_ms = ms(started);
     let mut by_tenant: HashMap<TenantId, Vec<(String, u64)>> = book

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{MappedMutexGuard, MutexGuard};
 
-use super::cluster::ClusterView;
+use std::collections::HashMap;
+
 use super::{App, Result};
-use crate::domain::ids::{ServerId, TenantId};
+use crate::domain::ids::{PoolId, ServerId, TenantId};
 use crate::domain::tenant_book::TenantBook;
 use crate::store::{JOURNAL_KEEP_SECS, JOURNAL_REREAD_LIMIT, JournalMark};
 
@@ -32,19 +33,17 @@ pub enum Refresh {
     Patched(usize),
 }
 
-/// The book brought up to date for `view`, locked for the caller (the alerts are built by one
-/// task at a time, so the lock is not contended).
+/// The book brought up to date for a cluster with these pools' home servers and these
+/// servers, locked for the caller (the view and the alerts are each built by one task at a
+/// time, so the lock is hardly contended).
 pub async fn refreshed<'a>(
     app: &'a App,
-    view: &ClusterView,
+    home_sets: &HashMap<PoolId, Vec<ServerId>>,
+    servers: &[ServerId],
 ) -> Result<(MappedMutexGuard<'a, KeptBook>, Refresh)> {
     let mut kept = app.shared.book.lock().await;
-    let servers: Vec<ServerId> = view.servers.iter().map(|s| s.id).collect();
     let how = match kept.as_mut() {
-        Some(k)
-            if k.book.fits(&view.home_sets, &servers)
-                && k.refreshed_at.elapsed() < PATCH_WITHIN =>
-        {
+        Some(k) if k.book.fits(home_sets, servers) && k.refreshed_at.elapsed() < PATCH_WITHIN => {
             let (ids, next) = app.store.journal_since(k.mark).await?;
             if ids.len() <= JOURNAL_REREAD_LIMIT {
                 patch(app, &mut k.book, &ids).await?;
@@ -52,12 +51,12 @@ pub async fn refreshed<'a>(
                 k.refreshed_at = Instant::now();
                 Refresh::Patched(ids.len())
             } else {
-                *kept = Some(whole(app, view, servers).await?);
+                *kept = Some(whole(app, home_sets, servers).await?);
                 Refresh::Whole
             }
         }
         _ => {
-            *kept = Some(whole(app, view, servers).await?);
+            *kept = Some(whole(app, home_sets, servers).await?);
             Refresh::Whole
         }
     };
@@ -67,10 +66,14 @@ pub async fn refreshed<'a>(
 }
 
 /// Reads the whole book; the journal mark is taken before the data.
-async fn whole(app: &App, view: &ClusterView, servers: Vec<ServerId>) -> Result<KeptBook> {
+async fn whole(
+    app: &App,
+    home_sets: &HashMap<PoolId, Vec<ServerId>>,
+    servers: &[ServerId],
+) -> Result<KeptBook> {
     let refreshed_at = Instant::now();
     let mark = app.store.journal_mark().await?;
-    let mut book = TenantBook::new(view.home_sets.clone(), servers);
+    let mut book = TenantBook::new(home_sets.clone(), servers.to_vec());
     let tenants = app.store.book_tenants(None).await?;
     let counts = app.store.book_counts(None).await?;
     let ids: Vec<TenantId> = tenants.iter().map(|t| t.id).collect();
@@ -100,7 +103,10 @@ async fn patch(app: &App, book: &mut TenantBook, ids: &[TenantId]) -> Result<()>
 }
 
 /// Test support: the book read whole now, to compare with the kept (patched) one.
-pub async fn read_whole(app: &App, view: &ClusterView) -> Result<TenantBook> {
-    let servers = view.servers.iter().map(|s| s.id).collect();
-    Ok(whole(app, view, servers).await?.book)
+pub async fn read_whole(
+    app: &App,
+    home_sets: &HashMap<PoolId, Vec<ServerId>>,
+    servers: &[ServerId],
+) -> Result<TenantBook> {
+    Ok(whole(app, home_sets, servers).await?.book)
 }

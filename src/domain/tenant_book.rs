@@ -178,8 +178,14 @@ impl TenantBook {
             };
             if let Some(entry) = self.entries.get_mut(&(key.clone(), *tenant)) {
                 let mut away = by_tenant.remove(tenant).unwrap_or_default();
+                // Grouped by server and user agent for `away_groups`' scan.
                 away.sort_by(|a, b| {
-                    (a.server_id, &a.endpoint, a.since).cmp(&(b.server_id, &b.endpoint, b.since))
+                    (a.server_id, &a.user_agent, &a.endpoint, a.since).cmp(&(
+                        b.server_id,
+                        &b.user_agent,
+                        &b.endpoint,
+                        b.since,
+                    ))
                 });
                 entry.away = away;
             }
@@ -188,37 +194,43 @@ impl TenantBook {
 
     /// Away phones that have been on their server since before `before`, grouped by server,
     /// tenant and user agent (in that order): how many, since when (the earliest), and the
-    /// smallest endpoint as an example.
+    /// smallest endpoint as an example. A scan of each tenant's phones (kept sorted by server
+    /// and user agent), not a map over all of them: it runs on every alert rebuild.
     pub fn away_groups(&self, before: i64) -> Vec<AwayGroup> {
-        let mut groups: BTreeMap<(ServerId, &str, Option<&str>), AwayGroup> = BTreeMap::new();
-        for entry in self.entries.values() {
+        let mut groups: Vec<AwayGroup> = Vec::new();
+        for entry in self.entries.values().filter(|e| !e.away.is_empty()) {
+            let mut open: Option<AwayGroup> = None;
             for phone in entry.away.iter().filter(|p| p.since < before) {
-                let key = (
-                    phone.server_id,
-                    entry.tenant.code.as_str(),
-                    phone.user_agent.as_deref(),
-                );
-                groups
-                    .entry(key)
-                    .and_modify(|g| {
+                match open.as_mut() {
+                    Some(g)
+                        if g.server_id == phone.server_id && g.user_agent == phone.user_agent =>
+                    {
                         g.phones += 1;
                         g.since = g.since.min(phone.since);
                         if phone.endpoint < g.example {
                             g.example.clone_from(&phone.endpoint);
                         }
-                    })
-                    .or_insert_with(|| AwayGroup {
-                        server_id: phone.server_id,
-                        tenant_id: entry.tenant.id,
-                        tenant: entry.tenant.code.clone(),
-                        user_agent: phone.user_agent.clone(),
-                        phones: 1,
-                        since: phone.since,
-                        example: phone.endpoint.clone(),
-                    });
+                    }
+                    _ => {
+                        groups.extend(open.take());
+                        open = Some(AwayGroup {
+                            server_id: phone.server_id,
+                            tenant_id: entry.tenant.id,
+                            tenant: entry.tenant.code.clone(),
+                            user_agent: phone.user_agent.clone(),
+                            phones: 1,
+                            since: phone.since,
+                            example: phone.endpoint.clone(),
+                        });
+                    }
+                }
             }
+            groups.extend(open);
         }
-        groups.into_values().collect()
+        groups.sort_by(|a, b| {
+            (a.server_id, &a.tenant, &a.user_agent).cmp(&(b.server_id, &b.tenant, &b.user_agent))
+        });
+        groups
     }
 
     /// Registered phones per (pool, server) over every tenant (`None`: tenants without a pool).

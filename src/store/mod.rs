@@ -48,7 +48,7 @@ pub use plans::PlannedMove;
 pub use pools::PoolLoad;
 pub use registrations::{
     AwayGroup, DataVersion, FlappingMoves, IngestPolicy, IngestSummary, ListedTwice, PhoneMove,
-    PhoneRow, Snapshot, TenantPhones,
+    PhoneRow, PoolServerCount, Snapshot, TenantPhones,
 };
 pub use search::{ContactHit, ContactKey, TenantHit};
 pub use series::{BUCKET_SECS, SeriesOf, SeriesRow, bucket_of};
