@@ -33,10 +33,17 @@ pub async fn overview(app: &App, range: Range) -> Result<Arc<(String, String)>> 
     let drawer = app.clone();
     let cached = slot
         .get(key, Seen::default(), move || async move {
-            Ok((
+            let started = std::time::Instant::now();
+            let drawn = (
                 servers(&drawer, range, None).await?,
                 pools(&drawer, range, None).await?,
-            ))
+            );
+            tracing::debug!(
+                ?range,
+                ms = started.elapsed().as_millis() as u64,
+                "overview charts drawn"
+            );
+            Ok(drawn)
         })
         .await?;
     Ok(cached.value)

@@ -72,15 +72,28 @@ async fn whole(
     servers: &[ServerId],
 ) -> Result<KeptBook> {
     let refreshed_at = Instant::now();
+    let ms = || refreshed_at.elapsed().as_secs_f64() * 1e3;
     let mark = app.store.journal_mark().await?;
     let mut book = TenantBook::new(home_sets.clone(), servers.to_vec());
     let tenants = app.store.book_tenants(None).await?;
+    let tenants_ms = ms();
     let counts = app.store.book_counts(None).await?;
+    let counts_ms = ms();
     let ids: Vec<TenantId> = tenants.iter().map(|t| t.id).collect();
     book.replace(&ids, tenants, counts);
     let pairs = book.away_pairs(None);
     let away = app.store.book_away_phones(&pairs).await?;
+    let away_read_ms = ms();
     book.set_away(&pairs, away);
+    tracing::debug!(
+        tenants = book.len(),
+        away_pairs = pairs.len(),
+        tenants_ms,
+        counts_ms,
+        away_read_ms,
+        done_ms = ms(),
+        "tenant book read whole (ms since the start)"
+    );
     Ok(KeptBook {
         book,
         mark,
