@@ -14,7 +14,7 @@ use super::forms::{
     refused_form, version,
 };
 use super::named::{TenantAt, tenant_href};
-use super::{AppState, Error, Flash, PageCtx, Result, Routes, page};
+use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, page_around_parts};
 use crate::app::cluster::{self, ClusterView};
 use crate::app::tenants::{self, TenantRegistrations};
 use crate::app::{Seen, inventory};
@@ -23,10 +23,13 @@ use crate::domain::alerts::{AlertBook, PlacementStatus, PlacementSummary};
 use crate::domain::ids::{PoolId, TenantId};
 use crate::domain::model::{Pool, Tenant, TenantInput};
 use crate::domain::moves::MoveState;
+use crate::store::DataVersion;
 use crate::store::{
     Cursor, MovingFilter, PageMove, PoolFilter, TenantPage, TenantQuery, TenantSort,
 };
-use std::sync::Arc;
+use axum::body::Bytes;
+use axum::http::Uri;
+use std::sync::{Arc, Mutex};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -127,10 +130,23 @@ impl ListParams {
     }
 }
 
+/// The list's frame: what is the request's own (the user, the flash message, the navigation).
+/// Its content ([`super::SHARED_PART`]) is shared (see [`ListCache`]).
 #[derive(Template)]
 #[template(path = "tenants/list.html")]
 struct ListPage {
     ctx: PageCtx,
+    content: &'static str,
+}
+
+/// The list itself, the same for every request of the same data, role and query string.
+#[derive(Template)]
+#[template(path = "tenants/list_content.html")]
+struct ListContent {
+    /// Admins get the selection boxes and the bulk move; viewers do not.
+    can_write: bool,
+    /// Where the bulk form's CSRF field goes: [`CSRF_SLOT`], replaced per request.
+    csrf_slot: &'static str,
     params: ListParams,
     result: TenantPage,
     view: Arc<ClusterView>,
@@ -140,7 +156,7 @@ struct ListPage {
     here: String,
 }
 
-impl ListPage {
+impl ListContent {
     fn move_of(&self, t: &Tenant) -> Option<&PageMove> {
         self.result.moves.get(&t.id)
     }
@@ -178,16 +194,142 @@ impl ListPage {
     }
 }
 
+/// The session's CSRF field, exactly as the forms' macro writes it.
+#[derive(Template)]
+#[template(
+    source = r#"{% import "macros.html" as m %}{% call m::csrf(ctx) %}{% endcall %}"#,
+    ext = "html"
+)]
+struct CsrfField<'a> {
+    ctx: &'a PageCtx,
+}
+
+/// What the shared content writes where each response puts its own CSRF field. Its `<` and
+/// `>` are escaped in any text a user typed (a search, a name), so only the slot itself matches.
+const CSRF_SLOT: &str = "<\u{1}pbx-pools-csrf\u{1}>";
+
+/// What a list's content was rendered from. The cached values are held (not their addresses),
+/// so a key can only equal another built from the very same values.
+struct ListKey {
+    /// The data version the page was read at (or after): tenants, pools and moves in flight
+    /// all change it (their writes are audited), so the same version is the same rows.
+    version: DataVersion,
+    view: Arc<ClusterView>,
+    book: Arc<AlertBook>,
+    can_write: bool,
+    /// The raw query string: the same string is the same filters, sort, page and selection.
+    /// The time zone is no part of it: the list shows no time.
+    query: String,
+}
+
+impl ListKey {
+    fn same_data(&self, other: &ListKey) -> bool {
+        self.version == other.version
+            && Arc::ptr_eq(&self.view, &other.view)
+            && Arc::ptr_eq(&self.book, &other.book)
+    }
+
+    fn same(&self, other: &ListKey) -> bool {
+        self.same_data(other) && self.can_write == other.can_write && self.query == other.query
+    }
+}
+
+/// Renderings of the current data kept at once (pages, sorts, filters, both roles).
+const CACHED_PAGES: usize = 32;
+
+/// A larger rendering (a page of hundreds of rows) is not kept: it is rarely asked twice, and
+/// 32 of them would hold tens of megabytes.
+const CACHED_PAGE_MAX: usize = 256 * 1024;
+
+/// The tenant list's content, rendered once per data version, role and query string rather
+/// than once per request: copying the page's rows out of the driver and rendering them cost
+/// twenty times what serving the bytes does, and a list is mostly asked again unchanged (by
+/// many users, and by the same one going back and forth). Any write to tenants, pools or moves
+/// changes the data version, and a reader who wrote asks for at least its own (see
+/// [`crate::app::Seen`]), so a page is never older than what its reader knows.
+#[derive(Default)]
+pub struct ListCache(Mutex<Vec<(ListKey, Arc<[Bytes]>)>>);
+
+impl ListCache {
+    fn get(&self, key: &ListKey) -> Option<Arc<[Bytes]>> {
+        let cached = self.0.lock().ok()?;
+        cached
+            .iter()
+            .find(|(k, _)| k.same(key))
+            .map(|(_, c)| c.clone())
+    }
+
+    fn put(&self, key: ListKey, pieces: Arc<[Bytes]>) {
+        if pieces.iter().map(Bytes::len).sum::<usize>() > CACHED_PAGE_MAX {
+            return;
+        }
+        let Ok(mut cached) = self.0.lock() else {
+            return;
+        };
+        // A reader that knew an older version rendered it: it must not evict the newer pages.
+        if cached.iter().any(|(k, _)| k.version > key.version) {
+            return;
+        }
+        // Renderings of older data are of no more use to anyone.
+        cached.retain(|(k, _)| k.same_data(&key));
+        if cached.len() >= CACHED_PAGES {
+            cached.remove(0);
+        }
+        cached.push((key, pieces));
+    }
+}
+
 async fn list(
     State(st): State<AppState>,
     ctx: PageCtx,
     seen: Seen,
     known: KnownVersion,
+    uri: Uri,
     Query(params): Query<ListParams>,
 ) -> Result<Response> {
+    // The version read with the session, unless it is older than the reader's own last write.
+    let version = match known.0 {
+        Some(v) if v >= seen.0 => v,
+        _ => st.store().data_version().await?,
+    };
     // Pools come from the cached view; one created meanwhile by someone else is asked for.
-    let (view, book) = cluster::load_with_alerts_known(&st.app, known.0, seen).await?;
-    let query = list_query(&st, &params, &view, &book).await?;
+    let (view, book) = cluster::load_with_alerts_known(&st.app, Some(version), seen).await?;
+    let key = ListKey {
+        version,
+        view,
+        book,
+        can_write: ctx.can_write,
+        query: uri.query().unwrap_or_default().to_string(),
+    };
+    let pieces = match st.inner.tenant_list.get(&key) {
+        Some(pieces) => pieces,
+        None => {
+            let pieces = render_list(&st, &key, params).await?;
+            st.inner.tenant_list.put(key, pieces.clone());
+            pieces
+        }
+    };
+    let csrf = Bytes::from(CsrfField { ctx: &ctx }.render().map_err(Error::internal)?);
+    // The content's pieces with the session's CSRF field between each two.
+    let mut parts = Vec::with_capacity(pieces.len() * 2);
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > 0 {
+            parts.push(csrf.clone());
+        }
+        parts.push(piece.clone());
+    }
+    Ok(page_around_parts(
+        &ListPage {
+            ctx,
+            content: super::SHARED_PART,
+        },
+        parts,
+    ))
+}
+
+/// Reads the list's page and renders its content, cut at each [`CSRF_SLOT`].
+async fn render_list(st: &AppState, key: &ListKey, params: ListParams) -> Result<Arc<[Bytes]>> {
+    let query = list_query(st, &params, &key.view, &key.book).await?;
     let result = st.store().tenants(&query).await?;
     // Numbered pages skip ahead in the index; Prev and Next follow the page's own rows.
     let pager = keyset_pager(
@@ -205,15 +347,29 @@ async fn list(
         Some(c) => params.cursor_href(result.page, c),
         None => format!("/tenants?{}", params.query_string(result.page, None)),
     };
-    Ok(page(&ListPage {
-        ctx,
-        params,
-        result,
-        view,
-        book,
-        pager,
-        here,
-    }))
+    let html = Bytes::from(
+        ListContent {
+            can_write: key.can_write,
+            csrf_slot: CSRF_SLOT,
+            params,
+            result,
+            view: key.view.clone(),
+            book: key.book.clone(),
+            pager,
+            here,
+        }
+        .render()
+        .map_err(Error::internal)?,
+    );
+    let text = std::str::from_utf8(&html).map_err(Error::internal)?;
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for (at, _) in text.match_indices(CSRF_SLOT) {
+        pieces.push(html.slice(start..at));
+        start = at + CSRF_SLOT.len();
+    }
+    pieces.push(html.slice(start..));
+    Ok(pieces.into())
 }
 
 /// The store query of the list's filters (search, pool, where the phones are, move state) on
