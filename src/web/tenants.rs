@@ -210,7 +210,8 @@ const CSRF_SLOT: &str = "<\u{1}pbx-pools-csrf\u{1}>";
 
 /// What a list's content was rendered from. The cached values are held (not their addresses),
 /// so a key can only equal another built from the very same values.
-struct ListKey {
+#[derive(Clone)]
+pub struct ListKey {
     /// The data version the page was read at (or after): tenants, pools and moves in flight
     /// all change it (their writes are audited), so the same version is the same rows.
     version: DataVersion,
@@ -222,7 +223,7 @@ struct ListKey {
     query: String,
 }
 
-impl ListKey {
+impl RenderKey for ListKey {
     fn same_data(&self, other: &ListKey) -> bool {
         self.version == other.version
             && Arc::ptr_eq(&self.view, &other.view)
@@ -231,6 +232,10 @@ impl ListKey {
 
     fn same(&self, other: &ListKey) -> bool {
         self.same_data(other) && self.can_write == other.can_write && self.query == other.query
+    }
+
+    fn newer_than(&self, other: &ListKey) -> bool {
+        self.version > other.version
     }
 }
 
@@ -243,39 +248,68 @@ const CACHED_PAGE_MAX: usize = 256 * 1024;
 
 /// The tenant list's content, rendered once per data version, role and query string rather
 /// than once per request: copying the page's rows out of the driver and rendering them cost
-/// twenty times what serving the bytes does, and a list is mostly asked again unchanged (by
-/// many users, and by the same one going back and forth). Any write to tenants, pools or moves
+/// ten times what serving the bytes does, and a list is mostly asked again unchanged (by many
+/// users, and by the same one going back and forth). Any write to tenants, pools or moves
 /// changes the data version, and a reader who wrote asks for at least its own (see
 /// [`crate::app::Seen`]), so a page is never older than what its reader knows.
-#[derive(Default)]
-pub struct ListCache(Mutex<Vec<(ListKey, Arc<[Bytes]>)>>);
+///
+/// A rendering under way is waited for by the requests that want the same one: after each data
+/// change (a registration report is one) the page is rendered once, not once per request that
+/// arrives meanwhile.
+pub type ListCache = Renderings<ListKey>;
 
-impl ListCache {
-    fn get(&self, key: &ListKey) -> Option<Arc<[Bytes]>> {
-        let cached = self.0.lock().ok()?;
-        cached
-            .iter()
-            .find(|(k, _)| k.same(key))
-            .map(|(_, c)| c.clone())
+/// A list's content cut at each [`CSRF_SLOT`].
+type Pieces = Arc<[Bytes]>;
+
+/// A rendering done or under way.
+type Rendering = Arc<tokio::sync::OnceCell<Pieces>>;
+
+/// What a rendering is kept under.
+pub trait RenderKey: Clone {
+    /// Rendered from the same data (whatever else).
+    fn same_data(&self, other: &Self) -> bool;
+    /// The very same rendering.
+    fn same(&self, other: &Self) -> bool;
+    /// Whether `self` was read at a newer data version than `other`.
+    fn newer_than(&self, other: &Self) -> bool;
+}
+
+pub struct Renderings<K>(Mutex<Vec<(K, Rendering)>>);
+
+impl<K> Default for Renderings<K> {
+    fn default() -> Self {
+        Self(Mutex::new(Vec::new()))
     }
+}
 
-    fn put(&self, key: ListKey, pieces: Arc<[Bytes]>) {
-        if pieces.iter().map(Bytes::len).sum::<usize>() > CACHED_PAGE_MAX {
-            return;
-        }
+impl<K: RenderKey> Renderings<K> {
+    /// The rendering of `key`, done or under way, or a new one (kept for the requests after).
+    fn entry(&self, key: &K) -> Rendering {
         let Ok(mut cached) = self.0.lock() else {
-            return;
+            return Rendering::default();
         };
-        // A reader that knew an older version rendered it: it must not evict the newer pages.
-        if cached.iter().any(|(k, _)| k.version > key.version) {
-            return;
+        if let Some((_, rendering)) = cached.iter().find(|(k, _)| k.same(key)) {
+            return rendering.clone();
+        }
+        let rendering = Rendering::default();
+        // A reader that knew an older version renders it for itself: the newer pages stay.
+        if cached.iter().any(|(k, _)| k.newer_than(key)) {
+            return rendering;
         }
         // Renderings of older data are of no more use to anyone.
-        cached.retain(|(k, _)| k.same_data(&key));
+        cached.retain(|(k, _)| k.same_data(key));
         if cached.len() >= CACHED_PAGES {
             cached.remove(0);
         }
-        cached.push((key, pieces));
+        cached.push((key.clone(), rendering.clone()));
+        rendering
+    }
+
+    /// Drops `rendering` (it failed, or is too large to keep).
+    fn forget(&self, rendering: &Rendering) {
+        if let Ok(mut cached) = self.0.lock() {
+            cached.retain(|(_, r)| !Arc::ptr_eq(r, rendering));
+        }
     }
 }
 
@@ -301,14 +335,22 @@ async fn list(
         can_write: ctx.can_write,
         query: uri.query().unwrap_or_default().to_string(),
     };
-    let pieces = match st.inner.tenant_list.get(&key) {
-        Some(pieces) => pieces,
-        None => {
-            let pieces = render_list(&st, &key, params).await?;
-            st.inner.tenant_list.put(key, pieces.clone());
-            pieces
+    let cache = &st.inner.tenant_list;
+    let rendering = cache.entry(&key);
+    let pieces = match rendering
+        .get_or_try_init(|| render_list(&st, &key, params))
+        .await
+    {
+        Ok(pieces) => pieces.clone(),
+        Err(e) => {
+            // Whoever waits renders for itself; nothing is kept of a failure.
+            cache.forget(&rendering);
+            return Err(e);
         }
     };
+    if pieces.iter().map(Bytes::len).sum::<usize>() > CACHED_PAGE_MAX {
+        cache.forget(&rendering);
+    }
     let csrf = Bytes::from(CsrfField { ctx: &ctx }.render().map_err(Error::internal)?);
     // The content's pieces with the session's CSRF field between each two.
     let mut parts = Vec::with_capacity(pieces.len() * 2);
@@ -328,7 +370,7 @@ async fn list(
 }
 
 /// Reads the list's page and renders its content, cut at each [`CSRF_SLOT`].
-async fn render_list(st: &AppState, key: &ListKey, params: ListParams) -> Result<Arc<[Bytes]>> {
+async fn render_list(st: &AppState, key: &ListKey, params: ListParams) -> Result<Pieces> {
     let query = list_query(st, &params, &key.view, &key.book).await?;
     let result = st.store().tenants(&query).await?;
     // Numbered pages skip ahead in the index; Prev and Next follow the page's own rows.
@@ -699,3 +741,91 @@ async fn delete(
 
 /// Alert transitions shown on an object's page.
 const HISTORY_ROWS: u32 = 20;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key of a version and a page, for the cache alone.
+    #[derive(Clone, PartialEq)]
+    struct Key(i64, u32);
+
+    impl RenderKey for Key {
+        fn same_data(&self, other: &Self) -> bool {
+            self.0 == other.0
+        }
+        fn same(&self, other: &Self) -> bool {
+            self == other
+        }
+        fn newer_than(&self, other: &Self) -> bool {
+            self.0 > other.0
+        }
+    }
+
+    fn pieces(s: &'static str) -> Pieces {
+        Arc::from(vec![Bytes::from_static(s.as_bytes())])
+    }
+
+    fn kept(cache: &Renderings<Key>) -> Vec<(i64, u32)> {
+        cache
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| (k.0, k.1))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn requests_for_a_page_being_rendered_wait_for_that_rendering() {
+        let cache = Renderings::default();
+        let first = cache.entry(&Key(1, 1));
+        let second = cache.entry(&Key(1, 1));
+        assert!(Arc::ptr_eq(&first, &second));
+        assert!(!Arc::ptr_eq(&first, &cache.entry(&Key(1, 2))));
+        let renders = std::sync::atomic::AtomicUsize::new(0);
+        let render = |text| {
+            let renders = &renders;
+            move || async move {
+                renders.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                pieces(text)
+            }
+        };
+        let (a, b) = tokio::join!(
+            first.get_or_init(render("first")),
+            second.get_or_init(render("second"))
+        );
+        assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn newer_data_drops_older_renderings_and_an_older_reader_keeps_nothing() {
+        let cache = Renderings::default();
+        cache.entry(&Key(1, 1));
+        cache.entry(&Key(1, 2));
+        assert_eq!(kept(&cache), [(1, 1), (1, 2)]);
+        cache.entry(&Key(2, 1));
+        assert_eq!(kept(&cache), [(2, 1)]);
+        // A reader that knew version 1 gets a rendering of its own, not kept.
+        let old = cache.entry(&Key(1, 1));
+        assert!(!Arc::ptr_eq(&old, &cache.entry(&Key(1, 1))));
+        assert_eq!(kept(&cache), [(2, 1)]);
+    }
+
+    #[test]
+    fn a_forgotten_rendering_is_done_again_and_the_oldest_page_makes_room() {
+        let cache = Renderings::default();
+        let failed = cache.entry(&Key(1, 0));
+        cache.forget(&failed);
+        assert!(kept(&cache).is_empty());
+        assert!(!Arc::ptr_eq(&failed, &cache.entry(&Key(1, 0))));
+        for page in 1..=CACHED_PAGES as u32 {
+            cache.entry(&Key(1, page));
+        }
+        let pages = kept(&cache);
+        assert_eq!(pages.len(), CACHED_PAGES);
+        assert_eq!(pages[0], (1, 1), "page 0, the oldest, made room");
+    }
+}
