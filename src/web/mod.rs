@@ -106,6 +106,8 @@ pub struct Inner {
     pub setup_token: Mutex<Option<String>>,
     /// The overview's rendered content of this second (see [`overview::OverviewCache`]).
     pub overview: overview::OverviewCache,
+    /// The tenant list's rendered pages of the current data (see [`tenants::ListCache`]).
+    pub tenant_list: tenants::ListCache,
 }
 
 impl AppState {
@@ -121,6 +123,7 @@ impl AppState {
                 config,
                 setup_token: Mutex::new(None),
                 overview: overview::OverviewCache::default(),
+                tenant_list: tenants::ListCache::default(),
             }),
         }
     }
@@ -272,6 +275,16 @@ pub const SHARED_PART: &str = "\u{1}pbx-pools-shared-part\u{1}";
 /// frame (header, navigation, the user's CSRF token) is rendered, and the shared part, rendered
 /// once for many requests, is sent as it is instead of being copied into every response.
 pub fn page_around<T: Template>(page: &T, shared: Bytes) -> Response {
+    page_around_parts(page, [shared])
+}
+
+/// [`page_around`] with a shared part sent as several pieces one after the other: a shared
+/// rendering with a per-request field inside it (a form's CSRF token) is sent as the pieces
+/// around that field and the field itself.
+pub fn page_around_parts<T: Template>(
+    page: &T,
+    shared: impl IntoIterator<Item = Bytes>,
+) -> Response {
     let html = match page.render() {
         Ok(html) => html,
         Err(e) => {
@@ -283,12 +296,10 @@ pub fn page_around<T: Template>(page: &T, shared: Bytes) -> Response {
         tracing::error!("the page template has no place for its shared part");
         return (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response();
     };
-    let chunks = [
-        Bytes::copy_from_slice(before.as_bytes()),
-        shared,
-        Bytes::copy_from_slice(after.as_bytes()),
-    ];
-    let mut res = Response::new(Body::new(Chunks(chunks.into_iter().collect())));
+    let chunks = std::iter::once(Bytes::copy_from_slice(before.as_bytes()))
+        .chain(shared)
+        .chain(std::iter::once(Bytes::copy_from_slice(after.as_bytes())));
+    let mut res = Response::new(Body::new(Chunks(chunks.collect())));
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),

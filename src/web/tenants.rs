@@ -14,7 +14,7 @@ use super::forms::{
     refused_form, version,
 };
 use super::named::{TenantAt, tenant_href};
-use super::{AppState, Error, Flash, PageCtx, Result, Routes, page};
+use super::{AppState, Error, Flash, PageCtx, Result, Routes, page, page_around_parts};
 use crate::app::cluster::{self, ClusterView};
 use crate::app::tenants::{self, TenantRegistrations};
 use crate::app::{Seen, inventory};
@@ -23,10 +23,13 @@ use crate::domain::alerts::{AlertBook, PlacementStatus, PlacementSummary};
 use crate::domain::ids::{PoolId, TenantId};
 use crate::domain::model::{Pool, Tenant, TenantInput};
 use crate::domain::moves::MoveState;
+use crate::store::DataVersion;
 use crate::store::{
     Cursor, MovingFilter, PageMove, PoolFilter, TenantPage, TenantQuery, TenantSort,
 };
-use std::sync::Arc;
+use axum::body::Bytes;
+use axum::http::Uri;
+use std::sync::{Arc, Mutex};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -127,10 +130,23 @@ impl ListParams {
     }
 }
 
+/// The list's frame: what is the request's own (the user, the flash message, the navigation).
+/// Its content ([`super::SHARED_PART`]) is shared (see [`ListCache`]).
 #[derive(Template)]
 #[template(path = "tenants/list.html")]
 struct ListPage {
     ctx: PageCtx,
+    content: &'static str,
+}
+
+/// The list itself, the same for every request of the same data, role and query string.
+#[derive(Template)]
+#[template(path = "tenants/list_content.html")]
+struct ListContent {
+    /// Admins get the selection boxes and the bulk move; viewers do not.
+    can_write: bool,
+    /// Where the bulk form's CSRF field goes: [`CSRF_SLOT`], replaced per request.
+    csrf_slot: &'static str,
     params: ListParams,
     result: TenantPage,
     view: Arc<ClusterView>,
@@ -140,7 +156,7 @@ struct ListPage {
     here: String,
 }
 
-impl ListPage {
+impl ListContent {
     fn move_of(&self, t: &Tenant) -> Option<&PageMove> {
         self.result.moves.get(&t.id)
     }
@@ -178,16 +194,184 @@ impl ListPage {
     }
 }
 
+/// The session's CSRF field, exactly as the forms' macro writes it.
+#[derive(Template)]
+#[template(
+    source = r#"{% import "macros.html" as m %}{% call m::csrf(ctx) %}{% endcall %}"#,
+    ext = "html"
+)]
+struct CsrfField<'a> {
+    ctx: &'a PageCtx,
+}
+
+/// What the shared content writes where each response puts its own CSRF field. Its `<` and
+/// `>` are escaped in any text a user typed (a search, a name), so only the slot itself matches.
+const CSRF_SLOT: &str = "<\u{1}pbx-pools-csrf\u{1}>";
+
+/// What a list's content was rendered from. The cached values are held (not their addresses),
+/// so a key can only equal another built from the very same values.
+#[derive(Clone)]
+pub struct ListKey {
+    /// The data version the page was read at (or after): tenants, pools and moves in flight
+    /// all change it (their writes are audited), so the same version is the same rows.
+    version: DataVersion,
+    view: Arc<ClusterView>,
+    book: Arc<AlertBook>,
+    can_write: bool,
+    /// The raw query string: the same string is the same filters, sort, page and selection.
+    /// The time zone is no part of it: the list shows no time.
+    query: String,
+}
+
+impl RenderKey for ListKey {
+    fn same_data(&self, other: &ListKey) -> bool {
+        self.version == other.version
+            && Arc::ptr_eq(&self.view, &other.view)
+            && Arc::ptr_eq(&self.book, &other.book)
+    }
+
+    fn same(&self, other: &ListKey) -> bool {
+        self.same_data(other) && self.can_write == other.can_write && self.query == other.query
+    }
+
+    fn newer_than(&self, other: &ListKey) -> bool {
+        self.version > other.version
+    }
+}
+
+/// Renderings of the current data kept at once (pages, sorts, filters, both roles).
+const CACHED_PAGES: usize = 32;
+
+/// A larger rendering (a page of hundreds of rows) is not kept: it is rarely asked twice, and
+/// 32 of them would hold tens of megabytes.
+const CACHED_PAGE_MAX: usize = 256 * 1024;
+
+/// The tenant list's content, rendered once per data version, role and query string rather
+/// than once per request: copying the page's rows out of the driver and rendering them cost
+/// ten times what serving the bytes does, and a list is mostly asked again unchanged (by many
+/// users, and by the same one going back and forth). Any write to tenants, pools or moves
+/// changes the data version, and a reader who wrote asks for at least its own (see
+/// [`crate::app::Seen`]), so a page is never older than what its reader knows.
+///
+/// A rendering under way is waited for by the requests that want the same one: after each data
+/// change (a registration report is one) the page is rendered once, not once per request that
+/// arrives meanwhile.
+pub type ListCache = Renderings<ListKey>;
+
+/// A list's content cut at each [`CSRF_SLOT`].
+type Pieces = Arc<[Bytes]>;
+
+/// A rendering done or under way.
+type Rendering = Arc<tokio::sync::OnceCell<Pieces>>;
+
+/// What a rendering is kept under.
+pub trait RenderKey: Clone {
+    /// Rendered from the same data (whatever else).
+    fn same_data(&self, other: &Self) -> bool;
+    /// The very same rendering.
+    fn same(&self, other: &Self) -> bool;
+    /// Whether `self` was read at a newer data version than `other`.
+    fn newer_than(&self, other: &Self) -> bool;
+}
+
+pub struct Renderings<K>(Mutex<Vec<(K, Rendering)>>);
+
+impl<K> Default for Renderings<K> {
+    fn default() -> Self {
+        Self(Mutex::new(Vec::new()))
+    }
+}
+
+impl<K: RenderKey> Renderings<K> {
+    /// The rendering of `key`, done or under way, or a new one (kept for the requests after).
+    fn entry(&self, key: &K) -> Rendering {
+        let Ok(mut cached) = self.0.lock() else {
+            return Rendering::default();
+        };
+        if let Some((_, rendering)) = cached.iter().find(|(k, _)| k.same(key)) {
+            return rendering.clone();
+        }
+        let rendering = Rendering::default();
+        // A reader that knew an older version renders it for itself: the newer pages stay.
+        if cached.iter().any(|(k, _)| k.newer_than(key)) {
+            return rendering;
+        }
+        // Renderings of older data are of no more use to anyone.
+        cached.retain(|(k, _)| k.same_data(key));
+        if cached.len() >= CACHED_PAGES {
+            cached.remove(0);
+        }
+        cached.push((key.clone(), rendering.clone()));
+        rendering
+    }
+
+    /// Drops `rendering` (it failed, or is too large to keep).
+    fn forget(&self, rendering: &Rendering) {
+        if let Ok(mut cached) = self.0.lock() {
+            cached.retain(|(_, r)| !Arc::ptr_eq(r, rendering));
+        }
+    }
+}
+
 async fn list(
     State(st): State<AppState>,
     ctx: PageCtx,
     seen: Seen,
     known: KnownVersion,
+    uri: Uri,
     Query(params): Query<ListParams>,
 ) -> Result<Response> {
+    // The version read with the session, unless it is older than the reader's own last write.
+    let version = match known.0 {
+        Some(v) if v >= seen.0 => v,
+        _ => st.store().data_version().await?,
+    };
     // Pools come from the cached view; one created meanwhile by someone else is asked for.
-    let (view, book) = cluster::load_with_alerts_known(&st.app, known.0, seen).await?;
-    let query = list_query(&st, &params, &view, &book).await?;
+    let (view, book) = cluster::load_with_alerts_known(&st.app, Some(version), seen).await?;
+    let key = ListKey {
+        version,
+        view,
+        book,
+        can_write: ctx.can_write,
+        query: uri.query().unwrap_or_default().to_string(),
+    };
+    let cache = &st.inner.tenant_list;
+    let rendering = cache.entry(&key);
+    let pieces = match rendering
+        .get_or_try_init(|| render_list(&st, &key, params))
+        .await
+    {
+        Ok(pieces) => pieces.clone(),
+        Err(e) => {
+            // Whoever waits renders for itself; nothing is kept of a failure.
+            cache.forget(&rendering);
+            return Err(e);
+        }
+    };
+    if pieces.iter().map(Bytes::len).sum::<usize>() > CACHED_PAGE_MAX {
+        cache.forget(&rendering);
+    }
+    let csrf = Bytes::from(CsrfField { ctx: &ctx }.render().map_err(Error::internal)?);
+    // The content's pieces with the session's CSRF field between each two.
+    let mut parts = Vec::with_capacity(pieces.len() * 2);
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > 0 {
+            parts.push(csrf.clone());
+        }
+        parts.push(piece.clone());
+    }
+    Ok(page_around_parts(
+        &ListPage {
+            ctx,
+            content: super::SHARED_PART,
+        },
+        parts,
+    ))
+}
+
+/// Reads the list's page and renders its content, cut at each [`CSRF_SLOT`].
+async fn render_list(st: &AppState, key: &ListKey, params: ListParams) -> Result<Pieces> {
+    let query = list_query(st, &params, &key.view, &key.book).await?;
     let result = st.store().tenants(&query).await?;
     // Numbered pages skip ahead in the index; Prev and Next follow the page's own rows.
     let pager = keyset_pager(
@@ -205,15 +389,29 @@ async fn list(
         Some(c) => params.cursor_href(result.page, c),
         None => format!("/tenants?{}", params.query_string(result.page, None)),
     };
-    Ok(page(&ListPage {
-        ctx,
-        params,
-        result,
-        view,
-        book,
-        pager,
-        here,
-    }))
+    let html = Bytes::from(
+        ListContent {
+            can_write: key.can_write,
+            csrf_slot: CSRF_SLOT,
+            params,
+            result,
+            view: key.view.clone(),
+            book: key.book.clone(),
+            pager,
+            here,
+        }
+        .render()
+        .map_err(Error::internal)?,
+    );
+    let text = std::str::from_utf8(&html).map_err(Error::internal)?;
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for (at, _) in text.match_indices(CSRF_SLOT) {
+        pieces.push(html.slice(start..at));
+        start = at + CSRF_SLOT.len();
+    }
+    pieces.push(html.slice(start..));
+    Ok(pieces.into())
 }
 
 /// The store query of the list's filters (search, pool, where the phones are, move state) on
@@ -543,3 +741,91 @@ async fn delete(
 
 /// Alert transitions shown on an object's page.
 const HISTORY_ROWS: u32 = 20;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key of a version and a page, for the cache alone.
+    #[derive(Clone, PartialEq)]
+    struct Key(i64, u32);
+
+    impl RenderKey for Key {
+        fn same_data(&self, other: &Self) -> bool {
+            self.0 == other.0
+        }
+        fn same(&self, other: &Self) -> bool {
+            self == other
+        }
+        fn newer_than(&self, other: &Self) -> bool {
+            self.0 > other.0
+        }
+    }
+
+    fn pieces(s: &'static str) -> Pieces {
+        Arc::from(vec![Bytes::from_static(s.as_bytes())])
+    }
+
+    fn kept(cache: &Renderings<Key>) -> Vec<(i64, u32)> {
+        cache
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| (k.0, k.1))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn requests_for_a_page_being_rendered_wait_for_that_rendering() {
+        let cache = Renderings::default();
+        let first = cache.entry(&Key(1, 1));
+        let second = cache.entry(&Key(1, 1));
+        assert!(Arc::ptr_eq(&first, &second));
+        assert!(!Arc::ptr_eq(&first, &cache.entry(&Key(1, 2))));
+        let renders = std::sync::atomic::AtomicUsize::new(0);
+        let render = |text| {
+            let renders = &renders;
+            move || async move {
+                renders.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                pieces(text)
+            }
+        };
+        let (a, b) = tokio::join!(
+            first.get_or_init(render("first")),
+            second.get_or_init(render("second"))
+        );
+        assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn newer_data_drops_older_renderings_and_an_older_reader_keeps_nothing() {
+        let cache = Renderings::default();
+        cache.entry(&Key(1, 1));
+        cache.entry(&Key(1, 2));
+        assert_eq!(kept(&cache), [(1, 1), (1, 2)]);
+        cache.entry(&Key(2, 1));
+        assert_eq!(kept(&cache), [(2, 1)]);
+        // A reader that knew version 1 gets a rendering of its own, not kept.
+        let old = cache.entry(&Key(1, 1));
+        assert!(!Arc::ptr_eq(&old, &cache.entry(&Key(1, 1))));
+        assert_eq!(kept(&cache), [(2, 1)]);
+    }
+
+    #[test]
+    fn a_forgotten_rendering_is_done_again_and_the_oldest_page_makes_room() {
+        let cache = Renderings::default();
+        let failed = cache.entry(&Key(1, 0));
+        cache.forget(&failed);
+        assert!(kept(&cache).is_empty());
+        assert!(!Arc::ptr_eq(&failed, &cache.entry(&Key(1, 0))));
+        for page in 1..=CACHED_PAGES as u32 {
+            cache.entry(&Key(1, page));
+        }
+        let pages = kept(&cache);
+        assert_eq!(pages.len(), CACHED_PAGES);
+        assert_eq!(pages[0], (1, 1), "page 0, the oldest, made room");
+    }
+}
