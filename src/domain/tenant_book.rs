@@ -7,7 +7,7 @@
 //! set of servers are the ones it was built with ([`TenantBook::fits`]): a pool or server
 //! change rebuilds it whole.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::ids::{PoolId, ServerId, TenantId};
 
@@ -58,8 +58,9 @@ pub struct TenantEntry {
 /// The book: tenants in code order, with what it was built for.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TenantBook {
-    entries: BTreeMap<(String, TenantId), TenantEntry>,
-    keys: HashMap<TenantId, String>,
+    entries: HashMap<TenantId, TenantEntry>,
+    /// Code order: (normalised code, id).
+    order: BTreeSet<(String, TenantId)>,
     home_sets: HashMap<PoolId, Vec<ServerId>>,
     servers: Vec<ServerId>,
 }
@@ -89,12 +90,11 @@ impl TenantBook {
 
     /// Tenants in code order.
     pub fn iter(&self) -> impl Iterator<Item = &TenantEntry> {
-        self.entries.values()
+        self.order.iter().filter_map(|(_, id)| self.entries.get(id))
     }
 
     pub fn get(&self, id: TenantId) -> Option<&TenantEntry> {
-        let key = self.keys.get(&id)?;
-        self.entries.get(&(key.clone(), id))
+        self.entries.get(&id)
     }
 
     /// Replaces the tenants `ids` by what the store holds of them now: `tenants` (an id of
@@ -107,8 +107,8 @@ impl TenantBook {
         counts: Vec<(TenantId, ServerId, u64)>,
     ) {
         for id in ids {
-            if let Some(key) = self.keys.remove(id) {
-                self.entries.remove(&(key, *id));
+            if let Some(old) = self.entries.remove(id) {
+                self.order.remove(&(old.tenant.code_key, *id));
             }
         }
         let mut phones: HashMap<TenantId, Vec<(ServerId, u64)>> = HashMap::new();
@@ -120,9 +120,9 @@ impl TenantBook {
         for tenant in tenants {
             let mut by_server = phones.remove(&tenant.id).unwrap_or_default();
             by_server.sort_unstable();
-            self.keys.insert(tenant.id, tenant.code_key.clone());
+            self.order.insert((tenant.code_key.clone(), tenant.id));
             self.entries.insert(
-                (tenant.code_key.clone(), tenant.id),
+                tenant.id,
                 TenantEntry {
                     tenant,
                     phones: by_server,
@@ -154,7 +154,7 @@ impl TenantBook {
         };
         match ids {
             Some(ids) => ids.iter().filter_map(|id| self.get(*id)).for_each(&mut add),
-            None => self.entries.values().for_each(&mut add),
+            None => self.iter().for_each(&mut add),
         }
         out.sort_unstable();
         out
@@ -173,10 +173,7 @@ impl TenantBook {
         tenants.sort_unstable();
         tenants.dedup();
         for tenant in &tenants {
-            let Some(key) = self.keys.get(tenant) else {
-                continue;
-            };
-            if let Some(entry) = self.entries.get_mut(&(key.clone(), *tenant)) {
+            if let Some(entry) = self.entries.get_mut(tenant) {
                 let mut away = by_tenant.remove(tenant).unwrap_or_default();
                 // Grouped by server and user agent for `away_groups`' scan.
                 away.sort_by(|a, b| {
@@ -198,7 +195,7 @@ impl TenantBook {
     /// and user agent), not a map over all of them: it runs on every alert rebuild.
     pub fn away_groups(&self, before: i64) -> Vec<AwayGroup> {
         let mut groups: Vec<AwayGroup> = Vec::new();
-        for entry in self.entries.values().filter(|e| !e.away.is_empty()) {
+        for entry in self.iter().filter(|e| !e.away.is_empty()) {
             let mut open: Option<AwayGroup> = None;
             for phone in entry.away.iter().filter(|p| p.since < before) {
                 match open.as_mut() {

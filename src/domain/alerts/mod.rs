@@ -774,6 +774,12 @@ pub fn evaluate(facts: &ClusterFacts, settings: &AlertSettings) -> AlertBook {
     let mut index = TenantIndex {
         lagging: std::collections::HashMap::new(),
         flapping: std::collections::HashMap::new(),
+        not_serving: facts
+            .servers
+            .iter()
+            .filter(|s| !tenants::serving(facts, &limits, &s.name))
+            .map(|s| s.name.as_str())
+            .collect(),
     };
     for group in &lagging {
         index

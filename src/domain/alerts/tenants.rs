@@ -125,6 +125,16 @@ pub(super) struct TenantIndex<'a> {
     pub lagging: HashMap<String, Vec<&'a AwayPhones>>,
     /// Lowercased tenant code → its flapping phones.
     pub flapping: HashMap<String, Vec<&'a FlappingPhone>>,
+    /// The known servers that are not serving (see [`serving`]), found once per evaluation:
+    /// asking every tenant's home servers against every server cost a tenants × servers scan.
+    pub not_serving: Vec<&'a str>,
+}
+
+impl TenantIndex<'_> {
+    /// [`serving`], from the servers found not serving once.
+    fn serving(&self, name: &str) -> bool {
+        !self.not_serving.iter().any(|s| super::same_name(s, name))
+    }
 }
 
 /// One facet with the explanation and advice it brings when it is the alert's worst.
@@ -190,7 +200,7 @@ pub(super) fn tenant_alert(
     if let Some(p) = placement.as_ref().filter(|_| !placement_held) {
         // Phones off a home server that is down or not reporting have failed over as designed:
         // the server's own alert explains them, once.
-        let home_serving = p.home_servers.iter().any(|h| serving(facts, limits, h));
+        let home_serving = p.home_servers.iter().any(|h| index.serving(h));
         match p.status {
             PlacementStatus::WithinNormal => {
                 within_normal.tenants += 1;
