@@ -81,6 +81,17 @@ async fn check(app: &App, what: &str, label: &str) -> Refresh {
     how
 }
 
+/// One tenant changed: SQLite re-reads exactly it. PostgreSQL re-reads every journal row of a
+/// transaction still running at its last read (any transaction in the cluster, such as another
+/// test's), so it may re-read a few tenants again; never none.
+fn patched_one(how: Refresh, label: &str) {
+    match how {
+        Refresh::Patched(1) => {}
+        Refresh::Patched(n) if label == "postgres" && (1..=10).contains(&n) => {}
+        other => panic!("{label}: one tenant changed, the book was refreshed by {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn the_patched_book_equals_the_book_read_whole() {
     helpers::each_db(|db: TestDb| async move {
@@ -164,16 +175,10 @@ async fn the_patched_book_equals_the_book_read_whole() {
             )
             .await
             .unwrap();
-        assert_eq!(
-            check(&app, "a tenant edit", label).await,
-            Refresh::Patched(1)
-        );
+        patched_one(check(&app, "a tenant edit", label).await, label);
         let g = store.tenant_by_code("GALLO").await.unwrap();
         store.delete_tenant(g.id, g.version, "t").await.unwrap();
-        assert_eq!(
-            check(&app, "a tenant deletion", label).await,
-            Refresh::Patched(1)
-        );
+        patched_one(check(&app, "a tenant deletion", label).await, label);
         // The phones of the renamed tenant's old code no longer match it: the next push
         // re-matches and the book follows.
         push(&store, "voip2", &endpoints[3..]).await;
