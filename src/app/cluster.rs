@@ -456,8 +456,9 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
     let name = |id: ServerId| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
     let (kept, refresh) =
         super::tenant_book::refreshed(app, &view.home_sets, &view.server_ids()).await?;
+    // What the rules need of the book, taken out so that its lock is not held across the
+    // store calls below.
     let book = &kept.book;
-    let book_ms = ms(started);
     let mut by_tenant: HashMap<TenantId, Vec<(String, u64)>> = book
         .iter()
         .map(|e| {
@@ -465,8 +466,18 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
             (e.tenant.id, phones)
         })
         .collect();
-    let tenants: Vec<&crate::domain::tenant_book::BookTenant> =
-        book.iter().map(|e| &e.tenant).collect();
+    let tenants: Vec<crate::domain::tenant_book::BookTenant> =
+        book.iter().map(|e| e.tenant.clone()).collect();
+    let groups: Vec<(crate::domain::tenant_book::AwayGroup, Option<PoolId>)> = book
+        .away_groups(now - view.settings.alerts.failback_after_secs)
+        .into_iter()
+        .map(|g| {
+            let pool = book.get(g.tenant_id).and_then(|e| e.tenant.pool_id);
+            (g, pool)
+        })
+        .collect();
+    drop(kept);
+    let book_ms = ms(started);
     let pool_by_id: HashMap<PoolId, &Pool> = view.pools.iter().map(|p| (p.id, p)).collect();
     // Moves in flight: their phones still on the old pool's home servers await
     // re-provisioning, so they are not the new pool's drift either.
@@ -585,11 +596,10 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
         .enumerate()
         .map(|(i, s)| (s.id, i))
         .collect();
-    let mut groups = book.away_groups(now - a.failback_after_secs);
-    groups.sort_by_key(|g| order.get(&g.server_id).copied().unwrap_or(usize::MAX));
+    let mut groups = groups;
+    groups.sort_by_key(|(g, _)| order.get(&g.server_id).copied().unwrap_or(usize::MAX));
     let mut away = Vec::new();
-    for group in groups {
-        let pool_id = book.get(group.tenant_id).and_then(|e| e.tenant.pool_id);
+    for (group, pool_id) in groups {
         let Some(home) = view.home_of(pool_id) else {
             continue;
         };
