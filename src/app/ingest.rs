@@ -36,16 +36,28 @@ pub async fn ingest(
     body: &str,
     actor: &str,
 ) -> Result<IngestSummary> {
+    // Where a push's time goes besides the store (logged at debug level).
+    let started = std::time::Instant::now();
     let rows = parse_dump(format, body)
         .map_err(|e| Error::BadInput(format!("the {format} dump was refused: {e}")))?;
+    let parsed_ms = started.elapsed().as_secs_f64() * 1e3;
     let (settings, _) = app.store().settings().await?;
     let policy = IngestPolicy::from_settings(&settings);
+    let settings_ms = started.elapsed().as_secs_f64() * 1e3;
     let summary = app
         .store()
         .ingest(server.id, format.as_str(), &rows, &policy, actor)
         .await?;
     tracing::info!(server = %server.name, contacts = summary.contacts, registered = summary.registered, "snapshot stored");
     // Phones that re-registered may end a tenant's move.
+    let stored_ms = started.elapsed().as_secs_f64() * 1e3;
     super::moves::track_quietly(app).await;
+    tracing::debug!(
+        parsed_ms,
+        settings_ms,
+        stored_ms,
+        tracked_ms = started.elapsed().as_secs_f64() * 1e3,
+        "ingest use case (ms since the start at the end of each step)"
+    );
     Ok(summary)
 }

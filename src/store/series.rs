@@ -57,24 +57,44 @@ pub enum SeriesOf {
     Tenant(TenantId),
 }
 
-/// Servers that get phones of each pool with nothing down: phones elsewhere are away (the
-/// cluster view's definition, `domain::projection::pool_home`).
-async fn home_sets(tx: &mut Tx) -> Result<HashMap<PoolId, HashSet<ServerId>>> {
+/// Servers that get phones of each pool (of the `wanted` ones; all: `None`) with nothing down:
+/// phones elsewhere are away (the cluster view's definition, `domain::projection::pool_home`).
+/// A report asks only for the few pools it touches: this runs on every report.
+async fn home_sets(
+    tx: &mut Tx,
+    wanted: Option<&BTreeSet<PoolId>>,
+) -> Result<HashMap<PoolId, HashSet<ServerId>>> {
+    let (pool_filter, member_filter) = match wanted {
+        Some(w) if w.is_empty() => return Ok(HashMap::new()),
+        Some(w) => {
+            // Integers from the database itself: safe to write into the statement.
+            let list = id_list(w.iter().map(|p| p.get()));
+            (
+                format!("WHERE id IN ({list})"),
+                format!("WHERE m.pool_id IN ({list})"),
+            )
+        }
+        None => (String::new(), String::new()),
+    };
     let servers = sqlx::query("SELECT * FROM servers ORDER BY id")
         .fetch_all(&mut **tx)
         .await?
         .iter()
         .map(server_from_row)
         .collect::<Result<Vec<Server>>>()?;
-    let mut pools = sqlx::query(&format!("SELECT {POOL_COLUMNS} FROM pools"))
+    let mut pools = sqlx::query(&format!("SELECT {POOL_COLUMNS} FROM pools {pool_filter}"))
+        .persistent(false)
         .fetch_all(&mut **tx)
         .await?
         .iter()
         .map(pool_from_row)
         .collect::<Result<Vec<Pool>>>()?;
-    let members = sqlx::query(&format!("{MEMBER_SELECT} ORDER BY m.pool_id, m.position"))
-        .fetch_all(&mut **tx)
-        .await?;
+    let members = sqlx::query(&format!(
+        "{MEMBER_SELECT} {member_filter} ORDER BY m.pool_id, m.position"
+    ))
+    .persistent(false)
+    .fetch_all(&mut **tx)
+    .await?;
     for r in &members {
         let (pool_id, m) = member_from_row(r)?;
         if let Some(p) = pools.iter_mut().find(|p| p.id == pool_id) {
@@ -112,6 +132,7 @@ pub(super) async fn record(tx: &mut Tx, server_id: ServerId, tenants: &[TenantId
                WHERE s.tenant_id = t.id AND s.server_id = $1 ORDER BY s.bucket DESC LIMIT 1), 0) \
              ON CONFLICT (tenant_id, server_id, bucket) DO UPDATE SET phones = excluded.phones"
         ))
+        .persistent(false)
         .bind(server_id)
         .bind(bucket)
         .execute(&mut **tx)
@@ -119,15 +140,15 @@ pub(super) async fn record(tx: &mut Tx, server_id: ServerId, tenants: &[TenantId
         for r in sqlx::query(&format!(
             "SELECT DISTINCT pool_id FROM tenants WHERE id IN ({ids}) AND pool_id IS NOT NULL"
         ))
+        .persistent(false)
         .fetch_all(&mut **tx)
         .await?
         {
             pools.insert(r.try_get("pool_id")?);
         }
     }
-    let homes = home_sets(tx).await?;
     // The server: matched phones per pool, plus the unmatched ones.
-    let (mut registered, mut away) = (0i64, 0i64);
+    let mut on_server: Vec<(Option<PoolId>, i64)> = Vec::new();
     for r in sqlx::query(
         "SELECT t.pool_id, CAST(SUM(c.phones) AS BIGINT) AS phones FROM tenant_server_counts c \
          JOIN tenants t ON t.id = c.tenant_id WHERE c.server_id = $1 GROUP BY t.pool_id",
@@ -136,9 +157,18 @@ pub(super) async fn record(tx: &mut Tx, server_id: ServerId, tenants: &[TenantId
     .fetch_all(&mut **tx)
     .await?
     {
-        let phones: i64 = r.try_get("phones")?;
+        on_server.push((r.try_get("pool_id")?, r.try_get("phones")?));
+    }
+    let wanted: BTreeSet<PoolId> = pools
+        .iter()
+        .copied()
+        .chain(on_server.iter().filter_map(|(p, _)| *p))
+        .collect();
+    let homes = home_sets(tx, Some(&wanted)).await?;
+    let (mut registered, mut away) = (0i64, 0i64);
+    for (pool, phones) in on_server {
         registered += phones;
-        if let Some(pool) = r.try_get::<Option<PoolId>, _>("pool_id")?
+        if let Some(pool) = pool
             && !is_home(&homes, pool, server_id)
         {
             away += phones;
@@ -173,6 +203,7 @@ pub(super) async fn record(tx: &mut Tx, server_id: ServerId, tenants: &[TenantId
          FROM tenant_server_counts c JOIN tenants t ON t.id = c.tenant_id \
          WHERE t.pool_id IN ({list}) GROUP BY t.pool_id, c.server_id"
     ))
+    .persistent(false)
     .fetch_all(&mut **tx)
     .await?
     {
@@ -353,7 +384,7 @@ impl Store {
     pub async fn load_demo_history(&self, days: i64) -> Result<u64> {
         let at = now();
         let mut tx = self.begin_write().await?;
-        let homes = home_sets(&mut tx).await?;
+        let homes = home_sets(&mut tx, None).await?;
         let servers: Vec<(i64, String)> = sqlx::query("SELECT id, name FROM servers ORDER BY id")
             .fetch_all(&mut *tx)
             .await?
