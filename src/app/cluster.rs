@@ -257,7 +257,13 @@ async fn build_view(app: &App, key: ViewKey) -> Result<ClusterView> {
     // The tenants' counts come from the tenant book, patched with the tenants changed since
     // (see [`super::tenant_book`]): no aggregate over every tenant per rebuild.
     let server_ids: Vec<ServerId> = servers.iter().map(|s| s.id).collect();
-    let (kept, _) = super::tenant_book::refreshed(app, &home_sets, &server_ids).await?;
+    let (kept, _) = super::tenant_book::refreshed(
+        app,
+        &home_sets,
+        &server_ids,
+        super::tenant_book::Need::Counts,
+    )
+    .await?;
     let book = &kept.book;
     let mut expected: HashMap<PoolId, PoolLoad> = HashMap::new();
     for e in book.iter() {
@@ -454,8 +460,13 @@ pub async fn facts(app: &App, view: &ClusterView) -> Result<ClusterFacts> {
         .map(|s| (s.id, s.name.to_string()))
         .collect();
     let name = |id: ServerId| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
-    let (kept, refresh) =
-        super::tenant_book::refreshed(app, &view.home_sets, &view.server_ids()).await?;
+    let (kept, refresh) = super::tenant_book::refreshed(
+        app,
+        &view.home_sets,
+        &view.server_ids(),
+        super::tenant_book::Need::AwayPhones,
+    )
+    .await?;
     // What the rules need of the book, taken out so that its lock is not held across the
     // store calls below.
     let book = &kept.book;

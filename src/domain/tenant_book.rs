@@ -23,14 +23,19 @@ pub struct BookTenant {
     pub version: i64,
 }
 
-/// A registered contact of a tenant on a server outside its pool's home servers, where its
-/// phone counts now (the phone's last server): a failback candidate once `since` is old enough.
+/// Registered contacts of a tenant on a server outside its pool's home servers, where their
+/// phones count now (the phones' last server), with one user agent and one arrival time:
+/// failback candidates once `since` is old enough. Phones that arrived in the same report
+/// share the time, so the store hands over one row per such bucket, not one per phone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AwayPhone {
     pub server_id: ServerId,
     pub user_agent: Option<String>,
-    /// Since when the phone has been on this server.
+    /// Since when the phones have been on this server.
     pub since: i64,
+    /// How many registered contacts.
+    pub phones: u64,
+    /// The smallest of their endpoints.
     pub endpoint: String,
 }
 
@@ -202,7 +207,7 @@ impl TenantBook {
                     Some(g)
                         if g.server_id == phone.server_id && g.user_agent == phone.user_agent =>
                     {
-                        g.phones += 1;
+                        g.phones += phone.phones;
                         g.since = g.since.min(phone.since);
                         if phone.endpoint < g.example {
                             g.example.clone_from(&phone.endpoint);
@@ -215,7 +220,7 @@ impl TenantBook {
                             tenant_id: entry.tenant.id,
                             tenant: entry.tenant.code.clone(),
                             user_agent: phone.user_agent.clone(),
-                            phones: 1,
+                            phones: phone.phones,
                             since: phone.since,
                             example: phone.endpoint.clone(),
                         });
@@ -262,6 +267,7 @@ mod tests {
             server_id: ServerId::new(server),
             user_agent: Some(ua.to_string()),
             since,
+            phones: 1,
             endpoint: endpoint.to_string(),
         }
     }

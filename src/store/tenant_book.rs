@@ -118,7 +118,7 @@ impl Store {
     }
 
     /// The registered contacts of each (server, tenant) pair whose phone counts on that server
-    /// (its last server), with since when it is there.
+    /// (its last server), by user agent and arrival time (see [`AwayPhone`]).
     pub async fn book_away_phones(
         &self,
         pairs: &[(ServerId, TenantId)],
@@ -132,32 +132,36 @@ impl Store {
         for (server, tenants) in by_server {
             for chunk in tenants.chunks(super::registrations::ID_CHUNK) {
                 // Integers from the book (read from the database): safe in the statement.
-                let rows: Vec<(i64, Option<String>, i64, String)> = self
+                let rows: Vec<(i64, Option<String>, i64, i64, String)> = self
                     .json_array(
-                        "r.tenant_id, r.user_agent, p.since, r.endpoint",
-                        "FROM registrations r JOIN phones p \
-                         ON p.endpoint_key = r.endpoint_key AND p.server_id = r.server_id",
+                        "tenant_id, user_agent, since, phones, example",
                         &format!(
-                            "WHERE r.server_id = {} AND r.registered = 1 AND r.tenant_id IN ({})",
+                            "FROM (SELECT r.tenant_id, r.user_agent, p.since, \
+                             COUNT(*) AS phones, MIN(r.endpoint) AS example \
+                             FROM registrations r JOIN phones p \
+                             ON p.endpoint_key = r.endpoint_key AND p.server_id = r.server_id \
+                             WHERE r.server_id = {} AND r.registered = 1 AND r.tenant_id IN ({}) \
+                             GROUP BY r.tenant_id, r.user_agent, p.since) g",
                             server.get(),
                             id_list(chunk.iter().map(|t| t.get()))
                         ),
+                        "",
                     )
                     .await?;
-                out.extend(
-                    rows.into_iter()
-                        .map(|(tenant, user_agent, since, endpoint)| {
-                            (
-                                TenantId::new(tenant),
-                                AwayPhone {
-                                    server_id: server,
-                                    user_agent,
-                                    since,
-                                    endpoint,
-                                },
-                            )
-                        }),
-                );
+                out.extend(rows.into_iter().map(
+                    |(tenant, user_agent, since, phones, endpoint)| {
+                        (
+                            TenantId::new(tenant),
+                            AwayPhone {
+                                server_id: server,
+                                user_agent,
+                                since,
+                                phones: phones.max(0) as u64,
+                                endpoint,
+                            },
+                        )
+                    },
+                ));
             }
         }
         Ok(out)

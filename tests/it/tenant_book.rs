@@ -4,7 +4,7 @@
 use pbx_pools::app::App;
 use pbx_pools::app::cache::Seen;
 use pbx_pools::app::cluster;
-use pbx_pools::app::tenant_book::{Refresh, read_whole, refreshed};
+use pbx_pools::app::tenant_book::{Need, Refresh, read_whole, refreshed};
 use pbx_pools::domain::demo::source_document_cluster;
 use pbx_pools::domain::demo_registrations::source_document_rounds;
 use pbx_pools::domain::model::NewTenant;
@@ -38,7 +38,7 @@ async fn push(store: &Store, server: &str, endpoints: &[String]) {
 /// was brought up to date.
 async fn check(app: &App, what: &str, label: &str) -> Refresh {
     let view = cluster::load(app, Seen::default()).await.unwrap();
-    let (kept, how) = refreshed(app, &view.home_sets, &view.server_ids())
+    let (kept, how) = refreshed(app, &view.home_sets, &view.server_ids(), Need::AwayPhones)
         .await
         .unwrap();
     let whole = read_whole(app, &view.home_sets, &view.server_ids())
