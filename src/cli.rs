@@ -526,10 +526,12 @@ async fn serve(args: ServeArgs) -> CliResult {
             "no user exists yet: create the first administrator at http://{addr}/setup?token={token}"
         );
     }
-    tokio::spawn(crate::jobs::purge_sessions(app.clone()));
-    tokio::spawn(crate::jobs::background_dns_check(app.clone()));
-    tokio::spawn(crate::jobs::track_alerts(app.clone()));
-    tokio::spawn(crate::jobs::keep_views_warm(app));
+    let jobs = [
+        tokio::spawn(crate::jobs::purge_sessions(app.clone())),
+        tokio::spawn(crate::jobs::background_dns_check(app.clone())),
+        tokio::spawn(crate::jobs::track_alerts(app.clone())),
+        tokio::spawn(crate::jobs::keep_views_warm(app)),
+    ];
     let app = crate::web::router(state);
     println!("pbx-pools listening on http://{addr}");
     axum::serve(
@@ -538,6 +540,11 @@ async fn serve(args: ServeArgs) -> CliResult {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    // The jobs stop before the store closes: one caught mid-work would otherwise log its
+    // queries failing on the closed pool (its transaction is rolled back either way).
+    for job in jobs {
+        job.abort();
+    }
     store.close().await;
     Ok(())
 }
