@@ -8,9 +8,9 @@ use sqlx::Row;
 use std::collections::HashMap;
 
 use super::registrations::{
-    AwayGroup, DataVersion, FlappingMoves, ID_CHUNK, ListedTwice, PHONE_SELECT, PhoneMove,
-    PhoneRow, PoolServerCount, ReportTimes, Snapshot, TenantPhones, TenantServerCount, id_list,
-    phone_from_row, snapshot_from_row,
+    AwayGroup, DataVersion, FlappingMoves, ListedTwice, PHONE_SELECT, PhoneMove, PhoneRow,
+    PoolServerCount, ReportTimes, Snapshot, TenantPhones, TenantServerCount, phone_from_row,
+    snapshot_from_row,
 };
 use super::{Result, Store};
 
@@ -110,31 +110,6 @@ impl Store {
             .map_err(Into::into)
     }
 
-    /// Phones per server of the given tenants (from the maintained counts).
-    pub async fn tenants_phones_by_server(
-        &self,
-        tenant_ids: &[TenantId],
-    ) -> Result<Vec<(TenantId, ServerId, u64)>> {
-        let mut out = Vec::new();
-        for chunk in tenant_ids.chunks(ID_CHUNK) {
-            // Integers from the database itself: safe to write into the statement.
-            let rows = sqlx::query(&format!(
-                "SELECT tenant_id, server_id, phones FROM tenant_server_counts WHERE tenant_id IN ({})",
-                id_list(chunk.iter().map(|t| t.get()))
-            ))
-            .fetch_all(&self.pool)
-            .await?;
-            for r in &rows {
-                out.push((
-                    r.try_get("tenant_id")?,
-                    r.try_get("server_id")?,
-                    r.try_get::<i64, _>("phones")?.max(0) as u64,
-                ));
-            }
-        }
-        Ok(out)
-    }
-
     /// Tenants with phones on a server, most phones first.
     pub async fn tenants_on(&self, server_id: ServerId, limit: u32) -> Result<Vec<TenantPhones>> {
         let rows = sqlx::query(&format!(
@@ -231,7 +206,8 @@ impl Store {
 
     /// The phones of `tenant_ids` registered on `server_id` since before `before`, grouped by
     /// tenant and user agent: how many, since when (the earliest), and one endpoint as an
-    /// example. Failback lag needs no more, and the rows stay few however many phones are away.
+    /// example. The definition in SQL of the failback groups the tenant book computes in memory
+    /// ([`crate::domain::tenant_book::TenantBook::away_groups`]); its test compares the two.
     pub async fn away_groups(
         &self,
         server_id: ServerId,
