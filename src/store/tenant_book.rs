@@ -36,44 +36,40 @@ impl Store {
         Ok(JournalMark(mark))
     }
 
-    /// The tenants journalled since `mark` (at most [`JOURNAL_REREAD_LIMIT`] + 1 of them, then
-    /// the caller reads everything), and the mark to read from next time. Read the new mark's
-    /// data after this call.
+    /// The tenants journalled since `mark` (at most [`JOURNAL_REREAD_LIMIT`] + 1 distinct ones:
+    /// more than the limit means the caller reads everything), and the mark to read from next
+    /// time. Read the new mark's data after this call.
     pub async fn journal_since(&self, mark: JournalMark) -> Result<(Vec<TenantId>, JournalMark)> {
         let limit = JOURNAL_REREAD_LIMIT + 1;
-        let (next, rows) = match self.backend {
-            Backend::Sqlite => {
-                let rows = sqlx::query(&format!(
-                    "SELECT seq, tenant_id FROM tenant_journal WHERE seq > $1 ORDER BY seq LIMIT {limit}"
+        // The new mark first, then the distinct tenants between the two marks: a limit on
+        // distinct tenants, never on rows, so a cut-off list always means "read everything"
+        // (more than the limit) and never a partial patch.
+        let next = self.journal_mark().await?;
+        let rows =
+            match self.backend {
+                // One writer at a time: every row up to the new mark has committed.
+                Backend::Sqlite => sqlx::query(&format!(
+                    "SELECT DISTINCT tenant_id FROM tenant_journal WHERE seq > $1 AND seq <= $2 \
+                     LIMIT {limit}"
                 ))
                 .bind(mark.0)
+                .bind(next.0)
                 .fetch_all(&self.pool)
-                .await?;
-                let last = match rows.last() {
-                    Some(r) => r.try_get("seq")?,
-                    None => mark.0,
-                };
-                (JournalMark(last), rows)
-            }
-            Backend::Postgres => {
-                // The new mark first: every transaction older than it has ended, so the rows
-                // read after it include all of theirs.
-                let next = self.journal_mark().await?;
-                let rows = sqlx::query(&format!(
+                .await?,
+                // Every transaction older than the new mark has ended, so the rows read after it
+                // include all of theirs; rows of later ones are read again next time.
+                Backend::Postgres => sqlx::query(&format!(
                     "SELECT DISTINCT tenant_id FROM tenant_journal WHERE xact >= $1 LIMIT {limit}"
                 ))
                 .bind(mark.0)
                 .fetch_all(&self.pool)
-                .await?;
-                (next, rows)
-            }
-        };
+                .await?,
+            };
         let mut ids = rows
             .iter()
             .map(|r| r.try_get::<TenantId, _>("tenant_id"))
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
         ids.sort_unstable();
-        ids.dedup();
         Ok((ids, next))
     }
 
