@@ -36,6 +36,7 @@ mod plan;
 mod pools;
 mod redirect;
 mod registrations;
+mod renderings;
 mod routes;
 mod search;
 mod seen;
@@ -268,17 +269,13 @@ pub fn page<T: Template>(page: &T) -> Response {
     render_page(StatusCode::OK, page)
 }
 
-/// What a page template writes where its shared part goes (see [`page_around`]).
+/// What a page template writes where its shared part goes (see [`page_around_parts`]).
 pub const SHARED_PART: &str = "\u{1}pbx-pools-shared-part\u{1}";
 
 /// A page whose template writes [`SHARED_PART`] once, in place of `shared`: the page's own
 /// frame (header, navigation, the user's CSRF token) is rendered, and the shared part, rendered
-/// once for many requests, is sent as it is instead of being copied into every response.
-pub fn page_around<T: Template>(page: &T, shared: Bytes) -> Response {
-    page_around_parts(page, [shared])
-}
-
-/// [`page_around`] with a shared part sent as several pieces one after the other: a shared
+/// once for many requests (see the `renderings` module), is sent as it is instead of being copied into
+/// every response. The shared part may come as several pieces one after the other: a shared
 /// rendering with a per-request field inside it (a form's CSRF token) is sent as the pieces
 /// around that field and the field itself.
 pub fn page_around_parts<T: Template>(

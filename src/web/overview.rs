@@ -8,13 +8,14 @@ use axum::extract::State;
 use super::charts::{ChartPanel, RangeParam};
 use super::extract::Query;
 use axum::response::Response;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::auth::KnownVersion;
 use super::filters;
-use super::{ApiError, AppState, Error, PageCtx, Result, Routes, page_around};
+use super::renderings::{Pieces, RenderKey, Renderings};
+use super::{ApiError, AppState, Error, PageCtx, Result, Routes, page_around_parts};
 use crate::app::Seen;
-use crate::app::alert_log::AlertOverlay;
+use crate::app::alert_log::{AlertOverlay, StatesAt};
 use crate::app::cluster::{ClusterView, PoolStats, ServerStats, load, load_with_alerts_known};
 use crate::domain::alerts::listing::Listed;
 use crate::domain::alerts::{AlertBook, AlertCounts, WithinNormal};
@@ -81,7 +82,8 @@ impl OverviewContent<'_> {
 
 /// What the overview's content was rendered from. The cached values are held (not their
 /// addresses), so a key can only equal another built from the very same values.
-struct ContentKey {
+#[derive(Clone)]
+pub struct ContentKey {
     view: Arc<ClusterView>,
     book: Arc<AlertBook>,
     overlay: Arc<AlertOverlay>,
@@ -94,7 +96,7 @@ struct ContentKey {
     time_zone: jiff::tz::TimeZone,
 }
 
-impl ContentKey {
+impl RenderKey for ContentKey {
     /// Rendered from the same data in the same second (whatever the range and time zone).
     fn same_data(&self, other: &ContentKey) -> bool {
         Arc::ptr_eq(&self.view, &other.view)
@@ -109,6 +111,10 @@ impl ContentKey {
             && self.range == other.range
             && self.time_zone == other.time_zone
     }
+
+    fn newer_than(&self, other: &ContentKey) -> bool {
+        (self.view.version, self.second) > (other.view.version, other.second)
+    }
 }
 
 /// Renderings kept at once (time zones and chart ranges): users in a few zones share the page.
@@ -118,32 +124,7 @@ const CACHED_ZONES: usize = 4;
 /// request: ranking every alert for the headline and formatting hundreds of figures cost ten
 /// times what serving the bytes does, and under load thousands of requests a second ask for
 /// the very same page.
-#[derive(Default)]
-pub struct OverviewCache(Mutex<Vec<(ContentKey, Bytes)>>);
-
-impl OverviewCache {
-    fn get(&self, key: &ContentKey) -> Option<Bytes> {
-        let cached = self.0.lock().ok()?;
-        cached
-            .iter()
-            .find(|(k, _)| k.same(key))
-            .map(|(_, c)| c.clone())
-    }
-
-    fn put(&self, key: ContentKey, content: Bytes) {
-        let Ok(mut cached) = self.0.lock() else {
-            return;
-        };
-        // Renderings of older values or seconds are of no more use to anyone.
-        cached.retain(|(k, _)| {
-            k.same_data(&key) && (k.time_zone != key.time_zone || k.range != key.range)
-        });
-        if cached.len() >= CACHED_ZONES {
-            cached.remove(0);
-        }
-        cached.push((key, content));
-    }
-}
+pub type OverviewCache = Renderings<ContentKey, CACHED_ZONES>;
 
 async fn overview(
     State(st): State<AppState>,
@@ -169,47 +150,58 @@ async fn overview(
         second: states.now,
         time_zone: ctx.tz.clone(),
     };
-    let content = match st.inner.overview.get(&key) {
-        Some(content) => content,
-        None => {
-            let top = super::alerts::headline(&key.book.alerts, &states, HEADLINE);
-            let charts = vec![
-                ChartPanel::new(
-                    "chart-servers",
-                    "Registered phones per server",
-                    key.charts.0.clone(),
-                    range,
-                ),
-                ChartPanel::new(
-                    "chart-pools",
-                    "Away share per pool",
-                    key.charts.1.clone(),
-                    range,
-                ),
-            ];
-            let content = Bytes::from(
-                OverviewContent {
-                    tz: &key.time_zone,
-                    view: &key.view,
-                    counts: top.counts,
-                    top: top.rows,
-                    within: key.book.within_normal,
-                    charts,
-                }
-                .render()
-                .map_err(Error::internal)?,
-            );
-            st.inner.overview.put(key, content.clone());
-            content
+    let cache = &st.inner.overview;
+    let rendering = cache.entry(&key);
+    let content = match rendering
+        .get_or_try_init(|| async { render_content(&key, &states) })
+        .await
+    {
+        Ok(pieces) => pieces.clone(),
+        Err(e) => {
+            // Whoever waits renders for itself; nothing is kept of a failure.
+            cache.forget(&rendering);
+            return Err(e);
         }
     };
-    Ok(page_around(
+    Ok(page_around_parts(
         &OverviewPage {
             ctx,
             content: super::SHARED_PART,
         },
-        content,
+        content.iter().cloned(),
     ))
+}
+
+/// The overview's content for `key`.
+fn render_content(key: &ContentKey, states: &StatesAt) -> Result<Pieces> {
+    let top = super::alerts::headline(&key.book.alerts, states, HEADLINE);
+    let charts = vec![
+        ChartPanel::new(
+            "chart-servers",
+            "Registered phones per server",
+            key.charts.0.clone(),
+            key.range,
+        ),
+        ChartPanel::new(
+            "chart-pools",
+            "Away share per pool",
+            key.charts.1.clone(),
+            key.range,
+        ),
+    ];
+    let content = Bytes::from(
+        OverviewContent {
+            tz: &key.time_zone,
+            view: &key.view,
+            counts: top.counts,
+            top: top.rows,
+            within: key.book.within_normal,
+            charts,
+        }
+        .render()
+        .map_err(Error::internal)?,
+    );
+    Ok(Arc::from(vec![content]))
 }
 
 async fn api_stats(
