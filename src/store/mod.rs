@@ -270,6 +270,28 @@ impl Store {
     }
 }
 
+impl Store {
+    /// `SELECT` of `columns` (any SQL expressions) `rest` (its `FROM` and `WHERE`) as one JSON
+    /// array of arrays in one row, in column `j`: thousands of rows through the driver cost
+    /// about 3 µs each in copying; one text value and a JSON parse cost a fraction of that.
+    pub(crate) fn json_array_sql(&self, columns: &str, rest: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => {
+                format!("SELECT json_group_array(json_array({columns})) AS j {rest}")
+            }
+            Backend::Postgres => format!(
+                "SELECT CAST(COALESCE(json_agg(json_build_array({columns})), '[]') AS TEXT) AS j \
+                 {rest}"
+            ),
+        }
+    }
+}
+
+/// Decodes what a [`Store::json_array_sql`] statement returned.
+pub(crate) fn decode_json_array<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>> {
+    serde_json::from_str(text).map_err(|e| Error::Database(sqlx::Error::Decode(e.into())))
+}
+
 pub(crate) fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }

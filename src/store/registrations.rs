@@ -261,24 +261,16 @@ impl Store {
         phase!("take_dirty");
         // The stored picture as one JSON array in one row: thousands of rows through the
         // driver cost about 3 µs each in copying, most of a small push's time.
-        let picture_sql = match self.backend {
-            Backend::Sqlite => {
-                "SELECT json_group_array(json_array(id, fingerprint, tenant_id)) AS picture \
-                 FROM registrations WHERE server_id = $1"
-            }
-            Backend::Postgres => {
-                "SELECT CAST(COALESCE(json_agg(json_build_array(id, fingerprint, tenant_id)), '[]') AS TEXT) \
-                 AS picture FROM registrations WHERE server_id = $1"
-            }
-        };
-        let picture: String = sqlx::query(picture_sql)
-            .bind(server_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("picture")?;
+        let picture: String = sqlx::query(&self.json_array_sql(
+            "id, fingerprint, tenant_id",
+            "FROM registrations WHERE server_id = $1",
+        ))
+        .bind(server_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("j")?;
         phase!("picture");
-        let picture: Vec<(i64, i64, Option<i64>)> = serde_json::from_str(&picture)
-            .map_err(|e| super::Error::Database(sqlx::Error::Decode(e.into())))?;
+        let picture: Vec<(i64, i64, Option<i64>)> = super::decode_json_array(&picture)?;
         let mut stored = Vec::with_capacity(picture.len());
         let mut tenant_of_row: HashMap<i64, Option<TenantId>> =
             HashMap::with_capacity(picture.len());

@@ -163,28 +163,19 @@ impl Store {
         Ok(out)
     }
 
-    /// `SELECT columns rest where` as one JSON array of arrays in one row, decoded.
+    /// `SELECT columns rest filter` as one JSON array of arrays in one row, decoded.
     async fn json_array<T: DeserializeOwned>(
         &self,
         columns: &str,
         rest: &str,
         filter: &str,
     ) -> Result<Vec<T>> {
-        let sql = match self.backend {
-            Backend::Sqlite => {
-                format!("SELECT json_group_array(json_array({columns})) AS j {rest} {filter}")
-            }
-            Backend::Postgres => format!(
-                "SELECT CAST(COALESCE(json_agg(json_build_array({columns})), '[]') AS TEXT) AS j \
-                 {rest} {filter}"
-            ),
-        };
+        let sql = self.json_array_sql(columns, &format!("{rest} {filter}"));
         let text: String = sqlx::query(&sql)
             .fetch_one(&self.pool)
             .await?
             .try_get("j")?;
-        serde_json::from_str(&text)
-            .map_err(|e| super::Error::Database(sqlx::Error::Decode(e.into())))
+        super::decode_json_array(&text)
     }
 }
 

@@ -5,8 +5,6 @@
 
 use fantoccini::Locator;
 use pbx_pools::domain::auth::Role;
-use pbx_pools::domain::demo::source_document_cluster;
-use pbx_pools::domain::demo_registrations::source_document_rounds;
 
 use crate::browser::{ADMIN, ADMIN_PASSWORD, App, Browser, browser_test};
 
@@ -59,14 +57,7 @@ async fn every_chart_renders_on_the_demo_history_and_the_overview_is_captured() 
     let app = App::start(None).await;
     app.add_user(ADMIN, ADMIN_PASSWORD, Role::Admin).await;
     let store = app.store();
-    store
-        .load_demo(&source_document_cluster(), "demo")
-        .await
-        .unwrap();
-    store
-        .load_demo_registrations(&source_document_rounds(), 7200)
-        .await
-        .unwrap();
+    crate::helpers::load_demo_with_history(store).await;
     let voip1 = store.server_by_name("voip1").await.unwrap();
     let pbx_b = store.pool_by_name("pbxB").await.unwrap();
     let canistracci = store.tenant_by_code("CANISTRACCI").await.unwrap();

@@ -131,16 +131,8 @@ async fn ingest_writes_the_series_and_a_tenant_row_only_when_its_count_changes()
 
 #[tokio::test]
 async fn the_demo_starts_with_two_weeks_of_history() {
-    use pbx_pools::domain::demo_registrations::source_document_rounds;
     for_each_backend(|store, label| async move {
-        store
-            .load_demo(&source_document_cluster(), "demo")
-            .await
-            .unwrap();
-        store
-            .load_demo_registrations(&source_document_rounds(), 7200)
-            .await
-            .unwrap();
+        crate::helpers::load_demo_with_history(&store).await;
         let t = now();
         let servers = store
             .series(SeriesOf::Servers(None), t - 14 * 86_400, t, 3600)

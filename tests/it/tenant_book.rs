@@ -5,8 +5,6 @@ use pbx_pools::app::App;
 use pbx_pools::app::cache::Seen;
 use pbx_pools::app::cluster;
 use pbx_pools::app::tenant_book::{Need, Refresh, read_whole, refreshed};
-use pbx_pools::domain::demo::source_document_cluster;
-use pbx_pools::domain::demo_registrations::source_document_rounds;
 use pbx_pools::domain::model::NewTenant;
 use pbx_pools::domain::registrations::{DumpFormat, TenantMatcher, parse_dump};
 use pbx_pools::store::{IngestPolicy, Store};
@@ -97,14 +95,7 @@ async fn the_patched_book_equals_the_book_read_whole() {
     helpers::each_db(|db: TestDb| async move {
         let label = db.label;
         let store = db.store.clone();
-        store
-            .load_demo(&source_document_cluster(), "demo")
-            .await
-            .unwrap();
-        store
-            .load_demo_registrations(&source_document_rounds(), 7200)
-            .await
-            .unwrap();
+        crate::helpers::load_demo_with_history(&store).await;
         let app = App::new(store.clone());
         // The view reads the book whole first (its pool figures come from it); the check's
         // own refresh then has nothing to re-read.

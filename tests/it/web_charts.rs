@@ -1,22 +1,12 @@
 //! Charts on pages over HTTP (issue 18): the range switch, a refused range, the move page.
 
-use pbx_pools::domain::demo::source_document_cluster;
-use pbx_pools::domain::demo_registrations::source_document_rounds;
-
 use crate::helpers;
 
 #[tokio::test]
 async fn pages_chart_the_requested_range_and_refuse_an_unknown_one() {
     helpers::each_backend(|app| async move {
         let store = app.store();
-        store
-            .load_demo(&source_document_cluster(), "demo")
-            .await
-            .unwrap();
-        store
-            .load_demo_registrations(&source_document_rounds(), 7200)
-            .await
-            .unwrap();
+        crate::helpers::load_demo_with_history(store).await;
         let label = app.db.label;
         // The default range is 24 h; the others are links.
         let res = app.get("/").await;

@@ -570,3 +570,19 @@ pub async fn allow_multi_primary_plans(store: &Store) {
         .await
         .unwrap();
 }
+
+/// The source document's demo cluster with its registration history (two hours of report
+/// rounds): the charts, series and tenant-book tests start from it.
+pub async fn load_demo_with_history(store: &Store) {
+    store
+        .load_demo(&pbx_pools::domain::demo::source_document_cluster(), "demo")
+        .await
+        .unwrap();
+    store
+        .load_demo_registrations(
+            &pbx_pools::domain::demo_registrations::source_document_rounds(),
+            7200,
+        )
+        .await
+        .unwrap();
+}
