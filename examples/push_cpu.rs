@@ -50,6 +50,11 @@ fn dump(endpoints: &[String]) -> String {
 
 #[tokio::main]
 async fn main() {
+    // `RUST_LOG=pbx_pools::store=debug` shows each push's phases (see `Store::ingest`).
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let args: Vec<String> = std::env::args().collect();
     let db = args
         .get(1)
@@ -106,8 +111,14 @@ async fn main() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     wall.sort_by(f64::total_cmp);
+    // The process's resident memory at the end: SQLite's page caches are part of it.
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .map_or("?", |l| l["VmRSS:".len()..].trim());
     println!(
-        "pushes {}  wall p50 {:.1} ms  max {:.1} ms  cpu {:.1} ms per push",
+        "pushes {}  wall p50 {:.1} ms  max {:.1} ms  cpu {:.1} ms per push  RSS {rss}",
         wall.len(),
         wall[wall.len() / 2],
         wall[wall.len() - 1],

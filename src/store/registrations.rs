@@ -6,8 +6,9 @@ use crate::domain::ids::{PoolId, ServerId, TenantId};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::count_deltas::{apply_count_deltas, count_deltas};
 use super::{Backend, LockKind, Result, Store, now};
 use crate::domain::registrations::{Registration, StoredContact, TenantMatcher, diff_picture};
 
@@ -238,7 +239,7 @@ impl Store {
             .map(|r| StoredContact::of(r, &policy.matcher))
             .collect();
         phase!("report");
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_replaceable_write().await?;
         // One push per server at a time, the later one applied after the earlier: without it
         // two READ COMMITTED transactions would each compare with the same old picture and both
         // insert their differences. SQLite's BEGIN IMMEDIATE already serialises all writers.
@@ -257,7 +258,8 @@ impl Store {
         phase!("last");
         // Pairs of this server other servers' ingests marked (see `recount_dirty`): recounted
         // below with this report's own changes.
-        let mut touched: BTreeSet<TenantId> = self.take_dirty(&mut tx, server_id).await?;
+        let dirty: BTreeSet<TenantId> = self.take_dirty(&mut tx, server_id).await?;
+        let mut touched: BTreeSet<TenantId> = BTreeSet::new();
         phase!("take_dirty");
         // The stored picture as one JSON array in one row: thousands of rows through the
         // driver cost about 3 µs each in copying, most of a small push's time.
@@ -279,6 +281,21 @@ impl Store {
             tenant_of_row.insert(id, tenant.map(TenantId::new));
         }
         let diff = diff_picture(&stored, &report);
+        // Contacts stored unchanged whose tenant was added, renamed or removed since: a report
+        // that repeats them must still match them as a full rewrite would. Only needed when a
+        // tenant code changed since this server's last re-match (migration 0015).
+        let keys = sqlx::query(
+            "SELECT v.version, (SELECT m.keys_version FROM server_match_state m WHERE m.server_id = $1) AS matched \
+             FROM tenant_keys_version v WHERE v.id = 1",
+        )
+        .bind(server_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let keys_now: i64 = keys.try_get("version")?;
+        let rematch = Some(keys_now) != keys.try_get::<Option<i64>, _>("matched")?;
+        // On SQLite (one writer at a time) the counts move by difference unless unchanged
+        // contacts are re-matched to other tenants (see `count_deltas`).
+        let by_difference = self.backend == Backend::Sqlite && !rematch;
         // Tenants whose count on this server may change (recounted at the end), and the
         // endpoints whose registered contacts here come or go: another server listing one of
         // them may gain or lose it (one phone, two servers: it counts where it arrived last).
@@ -300,6 +317,23 @@ impl Store {
         // handover must not add up to flapping).
         phase!("diff");
         let listed_before = changed_keys.clone();
+        // The keys whose phones may count elsewhere after this report, and where they count
+        // before it.
+        let delta_keys: BTreeSet<String> = if by_difference {
+            let mut keys = changed_keys.clone();
+            keys.extend(
+                diff.added
+                    .iter()
+                    .map(|i| &report[*i])
+                    .filter(|c| c.registered == 1)
+                    .map(|c| c.endpoint_key.clone()),
+            );
+            keys
+        } else {
+            BTreeSet::new()
+        };
+        let counted_before = self.counted_at(&mut tx, &delta_keys).await?;
+        phase!("counted_before");
         let max_stored = stored.iter().map(|(id, _)| *id).max().unwrap_or(0);
         if diff.removed.len() == stored.len() {
             sqlx::query("DELETE FROM registrations WHERE server_id = $1")
@@ -327,7 +361,9 @@ impl Store {
                 .iter()
                 .filter_map(|c| c.tenant_key.as_deref())
                 .collect();
-            touched.extend(self.tenant_ids_of_keys(&mut tx, &keys).await?);
+            if !by_difference {
+                touched.extend(self.tenant_ids_of_keys(&mut tx, &keys).await?);
+            }
             phase!("tenants");
             for chunk in added.chunks(JSON_CHUNK) {
                 let json = self.contacts_json(chunk)?;
@@ -401,18 +437,6 @@ impl Store {
             }
         }
         phase!("moves+phones");
-        // Contacts stored unchanged whose tenant was added, renamed or removed since: a report
-        // that repeats them must still match them as a full rewrite would. Only needed when a
-        // tenant code changed since this server's last re-match (migration 0015).
-        let keys = sqlx::query(
-            "SELECT v.version, (SELECT m.keys_version FROM server_match_state m WHERE m.server_id = $1) AS matched \
-             FROM tenant_keys_version v WHERE v.id = 1",
-        )
-        .bind(server_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let keys_now: i64 = keys.try_get("version")?;
-        let rematch = Some(keys_now) != keys.try_get::<Option<i64>, _>("matched")?;
         let stale = if !rematch {
             Vec::new()
         } else {
@@ -452,12 +476,32 @@ impl Store {
                 .await?;
             }
         }
-        let touched: Vec<TenantId> = touched.into_iter().collect();
-        recount(&mut tx, server_id, &touched).await?;
-        phase!("rematch+recount");
-        let mut others = self
-            .mark_others_dirty(&mut tx, server_id, &changed_keys)
-            .await?;
+        let mut others = BTreeSet::new();
+        if by_difference {
+            let counted_after = self.counted_at(&mut tx, &delta_keys).await?;
+            let deltas = count_deltas(&counted_before, &counted_after);
+            let mut changed = apply_count_deltas(&mut tx, &deltas).await?;
+            phase!("count_deltas");
+            // Pairs marked dirty by a recount that could not run (see `recount_dirty`):
+            // recounted in full.
+            let dirty: Vec<TenantId> = dirty.into_iter().collect();
+            recount_counts(&mut tx, server_id, &dirty).await?;
+            // This server's series are rewritten by every report, changed counts or not.
+            let own = changed.entry(server_id).or_default();
+            own.extend(dirty);
+            own.sort_unstable();
+            own.dedup();
+            counts_changed(&mut tx, &changed).await?;
+            phase!("series");
+        } else {
+            touched.extend(dirty);
+            let touched: Vec<TenantId> = touched.into_iter().collect();
+            recount(&mut tx, server_id, &touched).await?;
+            phase!("rematch+recount");
+            others = self
+                .mark_others_dirty(&mut tx, server_id, &changed_keys)
+                .await?;
+        }
         if self.backend == Backend::Sqlite {
             // SQLite has one writer at a time (BEGIN IMMEDIATE): no other ingest can hold these
             // servers' pairs, so they are recounted right here, in this transaction, instead of
@@ -775,6 +819,16 @@ async fn recount(
     server_id: ServerId,
     tenants: &[TenantId],
 ) -> Result<()> {
+    recount_counts(tx, server_id, tenants).await?;
+    counts_changed(tx, &BTreeMap::from([(server_id, tenants.to_vec())])).await
+}
+
+/// Replaces the maintained counts of `tenants` on `server_id` by a count of the registrations.
+async fn recount_counts(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    server_id: ServerId,
+    tenants: &[TenantId],
+) -> Result<()> {
     for chunk in tenants.chunks(ID_CHUNK) {
         let ids = id_list(chunk.iter().map(|t| t.get()));
         sqlx::query(&format!(
@@ -792,14 +846,25 @@ async fn recount(
         .execute(&mut **tx)
         .await?;
     }
+    Ok(())
+}
+
+/// What follows a change of the counts of the tenants in `changed` (by server), in its
+/// transaction: the tenant journal and the charts' series.
+async fn counts_changed(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    changed: &BTreeMap<ServerId, Vec<TenantId>>,
+) -> Result<()> {
     // The tenant journal (migration 0021): every instance's tenant book re-reads these
     // tenants, and only these, on its next read. Rows older than any book may still need are
     // pruned here (an index range).
     let at = now();
+    let tenants: BTreeSet<i64> = changed.values().flatten().map(|t| t.get()).collect();
+    let tenants: Vec<i64> = tenants.into_iter().collect();
     for chunk in tenants.chunks(ID_CHUNK) {
         sqlx::query(&format!(
             "INSERT INTO tenant_journal (tenant_id, at) SELECT id, $1 FROM tenants WHERE id IN ({})",
-            id_list(chunk.iter().map(|t| t.get()))
+            id_list(chunk.iter().copied())
         ))
         .bind(at)
         .execute(&mut **tx)
@@ -809,11 +874,11 @@ async fn recount(
         .bind(at - super::JOURNAL_KEEP_SECS)
         .execute(&mut **tx)
         .await?;
-    // The charts' series (issue 18): this server's, and the changed counts of `tenants`.
+    // The charts' series (issue 18): these servers', and the changed counts of their tenants.
     let started = std::time::Instant::now();
-    super::series::record(tx, server_id, tenants).await?;
+    super::series::record(tx, changed).await?;
     tracing::debug!(
-        server = server_id.get(),
+        servers = changed.len(),
         tenants = tenants.len(),
         ms = started.elapsed().as_secs_f64() * 1e3,
         "series recorded"

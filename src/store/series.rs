@@ -115,30 +115,41 @@ fn is_home(homes: &HashMap<PoolId, HashSet<ServerId>>, pool: PoolId, server: Ser
     homes.get(&pool).is_some_and(|set| set.contains(&server))
 }
 
-/// Writes the current bucket of `server_id`'s series, of the pools of `tenants` and of those
-/// tenants' series on the server (only where their count changed). Called after the counts of
-/// `tenants` on `server_id` were recounted, in that transaction.
-pub(super) async fn record(tx: &mut Tx, server_id: ServerId, tenants: &[TenantId]) -> Result<()> {
+/// Writes the current bucket of the series of each server in `changed`, of the pools of its
+/// tenants there, and of those tenants' series on it (only where their count changed). Called
+/// after those counts were recounted or moved, in that transaction; all servers at once, so
+/// that the pools and their home servers are read once per report, not once per server.
+pub(super) async fn record(tx: &mut Tx, changed: &BTreeMap<ServerId, Vec<TenantId>>) -> Result<()> {
+    if changed.is_empty() {
+        return Ok(());
+    }
     let bucket = bucket_of(now());
     let mut pools: BTreeSet<PoolId> = BTreeSet::new();
-    for chunk in tenants.chunks(ID_CHUNK) {
-        let ids = id_list(chunk.iter().map(|t| t.get()));
-        // Integers from the database itself: safe to write into the statement.
-        sqlx::query(&format!(
-            "INSERT INTO series_tenant (tenant_id, server_id, bucket, phones) \
-             SELECT t.id, $1, $2, COALESCE(c.phones, 0) FROM tenants t \
-             LEFT JOIN tenant_server_counts c ON c.tenant_id = t.id AND c.server_id = $1 \
-             WHERE t.id IN ({ids}) AND COALESCE(c.phones, 0) <> COALESCE((SELECT s.phones FROM series_tenant s \
-               WHERE s.tenant_id = t.id AND s.server_id = $1 ORDER BY s.bucket DESC LIMIT 1), 0) \
-             ON CONFLICT (tenant_id, server_id, bucket) DO UPDATE SET phones = excluded.phones"
-        ))
-        .persistent(false)
-        .bind(server_id)
-        .bind(bucket)
-        .execute(&mut **tx)
-        .await?;
+    for (server_id, tenants) in changed {
+        for chunk in tenants.chunks(ID_CHUNK) {
+            let ids = id_list(chunk.iter().map(|t| t.get()));
+            // Integers from the database itself: safe to write into the statement.
+            sqlx::query(&format!(
+                "INSERT INTO series_tenant (tenant_id, server_id, bucket, phones) \
+                 SELECT t.id, $1, $2, COALESCE(c.phones, 0) FROM tenants t \
+                 LEFT JOIN tenant_server_counts c ON c.tenant_id = t.id AND c.server_id = $1 \
+                 WHERE t.id IN ({ids}) AND COALESCE(c.phones, 0) <> COALESCE((SELECT s.phones FROM series_tenant s \
+                   WHERE s.tenant_id = t.id AND s.server_id = $1 ORDER BY s.bucket DESC LIMIT 1), 0) \
+                 ON CONFLICT (tenant_id, server_id, bucket) DO UPDATE SET phones = excluded.phones"
+            ))
+            .persistent(false)
+            .bind(*server_id)
+            .bind(bucket)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    let all_tenants: BTreeSet<i64> = changed.values().flatten().map(|t| t.get()).collect();
+    let all_tenants: Vec<i64> = all_tenants.into_iter().collect();
+    for chunk in all_tenants.chunks(ID_CHUNK) {
         for r in sqlx::query(&format!(
-            "SELECT DISTINCT pool_id FROM tenants WHERE id IN ({ids}) AND pool_id IS NOT NULL"
+            "SELECT DISTINCT pool_id FROM tenants WHERE id IN ({}) AND pool_id IS NOT NULL",
+            id_list(chunk.iter().copied())
         ))
         .persistent(false)
         .fetch_all(&mut **tx)
@@ -147,50 +158,63 @@ pub(super) async fn record(tx: &mut Tx, server_id: ServerId, tenants: &[TenantId
             pools.insert(r.try_get("pool_id")?);
         }
     }
-    // The server: matched phones per pool, plus the unmatched ones.
-    let mut on_server: Vec<(Option<PoolId>, i64)> = Vec::new();
-    for r in sqlx::query(
-        "SELECT t.pool_id, CAST(SUM(c.phones) AS BIGINT) AS phones FROM tenant_server_counts c \
-         JOIN tenants t ON t.id = c.tenant_id WHERE c.server_id = $1 GROUP BY t.pool_id",
-    )
-    .bind(server_id)
+    // The servers: matched phones per pool, plus the unmatched ones.
+    let server_list = id_list(changed.keys().map(|s| s.get()));
+    let mut on_servers: Vec<(ServerId, Option<PoolId>, i64)> = Vec::new();
+    for r in sqlx::query(&format!(
+        "SELECT c.server_id, t.pool_id, CAST(SUM(c.phones) AS BIGINT) AS phones FROM tenant_server_counts c \
+         JOIN tenants t ON t.id = c.tenant_id WHERE c.server_id IN ({server_list}) GROUP BY c.server_id, t.pool_id"
+    ))
+    .persistent(false)
     .fetch_all(&mut **tx)
     .await?
     {
-        on_server.push((r.try_get("pool_id")?, r.try_get("phones")?));
+        on_servers.push((
+            r.try_get("server_id")?,
+            r.try_get("pool_id")?,
+            r.try_get("phones")?,
+        ));
     }
     let wanted: BTreeSet<PoolId> = pools
         .iter()
         .copied()
-        .chain(on_server.iter().filter_map(|(p, _)| *p))
+        .chain(on_servers.iter().filter_map(|(_, p, _)| *p))
         .collect();
     let homes = home_sets(tx, Some(&wanted)).await?;
-    let (mut registered, mut away) = (0i64, 0i64);
-    for (pool, phones) in on_server {
-        registered += phones;
+    // (registered, away) per server, starting from its unmatched phones.
+    let mut per_server: BTreeMap<ServerId, (i64, i64)> =
+        changed.keys().map(|s| (*s, (0, 0))).collect();
+    for r in sqlx::query(&format!(
+        "SELECT server_id, COUNT(DISTINCT endpoint_key) AS n FROM registrations \
+         WHERE server_id IN ({server_list}) AND tenant_id IS NULL AND registered = 1 GROUP BY server_id"
+    ))
+    .persistent(false)
+    .fetch_all(&mut **tx)
+    .await?
+    {
+        let server: ServerId = r.try_get("server_id")?;
+        per_server.entry(server).or_default().0 += r.try_get::<i64, _>("n")?;
+    }
+    for (server, pool, phones) in on_servers {
+        let s = per_server.entry(server).or_default();
+        s.0 += phones;
         if let Some(pool) = pool
-            && !is_home(&homes, pool, server_id)
+            && !is_home(&homes, pool, server)
         {
-            away += phones;
+            s.1 += phones;
         }
     }
-    let unmatched: i64 = sqlx::query(
-        "SELECT COUNT(DISTINCT endpoint_key) AS n FROM registrations \
-         WHERE server_id = $1 AND tenant_id IS NULL AND registered = 1",
+    let rows: Vec<(i64, i64, i64)> = per_server
+        .into_iter()
+        .map(|(server, (registered, away))| (server.get(), registered, away))
+        .collect();
+    upsert_values(
+        tx,
+        "series_server (server_id, bucket, registered, away)",
+        "(server_id, bucket)",
+        bucket,
+        &rows,
     )
-    .bind(server_id)
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get("n")?;
-    sqlx::query(
-        "INSERT INTO series_server (server_id, bucket, registered, away) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (server_id, bucket) DO UPDATE SET registered = excluded.registered, away = excluded.away",
-    )
-    .bind(server_id)
-    .bind(bucket)
-    .bind(registered + unmatched)
-    .bind(away)
-    .execute(&mut **tx)
     .await?;
     if pools.is_empty() {
         return Ok(());
@@ -216,15 +240,41 @@ pub(super) async fn record(tx: &mut Tx, server_id: ServerId, tenants: &[TenantId
             t.1 += phones;
         }
     }
-    for (pool, (registered, away)) in totals {
-        sqlx::query(
-            "INSERT INTO series_pool (pool_id, bucket, registered, away) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (pool_id, bucket) DO UPDATE SET registered = excluded.registered, away = excluded.away",
-        )
-        .bind(pool)
-        .bind(bucket)
-        .bind(registered)
-        .bind(away)
+    let rows: Vec<(i64, i64, i64)> = totals
+        .into_iter()
+        .map(|(pool, (registered, away))| (pool.get(), registered, away))
+        .collect();
+    upsert_values(
+        tx,
+        "series_pool (pool_id, bucket, registered, away)",
+        "(pool_id, bucket)",
+        bucket,
+        &rows,
+    )
+    .await
+}
+
+/// Upserts `(key, bucket, registered, away)` rows into `table` (with its columns) in one
+/// statement per thousand rows: a report touches dozens of pools, and a statement each was a
+/// round trip each. The values are integers computed here, written into the statement.
+async fn upsert_values(
+    tx: &mut Tx,
+    table: &str,
+    conflict: &str,
+    bucket: i64,
+    rows: &[(i64, i64, i64)],
+) -> Result<()> {
+    for chunk in rows.chunks(1000) {
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|(key, registered, away)| format!("({key}, {bucket}, {registered}, {away})"))
+            .collect();
+        sqlx::query(&format!(
+            "INSERT INTO {table} VALUES {} ON CONFLICT {conflict} DO UPDATE SET \
+             registered = excluded.registered, away = excluded.away",
+            values.join(", ")
+        ))
+        .persistent(false)
         .execute(&mut **tx)
         .await?;
     }
