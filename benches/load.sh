@@ -176,7 +176,13 @@ make_cluster() {
     "$BIN" demo --database-url "$1" --tenants "$2" --servers "$3" --seed 1 >"$work/demo.out" 2>&1 ||
       { cat "$work/demo.out" >&2; fail "demo failed"; }
     say "generated $2 tenants / $3 servers in $(( $(now_ms) - started )) ms: $(tail -1 "$work/demo.out")"
-    if [ -n "${CLUSTER_CACHE:-}" ]; then mkdir -p "$CLUSTER_CACHE" && cp "$1" "$cached"; fi
+    # The database file alone is the cluster only once its write-ahead log is copied into it
+    # (a command's connections are not closed at exit, so its last writes may still be in the
+    # log): a copy without the checkpoint lost the charts' history.
+    if [ -n "${CLUSTER_CACHE:-}" ]; then
+      sqlite3 "$1" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+      mkdir -p "$CLUSTER_CACHE" && cp "$1" "$cached"
+    fi
   fi
   echo "load-password-1" | "$BIN" user add load --role admin --password-stdin --database-url "$1" >/dev/null
   for s in voip1 voip3 voip4; do

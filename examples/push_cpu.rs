@@ -79,6 +79,16 @@ async fn main() {
     };
     let (mut current, mut reserve) = (endpoints[..n].to_vec(), endpoints[n..].to_vec());
     let id = store.server_by_name(server).await.expect("server").id;
+    // As `serve` does (`jobs::checkpoint_wal`): the log is checkpointed beside the pushes, not
+    // by the commits.
+    store.take_over_checkpoints().await.expect("checkpoints");
+    let checkpointer = store.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            checkpointer.checkpoint().await.expect("checkpoint");
+        }
+    });
     // push.py's generator: Python's random.Random(1) is not reproduced, a simple LCG is.
     let mut seed: u64 = 1;
     let mut next = |m: usize| {

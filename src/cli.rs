@@ -527,6 +527,7 @@ async fn serve(args: ServeArgs) -> CliResult {
         );
     }
     let jobs = [
+        tokio::spawn(crate::jobs::checkpoint_wal(app.clone())),
         tokio::spawn(crate::jobs::purge_sessions(app.clone())),
         tokio::spawn(crate::jobs::background_dns_check(app.clone())),
         tokio::spawn(crate::jobs::track_alerts(app.clone())),

@@ -125,37 +125,10 @@ pub(crate) enum LockKind {
     AlertLog = 7_003,
 }
 
-/// The SQLite writer connection's settings. Its page cache (16 MB instead of 2 MB) holds the
-/// pages a registration report changes across the table and its indexes, so the next report
-/// finds them in memory. Its commits never checkpoint ([`checkpoint_wal`] does, off the
-/// writers' path): a checkpoint copies about a thousand pages into the database file and syncs
-/// it, which made every third push several times slower.
-const WRITER_PRAGMAS: &str = "PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 0;";
-
-/// How often the write-ahead log is checkpointed in the background.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-
-/// Copies committed pages from the write-ahead log into the database file, every
-/// [`CHECKPOINT_EVERY`], on a reader connection, until the pool closes. PASSIVE: it never
-/// waits for readers or the writer, it does what it can and the next round does the rest (the
-/// log restarts from its beginning once a round caught up with it).
-async fn checkpoint_wal(pool: AnyPool) {
-    loop {
-        tokio::time::sleep(CHECKPOINT_EVERY).await;
-        if pool.is_closed() {
-            return;
-        }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
-            if pool.is_closed() {
-                return;
-            }
-            tracing::warn!(error = %e, "checkpointing the SQLite write-ahead log failed; the next round tries again");
-        }
-    }
-}
+/// The SQLite writer connection's page cache: 16 MB instead of 2 MB, enough for the pages a
+/// registration report changes across the table and its indexes, so that the next report
+/// finds them in memory.
+const WRITER_CACHE: &str = "PRAGMA cache_size = -16384;";
 
 #[derive(Clone)]
 pub struct Store {
@@ -166,6 +139,9 @@ pub struct Store {
     /// a push reads the pages it changes from memory instead of from the file. Writers queue
     /// for it in the pool, not in SQLite's busy loop. On PostgreSQL the same pool as reads.
     writer: AnyPool,
+    /// Set once a job checkpoints the write-ahead log ([`Store::take_over_checkpoints`]): the
+    /// writer's commits then never checkpoint themselves.
+    checkpoints_taken_over: Arc<std::sync::atomic::AtomicBool>,
     backend: Backend,
     /// Connections handed out by the pool: every statement run on the pool (outside a
     /// transaction) takes one, so this counts the database round trips of a request.
@@ -206,8 +182,10 @@ impl Store {
         sqlx::any::install_default_drivers();
         let (url, backend) = normalise_database_url(url)?;
         let checkouts = Arc::new(AtomicU64::new(0));
+        let checkpoints_taken_over = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let options = |max: u32| {
             let (on_connect, on_acquire) = (checkouts.clone(), checkouts.clone());
+            let taken_over = checkpoints_taken_over.clone();
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(Duration::from_secs(10))
@@ -221,6 +199,7 @@ impl Store {
                 })
                 .after_connect(move |conn, _meta| {
                     on_connect.fetch_add(1, Ordering::Relaxed);
+                    let taken_over = taken_over.load(Ordering::Relaxed);
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
                             // Foreign keys are per connection in SQLite; busy_timeout lets
@@ -228,7 +207,10 @@ impl Store {
                             conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
                                 .await?;
                             if max == 1 {
-                                conn.execute(WRITER_PRAGMAS).await?;
+                                conn.execute(WRITER_CACHE).await?;
+                                if taken_over {
+                                    conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
+                                }
                             }
                         }
                         Ok(())
@@ -245,16 +227,13 @@ impl Store {
                 .await?;
         }
         let writer = match backend {
-            Backend::Sqlite => {
-                let writer = options(1).connect(&url).await?;
-                tokio::spawn(checkpoint_wal(pool.clone()));
-                writer
-            }
+            Backend::Sqlite => options(1).connect(&url).await?,
             Backend::Postgres => pool.clone(),
         };
         Ok(Self {
             pool,
             writer,
+            checkpoints_taken_over,
             backend,
             checkouts,
             recent: Arc::default(),
@@ -333,6 +312,36 @@ impl Store {
             .bind(key)
             .execute(&mut **tx)
             .await?;
+        }
+        Ok(())
+    }
+
+    /// For a long-running process that checkpoints the SQLite write-ahead log itself, off the
+    /// writers' path ([`Self::checkpoint`], `jobs::checkpoint_wal`): from now on the writer's
+    /// commits never checkpoint (by default the commit that takes the log over 1,000 pages
+    /// copies them into the database file and syncs it, which made every third registration
+    /// push several times slower). Returns false on PostgreSQL, which has nothing to take over.
+    /// A short command leaves them on: it exits without closing its connections, and a log
+    /// never checkpointed would hold all it wrote, outside the database file.
+    pub async fn take_over_checkpoints(&self) -> Result<bool> {
+        if self.backend != Backend::Sqlite {
+            return Ok(false);
+        }
+        self.checkpoints_taken_over.store(true, Ordering::Relaxed);
+        sqlx::query("PRAGMA wal_autocheckpoint = 0")
+            .execute(&self.writer)
+            .await?;
+        Ok(true)
+    }
+
+    /// Copies what it can of the SQLite write-ahead log into the database file without waiting
+    /// for readers or the writer (PASSIVE); the log restarts from its beginning once a
+    /// checkpoint caught up with it.
+    pub async fn checkpoint(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&self.pool)
+                .await?;
         }
         Ok(())
     }

@@ -587,6 +587,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             super::series::prune(&mut tx, server_id, cutoff).await?;
+            // The tenant journal's rows no book can still need (an index range; a row lives
+            // JOURNAL_KEEP_SECS to that plus a bucket).
+            sqlx::query("DELETE FROM tenant_journal WHERE at < $1")
+                .bind(at - super::JOURNAL_KEEP_SECS)
+                .execute(&mut *tx)
+                .await?;
         }
         phase!("prune");
         tx.commit().await?;
@@ -868,7 +874,7 @@ async fn counts_changed(
 ) -> Result<()> {
     // The tenant journal (migration 0021): every instance's tenant book re-reads these
     // tenants, and only these, on its next read. Rows older than any book may still need are
-    // pruned here (an index range).
+    // pruned with the history (`prune_journal`).
     let at = now();
     let tenants: BTreeSet<i64> = changed.values().flatten().map(|t| t.get()).collect();
     let tenants: Vec<i64> = tenants.into_iter().collect();
@@ -881,10 +887,6 @@ async fn counts_changed(
         .execute(&mut **tx)
         .await?;
     }
-    sqlx::query("DELETE FROM tenant_journal WHERE at < $1")
-        .bind(at - super::JOURNAL_KEEP_SECS)
-        .execute(&mut **tx)
-        .await?;
     // The charts' series (issue 18): these servers', and the changed counts of their tenants.
     let started = std::time::Instant::now();
     super::series::record(tx, changed).await?;
