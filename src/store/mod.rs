@@ -267,14 +267,8 @@ impl Store {
     /// (`BEGIN IMMEDIATE`): upgrading a read transaction later can fail with SQLITE_BUSY
     /// without waiting.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => {
-                self.writer
-                    .begin_with("PRAGMA synchronous = FULL; BEGIN IMMEDIATE")
-                    .await?
-            }
-            Backend::Postgres => self.writer.begin().await?,
-        })
+        self.begin_on_writer("PRAGMA synchronous = FULL; BEGIN IMMEDIATE")
+            .await
     }
 
     /// Starts a write transaction whose commit may be lost to a power cut (never to a crash of
@@ -283,12 +277,17 @@ impl Store {
     /// an fsync (`synchronous = NORMAL`: the log is synced before each checkpoint, and by the
     /// next durable commit). Everything an admin typed goes through [`Self::begin_write`].
     async fn begin_replaceable_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        self.begin_on_writer("PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE")
+            .await
+    }
+
+    /// `sqlite_begin` on SQLite's writer connection; a plain `BEGIN` on PostgreSQL.
+    async fn begin_on_writer(
+        &self,
+        sqlite_begin: &'static str,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         Ok(match self.backend {
-            Backend::Sqlite => {
-                self.writer
-                    .begin_with("PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE")
-                    .await?
-            }
+            Backend::Sqlite => self.writer.begin_with(sqlite_begin).await?,
             Backend::Postgres => self.writer.begin().await?,
         })
     }

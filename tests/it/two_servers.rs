@@ -22,18 +22,11 @@ fn policy() -> IngestPolicy {
 /// A `pjsip show contacts` dump of `(endpoint, host octet)`: the octet picks the contact, so a
 /// phone that re-registers gets a new contact.
 fn dump(rows: &[(String, u32)]) -> Vec<Registration> {
-    let mut out = String::from(
-        "\n  Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>\n \
-         ==========================================================================================\n\n",
-    );
-    for (i, (e, octet)) in rows.iter().enumerate() {
-        out.push_str(&format!(
-            "  Contact:  {e}/sip:{e}@192.0.2.{octet}:5060 {:010x} Avail        12.345\n",
-            i + 1
-        ));
-    }
-    out.push_str(&format!("\nObjects found: {}\n\n", rows.len()));
-    parse_dump(DumpFormat::PjsipContacts, &out).unwrap()
+    let registered: Vec<(String, u32, bool)> = rows
+        .iter()
+        .map(|(e, octet)| (e.clone(), *octet, true))
+        .collect();
+    dump_with_status(&registered)
 }
 
 fn eps(code: &str, exts: impl IntoIterator<Item = u32>) -> Vec<(String, u32)> {
