@@ -542,9 +542,14 @@ async fn serve(args: ServeArgs) -> CliResult {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     // The jobs stop before the store closes: one caught mid-work would otherwise log its
-    // queries failing on the closed pool (its transaction is rolled back either way).
-    for job in jobs {
+    // queries failing on the closed pool (its transaction is rolled back either way). `abort`
+    // only asks; a job running on another worker thread stops at its next await, so each is
+    // awaited (the load bench's log showed "recording alert transitions failed" at every stop).
+    for job in &jobs {
         job.abort();
+    }
+    for job in jobs {
+        let _stopped = job.await;
     }
     store.close().await;
     Ok(())

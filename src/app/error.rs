@@ -46,3 +46,16 @@ impl Error {
         Error::Invalid(FieldErrors::single(field, message))
     }
 }
+
+/// An error and its chain of causes, `outer: inner: innermost`, for the log: a storage failure
+/// shows as "the database failed" to the admin, and only its causes say why.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -42,7 +42,7 @@ mod webhook;
 pub mod whatif;
 
 pub use cache::Seen;
-pub use error::{Error, Result};
+pub use error::{Error, Result, chain};
 
 use std::sync::Arc;
 

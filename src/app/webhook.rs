@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use super::chain;
+
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{Request, Uri, header};
@@ -85,16 +87,4 @@ impl WebhookClient {
             Err(format!("the receiver answered HTTP {}", res.status()))
         }
     }
-}
-
-/// An error with its causes (a connection refused is two levels down in hyper-util's error).
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

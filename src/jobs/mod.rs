@@ -18,7 +18,7 @@ pub async fn keep_views_warm(app: App) {
     loop {
         tick.tick().await;
         if let Err(e) = app::cluster::alerts(&app, app::Seen::default()).await {
-            tracing::warn!(error = %e, "refreshing the cluster view and alerts failed");
+            tracing::warn!(error = %app::chain(&e), "refreshing the cluster view and alerts failed");
         }
     }
 }
@@ -30,14 +30,14 @@ pub async fn purge_sessions(app: App) {
     loop {
         tick.tick().await;
         if let Err(e) = app.store().purge_expired_sessions().await {
-            tracing::warn!(error = %e, "purging expired sessions failed");
+            tracing::warn!(error = %app::chain(&e), "purging expired sessions failed");
         }
         if let Err(e) = app
             .store()
             .purge_login_attempts(app::accounts::ATTEMPT_WINDOW_SECS)
             .await
         {
-            tracing::warn!(error = %e, "purging login-attempt counters failed");
+            tracing::warn!(error = %app::chain(&e), "purging login-attempt counters failed");
         }
     }
 }
@@ -49,7 +49,7 @@ pub async fn checkpoint_wal(app: App) {
         Ok(true) => {}
         Ok(false) => return,
         Err(e) => {
-            tracing::warn!(error = %e, "taking over the SQLite checkpoints failed; commits keep checkpointing");
+            tracing::warn!(error = %app::chain(&e), "taking over the SQLite checkpoints failed; commits keep checkpointing");
             return;
         }
     }
@@ -57,7 +57,7 @@ pub async fn checkpoint_wal(app: App) {
     loop {
         tick.tick().await;
         if let Err(e) = app.store().checkpoint().await {
-            tracing::warn!(error = %e, "checkpointing the SQLite write-ahead log failed; the next round tries again");
+            tracing::warn!(error = %app::chain(&e), "checkpointing the SQLite write-ahead log failed; the next round tries again");
         }
     }
 }
@@ -91,11 +91,13 @@ pub async fn background_dns_check(app: App) {
                 last_run = now;
                 match app::dns::run_check(&app, "background").await {
                     Ok(r) => tracing::info!(exit_code = r.exit_code(), "background DNS check"),
-                    Err(e) => tracing::warn!(error = %e, "background DNS check failed"),
+                    Err(e) => {
+                        tracing::warn!(error = %app::chain(&e), "background DNS check failed")
+                    }
                 }
             }
             Ok(false) => last_run = now,
-            Err(e) => tracing::warn!(error = %e, "DNS check lease"),
+            Err(e) => tracing::warn!(error = %app::chain(&e), "DNS check lease"),
         }
     }
 }
@@ -118,7 +120,7 @@ pub async fn track_alerts(app: App) {
                 tracing::info!(done = t.done, stalled = t.stalled, "tenant moves")
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "tracking tenant moves failed"),
+            Err(e) => tracing::warn!(error = %app::chain(&e), "tracking tenant moves failed"),
         }
         match tracker.tick(&app, app::alert_log::now()).await {
             Ok(t) if t.transitions + t.delivered + t.failed > 0 || t.purged > 0 => {
@@ -131,7 +133,7 @@ pub async fn track_alerts(app: App) {
                 );
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "recording alert transitions failed"),
+            Err(e) => tracing::warn!(error = %app::chain(&e), "recording alert transitions failed"),
         }
     }
 }

@@ -13,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::app::chain;
 use crate::domain::FieldErrors;
 use crate::{app, store};
 
@@ -103,18 +104,6 @@ pub fn size(bytes: usize) -> String {
     } else {
         format!("{bytes} bytes")
     }
-}
-
-/// An error and its chain of causes, `outer: inner: innermost`, for the log.
-pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl Error {
