@@ -372,9 +372,7 @@ impl Store {
                 .iter()
                 .filter_map(|c| c.tenant_key.as_deref())
                 .collect();
-            if !by_difference {
-                touched.extend(self.tenant_ids_of_keys(&mut tx, &keys).await?);
-            }
+            touched.extend(self.tenant_ids_of_keys(&mut tx, &keys).await?);
             phase!("tenants");
             for chunk in added.chunks(JSON_CHUNK) {
                 let json = self.contacts_json(chunk)?;
@@ -497,9 +495,14 @@ impl Store {
             // recounted in full.
             let dirty: Vec<TenantId> = dirty.into_iter().collect();
             recount_counts(&mut tx, server_id, &dirty).await?;
-            // This server's series are rewritten by every report, changed counts or not.
+            // This server's series are rewritten by every report, changed counts or not, and
+            // every tenant whose contacts here came or went is journalled even when its count
+            // did not move: the tenant book also holds its phones' user agents and arrival
+            // times (a phone re-registering with another user agent changes its failback
+            // group, not its count).
             let own = changed.entry(server_id).or_default();
             own.extend(dirty);
+            own.extend(touched);
             own.sort_unstable();
             own.dedup();
             counts_changed(&mut tx, &changed).await?;

@@ -135,6 +135,30 @@ async fn the_patched_book_equals_the_book_read_whole() {
             book.len()
         );
 
+        // The same phones on voip2 with another user agent: no count changes, but their
+        // failback groups (by user agent) do, so the book must re-read their tenants.
+        for ua in ["Yealink SIP-T46U", "Polycom VVX 450"] {
+            let rows: Vec<serde_json::Value> = endpoints
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "endpoint": e,
+                        "contact": format!("sip:{e}@192.0.2.9:5060"),
+                        "user_agent": ua,
+                        "status": "Avail",
+                    })
+                })
+                .collect();
+            let id = store.server_by_name("voip2").await.unwrap().id;
+            let rows =
+                parse_dump(DumpFormat::Json, &serde_json::Value::from(rows).to_string()).unwrap();
+            store
+                .ingest(id, "json", &rows, &policy(), "t")
+                .await
+                .unwrap();
+            check(&app, &format!("voip2's phones now reporting {ua}"), label).await;
+        }
+
         // The same phones reported by voip1 now: they move, on both servers' counts.
         push(&store, "voip1", &endpoints[..3]).await;
         assert!(matches!(
