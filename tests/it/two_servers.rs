@@ -42,6 +42,19 @@ async fn push(store: &Store, server: ServerId, rows: &[(String, u32)]) {
         .unwrap();
 }
 
+/// The source document's demo, and the ids of the tenants of `codes`.
+async fn demo_with_tenants(store: &Store, codes: &[&str]) -> Vec<TenantId> {
+    store
+        .load_demo(&source_document_cluster(), "demo")
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for c in codes {
+        ids.push(store.tenant_by_code(c).await.unwrap().id);
+    }
+    ids
+}
+
 /// (voip1, voip2) phones of `tenant`, and the server totals of the maintained counts.
 async fn split(store: &Store, tenant: TenantId, v1: ServerId, v2: ServerId) -> (u64, u64) {
     let by = store.tenant_phones_by_server(tenant).await.unwrap();
@@ -157,15 +170,8 @@ async fn alternating_reports_of_a_phone_on_two_servers_are_no_flapping() {
 #[tokio::test]
 async fn concurrent_ingests_of_two_servers_sharing_phones_keep_counts_exact() {
     for_each_backend(|store, label| async move {
-        store
-            .load_demo(&source_document_cluster(), "demo")
-            .await
-            .unwrap();
         let codes = ["CANISTRACCI", "ESPOSITO", "BIANCHI"];
-        let mut tenants = Vec::new();
-        for c in codes {
-            tenants.push(store.tenant_by_code(c).await.unwrap().id);
-        }
+        let tenants = demo_with_tenants(&store, &codes).await;
         let v1 = store.server_by_name("voip1").await.unwrap().id;
         let v2 = store.server_by_name("voip2").await.unwrap().id;
         for round in 0..6u32 {
@@ -260,15 +266,11 @@ fn dump_with_status(rows: &[(String, u32, bool)]) -> Vec<Registration> {
 #[tokio::test]
 async fn maintained_counts_equal_the_counting_rule_after_random_reports() {
     for_each_backend(|store, label| async move {
-        store
-            .load_demo(&source_document_cluster(), "demo")
-            .await
-            .unwrap();
         let codes = ["CANISTRACCI", "ESPOSITO", "BIANCHI"];
-        let mut tenant_of_code = HashMap::new();
-        for c in codes {
-            tenant_of_code.insert(c, store.tenant_by_code(c).await.unwrap().id);
-        }
+        let tenant_of_code: HashMap<&str, TenantId> = codes
+            .into_iter()
+            .zip(demo_with_tenants(&store, &codes).await)
+            .collect();
         let servers = [
             store.server_by_name("voip1").await.unwrap().id,
             store.server_by_name("voip2").await.unwrap().id,
