@@ -877,7 +877,7 @@ async fn counts_changed(
 ) -> Result<()> {
     // The tenant journal (migration 0021): every instance's tenant book re-reads these
     // tenants, and only these, on its next read. Rows older than any book may still need are
-    // pruned with the history (`prune_journal`).
+    // pruned with the history, by the first report of each series bucket.
     let at = now();
     let tenants: BTreeSet<i64> = changed.values().flatten().map(|t| t.get()).collect();
     let tenants: Vec<i64> = tenants.into_iter().collect();
