@@ -31,6 +31,7 @@ mod moves;
 mod moves_web;
 mod rough_edges;
 mod store;
+mod store_checkpoint;
 mod store_ingest;
 mod store_jobs;
 mod store_series;
