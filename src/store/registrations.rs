@@ -157,12 +157,28 @@ pub(super) const PHONE_SELECT: &str = "SELECT r.endpoint, r.server_id, s.name AS
 
 /// Recounts registered phones of server `$1` per tenant, counting an endpoint only where its
 /// newest registered contact is (one phone, two servers: where it arrived last, by row id; see
-/// migration 0018). Completed by `AND r.tenant_id IN (…) GROUP BY r.tenant_id`.
+/// migration 0018): `COUNT_INSERT`, then `NEWER_ELSEWHERE` (unless [`Newest::Here`]), then
+/// `AND r.tenant_id IN (…) GROUP BY r.tenant_id`.
 const COUNT_INSERT: &str = "INSERT INTO tenant_server_counts (tenant_id, server_id, phones) \
      SELECT r.tenant_id, $1, COUNT(DISTINCT r.endpoint_key) FROM registrations r \
-     WHERE r.server_id = $1 AND r.registered = 1 \
-       AND NOT EXISTS (SELECT 1 FROM registrations o WHERE o.endpoint_key = r.endpoint_key \
-         AND o.server_id <> r.server_id AND o.registered = 1 AND o.id > r.id)";
+     WHERE r.server_id = $1 AND r.registered = 1";
+
+/// The counting rule's probe: no other server has a newer registered contact of the phone.
+const NEWER_ELSEWHERE: &str = " AND NOT EXISTS (SELECT 1 FROM registrations o \
+     WHERE o.endpoint_key = r.endpoint_key AND o.server_id <> r.server_id AND o.registered = 1 \
+       AND o.id > r.id)";
+
+/// What a recount knows of where the server's contacts stand against the other servers'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Newest {
+    /// Nothing: each contact is probed for a newer one elsewhere (the counting rule).
+    ByRule,
+    /// Every contact of the server was written by this transaction, after every other row, and
+    /// no other writer runs (SQLite): each is the newest of its phone, no probe is needed. A
+    /// report that replaces a server's whole picture (a new server, a restarted one): 100,000
+    /// contacts counted in 44 ms instead of 135 ms.
+    Here,
+}
 
 /// When a server last reported, and since when it has been reporting without a gap.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -494,7 +510,7 @@ impl Store {
             // Pairs marked dirty by a recount that could not run (see `recount_dirty`):
             // recounted in full.
             let dirty: Vec<TenantId> = dirty.into_iter().collect();
-            recount_counts(&mut tx, server_id, &dirty).await?;
+            recount_counts(&mut tx, server_id, &dirty, Newest::ByRule).await?;
             // This server's series are rewritten by every report, changed counts or not, and
             // every tenant whose contacts here came or went is journalled even when its count
             // did not move: the tenant book also holds its phones' user agents and arrival
@@ -510,7 +526,12 @@ impl Store {
         } else {
             touched.extend(dirty);
             let touched: Vec<TenantId> = touched.into_iter().collect();
-            recount(&mut tx, server_id, &touched).await?;
+            let newest = if self.backend == Backend::Sqlite && diff.removed.len() == stored.len() {
+                Newest::Here
+            } else {
+                Newest::ByRule
+            };
+            recount(&mut tx, server_id, &touched, newest).await?;
             phase!("rematch+recount");
             others = self
                 .mark_others_dirty(&mut tx, server_id, &changed_keys)
@@ -523,7 +544,7 @@ impl Store {
             for other in std::mem::take(&mut others) {
                 let tenants: Vec<TenantId> =
                     self.take_dirty(&mut tx, other).await?.into_iter().collect();
-                recount(&mut tx, other, &tenants).await?;
+                recount(&mut tx, other, &tenants, Newest::ByRule).await?;
             }
         }
         phase!("others");
@@ -690,7 +711,7 @@ impl Store {
             .await?
             .into_iter()
             .collect();
-        recount(&mut tx, server_id, &touched).await?;
+        recount(&mut tx, server_id, &touched, Newest::ByRule).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -838,8 +859,9 @@ async fn recount(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     server_id: ServerId,
     tenants: &[TenantId],
+    newest: Newest,
 ) -> Result<()> {
-    recount_counts(tx, server_id, tenants).await?;
+    recount_counts(tx, server_id, tenants, newest).await?;
     counts_changed(tx, &BTreeMap::from([(server_id, tenants.to_vec())])).await
 }
 
@@ -848,7 +870,12 @@ async fn recount_counts(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     server_id: ServerId,
     tenants: &[TenantId],
+    newest: Newest,
 ) -> Result<()> {
+    let probe = match newest {
+        Newest::ByRule => NEWER_ELSEWHERE,
+        Newest::Here => "",
+    };
     for chunk in tenants.chunks(ID_CHUNK) {
         let ids = id_list(chunk.iter().map(|t| t.get()));
         sqlx::query(&format!(
@@ -859,7 +886,7 @@ async fn recount_counts(
         .execute(&mut **tx)
         .await?;
         sqlx::query(&format!(
-            "{COUNT_INSERT} AND r.tenant_id IN ({ids}) GROUP BY r.tenant_id"
+            "{COUNT_INSERT}{probe} AND r.tenant_id IN ({ids}) GROUP BY r.tenant_id"
         ))
         .persistent(false)
         .bind(server_id)

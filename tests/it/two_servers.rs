@@ -356,3 +356,28 @@ async fn maintained_counts_equal_the_counting_rule_after_random_reports() {
     })
     .await;
 }
+
+/// A report that replaces a server's whole picture with more contacts than the counts follow by
+/// difference (a server restarted, or new): on SQLite its recount skips the probe for newer
+/// contacts elsewhere, since its contacts are the newest rows. The phones it takes over from
+/// another server still count once, on it, and the other server's repeat does not win them
+/// back.
+#[tokio::test]
+async fn a_whole_new_picture_of_thousands_of_phones_counts_each_once() {
+    for_each_backend(|store, label| async move {
+        let tenant = demo_with_tenants(&store, &["CANISTRACCI"]).await[0];
+        let v1 = store.server_by_name("voip1").await.unwrap().id;
+        let v2 = store.server_by_name("voip2").await.unwrap().id;
+        let phones = eps("CANISTRACCI", 1000..7000);
+        push(&store, v2, &phones).await;
+        assert_eq!(split(&store, tenant, v1, v2).await, (0, 6000), "{label}");
+        // voip1 now lists all of them, with other contacts: they are newest there.
+        let moved: Vec<(String, u32)> = phones.iter().map(|(e, o)| (e.clone(), o + 1)).collect();
+        push(&store, v1, &moved).await;
+        assert_eq!(split(&store, tenant, v1, v2).await, (6000, 0), "{label}");
+        // voip2 repeats its older contacts: nothing changes.
+        push(&store, v2, &phones).await;
+        assert_eq!(split(&store, tenant, v1, v2).await, (6000, 0), "{label}");
+    })
+    .await;
+}
