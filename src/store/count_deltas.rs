@@ -16,7 +16,7 @@
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::registrations::{ID_CHUNK, id_list};
+use super::registrations::{ID_CHUNK, id_list, to_json};
 use super::{Result, Store};
 use crate::domain::ids::{ServerId, TenantId};
 
@@ -39,8 +39,7 @@ impl Store {
         let mut out = CountedAt::new();
         let keys: Vec<&String> = keys.iter().collect();
         for chunk in keys.chunks(KEY_CHUNK) {
-            let json = serde_json::to_string(chunk)
-                .map_err(|e| super::Error::Database(sqlx::Error::Encode(e.into())))?;
+            let json = to_json(chunk)?;
             let rows = sqlx::query(
                 "SELECT DISTINCT r.endpoint_key, r.tenant_id, r.server_id FROM registrations r \
                  WHERE r.endpoint_key IN (SELECT value FROM json_each($1)) \
@@ -95,8 +94,7 @@ pub(super) async fn apply_count_deltas(
         .map(|((t, s), d)| (t.get(), s.get(), *d))
         .collect();
     for chunk in rows.chunks(KEY_CHUNK) {
-        let json = serde_json::to_string(chunk)
-            .map_err(|e| super::Error::Database(sqlx::Error::Encode(e.into())))?;
+        let json = to_json(chunk)?;
         // `WHERE true`: SQLite reads an ON CONFLICT right after a FROM as a join's ON.
         sqlx::query(
             "INSERT INTO tenant_server_counts (tenant_id, server_id, phones) \

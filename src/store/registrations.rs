@@ -45,7 +45,7 @@ pub(super) fn id_list(ids: impl Iterator<Item = i64>) -> String {
 }
 
 /// A JSON parameter; serialising these plain rows cannot fail, but the cause is kept if it does.
-fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+pub(super) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| super::Error::Database(sqlx::Error::Encode(e.into())))
 }
 

@@ -618,14 +618,7 @@ async fn check(url: &str, sqlite: bool, acked: &Acked, cycle: u32) -> u64 {
     }
     // Registration pictures: each server's stored registrations are one whole report.
     for (server, sent) in &acked.pictures {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT r.endpoint FROM registrations r JOIN servers s ON s.id = r.server_id WHERE s.name = $1",
-        )
-        .bind(server)
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-        let picture: BTreeSet<String> = rows.into_iter().map(|(e,)| e).collect();
+        let picture = stored_picture(&pool, server).await;
         assert!(
             sent.contains(&picture),
             "cycle {cycle}: the registrations of {server} ({} rows) are not one pushed report",
@@ -684,20 +677,14 @@ async fn run(db: helpers::TestDb, kills: u32) {
         // The demo's own registrations are a picture too: a kill before a server's first push
         // commits leaves them (CI once killed cycle 0 before voip2's first push was stored).
         for server in ["voip1", "voip2"] {
-            let rows: Vec<(String,)> = sqlx::query_as(
-                "SELECT r.endpoint FROM registrations r JOIN servers s ON s.id = r.server_id WHERE s.name = $1",
-            )
-            .bind(server)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+            let picture = stored_picture(&pool, server).await;
             acked
                 .lock()
                 .unwrap()
                 .pictures
                 .entry(server.to_string())
                 .or_default()
-                .push(rows.into_iter().map(|(e,)| e).collect());
+                .push(picture);
         }
         pool.close().await;
         t
@@ -791,4 +778,16 @@ async fn crash_postgres_kill_9_loses_no_acknowledged_write() {
         return;
     };
     run(db, env_count("PBX_POOLS_CRASH_KILLS_PG", 3)).await;
+}
+
+/// The endpoints `server` has stored: its current registration picture.
+async fn stored_picture(pool: &sqlx::AnyPool, server: &str) -> BTreeSet<String> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT r.endpoint FROM registrations r JOIN servers s ON s.id = r.server_id WHERE s.name = $1",
+    )
+    .bind(server)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    rows.into_iter().map(|(e,)| e).collect()
 }

@@ -267,26 +267,12 @@ async fn the_settings_form_is_a_grid() {
     .await;
 }
 
-async fn load_demo_with_registrations(store: &pbx_pools::store::Store) {
-    store
-        .load_demo(&source_document_cluster(), "demo")
-        .await
-        .unwrap();
-    store
-        .load_demo_registrations(
-            &pbx_pools::domain::demo_registrations::source_document_rounds(),
-            7200,
-        )
-        .await
-        .unwrap();
-}
-
 /// The overview says "N unmatched" with a link to where they are listed, and a server no single
 /// failure loads says so instead of naming an unrelated failure.
 #[tokio::test]
 async fn the_overview_says_what_it_means() {
     helpers::each_backend(|app: TestApp| async move {
-        load_demo_with_registrations(app.store()).await;
+        helpers::load_demo_with_history(app.store()).await;
         let page = app.get("/").await;
         assert_eq!(page.status, 200);
         assert!(
@@ -334,7 +320,7 @@ async fn the_overview_fits_800_px() {
     use pbx_pools::domain::auth::Role;
     let app = App::start(None).await;
     app.add_user(ADMIN, ADMIN_PASSWORD, Role::Admin).await;
-    load_demo_with_registrations(app.store()).await;
+    helpers::load_demo_with_history(app.store()).await;
     browser_test("the_overview_fits_800_px", &app, |b| async move {
         b.login(ADMIN, ADMIN_PASSWORD).await;
         b.c.set_window_size(800, 900).await.unwrap();
