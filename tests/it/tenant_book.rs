@@ -3,7 +3,7 @@
 
 use pbx_pools::app::App;
 use pbx_pools::app::cache::Seen;
-use pbx_pools::app::cluster;
+use pbx_pools::app::cluster::{self, ClusterView};
 use pbx_pools::app::tenant_book::{Need, Refresh, read_whole, refreshed};
 use pbx_pools::domain::model::NewTenant;
 use pbx_pools::domain::registrations::{DumpFormat, TenantMatcher, parse_dump};
@@ -34,8 +34,12 @@ async fn push(store: &Store, server: &str, endpoints: &[String]) {
 
 /// Brings the kept book up to date and checks it against the book read whole; returns how it
 /// was brought up to date.
-async fn check(app: &App, what: &str, label: &str) -> Refresh {
-    let view = cluster::load(app, Seen::default()).await.unwrap();
+///
+/// `view` is the one view loaded at the start: the test's changes move tenants and phones, never
+/// pools or servers, so its home sets still fit. Loading a view here would race: a stale view is
+/// served while a background task rebuilds it, and that rebuild patches the book too, so this
+/// refresh would sometimes find nothing left to re-read (CI saw `Patched(0)` after a deletion).
+async fn check(app: &App, view: &ClusterView, what: &str, label: &str) -> Refresh {
     let (kept, how) = refreshed(app, &view.home_sets, &view.server_ids(), Need::AwayPhones)
         .await
         .unwrap();
@@ -98,12 +102,14 @@ async fn the_patched_book_equals_the_book_read_whole() {
         crate::helpers::load_demo_with_history(&store).await;
         let app = App::new(store.clone());
         // The view reads the book whole first (its pool figures come from it); the check's
-        // own refresh then has nothing to re-read.
+        // own refresh then has nothing to re-read. The floor makes the load wait for its build.
+        let seen = Seen(store.data_version().await.unwrap());
+        let view = cluster::load(&app, seen).await.unwrap();
+        let view = &*view;
         assert_eq!(
-            check(&app, "the first read", label).await,
+            check(&app, view, "the first read", label).await,
             Refresh::Patched(0)
         );
-        let view = cluster::load(&app, Seen::default()).await.unwrap();
         let book = read_whole(&app, &view.home_sets, &view.server_ids())
             .await
             .unwrap();
@@ -117,7 +123,10 @@ async fn the_patched_book_equals_the_book_read_whole() {
         );
 
         // Nothing changed: nothing re-read.
-        assert_eq!(check(&app, "no change", label).await, Refresh::Patched(0));
+        assert_eq!(
+            check(&app, view, "no change", label).await,
+            Refresh::Patched(0)
+        );
 
         // A push of two tenants' phones on voip2: those tenants, not all of them.
         let endpoints: Vec<String> = (100..104)
@@ -125,7 +134,7 @@ async fn the_patched_book_equals_the_book_read_whole() {
             .chain((200..202).map(|i| format!("{i}-GALLO")))
             .collect();
         push(&store, "voip2", &endpoints).await;
-        let how = check(&app, "a push to voip2", label).await;
+        let how = check(&app, view, "a push to voip2", label).await;
         let Refresh::Patched(n) = how else {
             panic!("{label}: a push patches the book, got {how:?}");
         };
@@ -156,13 +165,19 @@ async fn the_patched_book_equals_the_book_read_whole() {
                 .ingest(id, "json", &rows, &policy(), "t")
                 .await
                 .unwrap();
-            check(&app, &format!("voip2's phones now reporting {ua}"), label).await;
+            check(
+                &app,
+                view,
+                &format!("voip2's phones now reporting {ua}"),
+                label,
+            )
+            .await;
         }
 
         // The same phones reported by voip1 now: they move, on both servers' counts.
         push(&store, "voip1", &endpoints[..3]).await;
         assert!(matches!(
-            check(&app, "the phones moving to voip1", label).await,
+            check(&app, view, "the phones moving to voip1", label).await,
             Refresh::Patched(_)
         ));
 
@@ -190,15 +205,15 @@ async fn the_patched_book_equals_the_book_read_whole() {
             )
             .await
             .unwrap();
-        patched_one(check(&app, "a tenant edit", label).await, label);
+        patched_one(check(&app, view, "a tenant edit", label).await, label);
         let g = store.tenant_by_code("GALLO").await.unwrap();
         store.delete_tenant(g.id, g.version, "t").await.unwrap();
-        patched_one(check(&app, "a tenant deletion", label).await, label);
+        patched_one(check(&app, view, "a tenant deletion", label).await, label);
         // The phones of the renamed tenant's old code no longer match it: the next push
         // re-matches and the book follows.
         push(&store, "voip2", &endpoints[3..]).await;
         assert!(matches!(
-            check(&app, "a push after the rename", label).await,
+            check(&app, view, "a push after the rename", label).await,
             Refresh::Patched(_)
         ));
     })
