@@ -328,16 +328,21 @@ impl Store {
         // them may gain or lose it (one phone, two servers: it counts where it arrived last).
         let mut changed_keys: BTreeSet<String> = BTreeSet::new();
         for ids in diff.removed.chunks(ID_CHUNK) {
-            let rows = sqlx::query(&format!(
-                "SELECT DISTINCT endpoint_key FROM registrations WHERE registered = 1 AND id IN ({})",
-                id_list(ids.iter().copied())
+            // One JSON array, not a row per key (thousands of rows through the driver cost
+            // about 3 µs each: 20 ms for a server's 8,400 contacts).
+            let keys: String = sqlx::query(&self.json_array_sql(
+                "endpoint_key",
+                &format!(
+                    "FROM (SELECT DISTINCT endpoint_key FROM registrations WHERE registered = 1 AND id IN ({})) d",
+                    id_list(ids.iter().copied())
+                ),
             ))
             .persistent(false)
-            .fetch_all(&mut *tx)
-            .await?;
-            for r in &rows {
-                changed_keys.insert(r.try_get("endpoint_key")?);
-            }
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("j")?;
+            let keys: Vec<(String,)> = super::decode_json_array(&keys)?;
+            changed_keys.extend(keys.into_iter().map(|(k,)| k));
         }
         // Endpoints registered here before this report: a new contact of one of them is no
         // move, whichever server it was counted on (two servers' alternating reports of one
@@ -798,16 +803,16 @@ impl Store {
             Backend::Postgres => "SELECT jsonb_array_elements_text(CAST($1 AS jsonb))",
         };
         let json = to_json(keys)?;
-        let rows = sqlx::query(&format!(
-            "SELECT id FROM tenants WHERE code_key IN ({list})"
-        ))
+        // One JSON array, not a row per tenant (see `json_array_sql`).
+        let ids: String = sqlx::query(
+            &self.json_array_sql("id", &format!("FROM tenants WHERE code_key IN ({list})")),
+        )
         .bind(json)
-        .fetch_all(&mut **tx)
-        .await?;
-        rows.iter()
-            .map(|r| r.try_get::<TenantId, _>("id"))
-            .collect::<Result<Vec<_>, sqlx::Error>>()
-            .map_err(Into::into)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("j")?;
+        let ids: Vec<(i64,)> = super::decode_json_array(&ids)?;
+        Ok(ids.into_iter().map(|(id,)| TenantId::new(id)).collect())
     }
 
     /// Test and demo support: shifts every recorded time back by `secs`, as if the history
