@@ -531,13 +531,13 @@ async fn serve(args: ServeArgs) -> CliResult {
         tokio::spawn(crate::jobs::purge_sessions(app.clone())),
         tokio::spawn(crate::jobs::background_dns_check(app.clone())),
         tokio::spawn(crate::jobs::track_alerts(app.clone())),
-        tokio::spawn(crate::jobs::keep_views_warm(app)),
+        tokio::spawn(crate::jobs::keep_views_warm(app.clone())),
     ];
-    let app = crate::web::router(state);
+    let router = crate::web::router(state);
     println!("pbx-pools listening on http://{addr}");
     axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
@@ -551,6 +551,7 @@ async fn serve(args: ServeArgs) -> CliResult {
     for job in jobs {
         let _stopped = job.await;
     }
+    app.settle().await;
     store.close().await;
     Ok(())
 }

@@ -90,6 +90,12 @@ impl<T> Default for Slot<T> {
 }
 
 impl<T: Send + Sync + 'static> Slot<T> {
+    /// Waits for the rebuild in progress, if any. A background rebuild holds the lock from
+    /// before it is spawned until it ends, so none is missed.
+    pub async fn settled(&self) {
+        let _ = self.rebuilding.lock().await;
+    }
+
     /// The cached value, whatever its key.
     pub fn peek(&self) -> Option<Cached<T>> {
         self.current.read().ok()?.clone()
@@ -217,6 +223,19 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 2);
         let got = slot.get(key(2), Seen(0), counted(&runs, 2)).await.unwrap();
         assert_eq!((*got.value, got.key.version), (2, 2));
+    }
+
+    #[tokio::test]
+    async fn settled_waits_for_the_background_rebuild() {
+        let slot: Slot<i64> = Slot::default();
+        let runs = Arc::new(AtomicUsize::new(0));
+        slot.get(key(1), Seen(0), counted(&runs, 1)).await.unwrap();
+        // Served the old value; the 50 ms rebuild runs in a task of its own.
+        let got = slot.get(key(2), Seen(0), counted(&runs, 2)).await.unwrap();
+        assert_eq!(got.key.version, 1);
+        slot.settled().await;
+        // No sleep: settled returned only once the rebuild had stored its value.
+        assert_eq!(slot.peek().map(|c| c.key.version), Some(2));
     }
 
     #[tokio::test]

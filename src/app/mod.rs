@@ -90,6 +90,20 @@ impl App {
     pub fn store(&self) -> &Store {
         &self.store
     }
+
+    /// Waits for the cached values' background rebuilds in progress: `serve` calls it, after
+    /// the server and the jobs stopped, before it closes the store. A rebuild is a task of its
+    /// own that a request started; caught by the close it logged "background rebuild failed:
+    /// the database failed" (the load bench's server log, at a restart).
+    pub async fn settle(&self) {
+        let s = &self.shared;
+        s.view.settled().await;
+        s.alerts.settled().await;
+        s.overlay.settled().await;
+        for slot in &s.charts {
+            slot.settled().await;
+        }
+    }
 }
 
 fn instance_name() -> String {
