@@ -388,6 +388,14 @@ impl crate::domain::alerts::listing::AlertStates for StatesAt {
             since: self.overlay.since(&alert.id),
         }
     }
+
+    fn is_silenced(&self, alert: &Alert) -> bool {
+        self.overlay.silence_for(alert, self.now).is_some()
+    }
+
+    fn since(&self, alert: &Alert) -> Option<i64> {
+        self.overlay.since(&alert.id)
+    }
 }
 
 /// The states of the alerts now (see [`StatesAt`]), for a reader that has seen `seen` and

@@ -23,7 +23,7 @@ use crate::app::cluster::alerts;
 use crate::domain::FieldErrors;
 use crate::domain::alerts::listing::{
     AckNote, AlertQuery, AlertStates, Listed, Listing, RawAlertQuery, SilenceNote, Sort,
-    StateFilter, StateName, Untracked, legend, list,
+    StateFilter, StateName, Untracked, legend, list, list_ranked,
 };
 use crate::domain::alerts::{Alert, AlertKind, Facet, ObjectKind, ObjectRef, WithinNormal};
 use crate::domain::srv::Severity;
@@ -241,7 +241,7 @@ async fn list_page(
     }
     let book = alerts(&st.app, seen).await?;
     let states = alert_states(&st, None, seen).await?;
-    let listing = list(&book.alerts, states.as_ref(), &query);
+    let listing = list_ranked(&book.alerts, states.as_ref(), &query);
     let pager = pager(listing.page, listing.pages(), |p| alerts_href(&query, p));
     let related = related_labels(&book.alerts, &listing);
     Ok(page(&ListPage {
@@ -323,7 +323,7 @@ async fn api_list(
     let query = raw.parse().map_err(Error::Invalid)?;
     let book = alerts(&st.app, seen).await?;
     let states = alert_states(&st, None, seen).await?;
-    let listing = list(&book.alerts, states.as_ref(), &query);
+    let listing = list_ranked(&book.alerts, states.as_ref(), &query);
     Ok(Json(AlertPage {
         total: listing.total as u64,
         page: listing.page,
