@@ -507,7 +507,19 @@ impl Store {
             }
         }
         let mut others = BTreeSet::new();
-        if by_difference {
+        // A report identical to the stored picture, with nothing marked to recount, changes no
+        // count. Within the bucket of the server's previous report its series rows were written
+        // by that report and still hold, so only the snapshot row and the report time are
+        // written (issue 14); the first report of each bucket still writes the bucket's rows
+        // (and so follows a pool edit's new home servers within 5 minutes). 6 of the 47 ms of
+        // an unchanged 22,000-contact report, ~2.5 ms of an unchanged 5,000-contact push.
+        let same_bucket =
+            last.is_some_and(|l| super::series::bucket_of(l) == super::series::bucket_of(at));
+        let nothing_to_count =
+            diff.is_empty() && dirty.is_empty() && stale.is_empty() && same_bucket;
+        if nothing_to_count {
+            phase!("unchanged");
+        } else if by_difference {
             let counted_after = self.counted_at(&mut tx, &delta_keys).await?;
             let deltas = count_deltas(&counted_before, &counted_after);
             let mut changed = apply_count_deltas(&mut tx, &deltas).await?;
@@ -516,8 +528,8 @@ impl Store {
             // recounted in full.
             let dirty: Vec<TenantId> = dirty.into_iter().collect();
             recount_counts(&mut tx, server_id, &dirty, Newest::ByRule).await?;
-            // This server's series are rewritten by every report, changed counts or not, and
-            // every tenant whose contacts here came or went is journalled even when its count
+            // This server's series are rewritten by every report that changes anything, its
+            // counts or not, and every tenant whose contacts here came or went is journalled even when its count
             // did not move: the tenant book also holds its phones' user agents and arrival
             // times (a phone re-registering with another user agent changes its failback
             // group, not its count).

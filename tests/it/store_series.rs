@@ -169,3 +169,64 @@ async fn the_demo_starts_with_two_weeks_of_history() {
     })
     .await;
 }
+
+/// Sets voip1's stored server series to -1 (a value no report computes), so that a test can see
+/// whether a report wrote the row again.
+async fn mark_server_rows(url: &str) {
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    sqlx::query(
+        "UPDATE series_server SET registered = -1 \
+         WHERE server_id = (SELECT id FROM servers WHERE name = 'voip1')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn an_identical_report_within_the_bucket_writes_only_its_snapshot() {
+    helpers::each_db(|db: helpers::TestDb| async move {
+        let (store, label) = (db.store.clone(), db.label);
+        store
+            .load_demo(&source_document_cluster(), "demo")
+            .await
+            .unwrap();
+        let voip1 = store.server_by_name("voip1").await.unwrap().id;
+        let report = eps("ROSSI", 12);
+        // Two reports within one bucket: tried again if the test crossed a bucket's edge.
+        for attempt in 0.. {
+            let bucket = pbx_pools::store::bucket_of(now());
+            push(&store, "voip1", &report, 86_400).await;
+            mark_server_rows(&db.url).await;
+            let snapshots = store.snapshots_of(voip1, 100).await.unwrap().len();
+            push(&store, "voip1", &report, 86_400).await;
+            if pbx_pools::store::bucket_of(now()) != bucket && attempt == 0 {
+                continue;
+            }
+            let server = rows(&store, SeriesOf::Servers(Some(voip1))).await;
+            assert_eq!(
+                server.last().map(|r| r.value),
+                Some(-1),
+                "{label}: the identical report left the bucket's row alone"
+            );
+            assert_eq!(
+                store.snapshots_of(voip1, 100).await.unwrap().len(),
+                snapshots + 1,
+                "{label}: its snapshot is recorded"
+            );
+            break;
+        }
+        // A report that changes a contact writes the row again.
+        push(&store, "voip1", &report[1..], 86_400).await;
+        let server = rows(&store, SeriesOf::Servers(Some(voip1))).await;
+        assert_eq!(server.last().map(|r| r.value), Some(11), "{label}");
+        // So does the first report of the next bucket, identical or not.
+        mark_server_rows(&db.url).await;
+        store.age_history(None, 3600).await.unwrap();
+        push(&store, "voip1", &report[1..], 86_400).await;
+        let server = rows(&store, SeriesOf::Servers(Some(voip1))).await;
+        assert_eq!(server.last().map(|r| r.value), Some(11), "{label}");
+    })
+    .await;
+}
