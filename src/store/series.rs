@@ -2,7 +2,8 @@
 //! [`BUCKET_SECS`] (migration 0020), and read back for the charts.
 //!
 //! - per server: registered phones and those away from their pool's home servers, one row per
-//!   server and bucket, rewritten by every report of the server within the bucket;
+//!   server and bucket, rewritten by every report of the server within the bucket that changes
+//!   anything (an identical report leaves it: see `Store::ingest`);
 //! - per pool: its tenants' registered and away phones (the away share is derived), written for
 //!   the pools whose tenants a report touched;
 //! - per tenant and server: registered phones, written only when the count changed, so a report
