@@ -1,6 +1,6 @@
 //! The maintained counts (`tenant_server_counts`) changed by difference, for a report on
 //! SQLite. A phone counts for (tenant, server) where its newest registered contact is (one
-//! phone, two servers: where it arrived last; `COUNT_INSERT` in `registrations.rs`). Only the
+//! phone, two servers: where it arrived last; `COUNT_INSERT` in `ingest.rs`). Only the
 //! endpoint keys whose contacts a report adds or removes can count elsewhere afterwards, so
 //! where those keys count is read before the report's writes and after them, and each
 //! (tenant, server) moves by the difference: a report that changes 50 phones reads those 50

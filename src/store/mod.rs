@@ -22,6 +22,7 @@ mod demo;
 mod dns;
 mod ids;
 mod import;
+mod ingest;
 mod jobs;
 mod migrate;
 mod moves;

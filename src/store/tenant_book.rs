@@ -19,7 +19,7 @@ pub struct JournalMark(i64);
 /// More journalled tenants than this since a mark: the whole book is read again instead.
 pub const JOURNAL_REREAD_LIMIT: usize = 2_000;
 
-/// Journal rows older than this are pruned (by the ingest, see `registrations::recount`).
+/// Journal rows older than this are pruned (by the ingest, see `ingest::recount`).
 pub const JOURNAL_KEEP_SECS: i64 = 600;
 
 impl Store {
