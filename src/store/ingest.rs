@@ -102,16 +102,16 @@ impl Store {
         phase!("take_dirty");
         // The stored picture as one JSON array in one row: thousands of rows through the
         // driver cost about 3 µs each in copying, most of a small push's time.
-        let picture: String = sqlx::query(&self.json_array_sql(
-            "id, fingerprint, tenant_id",
-            "FROM registrations WHERE server_id = $1",
-        ))
-        .bind(server_id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("j")?;
+        let picture: Vec<(i64, i64, Option<i64>)> = super::fetch_json_array(
+            sqlx::query(&self.json_array_sql(
+                "id, fingerprint, tenant_id",
+                "FROM registrations WHERE server_id = $1",
+            ))
+            .bind(server_id),
+            &mut *tx,
+        )
+        .await?;
         phase!("picture");
-        let picture: Vec<(i64, i64, Option<i64>)> = super::decode_json_array(&picture)?;
         let mut stored = Vec::with_capacity(picture.len());
         let mut tenant_of_row: HashMap<i64, Option<TenantId>> =
             HashMap::with_capacity(picture.len());
@@ -146,18 +146,18 @@ impl Store {
         for ids in diff.removed.chunks(ID_CHUNK) {
             // One JSON array, not a row per key (thousands of rows through the driver cost
             // about 3 µs each: 20 ms for a server's 8,400 contacts).
-            let keys: String = sqlx::query(&self.json_array_sql(
-                "endpoint_key",
-                &format!(
-                    "FROM (SELECT DISTINCT endpoint_key FROM registrations WHERE registered = 1 AND id IN ({})) d",
-                    id_list(ids.iter().copied())
-                ),
-            ))
-            .persistent(false)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("j")?;
-            let keys: Vec<(String,)> = super::decode_json_array(&keys)?;
+            let keys: Vec<(String,)> = super::fetch_json_array(
+                sqlx::query(&self.json_array_sql(
+                    "endpoint_key",
+                    &format!(
+                        "FROM (SELECT DISTINCT endpoint_key FROM registrations WHERE registered = 1 AND id IN ({})) d",
+                        id_list(ids.iter().copied())
+                    ),
+                ))
+                .persistent(false),
+                &mut *tx,
+            )
+            .await?;
             changed_keys.extend(keys.into_iter().map(|(k,)| k));
         }
         // Endpoints registered here before this report: a new contact of one of them is no
@@ -632,14 +632,14 @@ impl Store {
         };
         let json = to_json(keys)?;
         // One JSON array, not a row per tenant (see `json_array_sql`).
-        let ids: String = sqlx::query(
-            &self.json_array_sql("id", &format!("FROM tenants WHERE code_key IN ({list})")),
+        let ids: Vec<(i64,)> = super::fetch_json_array(
+            sqlx::query(
+                &self.json_array_sql("id", &format!("FROM tenants WHERE code_key IN ({list})")),
+            )
+            .bind(json),
+            &mut **tx,
         )
-        .bind(json)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get("j")?;
-        let ids: Vec<(i64,)> = super::decode_json_array(&ids)?;
+        .await?;
         Ok(ids.into_iter().map(|(id,)| TenantId::new(id)).collect())
     }
 }

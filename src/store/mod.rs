@@ -374,6 +374,21 @@ impl Store {
     }
 }
 
+/// Runs a [`Store::json_array_sql`] statement (its parameters bound) on `executor` (the pool or
+/// a transaction) and decodes the array.
+pub(crate) async fn fetch_json_array<'q, 'c, T, E>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    executor: E,
+) -> Result<Vec<T>>
+where
+    T: serde::de::DeserializeOwned,
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    use sqlx::Row;
+    let text: String = query.fetch_one(executor).await?.try_get("j")?;
+    decode_json_array(&text)
+}
+
 /// Decodes what a [`Store::json_array_sql`] statement returned.
 pub(crate) fn decode_json_array<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>> {
     serde_json::from_str(text).map_err(|e| Error::Database(sqlx::Error::Decode(e.into())))

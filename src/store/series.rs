@@ -414,17 +414,16 @@ impl Store {
         for sql in [seed, window] {
             // As one JSON array: a day of 40 servers is 11,200 rows, which the driver copies
             // one by one at about 3 µs each (a cold start draws two such charts).
-            let rows: String =
+            let rows: Vec<(i64, i64, i64, i64)> = super::fetch_json_array(
                 sqlx::query(&self.json_array_sql("k, b, v, a", &format!("FROM ({sql}) q")))
                     .bind(from)
                     .bind(to)
-                    .bind(key)
-                    .fetch_one(&self.pool)
-                    .await?
-                    .try_get("j")?;
+                    .bind(key),
+                &self.pool,
+            )
+            .await?;
             out.extend(
-                super::decode_json_array::<(i64, i64, i64, i64)>(&rows)?
-                    .into_iter()
+                rows.into_iter()
                     .map(|(key, bucket, value, away)| SeriesRow {
                         key,
                         bucket,

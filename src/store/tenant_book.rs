@@ -171,11 +171,7 @@ impl Store {
         filter: &str,
     ) -> Result<Vec<T>> {
         let sql = self.json_array_sql(columns, &format!("{rest} {filter}"));
-        let text: String = sqlx::query(&sql)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("j")?;
-        super::decode_json_array(&text)
+        super::fetch_json_array(sqlx::query(&sql), &self.pool).await
     }
 }
 
