@@ -31,13 +31,9 @@ const KEY_CHUNK: usize = 20_000;
 impl Store {
     /// Where each of `keys` counts now, by the counting rule: its registered contacts with a
     /// tenant that no registered contact of the key on another server is newer than.
-    pub(super) async fn counted_at(
-        &self,
-        tx: &mut Tx,
-        keys: &BTreeSet<String>,
-    ) -> Result<CountedAt> {
+    pub(super) async fn counted_at(&self, tx: &mut Tx, keys: &BTreeSet<&str>) -> Result<CountedAt> {
         let mut out = CountedAt::new();
-        let keys: Vec<&String> = keys.iter().collect();
+        let keys: Vec<&str> = keys.iter().copied().collect();
         for chunk in keys.chunks(KEY_CHUNK) {
             let json = to_json(chunk)?;
             let rows = sqlx::query(

@@ -142,7 +142,7 @@ impl Store {
         // Tenants whose count on this server may change (recounted at the end), and the
         // endpoints whose registered contacts here come or go: another server listing one of
         // them may gain or lose it (one phone, two servers: it counts where it arrived last).
-        let mut changed_keys: BTreeSet<String> = BTreeSet::new();
+        let mut removed_keys: Vec<String> = Vec::new();
         for ids in diff.removed.chunks(ID_CHUNK) {
             // One JSON array, not a row per key (thousands of rows through the driver cost
             // about 3 µs each: 20 ms for a server's 8,400 contacts).
@@ -158,8 +158,11 @@ impl Store {
                 &mut *tx,
             )
             .await?;
-            changed_keys.extend(keys.into_iter().map(|(k,)| k));
+            removed_keys.extend(keys.into_iter().map(|(k,)| k));
         }
+        // Borrowed keys (from `removed_keys` and the report): a report of 100,000 new
+        // contacts would otherwise copy each key into this set, ~6 MB more at its peak.
+        let mut changed_keys: BTreeSet<&str> = removed_keys.iter().map(String::as_str).collect();
         // Endpoints registered here before this report: a new contact of one of them is no
         // move, whichever server it was counted on (two servers' alternating reports of one
         // handover must not add up to flapping).
@@ -167,14 +170,14 @@ impl Store {
         let listed_before = changed_keys.clone();
         // The keys whose phones may count elsewhere after this report, and where they count
         // before it.
-        let delta_keys: BTreeSet<String> = if by_difference {
+        let delta_keys: BTreeSet<&str> = if by_difference {
             let mut keys = changed_keys.clone();
             keys.extend(
                 diff.added
                     .iter()
                     .map(|i| &report[*i])
                     .filter(|c| c.registered == 1)
-                    .map(|c| c.endpoint_key.clone()),
+                    .map(|c| c.endpoint_key.as_str()),
             );
             keys
         } else {
@@ -236,7 +239,7 @@ impl Store {
                 .filter(|c| c.registered == 1)
                 .collect();
             arrived.sort_by(|a, b| a.endpoint_key.cmp(&b.endpoint_key));
-            changed_keys.extend(arrived.iter().map(|c| c.endpoint_key.clone()));
+            changed_keys.extend(arrived.iter().map(|c| c.endpoint_key.as_str()));
             for chunk in arrived.chunks(JSON_CHUNK) {
                 // Only the columns each statement reads travel: the phones' keys as plain
                 // strings, the moved ones' keys with their tenant keys as pairs (SQLite reads
@@ -244,7 +247,7 @@ impl Store {
                 // again for every field taken from it).
                 let moved: Vec<(&str, Option<&str>)> = chunk
                     .iter()
-                    .filter(|c| !listed_before.contains(&c.endpoint_key))
+                    .filter(|c| !listed_before.contains(c.endpoint_key.as_str()))
                     .map(|c| (c.endpoint_key.as_str(), c.tenant_key.as_deref()))
                     .collect();
                 if !moved.is_empty() {
@@ -506,14 +509,14 @@ impl Store {
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         server_id: ServerId,
-        keys: &BTreeSet<String>,
+        keys: &BTreeSet<&str>,
     ) -> Result<BTreeSet<ServerId>> {
         let list = match self.backend {
             Backend::Sqlite => "SELECT value FROM json_each($2)",
             Backend::Postgres => "SELECT jsonb_array_elements_text(CAST($2 AS jsonb))",
         };
         let mut out = BTreeSet::new();
-        let keys: Vec<&String> = keys.iter().collect();
+        let keys: Vec<&str> = keys.iter().copied().collect();
         for chunk in keys.chunks(JSON_CHUNK) {
             let rows = sqlx::query(&format!(
                 "INSERT INTO count_dirty (tenant_id, server_id) \
@@ -704,6 +707,7 @@ async fn counts_changed(
             "INSERT INTO tenant_journal (tenant_id, at) SELECT id, $1 FROM tenants WHERE id IN ({})",
             id_list(chunk.iter().copied())
         ))
+        .persistent(false)
         .bind(at)
         .execute(&mut **tx)
         .await?;

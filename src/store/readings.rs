@@ -229,6 +229,7 @@ impl Store {
                  WHERE r.server_id = $1 AND r.tenant_id IN ({ids}) AND r.registered = 1 AND p.since < $2 \
                  GROUP BY t.code, r.user_agent"
             ))
+            .persistent(false)
             .bind(server_id)
             .bind(before)
             .fetch_all(&self.pool)

@@ -380,7 +380,14 @@ pub fn parse_dump(format: DumpFormat, body: &str) -> Result<Vec<Registration>, P
         DumpFormat::Csv => parse_csv(body),
         DumpFormat::Json => parse_json(body),
     };
-    parsed.map(dedupe).map_err(|mut error| {
+    // Shrunk: a vector grown row by row holds up to twice its rows (13.6 MB for 100,000
+    // contacts where 10.4 MB are used), kept through the whole ingest.
+    let parsed = parsed.map(|rows| {
+        let mut rows = dedupe(rows);
+        rows.shrink_to_fit();
+        rows
+    });
+    parsed.map_err(|mut error| {
         // serde_json and csv may point just past the last line (end of input, lone `\r`
         // endings); an admin should always find the line named in the dump.
         error.line = error.line.min(body.lines().count().max(1));
