@@ -12,7 +12,7 @@ use super::extract::Path;
 use super::{
     ApiError, AppState, Error, Flash, PageCtx, Result, Routes, filters, page, render_page,
 };
-use crate::app::ingest::{choose_format, ingest};
+use crate::app::ingest::{choose_format, ingest, parse, store_rows};
 use crate::domain::model::Server;
 use crate::domain::registrations::DumpFormat;
 use crate::store::{IngestSummary, Snapshot};
@@ -43,14 +43,17 @@ async fn api_ingest(
     body: Bytes,
 ) -> Result<Json<IngestSummary>, ApiError> {
     let server = st.store().server_by_name(&server).await?;
-    let body = std::str::from_utf8(&body)
+    let text = std::str::from_utf8(&body)
         .map_err(|_| Error::BadRequest("the dump is not UTF-8 text".into()))?;
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let format = choose_format(format_param(q.as_deref())?.as_deref(), ct, body)?;
+    let format = choose_format(format_param(q.as_deref())?.as_deref(), ct, text)?;
+    let rows = parse(format, text)?;
+    // The rows own their text: the dump's memory goes back before the store's work.
+    drop(body);
     Ok(Json(
-        ingest(&st.app, &server, format, body, &principal.actor()).await?,
+        store_rows(&st.app, &server, format, rows, &principal.actor()).await?,
     ))
 }
 
