@@ -53,7 +53,7 @@ async fn run(label: &str, url: &str) {
         let rows = parse_dump(DumpFormat::PjsipContacts, &text).expect("parse");
         let parsed = t0.elapsed();
         let summary = store
-            .ingest(server.id, "pjsip-contacts", &rows, &policy, "bench")
+            .ingest(server.id, "pjsip-contacts", rows, &policy, "bench")
             .await
             .expect("ingest");
         let total = t0.elapsed();

@@ -110,7 +110,7 @@ async fn main() {
         let (settings, _) = store.settings().await.expect("settings");
         let policy = IngestPolicy::from_settings(&settings);
         store
-            .ingest(id, "pjsip-contacts", &rows, &policy, "push_cpu")
+            .ingest(id, "pjsip-contacts", rows, &policy, "push_cpu")
             .await
             .expect("ingest");
         if round > 0 {

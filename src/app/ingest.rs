@@ -100,7 +100,7 @@ async fn store_off_the_runtime(
     let (server_id, actor) = (server.id, actor.to_string());
     let runtime = tokio::runtime::Handle::current();
     let stored = tokio::task::spawn_blocking(move || {
-        runtime.block_on(store.ingest(server_id, format.as_str(), &rows, &policy, &actor))
+        runtime.block_on(store.ingest(server_id, format.as_str(), rows, &policy, &actor))
     })
     .await;
     match stored {

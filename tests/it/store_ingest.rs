@@ -61,7 +61,7 @@ async fn ingest_maintains_counts_and_moves_on_every_backend() {
         };
         let empty = parse_dump(DumpFormat::PjsipContacts, "No objects found.").unwrap();
         let s = store
-            .ingest(voip2.id, "pjsip-contacts", &empty, &policy, "t")
+            .ingest(voip2.id, "pjsip-contacts", empty.as_slice(), &policy, "t")
             .await
             .unwrap();
         assert_eq!((s.registered, s.unmatched), (0, 0));
@@ -122,7 +122,7 @@ async fn incremental_ingest_writes_only_what_changed_and_keeps_counts_exact() {
         let voip1 = store.server_by_name("voip1").await.unwrap();
         let voip2 = store.server_by_name("voip2").await.unwrap();
         let first = store
-            .ingest(voip1.id, "pjsip-contacts", &parse(&endpoints), &policy, "t")
+            .ingest(voip1.id, "pjsip-contacts", parse(&endpoints), &policy, "t")
             .await
             .unwrap();
         assert_eq!(
@@ -132,7 +132,7 @@ async fn incremental_ingest_writes_only_what_changed_and_keeps_counts_exact() {
         );
 
         let again = store
-            .ingest(voip1.id, "pjsip-contacts", &parse(&endpoints), &policy, "t")
+            .ingest(voip1.id, "pjsip-contacts", parse(&endpoints), &policy, "t")
             .await
             .unwrap();
         assert_eq!(
@@ -149,7 +149,7 @@ async fn incremental_ingest_writes_only_what_changed_and_keeps_counts_exact() {
         changed.pop(); // 101-NEWCO leaves
         changed.push(format!("999-{}", codes[0]));
         let third = store
-            .ingest(voip1.id, "pjsip-contacts", &parse(&changed), &policy, "t")
+            .ingest(voip1.id, "pjsip-contacts", parse(&changed), &policy, "t")
             .await
             .unwrap();
         assert!(
@@ -180,7 +180,7 @@ async fn incremental_ingest_writes_only_what_changed_and_keeps_counts_exact() {
         // The same report stored fresh on another server gives the same counts there; the
         // phones now count on voip2 alone (listed on two servers: where they arrived last).
         let fresh = store
-            .ingest(voip2.id, "pjsip-contacts", &parse(&changed), &policy, "t")
+            .ingest(voip2.id, "pjsip-contacts", parse(&changed), &policy, "t")
             .await
             .unwrap();
         assert_eq!(fresh.written, changed.len() as u64, "{label}");
@@ -195,7 +195,7 @@ async fn incremental_ingest_writes_only_what_changed_and_keeps_counts_exact() {
         assert_eq!(incremental.values().sum::<u64>(), expected, "{label}");
         // voip2 drops them again: they count on voip1, which still lists them.
         store
-            .ingest(voip2.id, "pjsip-contacts", &parse(&[]), &policy, "t")
+            .ingest(voip2.id, "pjsip-contacts", parse(&[]), &policy, "t")
             .await
             .unwrap();
         assert_eq!(incremental, per_server(voip1.id).await, "{label}");
@@ -216,7 +216,7 @@ async fn incremental_ingest_writes_only_what_changed_and_keeps_counts_exact() {
             .await
             .unwrap();
         let matched = store
-            .ingest(voip1.id, "pjsip-contacts", &parse(&changed), &policy, "t")
+            .ingest(voip1.id, "pjsip-contacts", parse(&changed), &policy, "t")
             .await
             .unwrap();
         assert_eq!(
@@ -245,7 +245,7 @@ async fn incremental_ingest_writes_only_what_changed_and_keeps_counts_exact() {
             .await
             .unwrap();
         let after_rename = store
-            .ingest(voip1.id, "pjsip-contacts", &parse(&changed), &policy, "t")
+            .ingest(voip1.id, "pjsip-contacts", parse(&changed), &policy, "t")
             .await
             .unwrap();
         assert_eq!(
@@ -264,7 +264,7 @@ async fn incremental_ingest_writes_only_what_changed_and_keeps_counts_exact() {
             .await
             .unwrap();
         let after_delete = store
-            .ingest(voip1.id, "pjsip-contacts", &parse(&changed), &policy, "t")
+            .ingest(voip1.id, "pjsip-contacts", parse(&changed), &policy, "t")
             .await
             .unwrap();
         assert_eq!(

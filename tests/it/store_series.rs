@@ -25,7 +25,13 @@ async fn push(store: &Store, server: &str, endpoints: &[String], retention_secs:
     )
     .unwrap();
     store
-        .ingest(id, "pjsip-contacts", &rows, &policy(retention_secs), "t")
+        .ingest(
+            id,
+            "pjsip-contacts",
+            rows.as_slice(),
+            &policy(retention_secs),
+            "t",
+        )
         .await
         .unwrap();
 }

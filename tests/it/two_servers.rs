@@ -37,7 +37,7 @@ fn eps(code: &str, exts: impl IntoIterator<Item = u32>) -> Vec<(String, u32)> {
 
 async fn push(store: &Store, server: ServerId, rows: &[(String, u32)]) {
     store
-        .ingest(server, "pjsip-contacts", &dump(rows), &policy(), "t")
+        .ingest(server, "pjsip-contacts", dump(rows), &policy(), "t")
         .await
         .unwrap();
 }
@@ -310,7 +310,7 @@ async fn maintained_counts_equal_the_counting_rule_after_random_reports() {
                 .ingest(
                     server,
                     "pjsip-contacts",
-                    &dump_with_status(&rows),
+                    dump_with_status(&rows),
                     &policy(),
                     "t",
                 )

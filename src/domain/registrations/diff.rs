@@ -9,13 +9,15 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{Registration, TenantMatcher, normalise_tenant_code};
+use super::{ContactStatus, Registration, TenantMatcher, normalise_tenant_code};
 
-/// A contact as it is stored: the report's fields, normalised, with its fingerprint.
+/// A contact as it is stored: the report's fields, normalised, with its fingerprint. It owns
+/// the row's text, taken from the parsed [`Registration`] ([`StoredContact::from_row`]): a
+/// 100,000-contact report is held once during its ingest, not as rows and their copies.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct StoredContact<'a> {
+pub struct StoredContact {
     #[serde(rename = "e")]
-    pub endpoint: &'a str,
+    pub endpoint: String,
     /// The endpoint, lower-cased: phones are followed across servers by it.
     #[serde(rename = "k")]
     pub endpoint_key: String,
@@ -23,11 +25,11 @@ pub struct StoredContact<'a> {
     #[serde(rename = "tk")]
     pub tenant_key: Option<String>,
     #[serde(rename = "c")]
-    pub contact: &'a str,
+    pub contact: String,
     #[serde(rename = "ua")]
-    pub user_agent: Option<&'a str>,
-    #[serde(rename = "st")]
-    pub status: &'a str,
+    pub user_agent: Option<String>,
+    #[serde(rename = "st", serialize_with = "status_label")]
+    pub status: ContactStatus,
     /// 1 when the phone counts as registered (an integer: both databases store it so).
     #[serde(rename = "reg")]
     pub registered: i64,
@@ -35,8 +37,14 @@ pub struct StoredContact<'a> {
     pub fingerprint: i64,
 }
 
-impl<'a> StoredContact<'a> {
-    pub fn of(r: &'a Registration, matcher: &TenantMatcher) -> Self {
+/// The status as Asterisk prints it, as it is stored.
+fn status_label<S: serde::Serializer>(status: &ContactStatus, to: S) -> Result<S::Ok, S::Error> {
+    to.serialize_str(status.as_str())
+}
+
+impl StoredContact {
+    /// The contact of a parsed row, taking its text.
+    pub fn from_row(r: Registration, matcher: &TenantMatcher) -> Self {
         let tenant_key = r.tenant_code(matcher).map(|c| normalise_tenant_code(&c));
         let fingerprint = fingerprint(&[
             Some(r.endpoint.as_str()),
@@ -46,15 +54,20 @@ impl<'a> StoredContact<'a> {
             Some(r.status.as_str()),
         ]);
         Self {
-            endpoint: &r.endpoint,
             endpoint_key: r.endpoint.to_lowercase(),
-            tenant_key,
-            contact: &r.contact,
-            user_agent: r.user_agent.as_deref(),
-            status: r.status.as_str(),
             registered: i64::from(r.status.is_registered()),
+            endpoint: r.endpoint,
+            tenant_key,
+            contact: r.contact,
+            user_agent: r.user_agent,
+            status: r.status,
             fingerprint,
         }
+    }
+
+    /// The contact of a row that stays the caller's (a copy of its text).
+    pub fn of(r: &Registration, matcher: &TenantMatcher) -> Self {
+        Self::from_row(r.clone(), matcher)
     }
 }
 
@@ -100,7 +113,7 @@ impl PictureDiff {
 /// Compares the stored rows, as (id, fingerprint), with the report's contacts. Each stored row
 /// matches at most one contact of the same fingerprint; of stored duplicates the newest (the
 /// highest id) is kept first.
-pub fn diff_picture(stored: &[(i64, i64)], report: &[StoredContact<'_>]) -> PictureDiff {
+pub fn diff_picture(stored: &[(i64, i64)], report: &[StoredContact]) -> PictureDiff {
     // Sorted (fingerprint, id) pairs and a flag each, not a map of vectors: no allocation per
     // stored row (a 100,000-contact picture held ~7 MB more at the ingest's peak that way).
     let mut by_fingerprint: Vec<(i64, i64)> = stored.iter().map(|&(id, fp)| (fp, id)).collect();
@@ -212,14 +225,14 @@ mod tests {
         PictureDiff { removed, added }
     }
 
-    fn contact(fingerprint: i64) -> StoredContact<'static> {
+    fn contact(fingerprint: i64) -> StoredContact {
         StoredContact {
-            endpoint: "100-ROSSI",
+            endpoint: "100-ROSSI".into(),
             endpoint_key: "100-rossi".into(),
             tenant_key: None,
-            contact: "sip:a@10.0.0.1",
+            contact: "sip:a@10.0.0.1".into(),
             user_agent: None,
-            status: "Avail",
+            status: ContactStatus::Avail,
             registered: 1,
             fingerprint,
         }
@@ -238,7 +251,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, fp)| (100 + 3 * i as i64, *fp))
                 .collect();
-            let report: Vec<StoredContact<'_>> = report_fps.iter().map(|fp| contact(*fp)).collect();
+            let report: Vec<StoredContact> = report_fps.iter().map(|fp| contact(*fp)).collect();
             proptest::prop_assert_eq!(diff_picture(&stored, &report), diff_by_map(&stored, &report_fps));
         }
     }
