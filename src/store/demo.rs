@@ -166,7 +166,7 @@ impl Store {
                     stale_after_secs: if i == 0 { 900 } else { first_round_age + 3600 },
                     retention_secs: 30 * 86_400,
                 };
-                self.ingest(server.id, "demo", rows.as_slice(), &policy, "demo")
+                self.ingest(server.id, "demo", &rows[..], &policy, "demo")
                     .await?;
                 contacts += rows.len() as u64;
             }

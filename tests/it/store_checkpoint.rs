@@ -37,7 +37,7 @@ async fn demo_then_big_report(db: &TestDb) -> (u64, u64) {
         retention_secs: 86_400,
     };
     db.store
-        .ingest(voip1, "pjsip-contacts", rows.as_slice(), &policy, "t")
+        .ingest(voip1, "pjsip-contacts", &rows[..], &policy, "t")
         .await
         .unwrap();
     (before, file_size(db))

@@ -61,7 +61,7 @@ async fn ingest_maintains_counts_and_moves_on_every_backend() {
         };
         let empty = parse_dump(DumpFormat::PjsipContacts, "No objects found.").unwrap();
         let s = store
-            .ingest(voip2.id, "pjsip-contacts", empty.as_slice(), &policy, "t")
+            .ingest(voip2.id, "pjsip-contacts", &empty[..], &policy, "t")
             .await
             .unwrap();
         assert_eq!((s.registered, s.unmatched), (0, 0));

@@ -28,7 +28,7 @@ async fn push(store: &Store, server: &str, endpoints: &[String], retention_secs:
         .ingest(
             id,
             "pjsip-contacts",
-            rows.as_slice(),
+            &rows[..],
             &policy(retention_secs),
             "t",
         )

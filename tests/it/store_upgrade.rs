@@ -488,25 +488,13 @@ async fn upgrading_a_populated_database_keeps_every_row_and_adds_the_rules() {
         let policy = pbx_pools::store::IngestPolicy::from_settings(&settings.0);
         let first = db
             .store
-            .ingest(
-                server.id,
-                "pjsip-contacts",
-                rows.as_slice(),
-                &policy,
-                "test",
-            )
+            .ingest(server.id, "pjsip-contacts", &rows[..], &policy, "test")
             .await
             .unwrap();
         assert_eq!((first.written, first.matched), (3, 1), "{label}");
         let again = db
             .store
-            .ingest(
-                server.id,
-                "pjsip-contacts",
-                rows.as_slice(),
-                &policy,
-                "test",
-            )
+            .ingest(server.id, "pjsip-contacts", &rows[..], &policy, "test")
             .await
             .unwrap();
         assert_eq!((again.written, again.matched), (0, 1), "{label}");

@@ -27,7 +27,7 @@ async fn push(store: &Store, server: &str, endpoints: &[String]) {
     )
     .unwrap();
     store
-        .ingest(id, "pjsip-contacts", rows.as_slice(), &policy(), "t")
+        .ingest(id, "pjsip-contacts", &rows[..], &policy(), "t")
         .await
         .unwrap();
 }
@@ -162,7 +162,7 @@ async fn the_patched_book_equals_the_book_read_whole() {
             let rows =
                 parse_dump(DumpFormat::Json, &serde_json::Value::from(rows).to_string()).unwrap();
             store
-                .ingest(id, "json", rows.as_slice(), &policy(), "t")
+                .ingest(id, "json", &rows[..], &policy(), "t")
                 .await
                 .unwrap();
             check(
